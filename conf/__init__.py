@@ -1,0 +1,1 @@
+# Packaged as `seqforge.presets` (see pyproject.toml) so installed seqforge finds these configs.

@@ -1,0 +1,55 @@
+"""Builders: turn composed config nodes into modules (configs stay out of module code)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from seqforge.errors import ConfigError
+
+
+def instantiate(node: Any, key: str, **wiring: Any) -> Any:
+    """``hydra.utils.instantiate`` with a one-paragraph error naming the config key.
+
+    ``wiring`` is what the core supplies on top of the user's fields (sizes, submodules).
+    """
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate as hydra_instantiate
+
+    try:
+        return hydra_instantiate(node, _convert_="all", **wiring)
+    except InstantiationException as exc:
+        cause = exc.__cause__ or exc
+        target = node.get("_target_") if isinstance(node, (dict, DictConfig)) else None
+        if isinstance(cause, (ValueError, ConfigError)) and not isinstance(cause, ImportError):
+            raise ConfigError(f"`{key}` ({target}) rejected its configuration: {cause}") from None
+        raise ConfigError(
+            f"Could not build `{key}` from `_target_: {target}`: {type(cause).__name__}: {cause}. If this config came from a "
+            "checkpoint, install the plugin that provides the component (see `seqforge plugins list`)."
+        ) from None
+
+
+def cell_factory(model_cfg: Any) -> Any:
+    """``model.cell`` as a factory ``(input_size=..., hidden_size=...) -> Cell``."""
+    return functools.partial(instantiate, model_cfg.cell, "model.cell")
+
+
+def build_encoder(model_cfg: Any, *, input_size: int) -> Any:
+    """``model.encoder`` wired with the cell factory and the shared sizes."""
+    return instantiate(
+        model_cfg.encoder,
+        "model.encoder",
+        cell=cell_factory(model_cfg),
+        input_size=input_size,
+        hidden_size=model_cfg.hidden_size,
+        num_layers=model_cfg.num_layers,
+        bidirectional=model_cfg.bidirectional,
+        dropout=model_cfg.dropout,
+    )
+
+
+def as_plain(cfg: Any) -> Any:
+    """A DictConfig as plain dicts/lists (for checkpoints loadable with ``weights_only=True``)."""
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg

@@ -1,0 +1,264 @@
+"""The ``seqforge`` command: ``train``, ``evaluate``, ``generate``, ``plugins``.
+
+``sys.argv`` is never modified: Lightning's DDP launcher starts each extra
+rank by re-running ``sys.argv`` (plus Hydra's run-dir overrides), so the
+children must see the same ``seqforge train ...`` command as the parent.
+Heavy imports (torch, lightning) happen only inside the commands that train.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from seqforge import __version__
+from seqforge.errors import SeqforgeError
+
+USAGE = f"""\
+seqforge {__version__} — plugin-based sequence modelling
+
+usage:
+  seqforge train [KEY=VALUE ...] [GROUP=OPTION ...] [hydra flags: --cfg job, -m, --help]
+  seqforge evaluate ckpt=PATH [split=valid|test|all] [data.KEY=VALUE ...]
+  seqforge generate ckpt=PATH [prompt=TEXT] [max_new_tokens=N] [temperature=T] [top_k=K] [top_p=P] [seed=S]
+  seqforge plugins list
+
+examples:
+  seqforge train                                     # char-level LSTM LM on the embedded corpus
+  seqforge train model/cell=gru model.hidden_size=128 trainer.max_steps=50
+  seqforge train experiment=ptb_small data.path=/data/ptb
+  seqforge train --cfg job                           # print the composed config
+  seqforge train resume=outputs/2026-11-22/10-00-00  # continue a killed run
+"""
+
+HELP_FLAGS = {"-h", "--help", "help"}
+
+
+def fail(message: str, code: int = 2) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+    print(f"seqforge: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+# -- key=value arguments for evaluate/generate ----------------------------------
+@dataclass
+class EvaluateArgs:
+    ckpt: Optional[str] = None
+    split: str = "all"  # valid|test|all
+
+
+@dataclass
+class GenerateArgs:
+    ckpt: Optional[str] = None
+    prompt: str = ""
+    max_new_tokens: int = 200
+    temperature: float = 1.0
+    top_k: Optional[int] = None
+    top_p: Optional[float] = None
+    seed: Optional[int] = None
+
+
+def parse_key_values(argv: Sequence[str], schema: type, command: str) -> tuple[Any, list[str]]:
+    """``key=value`` words -> (typed ``schema`` instance, dotted config overrides such as ``data.path=...``).
+
+    Values are taken verbatim (``prompt="The "`` keeps its trailing space) and
+    converted to the field's type by OmegaConf, whose errors name the key.
+    """
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    known = {f.name for f in fields(schema)}
+    values: dict[str, str] = {}
+    overrides: list[str] = []
+    for word in argv:
+        key, sep, value = word.partition("=")
+        if not sep:
+            fail(f"`seqforge {command}` takes KEY=VALUE arguments; got '{word}'. Known keys: {', '.join(sorted(known))}.")
+        if key in known:
+            values[key] = value
+        elif "." in key:
+            overrides.append(word)
+        else:
+            fail(f"`seqforge {command}` has no argument '{key}'. Known: {', '.join(sorted(known))} (or dotted config keys such as data.path=...).")
+    try:
+        typed = OmegaConf.merge(OmegaConf.structured(schema), {k: (None if v == "null" else v) for k, v in values.items()})
+    except OmegaConfBaseException as exc:
+        fail(f"`seqforge {command}`: {str(exc).splitlines()[0]} (argument `{getattr(exc, 'full_key', '?')}`).")
+    return OmegaConf.to_object(typed), overrides
+
+
+# -- train ----------------------------------------------------------------------
+def _check_component_overrides(overrides: list[str]) -> None:
+    """Unknown component names get seqforge's message (available names + closest match), not Hydra's."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from seqforge.plugins import get_registry
+    from seqforge.registry import KIND_GROUPS, unknown_component_message
+
+    group_kinds = {group: kind for kind, group in KIND_GROUPS.items()}
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except Exception:  # noqa: BLE001 - Hydra reports syntax errors itself, with position
+        return
+    registry = get_registry()
+    for override in parsed:
+        kind = group_kinds.get(override.key_or_group)
+        if kind is None or override.is_delete():
+            continue
+        values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.get_value_element_as_str()]
+        for value in values:
+            if value not in registry.names(kind) and value != "null":
+                fail(unknown_component_message(kind, value, registry.names(kind)))
+
+
+def _resume_overrides(overrides: list[str]) -> list[str]:
+    """``resume=<run dir>`` continues in that directory (same checkpoints/, logs appended)."""
+    for word in overrides:
+        key, _, value = word.partition("=")
+        if key == "resume" and value not in ("", "null"):
+            from seqforge.checkpoints import resolve_checkpoint
+
+            try:
+                ckpt = resolve_checkpoint(value, key="resume")
+            except SeqforgeError as exc:
+                fail(str(exc))
+            run_dir = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+            if not any(o.startswith("hydra.run.dir=") for o in overrides):
+                return [f"hydra.run.dir={run_dir.resolve()}", "hydra.output_subdir=null"]
+    return []
+
+
+def _train_task(cfg: Any) -> Optional[float]:
+    """Hydra task function: one training run in the Hydra run directory."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    try:
+        hydra_cfg = HydraConfig.get()
+        strategy = str(cfg.trainer.strategy)
+        if hydra_cfg.mode == RunMode.MULTIRUN and strategy.startswith("ddp") and "spawn" not in strategy and "fork" not in strategy:
+            raise SeqforgeError(
+                f"trainer.strategy={strategy} cannot run inside an in-process multirun: Lightning's DDP children re-run the "
+                "whole command line, i.e. the whole sweep (Lightning #11300, Hydra #2070). Run the sweep with one process "
+                "per job, or use trainer.strategy=ddp_spawn."
+            )
+        run_dir = Path(hydra_cfg.runtime.output_dir)
+        ckpt_path = None
+        if cfg.resume:
+            from seqforge.checkpoints import load_checkpoint, resolve_checkpoint
+            from seqforge.config import SeqforgeConfig
+            from seqforge.module import CHECKPOINT_KEY
+
+            ckpt_path = resolve_checkpoint(cfg.resume, key="resume")
+            saved = load_checkpoint(ckpt_path, key="resume")[CHECKPOINT_KEY]["config"]
+            # The run continues with its own config; dotted overrides on this command line still apply.
+            dotted = [o for o in hydra_cfg.overrides.task if "/" not in o.split("=", 1)[0] and not o.startswith(("resume=", "hydra."))]
+            cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), saved, OmegaConf.from_dotlist(dotted))
+            cfg.resume = None
+        from seqforge.train import run_training
+
+        metrics = run_training(cfg, run_dir, ckpt_path=ckpt_path)
+    except SeqforgeError as exc:
+        fail(str(exc), code=1)
+    val = metrics.get("val", {})
+    return val.get("loss")  # the objective for Hydra sweepers
+
+
+def train(argv: list[str]) -> None:
+    from hydra._internal.utils import _run_hydra, get_args_parser
+
+    from seqforge.config import register_schema
+    from seqforge.plugins import get_plugins
+
+    get_plugins()  # registering components fills Hydra's ConfigStore
+    register_schema()
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    if not args.help and not args.hydra_help:
+        _check_component_overrides(args.overrides)
+        args.overrides = args.overrides + _resume_overrides(args.overrides)
+    # The task function sits in this module, so Hydra finds the packaged configs in seqforge/conf.
+    _run_hydra(args=args, args_parser=parser, task_function=_train_task, config_path="conf", config_name="config")
+
+
+# -- evaluate / generate -----------------------------------------------------------
+def _checkpoint_path(value: Optional[str], command: str) -> Path:
+    from seqforge.checkpoints import resolve_checkpoint
+
+    if not value:
+        fail(f"`seqforge {command}` needs ckpt=<checkpoint file or run directory>.")
+    return resolve_checkpoint(value)
+
+
+def evaluate(argv: list[str]) -> None:
+    from omegaconf import OmegaConf
+
+    from seqforge.report import print_metrics
+    from seqforge.train import evaluate_checkpoint
+
+    args, overrides = parse_key_values(argv, EvaluateArgs, "evaluate")
+    splits = {"valid": ["valid"], "test": ["test"], "all": ["valid", "test"]}.get(args.split)
+    if splits is None:
+        fail(f"`seqforge evaluate split={args.split}`: expected valid, test or all.")
+    path = _checkpoint_path(args.ckpt, "evaluate")
+    metrics = evaluate_checkpoint(path, splits, OmegaConf.from_dotlist(overrides) if overrides else None)
+    print_metrics(metrics, title=f"Metrics of {path}")
+
+
+def generate(argv: list[str]) -> None:
+    from omegaconf import OmegaConf
+
+    from seqforge.checkpoints import load_checkpoint
+    from seqforge.train import restore
+
+    args, overrides = parse_key_values(argv, GenerateArgs, "generate")
+    if args.max_new_tokens < 0 or args.temperature < 0:
+        fail("`seqforge generate`: max_new_tokens and temperature must be >= 0.")
+    path = _checkpoint_path(args.ckpt, "generate")
+    module = restore(load_checkpoint(path), OmegaConf.from_dotlist(overrides) if overrides else None)
+    if not hasattr(module.task, "generate"):
+        fail(f"the checkpoint's task ({type(module.task).__name__}) does not generate text.")
+    text = module.task.generate(
+        module.model, module.data, args.prompt, max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+    )
+    print(text)
+
+
+# -- plugins --------------------------------------------------------------------------
+def plugins(argv: list[str]) -> None:
+    if argv and argv[0] not in ("list",):
+        fail(f"unknown `seqforge plugins` command '{argv[0]}'; expected: list.")
+    from seqforge.plugins import get_plugins
+    from seqforge.report_plugins import print_plugins
+
+    print_plugins(get_plugins())
+
+
+COMMANDS = {"train": train, "evaluate": evaluate, "generate": generate, "plugins": plugins}
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in HELP_FLAGS:
+        print(USAGE)
+        return
+    if argv[0] == "--version":
+        print(f"seqforge {__version__}")
+        return
+    command = COMMANDS.get(argv[0])
+    if command is None:
+        import difflib
+
+        close = difflib.get_close_matches(argv[0], COMMANDS, n=1)
+        fail(f"unknown command '{argv[0]}'; expected one of {', '.join(COMMANDS)}." + (f" Did you mean '{close[0]}'?" if close else ""))
+    try:
+        command(argv[1:])
+    except SeqforgeError as exc:
+        fail(str(exc), code=1)
+
+
+if __name__ == "__main__":
+    main()

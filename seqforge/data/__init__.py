@@ -1,0 +1,1 @@
+"""Reading text, tokenizing, vocabularies and data modules."""

@@ -1,0 +1,177 @@
+"""Language-modelling data: plain text -> contiguous ``(B, L)`` batches.
+
+The corpus is cut into ``world_size * B`` equal streams; rank ``r`` owns streams
+``r*B .. r*B+B-1``, and batch ``n`` holds the next ``seq_len`` tokens of each
+stream. So row ``i`` of batch ``n+1`` continues row ``i`` of batch ``n`` (the
+hidden state can be carried over), every rank sees the same number of batches
+(DDP never waits on a missing one), and the order is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, List, Optional
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from seqforge.data.configs import TextDataConfig
+from seqforge.data.corpus import pydoc_corpus
+from seqforge.data.text_io import read_text
+from seqforge.data.tokenize import tokenize
+from seqforge.data.vocab import Vocabulary
+from seqforge.errors import ConfigError, DataError
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class Batch:
+    """``inputs``/``targets``: ``(B, L)`` token ids; ``index``: position in the epoch."""
+
+    inputs: Tensor
+    targets: Tensor
+    index: int
+
+    def to(self, device: torch.device) -> "Batch":
+        return Batch(self.inputs.to(device), self.targets.to(device), self.index)
+
+
+class ContiguousBatches:
+    """Iterable of :class:`Batch` over ``(B, N)`` streams; resumable mid-epoch.
+
+    Lightning saves ``state_dict()`` in checkpoints and restores it on resume.
+    ``consumed`` is advanced by the training step (not at yield time, since
+    Lightning pre-fetches one batch ahead), so a resumed run continues at
+    exactly the next unseen batch.
+    """
+
+    def __init__(self, streams: Tensor, seq_len: int) -> None:
+        self.streams = streams  # (B, N)
+        self.seq_len = seq_len
+        self.consumed = 0
+
+    def __len__(self) -> int:
+        return max(0, -(-(self.streams.shape[1] - 1) // self.seq_len))
+
+    def __iter__(self) -> Iterator[Batch]:
+        start = self.consumed if self.consumed < len(self) else 0  # a restored mid-epoch position, else a new epoch
+        for index in range(start, len(self)):
+            begin = index * self.seq_len
+            end = min(begin + self.seq_len, self.streams.shape[1] - 1)
+            yield Batch(self.streams[:, begin:end], self.streams[:, begin + 1 : end + 1], index)  # (B, L) each
+        self.consumed = 0
+
+    def mark_consumed(self, index: int) -> None:
+        self.consumed = index + 1
+
+    def state_dict(self) -> dict[str, int]:
+        return {"consumed": self.consumed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.consumed = int(state.get("consumed", 0))
+
+
+def make_streams(ids: Tensor, batch_size: int, rank: int = 0, world_size: int = 1) -> Tensor:
+    """``(N,)`` ids -> this rank's ``(B, N // (world*B))`` contiguous streams."""
+    total = batch_size * world_size
+    length = ids.numel() // total
+    if length < 2:
+        raise DataError(
+            f"Too little text for data.batch_size={batch_size} on {world_size} device(s): {ids.numel()} tokens give "
+            f"streams of {length} token(s). Use a smaller batch size or more text."
+        )
+    streams = ids[: length * total].view(total, length)  # (world*B, N)
+    return streams[rank * batch_size : (rank + 1) * batch_size]  # (B, N)
+
+
+def _find_split_file(folder: Path, split: str) -> Path:
+    names = {"valid": ("valid", "val", "dev"), "train": ("train",), "test": ("test",)}[split]
+    matches = sorted(p for p in folder.glob("*.txt") if any(p.stem.split(".")[-1] == n or p.stem.endswith(n) for n in names))
+    if not matches:
+        raise DataError(
+            f"data.path '{folder}' is a folder but has no {split} file: expected a .txt file whose name ends in "
+            f"{' or '.join(repr(n) for n in names)} (e.g. ptb.{names[0]}.txt)."
+        )
+    return matches[0]
+
+
+def load_split_texts(cfg: Any) -> dict[str, str]:
+    """The train/valid/test texts named by ``data.path`` (or the embedded corpus)."""
+    if cfg.path is None:
+        return _split_text(pydoc_corpus(), list(cfg.split), "the embedded pydoc corpus")
+    path = Path(cfg.path).expanduser()
+    if path.is_dir():
+        return {split: read_text(_find_split_file(path, split), what=f"{split} file") for split in SPLITS}
+    return _split_text(read_text(path), list(cfg.split), str(path))
+
+
+def _split_text(text: str, fractions: list[float], source: str) -> dict[str, str]:
+    if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
+        raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {fractions}.")
+    lines = text.splitlines(keepends=True)
+    if len(lines) < 3:
+        lines = list(text)  # one long line: split by characters
+    cut1 = int(len(lines) * fractions[0])
+    cut2 = int(len(lines) * (fractions[0] + fractions[1]))
+    parts = {"train": lines[:cut1], "valid": lines[cut1:cut2], "test": lines[cut2:]}
+    for split, part in parts.items():
+        if not "".join(part).strip():
+            raise DataError(f"Splitting {source} by data.split={fractions} leaves the {split} split empty; use more text or other fractions.")
+    return {split: "".join(part) for split, part in parts.items()}
+
+
+class LanguageModelData(L.LightningDataModule):
+    """Tokenizes, builds the vocabulary on the training split, and serves contiguous batches."""
+
+    def __init__(self, *, vocab: Optional[Vocabulary] = None, **options: Any) -> None:
+        super().__init__()
+        self.cfg = cfg = TextDataConfig(**options)
+        self.vocab = vocab
+        self.ids: dict[str, Tensor] = {}
+        if cfg.seq_len < 1 or cfg.batch_size < 1 or cfg.eval_batch_size < 1:
+            raise ConfigError(
+                f"data.seq_len, data.batch_size and data.eval_batch_size must be >= 1, got "
+                f"{cfg.seq_len}, {cfg.batch_size}, {cfg.eval_batch_size}."
+            )
+        self._loaders: dict[str, ContiguousBatches] = {}
+
+    def prepare(self) -> "LanguageModelData":
+        """Read and encode every split (idempotent); called before the model is built (it needs the vocabulary size)."""
+        if self.ids:
+            return self
+        texts = load_split_texts(self.cfg)
+        tokens = {split: tokenize(text, self.cfg.tokenizer, lowercase=self.cfg.lowercase) for split, text in texts.items()}
+        if self.vocab is None:
+            self.vocab = Vocabulary.build(tokens["train"], min_freq=self.cfg.min_freq, max_size=self.cfg.max_vocab)
+        self.ids = {split: torch.tensor(self.vocab.encode(toks), dtype=torch.long) for split, toks in tokens.items()}
+        self.unknown_counts = {split: int((ids == self.vocab.unk_id).sum()) for split, ids in self.ids.items()}
+        return self
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        self.prepare()
+
+    def _rank(self) -> tuple[int, int]:
+        trainer = getattr(self, "trainer", None)
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def _loader(self, split: str, batch_size: int) -> ContiguousBatches:
+        # Kept per split so Lightning's state_dict/load_state_dict talk to the object it iterates.
+        if split not in self._loaders:
+            rank, world = self._rank()
+            self._loaders[split] = ContiguousBatches(make_streams(self.ids[split], batch_size, rank, world), self.cfg.seq_len)
+        return self._loaders[split]
+
+    def train_dataloader(self) -> ContiguousBatches:
+        return self._loader("train", self.cfg.batch_size)
+
+    def val_dataloader(self) -> ContiguousBatches:
+        return self._loader("valid", self.cfg.eval_batch_size)
+
+    def test_dataloader(self) -> ContiguousBatches:
+        return self._loader("test", self.cfg.eval_batch_size)
+
+    def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
+        return batch.to(device)

@@ -1,0 +1,33 @@
+"""User-facing errors.
+
+A :class:`SeqforgeError` carries a complete, one-paragraph explanation (what was
+wrong, where — file, line or config key — and what was expected). The CLI prints
+its message without a traceback and exits non-zero; everything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class SeqforgeError(Exception):
+    """An error caused by the user's input or environment, with a message that says how to fix it."""
+
+
+class ConfigError(SeqforgeError):
+    """A config key has a value seqforge cannot use."""
+
+
+class DataError(SeqforgeError):
+    """A data file is missing, empty, undecodable or malformed."""
+
+
+class PluginError(SeqforgeError):
+    """A plugin could not be loaded or registered something invalid."""
+
+
+class DuplicateComponentError(PluginError):
+    """Two plugins registered the same (kind, name)."""
+
+
+class UnknownComponentError(ConfigError):
+    """A config asked for a component no installed plugin provides."""

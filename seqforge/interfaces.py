@@ -1,0 +1,140 @@
+"""The contracts between seqforge's core and its plugins.
+
+Everything that computes is a plugin; the core only knows these shapes. They are
+``typing.Protocol`` classes, so a plugin never has to inherit from seqforge: any
+``torch.nn.Module`` with the right methods is a cell, an attention, ... This
+module imports torch only for type checking, so the CLI stays fast to start.
+
+Shape letters used throughout: ``B`` batch, ``T`` time (target), ``S`` source
+time, ``I`` input features, ``H`` hidden size, ``V`` vocabulary, ``G`` a cell's
+projected-input width (e.g. ``4H`` for an LSTM).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Union, runtime_checkable
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
+
+#: A recurrent state: one tensor ``(B, H)`` (RNN, GRU) or a tuple of them
+#: (LSTM's ``(h, c)``). The core treats it as an opaque pytree of ``(B, *)`` tensors.
+State = Union["Tensor", tuple["Tensor", ...]]
+
+
+@runtime_checkable
+class Cell(Protocol):
+    """One recurrent step: ``(x_t, state) -> (h_t, state)``.
+
+    Required:
+        ``input_size``, ``hidden_size`` attributes; ``initial_state`` and ``forward``.
+
+    Optional fast paths, used by the core when present:
+        ``project_input(x: (T, B, I)) -> (T, B, G)`` together with
+        ``step(px_t: (B, G), state) -> (h_t, state)``: the core hoists the input
+        projection out of the time loop (one large matmul instead of T small ones).
+
+        ``forward_sequence(x: (B, T, I), state, lengths: (B,) | None)
+        -> (outputs (B, T, H), final_state)``: a fused whole-sequence kernel
+        (e.g. ``nn.LSTM``). It must equal the step loop, including masking:
+        outputs at padded steps are zero and the final state is the state at
+        each sequence's last real step.
+    """
+
+    input_size: int
+    hidden_size: int
+
+    def initial_state(self, batch_size: int, *, device: "torch.device", dtype: "torch.dtype") -> State:
+        """The zero state for ``batch_size`` sequences (a tensor or a tuple of ``(B, *)`` tensors)."""
+        ...
+
+    def forward(self, x_t: "Tensor", state: State) -> tuple["Tensor", State]:
+        """Advance one step. ``x_t``: ``(B, I)`` -> ``h_t``: ``(B, H)`` and the new state."""
+        ...
+
+
+@dataclass
+class EncoderOutput:
+    """What an encoder hands to a decoder, an attention or a task head.
+
+    Attributes:
+        outputs: ``(B, S, H_out)`` per-position features; zero at padded positions.
+        mask: ``(B, S)`` bool, True at real (non-padded) positions.
+        state: final recurrent state per layer (``list`` of ``State``, one per
+            layer; for a bidirectional layer, a ``(forward, backward)`` tuple), or
+            None for encoders without one.
+    """
+
+    outputs: "Tensor"
+    mask: "Tensor"
+    state: Optional[list[Any]] = None
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Maps an embedded sequence to per-position features.
+
+    ``forward(x: (B, S, I), lengths: (B,) | None, state=None) -> EncoderOutput``.
+    ``output_size`` is ``H_out`` (``2H`` for a bidirectional concat encoder).
+    ``state`` lets a caller continue from a previous chunk (truncated BPTT).
+    """
+
+    output_size: int
+
+    def forward(self, x: "Tensor", lengths: Optional["Tensor"] = None, state: Optional[list[Any]] = None) -> EncoderOutput:
+        ...
+
+
+@runtime_checkable
+class Attention(Protocol):
+    """Scores a query against encoder memory and returns a weighted context.
+
+    ``forward(query: (B, Hq), memory: (B, S, Hm), mask: (B, S)) ->
+    (context (B, Hm), weights (B, S))``; weights sum to 1 over real positions
+    and are exactly 0 on masked ones.
+    """
+
+    def forward(self, query: "Tensor", memory: "Tensor", mask: "Tensor") -> tuple["Tensor", "Tensor"]:
+        ...
+
+
+@runtime_checkable
+class Decoder(Protocol):
+    """Produces target-side features one step at a time, conditioned on memory.
+
+    ``initial_state(encoded: EncoderOutput) -> state``;
+    ``step(y_prev: (B,) token ids, state, encoded) -> (logits (B, V), state, attention weights (B, S) | None)``.
+    """
+
+    def initial_state(self, encoded: EncoderOutput) -> Any:
+        ...
+
+    def step(self, y_prev: "Tensor", state: Any, encoded: EncoderOutput) -> tuple["Tensor", Any, Optional["Tensor"]]:
+        ...
+
+
+@runtime_checkable
+class Task(Protocol):
+    """A learning problem: how to read data, build a model, and score it.
+
+    The core's Lightning module is generic glue; everything task-specific
+    lives behind these four methods, so a new task is one plugin class.
+    """
+
+    def build_data(self, cfg: Any) -> Any:
+        """Return a ``lightning.LightningDataModule`` for the composed config."""
+        ...
+
+    def build_model(self, cfg: Any, data: Any) -> "torch.nn.Module":
+        """Return the model; ``data`` is the set-up data module (vocabularies, sizes)."""
+        ...
+
+    def loss(self, model: "torch.nn.Module", batch: Any, state: Any) -> tuple["Tensor", dict[str, "Tensor"], Any]:
+        """Training loss for one batch: ``(loss, logs, carried_state)``."""
+        ...
+
+    def evaluate(self, model: "torch.nn.Module", batch: Any) -> dict[str, "Tensor"]:
+        """Per-batch sums (e.g. ``nll_sum``, ``count``) that ``summarize`` turns into metrics."""
+        ...

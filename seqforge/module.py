@@ -1,0 +1,156 @@
+"""The one LightningModule: generic glue between Lightning and a task.
+
+Everything task-specific (loss, metrics, what state is carried between
+batches) is the task's; this module handles what every task shares:
+optimisers and schedulers, NaN detection, metric reduction across ranks
+(torchmetrics), and the checkpoint payload that makes a checkpoint
+self-describing (config, vocabulary, carried state, RNG state).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import lightning as L
+import torch
+from omegaconf import DictConfig
+from torch import nn
+from torchmetrics import SumMetric
+
+from seqforge.build import as_plain
+from seqforge.errors import ConfigError, SeqforgeError
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+}
+CHECKPOINT_KEY = "seqforge"
+CHECKPOINT_FORMAT = 1
+
+
+class SeqforgeModule(L.LightningModule):
+    """Trains ``model`` on ``task`` as configured by ``cfg``.
+
+    Args:
+        cfg: the composed run config (kept in checkpoints as plain data).
+        task: the task object (see :class:`seqforge.interfaces.Task`).
+        data: the prepared data module (its vocabulary goes into checkpoints).
+        model: the task's model.
+    """
+
+    def __init__(self, cfg: DictConfig, task: Any, data: Any, model: nn.Module) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.task = task
+        self.data = data
+        self.model = model
+        self.stateful = bool(getattr(data.cfg, "stateful", False))
+        self.sums = nn.ModuleDict(
+            {stage: nn.ModuleDict({k: SumMetric() for k in task.metric_sums}) for stage in ("val", "test")}
+        )
+        self._carry: dict[str, Any] = {}
+        self.last_metrics: dict[str, dict[str, float]] = {}
+
+    # -- training -----------------------------------------------------------
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        loader = self.trainer.train_dataloader
+        if hasattr(loader, "mark_consumed"):
+            loader.mark_consumed(batch.index)  # for exact mid-epoch resume
+        loss, logs, self._carry["train"] = self.task.training_step(self.model, batch, self._carry.get("train"), stateful=self.stateful)
+        if not torch.isfinite(loss):
+            raise SeqforgeError(
+                f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}, batch "
+                f"{batch_idx}); training stopped. The last good checkpoint is kept in the run's checkpoints/ folder. "
+                "Lower optim.lr, set trainer.gradient_clip_val (e.g. 5), or check the data."
+            )
+        self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=True, on_step=True, batch_size=batch.inputs.shape[0])
+        return loss
+
+    def on_train_epoch_start(self) -> None:
+        if getattr(self.trainer.train_dataloader, "consumed", 0) == 0:
+            self._carry.pop("train", None)
+
+    # -- evaluation -----------------------------------------------------------
+    def _eval_step(self, stage: str, batch: Any) -> None:
+        sums, self._carry[stage] = self.task.evaluation_step(self.model, batch, self._carry.get(stage), stateful=self.stateful)
+        for key, value in sums.items():
+            self.sums[stage][key].update(value)
+
+    def _eval_epoch_end(self, stage: str) -> None:
+        totals = {key: float(metric.compute()) for key, metric in self.sums[stage].items()}  # reduced over ranks
+        for metric in self.sums[stage].values():
+            metric.reset()
+        self._carry.pop(stage, None)
+        metrics = self.task.compute_metrics(totals, self.data)
+        self.last_metrics[stage] = metrics
+        # Already reduced across ranks by torchmetrics: every rank logs the same value.
+        self.log_dict({f"{stage}/{k}": float(v) for k, v in metrics.items()}, prog_bar=(stage == "val"), sync_dist=False)
+
+    def on_validation_epoch_start(self) -> None:
+        self._carry.pop("val", None)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step("val", batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_epoch_end("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._carry.pop("test", None)
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step("test", batch)
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_epoch_end("test")
+
+    # -- optimisation ---------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        optim = self.cfg.optim
+        if optim.name not in OPTIMIZERS:
+            raise ConfigError(f"optim.name='{optim.name}' is not known; expected one of: {', '.join(OPTIMIZERS)}.")
+        kwargs: dict[str, Any] = {"lr": optim.lr, "weight_decay": optim.weight_decay}
+        if optim.name in ("sgd", "rmsprop"):
+            kwargs["momentum"] = optim.momentum
+        optimizer = OPTIMIZERS[optim.name](self.model.parameters(), **kwargs)
+        scheduler_cfg = optim.scheduler
+        if not scheduler_cfg.name:
+            return optimizer
+        scheduler_cls = getattr(torch.optim.lr_scheduler, scheduler_cfg.name, None)
+        if scheduler_cls is None or not isinstance(scheduler_cls, type):
+            raise ConfigError(
+                f"optim.scheduler.name='{scheduler_cfg.name}' is not a class in torch.optim.lr_scheduler "
+                "(e.g. MultiStepLR, StepLR, CosineAnnealingLR, ReduceLROnPlateau)."
+            )
+        if scheduler_cfg.interval not in ("epoch", "step"):
+            raise ConfigError(f"optim.scheduler.interval must be 'epoch' or 'step', got '{scheduler_cfg.interval}'.")
+        try:
+            scheduler = scheduler_cls(optimizer, **as_plain(scheduler_cfg.kwargs))
+        except TypeError as exc:
+            raise ConfigError(f"optim.scheduler.kwargs do not fit {scheduler_cfg.name}: {exc}.") from None
+        config = {"scheduler": scheduler, "interval": scheduler_cfg.interval}
+        if scheduler_cls is torch.optim.lr_scheduler.ReduceLROnPlateau:
+            config["monitor"] = self.cfg.checkpoint.monitor
+        return {"optimizer": optimizer, "lr_scheduler": config}
+
+    # -- checkpoints ----------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CHECKPOINT_KEY] = {
+            "format": CHECKPOINT_FORMAT,
+            "config": as_plain(self.cfg),
+            "vocab": list(self.data.vocab.itos) if getattr(self.data, "vocab", None) is not None else None,
+            "carry": self._carry.get("train"),
+            "rng": torch.get_rng_state(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        payload: Optional[dict[str, Any]] = checkpoint.get(CHECKPOINT_KEY)
+        if payload is None:
+            return
+        if payload.get("carry") is not None:
+            self._carry["train"] = payload["carry"]
+        if payload.get("rng") is not None:
+            torch.set_rng_state(payload["rng"])

@@ -1,0 +1,30 @@
+"""Helpers over recurrent states: a tensor, or nested tuples/lists of tensors."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+
+def map_state(fn: Callable[..., Tensor], state: Any, *others: Any) -> Any:
+    """Apply ``fn`` leaf-wise over one or more states of the same structure."""
+    if isinstance(state, Tensor):
+        return fn(state, *others)
+    if isinstance(state, (tuple, list)):
+        mapped = [map_state(fn, s, *(o[i] for o in others)) for i, s in enumerate(state)]
+        return type(state)(mapped)
+    if state is None:
+        return None
+    raise TypeError(f"a recurrent state must be a tensor or nested tuples/lists of tensors, got {type(state).__name__}")
+
+
+def detach_state(state: Any) -> Any:
+    """Cut the graph at a chunk boundary (truncated BPTT) while keeping the values."""
+    return map_state(lambda t: t.detach(), state)
+
+
+def select_state(keep: Tensor, new: Any, old: Any) -> Any:
+    """``new`` where ``keep`` (``(B, 1)`` bool) is True, else ``old``: padded steps leave the state inert."""
+    return map_state(lambda n, o: torch.where(keep, n, o), new, old)

@@ -1,0 +1,239 @@
+"""The registry: named components, their config dataclasses, and their Hydra options.
+
+Plugins receive a :class:`Registry` in ``seqforge_register`` and call
+``registry.cell("lstm", LSTMCell, LSTMConfig)``. Registering does two things:
+
+1. records the component under ``(kind, name)`` with the plugin that provided
+   it — a second provider of the same name is rejected, naming both (Hydra's
+   ``ConfigStore.store`` would silently overwrite);
+2. stores the config dataclass in Hydra's ConfigStore under the kind's group
+   (``model/cell/lstm``) with ``_target_`` set to the component's import path,
+   so plugin authors never write import strings and ``model/cell=lstm`` works
+   as soon as the package is installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Optional, Union
+
+from seqforge.errors import DuplicateComponentError, PluginError, UnknownComponentError
+
+#: Component kinds and the Hydra config group each one is selected by.
+KIND_GROUPS: dict[str, str] = {
+    "cell": "model/cell",
+    "encoder": "model/encoder",
+    "decoder": "model/decoder",
+    "attention": "model/attention",
+    "task": "task",
+    "data": "data",
+}
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Who registered a component: the plugin's name and its distribution."""
+
+    plugin: str
+    distribution: Optional[str] = None
+    version: Optional[str] = None
+
+    def __str__(self) -> str:
+        if self.distribution:
+            return f"plugin '{self.plugin}' ({self.distribution} {self.version or ''})".replace(" )", ")")
+        return f"plugin '{self.plugin}'"
+
+
+@dataclass(frozen=True)
+class Component:
+    """One registered component.
+
+    Attributes:
+        kind: one of :data:`KIND_GROUPS`.
+        name: the option name users select (``model/cell=<name>``).
+        factory: class or function the config is instantiated with, or its dotted
+            import path (lets a plugin register without importing torch, so
+            ``seqforge plugins list`` stays fast).
+        config: the config dataclass (fields become ``model.cell.<field>``).
+        provider: the plugin that registered it.
+        description: one line for ``seqforge plugins list``.
+    """
+
+    kind: str
+    name: str
+    factory: Union[Callable[..., Any], str]
+    config: type
+    provider: Provider
+    description: str = ""
+
+    @property
+    def group(self) -> str:
+        return KIND_GROUPS[self.kind]
+
+    @property
+    def target(self) -> str:
+        if isinstance(self.factory, str):
+            return self.factory
+        return f"{self.factory.__module__}.{self.factory.__qualname__}"
+
+
+def _config_with_target(config: type, target: str) -> type:
+    """A subclass of ``config`` whose first field is ``_target_ = target``.
+
+    Subclassing keeps every field typed, so a wrong-typed override
+    (``model.cell.forget_bias=abc``) fails at composition time.
+    """
+    return dataclasses.make_dataclass(
+        config.__name__,
+        [("_target_", str, field(default=target))],
+        bases=(config,),
+        namespace={"__module__": config.__module__, "__doc__": config.__doc__},
+    )
+
+
+class Registry:
+    """Components by kind and name; handed to every plugin's ``seqforge_register``."""
+
+    def __init__(self, *, store_configs: bool = True) -> None:
+        self._components: dict[tuple[str, str], Component] = {}
+        self._pending: Optional[list[Component]] = None
+        self._provider = Provider("<direct>")
+        self._store_configs = store_configs
+
+    # -- registration ------------------------------------------------------
+    def register(
+        self,
+        kind: str,
+        name: str,
+        factory: Union[Callable[..., Any], str],
+        config: type,
+        *,
+        description: str = "",
+    ) -> Component:
+        """Register ``factory`` under ``(kind, name)`` with its config dataclass.
+
+        Args:
+            kind: ``cell``, ``encoder``, ``decoder``, ``attention``, ``task`` or ``data``.
+            name: the option name; lowercase letters, digits, ``_`` and ``-``.
+            factory: called as ``factory(**config_fields, **wiring)`` where
+                wiring is what the core supplies (e.g. ``input_size``, ``hidden_size``).
+            config: a dataclass whose fields all have defaults.
+            description: one line shown by ``seqforge plugins list``.
+
+        Raises:
+            DuplicateComponentError: the name is taken; the message names both providers.
+            PluginError: kind, name or config is invalid.
+        """
+        if kind not in KIND_GROUPS:
+            raise PluginError(
+                f"{self._provider} registered '{name}' under unknown kind '{kind}'; "
+                f"expected one of: {', '.join(KIND_GROUPS)}."
+            )
+        if not name or not all(c.isalnum() or c in "_-" for c in name) or name != name.lower():
+            raise PluginError(
+                f"{self._provider} registered {kind} '{name}': names must be non-empty lowercase "
+                "letters, digits, '_' or '-' (they are typed on the command line as "
+                f"{KIND_GROUPS[kind]}=<name>)."
+            )
+        if not dataclasses.is_dataclass(config) or not isinstance(config, type):
+            raise PluginError(f"{self._provider} registered {kind} '{name}' with config {config!r}; expected a dataclass type.")
+        missing = [f.name for f in dataclasses.fields(config) if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        if missing:
+            raise PluginError(
+                f"{self._provider} registered {kind} '{name}' whose config {config.__name__} has fields without "
+                f"defaults: {', '.join(missing)}. Every field needs a default so `{KIND_GROUPS[kind]}={name}` composes."
+            )
+        existing = self._components.get((kind, name)) or next(
+            (c for c in self._pending or () if (c.kind, c.name) == (kind, name)), None
+        )
+        if existing is not None:
+            raise DuplicateComponentError(
+                f"{kind} '{name}' is registered twice: by {existing.provider} and by {self._provider}. "
+                f"Uninstall one of them, or rename the component in one plugin."
+            )
+        component = Component(kind, name, factory, config, self._provider, description)
+        if self._pending is not None:
+            self._pending.append(component)
+        else:
+            self._commit([component])
+        return component
+
+    def cell(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+        """Shortcut for ``register("cell", ...)``."""
+        return self.register("cell", name, factory, config, description=description)
+
+    def encoder(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+        """Shortcut for ``register("encoder", ...)``."""
+        return self.register("encoder", name, factory, config, description=description)
+
+    def decoder(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+        """Shortcut for ``register("decoder", ...)``."""
+        return self.register("decoder", name, factory, config, description=description)
+
+    def attention(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+        """Shortcut for ``register("attention", ...)``."""
+        return self.register("attention", name, factory, config, description=description)
+
+    def task(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+        """Shortcut for ``register("task", ...)``."""
+        return self.register("task", name, factory, config, description=description)
+
+    def data(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+        """Shortcut for ``register("data", ...)``."""
+        return self.register("data", name, factory, config, description=description)
+
+    # -- per-plugin transactions (used by the plugin manager) --------------
+    def begin(self, provider: Provider) -> None:
+        """Start collecting one plugin's registrations; nothing is visible until :meth:`commit`."""
+        self._provider = provider
+        self._pending = []
+
+    def commit(self) -> None:
+        pending, self._pending = self._pending or [], None
+        self._provider = Provider("<direct>")
+        self._commit(pending)
+
+    def rollback(self) -> None:
+        self._pending = None
+        self._provider = Provider("<direct>")
+
+    def _commit(self, components: list[Component]) -> None:
+        for component in components:
+            self._components[(component.kind, component.name)] = component
+            if self._store_configs:
+                from hydra.core.config_store import ConfigStore
+
+                ConfigStore.instance().store(
+                    group=component.group,
+                    name=component.name,
+                    node=_config_with_target(component.config, component.target),
+                    provider=component.provider.distribution or component.provider.plugin,
+                )
+
+    # -- queries ------------------------------------------------------------
+    def get(self, kind: str, name: str) -> Component:
+        """The component ``(kind, name)``; an unknown name lists the available ones."""
+        try:
+            return self._components[(kind, name)]
+        except KeyError:
+            raise UnknownComponentError(unknown_component_message(kind, name, self.names(kind))) from None
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(n for k, n in self._components if k == kind)
+
+    def __iter__(self) -> Iterator[Component]:
+        return iter(sorted(self._components.values(), key=lambda c: (c.kind, c.name)))
+
+    def __len__(self) -> int:
+        return len(self._components)
+
+
+def unknown_component_message(kind: str, name: str, available: list[str]) -> str:
+    """One paragraph: what was asked, what exists, and the closest match."""
+    group = KIND_GROUPS.get(kind, kind)
+    suggestion = difflib.get_close_matches(name, available, n=1, cutoff=0.5)
+    hint = f" Did you mean `{group}={suggestion[0]}`?" if suggestion else ""
+    listing = ", ".join(available) if available else "none (is the plugin that provides it installed? see `seqforge plugins list`)"
+    return f"Unknown {kind} '{name}' (config key `{group}`). Available: {listing}.{hint}"

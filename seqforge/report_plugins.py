@@ -1,0 +1,39 @@
+"""``seqforge plugins list``: installed plugins and what each registers, by kind."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.console import Console
+from rich.table import Table
+
+from seqforge.plugins import LoadedPlugins
+from seqforge.registry import KIND_GROUPS
+
+
+def print_plugins(loaded: LoadedPlugins) -> None:
+    console = Console(width=120)
+    table = Table(title="seqforge plugins")
+    for column in ("plugin", "distribution", "version"):
+        table.add_column(column)
+    table.add_column("components (kind: names)")
+    by_provider: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for component in loaded.registry:
+        by_provider[component.provider.plugin][component.kind].append(component.name)
+    for provider in loaded.providers:
+        kinds = by_provider.get(provider.plugin, {})
+        listing = "\n".join(f"{kind}: {', '.join(kinds[kind])}" for kind in KIND_GROUPS if kind in kinds) or "(none)"
+        table.add_row(provider.plugin, provider.distribution or "-", provider.version or "-", listing)
+    console.print(table)
+
+    components = Table(title="components by kind")
+    for column in ("kind", "name", "select with", "provided by", "description"):
+        components.add_column(column)
+    for component in loaded.registry:
+        components.add_row(
+            component.kind, component.name, f"{component.group}={component.name}",
+            component.provider.distribution or component.provider.plugin, component.description,
+        )
+    console.print(components)
+    for failure in loaded.failures:
+        console.print(f"[red]failed[/red] {failure.provider}: {failure.reason}")

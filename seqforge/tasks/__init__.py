@@ -1,0 +1,1 @@
+"""Task plugins shipped with the core."""

@@ -1,0 +1,141 @@
+"""Language modelling: predict the next token; perplexity and bits per character."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqforge.build import build_encoder, instantiate
+from seqforge.data.lm import Batch, LanguageModelData
+from seqforge.data.tokenize import detokenize, tokenize
+from seqforge.errors import ConfigError
+from seqforge.recurrent.state import detach_state
+from seqforge.sampling import sample_next
+
+
+class LanguageModel(nn.Module):
+    """Embedding -> encoder (causal) -> dropout -> linear over the vocabulary.
+
+    Args:
+        vocab_size: ``V``.
+        embedding_dim: ``E``.
+        encoder: a unidirectional encoder with ``output_size``.
+        dropout: on embeddings and encoder outputs (Zaremba et al.'s placement).
+        tie_weights: share the embedding matrix with the output layer (Press & Wolf 2017).
+    """
+
+    def __init__(self, *, vocab_size: int, embedding_dim: int, encoder: nn.Module, dropout: float, tie_weights: bool) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.output_size, vocab_size)
+        if tie_weights:
+            if encoder.output_size != embedding_dim:
+                raise ConfigError(
+                    f"model.tie_weights=true needs model.embedding_dim ({embedding_dim}) equal to the encoder's output "
+                    f"size ({encoder.output_size}, from model.hidden_size)."
+                )
+            self.head.weight = self.embedding.weight
+
+    def forward(self, tokens: Tensor, state: Optional[list[Any]] = None) -> tuple[Tensor, list[Any]]:
+        """``tokens`` ``(B, T)`` -> logits ``(B, T, V)`` and the encoder state after the last step."""
+        x = self.dropout(self.embedding(tokens))  # (B, T, E)
+        encoded = self.encoder(x, None, state)
+        return self.head(self.dropout(encoded.outputs)), encoded.state  # (B, T, V)
+
+
+class LanguageModelTask:
+    """Next-token prediction over contiguous text with the state carried across batches."""
+
+    metric_sums = ("nll", "tokens")
+
+    def __init__(self, sample_length: int = 200, sample_prompt: str = "The ", sample_temperature: float = 0.8) -> None:
+        self.sample_length = sample_length
+        self.sample_prompt = sample_prompt
+        self.sample_temperature = sample_temperature
+
+    # -- building -----------------------------------------------------------
+    def build_data(self, cfg: Any, *, vocab: Any = None) -> LanguageModelData:
+        return instantiate(cfg.data, "data", vocab=vocab).prepare()
+
+    def build_model(self, cfg: Any, data: LanguageModelData) -> LanguageModel:
+        model_cfg = cfg.model
+        if model_cfg.bidirectional:
+            raise ConfigError(
+                "Language modelling predicts the next token, so the encoder must not see the future: set "
+                "model.bidirectional=false (it is true in the composed config)."
+            )
+        encoder = build_encoder(model_cfg, input_size=model_cfg.embedding_dim)
+        return LanguageModel(
+            vocab_size=len(data.vocab),
+            embedding_dim=model_cfg.embedding_dim,
+            encoder=encoder,
+            dropout=model_cfg.dropout,
+            tie_weights=model_cfg.tie_weights,
+        )
+
+    # -- steps --------------------------------------------------------------
+    def initial_carry(self) -> Any:
+        return None
+
+    def training_step(self, model: LanguageModel, batch: Batch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+        """Mean token NLL of the batch; returns the detached state to carry into the next batch."""
+        state = carry if stateful and batch.index > 0 else None
+        logits, state = model(batch.inputs, state)  # (B, T, V)
+        loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
+        return loss, {"loss": loss.detach()}, detach_state(state) if stateful else None
+
+    @torch.no_grad()
+    def evaluation_step(self, model: LanguageModel, batch: Batch, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:
+        """Summed NLL and token count (reduced over batches and ranks into the metrics)."""
+        state = carry if stateful and batch.index > 0 else None
+        logits, state = model(batch.inputs, state)
+        nll = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), reduction="sum")
+        return {"nll": nll, "tokens": torch.tensor(float(batch.targets.numel()), device=nll.device)}, state
+
+    def compute_metrics(self, sums: dict[str, float], data: LanguageModelData) -> dict[str, float]:
+        """Loss (nats/token), perplexity, and bits per character (char models) or per token."""
+        loss = sums["nll"] / max(sums["tokens"], 1.0)
+        metrics = {"loss": loss, "ppl": math.exp(min(loss, 50.0))}
+        bits = loss / math.log(2)
+        metrics["bpc" if data.cfg.tokenizer == "char" else "bits_per_token"] = bits
+        return metrics
+
+    # -- generation ---------------------------------------------------------
+    @torch.no_grad()
+    def generate(
+        self,
+        model: LanguageModel,
+        data: LanguageModelData,
+        prompt: str,
+        *,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: Optional[int] = None,
+        top_p: Optional[float] = None,
+        seed: Optional[int] = None,
+    ) -> str:
+        """Continue ``prompt``: feed it once, then sample one token at a time, carrying the state."""
+        model.eval()
+        device = next(model.parameters()).device
+        kind = data.cfg.tokenizer
+        prompt_ids = data.vocab.encode(tokenize(prompt, kind, lowercase=data.cfg.lowercase)) if prompt else []
+        if kind == "word" and prompt_ids and prompt_ids[-1] == data.vocab.eos_id and not prompt.endswith("\n"):
+            prompt_ids = prompt_ids[:-1]  # a prompt is an unfinished line
+        if not prompt_ids:
+            prompt_ids = [data.vocab.eos_id]
+        generator = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
+        tokens = torch.tensor([prompt_ids], device=device)  # (1, P)
+        logits, state = model(tokens)
+        generated: list[int] = []
+        for _ in range(max_new_tokens):
+            next_id = sample_next(logits[:, -1].cpu(), temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
+            generated.append(int(next_id))
+            logits, state = model(next_id.view(1, 1).to(device), state)  # (1, 1, V)
+        text = detokenize(data.vocab.decode(generated), kind)
+        return prompt + text if kind == "char" else (prompt + " " + text).strip()

@@ -1,0 +1,146 @@
+"""Lightning glue: build the trainer from ``trainer.*``, fit, test, report.
+
+Outputs go to the Hydra run directory (``hydra.job.chdir`` stays false):
+``checkpoints/last.ckpt`` (refreshed every ``checkpoint.every_n_train_steps``
+and at the end, written to a temporary file and renamed by Lightning's
+fsspec transaction, so a kill never leaves a torn ``last``), ``checkpoints/best.ckpt``
+(by ``checkpoint.monitor``), ``csv/metrics.csv``, ``config.yaml`` (the effective config).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from seqforge.build import as_plain, instantiate
+from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
+from seqforge.config import SeqforgeConfig
+from seqforge.data.vocab import Vocabulary
+from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
+from seqforge.report import print_metrics
+
+
+def build_run(cfg: DictConfig, *, vocab: Optional[list[str]] = None) -> SeqforgeModule:
+    """Task, data and model for ``cfg`` (seeded, so a resumed run rebuilds the same model)."""
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    task = instantiate(cfg.task, "task")
+    data = task.build_data(cfg, vocab=Vocabulary(vocab) if vocab is not None else None)
+    model = task.build_model(cfg, data)
+    if cfg.model.init_range:
+        for parameter in model.parameters():
+            torch.nn.init.uniform_(parameter, -cfg.model.init_range, cfg.model.init_range)
+    return SeqforgeModule(cfg, task, data, model)
+
+
+def restore(checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None) -> SeqforgeModule:
+    """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoints.load_checkpoint`."""
+    payload = checkpoint[CHECKPOINT_KEY]
+    cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), payload["config"])
+    if overrides is not None:
+        cfg = OmegaConf.merge(cfg, overrides)
+    module = build_run(cfg, vocab=payload.get("vocab"))
+    module.load_state_dict(checkpoint["state_dict"])
+    return module
+
+
+def _callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
+    from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar, TQDMProgressBar
+
+    ckpt_dir = run_dir / CHECKPOINT_DIR
+    callbacks: list[L.Callback] = [
+        ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="step-{step}",
+            save_top_k=0,
+            save_last=True,
+            every_n_train_steps=cfg.checkpoint.every_n_train_steps,
+            save_on_train_epoch_end=True,
+        ),
+        ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="best",
+            monitor=cfg.checkpoint.monitor,
+            mode=cfg.checkpoint.mode,
+            save_top_k=1,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+        ),
+    ]
+    if cfg.trainer.enable_progress_bar:
+        # Rich in a terminal; in logs/CI a tqdm bar that refreshes rarely, so output stays readable.
+        callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=50))
+    for name, node in (cfg.callbacks or {}).items():
+        callbacks.append(instantiate(node, f"callbacks.{name}"))
+    return callbacks
+
+
+def _logger(cfg: DictConfig, run_dir: Path) -> Any:
+    from lightning.pytorch.loggers import CSVLogger
+
+    if cfg.logger == "none":
+        return False
+    if cfg.logger == "tensorboard":
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        return [CSVLogger(run_dir, name="csv", version=""), TensorBoardLogger(run_dir, name="tensorboard", version="")]
+    return CSVLogger(run_dir, name="csv", version="")
+
+
+def make_trainer(cfg: DictConfig, run_dir: Path, *, for_fit: bool = True) -> L.Trainer:
+    """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks and logger."""
+    kwargs = as_plain(cfg.trainer)
+    if for_fit:
+        return L.Trainer(**kwargs, default_root_dir=str(run_dir), logger=_logger(cfg, run_dir), callbacks=_callbacks(cfg, run_dir))
+    for key in ("max_epochs", "max_steps", "max_time", "gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
+                "val_check_interval", "check_val_every_n_epoch", "num_sanity_val_steps", "limit_train_batches", "strategy",
+                "devices", "num_nodes"):
+        kwargs.pop(key, None)
+    kwargs["enable_progress_bar"] = False
+    return L.Trainer(**kwargs, default_root_dir=str(run_dir), logger=False, enable_checkpointing=False, devices=1)
+
+
+def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = None) -> dict[str, dict[str, float]]:
+    """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics."""
+    module = build_run(cfg)
+    trainer = make_trainer(cfg, run_dir)
+    if trainer.is_global_zero:
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
+        data = module.data
+        unk = getattr(data, "unknown_counts", {})
+        print(
+            f"seqforge: {type(module.task).__name__} | vocabulary {len(data.vocab)} | "
+            f"train tokens {data.ids['train'].numel()} | parameters {sum(p.numel() for p in module.model.parameters()):,}"
+            + (f" | <unk> in valid/test: {unk.get('valid', 0)}/{unk.get('test', 0)}" if unk else "")
+        )
+    trainer.fit(module, datamodule=module.data, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
+    if trainer.interrupted:
+        return module.last_metrics
+    if cfg.test_after_fit:
+        trainer.test(module, datamodule=module.data, verbose=False)
+    if trainer.is_global_zero:
+        print_metrics(module.last_metrics, title=f"Metrics ({run_dir})")
+        if getattr(module.task, "sample_length", 0):
+            sample = module.task.generate(
+                module.model, module.data, module.task.sample_prompt,
+                max_new_tokens=module.task.sample_length, temperature=module.task.sample_temperature, seed=cfg.seed,
+            )
+            print(f"\nSample (temperature {module.task.sample_temperature}):\n{sample}\n")
+        print(f"Checkpoints: {run_dir / CHECKPOINT_DIR}")
+    return module.last_metrics
+
+
+def evaluate_checkpoint(checkpoint_path: Path, splits: list[str], overrides: Optional[DictConfig] = None) -> dict[str, dict[str, float]]:
+    """Metrics of a checkpoint on the given splits (``valid``, ``test``)."""
+    module = restore(load_checkpoint(checkpoint_path), overrides)
+    trainer = make_trainer(module.cfg, checkpoint_path.parent, for_fit=False)
+    for split in splits:
+        if split == "valid":
+            trainer.validate(module, datamodule=module.data, verbose=False)
+        else:
+            trainer.test(module, datamodule=module.data, verbose=False)
+    return module.last_metrics

@@ -39,10 +39,10 @@ def load_checkpoint(path: Path, *, key: str = "ckpt") -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SeqforgeError(
-            f"`{key}={path}` is not a loadable checkpoint ({first}). It may be truncated or not a PyTorch file; "
-            "use a .ckpt written by `seqforge train`."
+            f"`{key}={path}` could not be loaded as a checkpoint ({type(exc).__name__} with torch.load(weights_only=True)): "
+            "it is truncated, not a PyTorch file, or holds pickled objects other than tensors and plain containers. "
+            "Use a .ckpt written by `seqforge train`."
         ) from None
     if not isinstance(checkpoint, dict) or CHECKPOINT_KEY not in checkpoint or "state_dict" not in checkpoint:
         raise SeqforgeError(

@@ -180,7 +180,10 @@ def train(argv: list[str]) -> None:
         _check_component_overrides(args.overrides)
         args.overrides = args.overrides + _resume_overrides(args.overrides)
     # The task function sits in this module, so Hydra finds the packaged configs in seqforge/conf.
-    _run_hydra(args=args, args_parser=parser, task_function=_train_task, config_path="conf", config_name="config")
+    try:
+        _run_hydra(args=args, args_parser=parser, task_function=_train_task, config_path="conf", config_name="config")
+    except ValueError as exc:  # Hydra's own command-line checks (e.g. `--cfg` together with `-m`)
+        fail(f"seqforge train: {exc}.")
 
 
 # -- evaluate / generate -----------------------------------------------------------

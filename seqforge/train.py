@@ -10,6 +10,7 @@ fsspec transaction, so a kill never leaves a torn ``last``), ``checkpoints/best.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -23,6 +24,10 @@ from seqforge.config import SeqforgeConfig
 from seqforge.data.vocab import Vocabulary
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.report import print_metrics
+
+
+# Lightning-internal deprecation noise that users cannot act on.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
 def build_run(cfg: DictConfig, *, vocab: Optional[list[str]] = None) -> SeqforgeModule:
@@ -123,7 +128,8 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
     if cfg.test_after_fit:
         trainer.test(module, datamodule=module.data, verbose=False)
     if trainer.is_global_zero:
-        print_metrics(module.last_metrics, title=f"Metrics ({run_dir})")
+        print(f"\nRun directory: {run_dir}")
+        print_metrics(module.last_metrics)
         if getattr(module.task, "sample_length", 0):
             sample = module.task.generate(
                 module.model, module.data, module.task.sample_prompt,

@@ -16,7 +16,7 @@ class TextDataConfig:
     min_freq: int = 1  # rarer tokens become <unk>
     max_vocab: Optional[int] = None  # including the 4 specials
     split: List[float] = field(default_factory=lambda: [0.9, 0.05, 0.05])  # train/valid/test fractions of a single file
-    seq_len: int = 128  # BPTT length: tokens per row of a batch
+    seq_len: int = 100  # BPTT length: tokens per row of a batch
     batch_size: int = 32  # rows (streams) per batch and per device
     eval_batch_size: int = 16
     stateful: bool = True  # carry the hidden state from batch n to batch n+1 (rows are contiguous)

@@ -1,0 +1,38 @@
+"""Running the real ``seqforge`` console script in a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SEQFORGE = str(Path(sys.executable).with_name("seqforge"))
+
+#: Tiny model and data sizes so an end-to-end run takes seconds.
+TINY = [
+    "model.hidden_size=16",
+    "model.embedding_dim=8",
+    "data.seq_len=8",
+    "data.batch_size=4",
+    "data.eval_batch_size=2",
+    "trainer.limit_val_batches=3",
+    "trainer.limit_test_batches=3",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_progress_bar=false",
+    "task.sample_length=20",
+]
+
+
+def run_seqforge(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("SEQFORGE_DISABLE_PLUGIN_AUTOLOAD", None)
+    return subprocess.run([SEQFORGE, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def write_corpus(path: Path, chars: int = 6000) -> Path:
+    """Real English text (CPython's help topics) so the model has something to learn."""
+    from seqforge.data.corpus import pydoc_corpus
+
+    path.write_text(pydoc_corpus()[:chars], encoding="utf-8")
+    return path

@@ -112,21 +112,23 @@ def _check_component_overrides(overrides: list[str]) -> None:
                 fail(unknown_component_message(kind, value, registry.names(kind)))
 
 
-def _resume_overrides(overrides: list[str]) -> list[str]:
-    """``resume=<run dir>`` continues in that directory (same checkpoints/, logs appended)."""
-    for word in overrides:
-        key, _, value = word.partition("=")
-        if key == "resume" and value not in ("", "null"):
-            from seqforge.checkpoints import resolve_checkpoint
+def _apply_dotted_overrides(cfg: Any, overrides: Sequence[str]) -> None:
+    """Apply ``key=value``, ``+key=value`` and ``~key`` overrides to ``cfg`` in place (group choices are ignored)."""
+    from omegaconf import OmegaConf, open_dict
 
-            try:
-                ckpt = resolve_checkpoint(value, key="resume")
-            except SeqforgeError as exc:
-                fail(str(exc))
-            run_dir = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
-            if not any(o.startswith("hydra.run.dir=") for o in overrides):
-                return [f"hydra.run.dir={run_dir.resolve()}", "hydra.output_subdir=null"]
-    return []
+    for override in overrides:
+        key, _, value = override.partition("=")
+        bare = key.lstrip("+~")
+        if "/" in bare or bare.startswith("hydra.") or bare == "resume":
+            continue
+        with open_dict(cfg):
+            if key.startswith("~"):
+                parent, _, leaf = bare.rpartition(".")
+                node = OmegaConf.select(cfg, parent) if parent else cfg
+                if node is not None and leaf in node:
+                    del node[leaf]
+            else:
+                OmegaConf.update(cfg, bare, OmegaConf.from_dotlist([f"x={value}"]).x, force_add=True)
 
 
 def _train_task(cfg: Any) -> Optional[float]:
@@ -145,25 +147,47 @@ def _train_task(cfg: Any) -> Optional[float]:
                 "per job, or use trainer.strategy=ddp_spawn."
             )
         run_dir = Path(hydra_cfg.runtime.output_dir)
-        ckpt_path = None
-        if cfg.resume:
-            from seqforge.checkpoints import load_checkpoint, resolve_checkpoint
-            from seqforge.config import SeqforgeConfig
-            from seqforge.module import CHECKPOINT_KEY
-
-            ckpt_path = resolve_checkpoint(cfg.resume, key="resume")
-            saved = load_checkpoint(ckpt_path, key="resume")[CHECKPOINT_KEY]["config"]
-            # The run continues with its own config; dotted overrides on this command line still apply.
-            dotted = [o for o in hydra_cfg.overrides.task if "/" not in o.split("=", 1)[0] and not o.startswith(("resume=", "hydra."))]
-            cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), saved, OmegaConf.from_dotlist(dotted))
-            cfg.resume = None
         from seqforge.train import run_training
 
-        metrics = run_training(cfg, run_dir, ckpt_path=ckpt_path)
+        metrics = run_training(cfg, run_dir)
     except SeqforgeError as exc:
         fail(str(exc), code=1)
     val = metrics.get("val", {})
     return val.get("loss")  # the objective for Hydra sweepers
+
+
+def resume_training(target: str, overrides: list[str]) -> None:
+    """``seqforge train resume=<run dir | checkpoint> [key=value ...]``.
+
+    The run continues with the config stored in its checkpoint (not a fresh
+    composition), in its own directory; ``key=value``/``+key=value``/``~key``
+    overrides still apply (e.g. a larger ``trainer.max_steps``). Lightning
+    restores weights, optimiser, scheduler, loop and data position; seqforge
+    restores the carried hidden state and the RNG state.
+    """
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from seqforge.checkpoints import load_checkpoint, resolve_checkpoint
+    from seqforge.config import SeqforgeConfig
+    from seqforge.module import CHECKPOINT_KEY
+
+    groups = [o for o in overrides if "/" in o.partition("=")[0] or (o.partition("=")[0] in ("task", "data", "experiment", "optim", "trainer"))]
+    if groups:
+        fail(f"cannot change components or presets when resuming ({', '.join(groups)}); the run keeps the config it started with.")
+    ckpt_path = resolve_checkpoint(target, key="resume")
+    saved = load_checkpoint(ckpt_path, key="resume")[CHECKPOINT_KEY]["config"]
+    try:
+        cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), saved)
+        _apply_dotted_overrides(cfg, overrides)
+    except OmegaConfBaseException as exc:
+        fail(f"resume: {str(exc).splitlines()[0]} (key `{getattr(exc, 'full_key', '?')}`).")
+    cfg.resume = None
+    run_dir = ckpt_path.parent.parent if ckpt_path.parent.name == "checkpoints" else ckpt_path.parent
+    from seqforge.train import run_training
+
+    print(f"seqforge: resuming {ckpt_path} in {run_dir}")
+    run_training(cfg, run_dir.resolve(), ckpt_path=ckpt_path)
 
 
 def train(argv: list[str]) -> None:
@@ -177,8 +201,10 @@ def train(argv: list[str]) -> None:
     parser = get_args_parser()
     args = parser.parse_args(argv)
     if not args.help and not args.hydra_help:
+        resume = [o.partition("=")[2] for o in args.overrides if o.startswith("resume=")]
+        if resume and resume[-1] not in ("", "null"):
+            return resume_training(resume[-1], [o for o in args.overrides if not o.startswith("resume=")])
         _check_component_overrides(args.overrides)
-        args.overrides = args.overrides + _resume_overrides(args.overrides)
     # The task function sits in this module, so Hydra finds the packaged configs in seqforge/conf.
     try:
         _run_hydra(args=args, args_parser=parser, task_function=_train_task, config_path="conf", config_name="config")

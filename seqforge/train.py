@@ -22,6 +22,7 @@ from seqforge.build import as_plain, instantiate
 from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from seqforge.config import SeqforgeConfig
 from seqforge.data.vocab import Vocabulary
+from seqforge.errors import ConfigError
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.report import print_metrics
 
@@ -84,7 +85,17 @@ def _callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
     return callbacks
 
 
-def _logger(cfg: DictConfig, run_dir: Path) -> Any:
+def _log_version(run_dir: Path, resuming: bool) -> str:
+    """``""`` for a new run; ``resumed-<k>`` when resuming, so the interrupted run's logs are kept."""
+    if not resuming:
+        return ""
+    k = 1
+    while (run_dir / "csv" / f"resumed-{k}").exists():
+        k += 1
+    return f"resumed-{k}"
+
+
+def _logger(cfg: DictConfig, run_dir: Path, version: str) -> Any:
     from lightning.pytorch.loggers import CSVLogger
 
     if cfg.logger == "none":
@@ -92,15 +103,18 @@ def _logger(cfg: DictConfig, run_dir: Path) -> Any:
     if cfg.logger == "tensorboard":
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        return [CSVLogger(run_dir, name="csv", version=""), TensorBoardLogger(run_dir, name="tensorboard", version="")]
-    return CSVLogger(run_dir, name="csv", version="")
+        return [CSVLogger(run_dir, name="csv", version=version), TensorBoardLogger(run_dir, name="tensorboard", version=version)]
+    if cfg.logger != "csv":
+        raise ConfigError(f"logger must be csv, tensorboard or none, got '{cfg.logger}'.")
+    return CSVLogger(run_dir, name="csv", version=version)
 
 
-def make_trainer(cfg: DictConfig, run_dir: Path, *, for_fit: bool = True) -> L.Trainer:
+def make_trainer(cfg: DictConfig, run_dir: Path, *, for_fit: bool = True, resuming: bool = False) -> L.Trainer:
     """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks and logger."""
     kwargs = as_plain(cfg.trainer)
     if for_fit:
-        return L.Trainer(**kwargs, default_root_dir=str(run_dir), logger=_logger(cfg, run_dir), callbacks=_callbacks(cfg, run_dir))
+        logger = _logger(cfg, run_dir, _log_version(run_dir, resuming))
+        return L.Trainer(**kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=_callbacks(cfg, run_dir))
     for key in ("max_epochs", "max_steps", "max_time", "gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
                 "val_check_interval", "check_val_every_n_epoch", "num_sanity_val_steps", "limit_train_batches", "strategy",
                 "devices", "num_nodes"):
@@ -112,7 +126,7 @@ def make_trainer(cfg: DictConfig, run_dir: Path, *, for_fit: bool = True) -> L.T
 def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = None) -> dict[str, dict[str, float]]:
     """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics."""
     module = build_run(cfg)
-    trainer = make_trainer(cfg, run_dir)
+    trainer = make_trainer(cfg, run_dir, resuming=ckpt_path is not None)
     if trainer.is_global_zero:
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
         data = module.data

@@ -86,8 +86,8 @@ class SeqforgeModule(L.LightningModule):
         self._carry.pop(stage, None)
         metrics = self.task.compute_metrics(totals, self.data)
         self.last_metrics[stage] = metrics
-        # Already reduced across ranks by torchmetrics: every rank logs the same value.
-        self.log_dict({f"{stage}/{k}": float(v) for k, v in metrics.items()}, prog_bar=(stage == "val"), sync_dist=False)
+        # Already reduced across ranks by torchmetrics; sync_dist averages identical values (a no-op) and keeps Lightning quiet.
+        self.log_dict({f"{stage}/{k}": float(v) for k, v in metrics.items()}, prog_bar=(stage == "val"), sync_dist=True)
 
     def on_validation_epoch_start(self) -> None:
         self._carry.pop("val", None)

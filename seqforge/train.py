@@ -2,8 +2,8 @@
 
 Outputs go to the Hydra run directory (``hydra.job.chdir`` stays false):
 ``checkpoints/last.ckpt`` (refreshed every ``checkpoint.every_n_train_steps``
-and at the end, written to a temporary file and renamed by Lightning's
-fsspec transaction, so a kill never leaves a torn ``last``), ``checkpoints/best.ckpt``
+and at the end, written to a temporary file and renamed, so a kill never
+leaves a torn ``last``), ``checkpoints/best.ckpt``
 (by ``checkpoint.monitor``), ``csv/metrics.csv``, ``config.yaml`` (the effective config).
 """
 
@@ -19,6 +19,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from seqforge.build import as_plain, instantiate
+from seqforge.checkpoint_io import AtomicCheckpointIO
 from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from seqforge.config import SeqforgeConfig
 from seqforge.data.vocab import Vocabulary
@@ -114,7 +115,9 @@ def make_trainer(cfg: DictConfig, run_dir: Path, *, for_fit: bool = True, resumi
     kwargs = as_plain(cfg.trainer)
     if for_fit:
         logger = _logger(cfg, run_dir, _log_version(run_dir, resuming))
-        return L.Trainer(**kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=_callbacks(cfg, run_dir))
+        return L.Trainer(
+            **kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=_callbacks(cfg, run_dir), plugins=[AtomicCheckpointIO()]
+        )
     for key in ("max_epochs", "max_steps", "max_time", "gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
                 "val_check_interval", "check_val_every_n_epoch", "num_sanity_val_steps", "limit_train_batches", "strategy",
                 "devices", "num_nodes"):

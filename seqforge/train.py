@@ -97,17 +97,22 @@ def _log_version(run_dir: Path, resuming: bool) -> str:
 
 
 def _logger(cfg: DictConfig, run_dir: Path, version: str) -> Any:
+    """CSV always; TensorBoard too with ``logger=tensorboard``, or with ``logger=auto`` when it is installed."""
+    import importlib.util
+
     from lightning.pytorch.loggers import CSVLogger
 
+    if cfg.logger not in ("auto", "csv", "tensorboard", "none"):
+        raise ConfigError(f"logger must be auto, csv, tensorboard or none, got '{cfg.logger}'.")
     if cfg.logger == "none":
         return False
-    if cfg.logger == "tensorboard":
+    loggers: list[Any] = [CSVLogger(run_dir, name="csv", version=version)]
+    has_tensorboard = importlib.util.find_spec("tensorboard") is not None
+    if cfg.logger == "tensorboard" or (cfg.logger == "auto" and has_tensorboard):
         from lightning.pytorch.loggers import TensorBoardLogger
 
-        return [CSVLogger(run_dir, name="csv", version=version), TensorBoardLogger(run_dir, name="tensorboard", version=version)]
-    if cfg.logger != "csv":
-        raise ConfigError(f"logger must be csv, tensorboard or none, got '{cfg.logger}'.")
-    return CSVLogger(run_dir, name="csv", version=version)
+        loggers.append(TensorBoardLogger(run_dir, name="tensorboard", version=version))
+    return loggers
 
 
 def make_trainer(cfg: DictConfig, run_dir: Path, *, for_fit: bool = True, resuming: bool = False) -> L.Trainer:

@@ -89,14 +89,23 @@ class Encoder(Protocol):
 
 @runtime_checkable
 class Attention(Protocol):
-    """Scores a query against encoder memory and returns a weighted context.
+    """Scores a decoder query against encoder memory and returns a weighted context.
 
-    ``forward(query: (B, Hq), memory: (B, S, Hm), mask: (B, S)) ->
-    (context (B, Hm), weights (B, S))``; weights sum to 1 over real positions
-    and are exactly 0 on masked ones.
+    Built by the core as ``factory(query_size=Hq, memory_size=Hm, **config)``.
+
+    ``forward(query (B, Hq), memory (B, S, Hm), mask (B, S) bool, keys=None)
+    -> (context (B, Hm), weights (B, S))``: weights sum to 1 over real
+    positions and are exactly 0 where ``mask`` is False.
+
+    Optional: ``project_memory(memory (B, S, Hm)) -> keys (B, S, K)``. The
+    decoder calls it once per source batch and passes the result as ``keys``
+    at every step, so per-sequence work (e.g. Bahdanau's ``W_m h_s``) is not
+    repeated for each target token.
     """
 
-    def forward(self, query: "Tensor", memory: "Tensor", mask: "Tensor") -> tuple["Tensor", "Tensor"]:
+    def forward(
+        self, query: "Tensor", memory: "Tensor", mask: "Tensor", keys: Optional["Tensor"] = None
+    ) -> tuple["Tensor", "Tensor"]:
         ...
 
 
@@ -119,22 +128,35 @@ class Decoder(Protocol):
 class Task(Protocol):
     """A learning problem: how to read data, build a model, and score it.
 
-    The core's Lightning module is generic glue; everything task-specific
-    lives behind these four methods, so a new task is one plugin class.
+    The core's LightningModule (:class:`seqforge.module.SeqforgeModule`) is
+    generic glue; everything task-specific lives behind these methods, so a
+    new task is one plugin class. ``carry`` is whatever the task wants kept
+    between consecutive batches (e.g. the detached hidden state for
+    truncated BPTT over contiguous text); ``None`` at the start of an epoch.
+
+    Attributes:
+        metric_sums: names of the per-batch sums ``evaluation_step`` returns;
+            the core accumulates them over batches and devices (torchmetrics).
     """
 
-    def build_data(self, cfg: Any) -> Any:
-        """Return a ``lightning.LightningDataModule`` for the composed config."""
+    metric_sums: tuple[str, ...]
+
+    def build_data(self, cfg: Any, *, vocab: Any = None) -> Any:
+        """A prepared ``LightningDataModule`` for the composed config (``vocab`` given when restoring a checkpoint)."""
         ...
 
     def build_model(self, cfg: Any, data: Any) -> "torch.nn.Module":
-        """Return the model; ``data`` is the set-up data module (vocabularies, sizes)."""
+        """The model; ``data`` is the prepared data module (vocabulary, sizes)."""
         ...
 
-    def loss(self, model: "torch.nn.Module", batch: Any, state: Any) -> tuple["Tensor", dict[str, "Tensor"], Any]:
-        """Training loss for one batch: ``(loss, logs, carried_state)``."""
+    def training_step(self, model: "torch.nn.Module", batch: Any, carry: Any, *, stateful: bool) -> tuple["Tensor", dict[str, "Tensor"], Any]:
+        """``(loss, logs, carry)`` for one training batch."""
         ...
 
-    def evaluate(self, model: "torch.nn.Module", batch: Any) -> dict[str, "Tensor"]:
-        """Per-batch sums (e.g. ``nll_sum``, ``count``) that ``summarize`` turns into metrics."""
+    def evaluation_step(self, model: "torch.nn.Module", batch: Any, carry: Any, *, stateful: bool) -> tuple[dict[str, "Tensor"], Any]:
+        """Per-batch sums named in ``metric_sums``, and the carry."""
+        ...
+
+    def compute_metrics(self, sums: dict[str, float], data: Any) -> dict[str, float]:
+        """Final metrics (e.g. loss, perplexity) from the sums reduced over the split."""
         ...

@@ -102,6 +102,12 @@ def _check_component_overrides(overrides: list[str]) -> None:
     except Exception:  # noqa: BLE001 - Hydra reports syntax errors itself, with position
         return
     registry = get_registry()
+    if not any(o.key_or_group == "model/cell" for o in parsed) and "lstm" not in registry.names("cell"):
+        fail(
+            "The default cell 'lstm' comes from the seqforge-rnn plugin, which is not installed or not loaded "
+            "(`pip install seqforge-rnn`, or `pip install -e plugins/seqforge-rnn` in a checkout; check SEQFORGE_PLUGINS). "
+            f"Or pick an installed cell with model/cell=<name>: {', '.join(registry.names('cell')) or 'none installed'}."
+        )
     for override in parsed:
         kind = group_kinds.get(override.key_or_group)
         if kind is None or override.is_delete():

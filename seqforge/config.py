@@ -21,6 +21,8 @@ class ModelConfig:
 
     cell: Any = MISSING  # model/cell=<name>
     encoder: Any = MISSING  # model/encoder=<name>
+    decoder: Any = None  # model/decoder=<name> (sequence-to-sequence tasks)
+    attention: Any = None  # model/attention=<name> (none: no attention)
     embedding_dim: int = 128
     hidden_size: int = 256
     num_layers: int = 1

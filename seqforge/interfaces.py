@@ -141,8 +141,12 @@ class Task(Protocol):
 
     metric_sums: tuple[str, ...]
 
-    def build_data(self, cfg: Any, *, vocab: Any = None) -> Any:
-        """A prepared ``LightningDataModule`` for the composed config (``vocab`` given when restoring a checkpoint)."""
+    def build_data(self, cfg: Any, *, state: Any = None) -> Any:
+        """A prepared ``LightningDataModule`` for the composed config.
+
+        ``state`` is the data module's own ``state()`` (vocabularies) saved in a
+        checkpoint, given when a trained model is restored.
+        """
         ...
 
     def build_model(self, cfg: Any, data: Any) -> "torch.nn.Module":
@@ -154,9 +158,18 @@ class Task(Protocol):
         ...
 
     def evaluation_step(self, model: "torch.nn.Module", batch: Any, carry: Any, *, stateful: bool) -> tuple[dict[str, "Tensor"], Any]:
-        """Per-batch sums named in ``metric_sums``, and the carry."""
+        """Per-batch sums named in ``metric_sums``, and the carry.
+
+        The dict may also hold ``"texts"``: a list of ``(output, reference)``
+        strings for corpus-level metrics (BLEU), gathered across ranks.
+        """
         ...
 
-    def compute_metrics(self, sums: dict[str, float], data: Any) -> dict[str, float]:
-        """Final metrics (e.g. loss, perplexity) from the sums reduced over the split."""
+    def compute_metrics(self, sums: dict[str, float], data: Any, texts: Any = ()) -> dict[str, float]:
+        """Final metrics (e.g. loss, perplexity) from the sums reduced over the split (and the gathered texts)."""
         ...
+
+    # Optional hooks, called when present:
+    #   begin_evaluation(data, split)   before a validation/test pass ("valid" | "test")
+    #   callbacks(run_dir) -> list      extra Lightning callbacks (e.g. attention heatmaps)
+    #   report(module)                  print something useful after training (samples, examples)

@@ -1,8 +1,9 @@
-"""Config dataclasses of the core encoders (import-light: no torch)."""
+"""Config dataclasses of the core encoder and decoder (import-light: no torch)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 
 @dataclass
@@ -10,3 +11,19 @@ class RecurrentEncoderConfig:
     """``model/encoder=recurrent``; sizes come from ``model.*``."""
 
     merge: str = "concat"  # how a bidirectional layer combines directions: concat|sum|mean
+
+
+@dataclass
+class RecurrentDecoderConfig:
+    """``model/decoder=recurrent``: any cell, stacked, with optional attention (``model/attention``)."""
+
+    hidden_size: Optional[int] = None  # None: model.hidden_size
+    num_layers: Optional[int] = None  # None: model.num_layers
+    input_feeding: bool = True  # feed the previous attentional state into the next step (Luong et al. 2015, 3.3)
+    tie_embeddings: bool = False  # share the target embedding with the output layer (needs embedding_dim == decoder hidden size)
+    bridge: str = "linear"  # encoder final state -> decoder initial state: linear|zero|copy
+
+
+@dataclass
+class NoAttentionConfig:
+    """``model/attention=none``: the decoder sees only the bridged encoder state."""

@@ -52,6 +52,7 @@ class SeqforgeModule(L.LightningModule):
             {stage: nn.ModuleDict({k: SumMetric() for k in task.metric_sums}) for stage in ("val", "test")}
         )
         self._carry: dict[str, Any] = {}
+        self._texts: dict[str, list[Any]] = {"val": [], "test": []}
         self.last_metrics: dict[str, dict[str, float]] = {}
 
     # -- training -----------------------------------------------------------
@@ -74,23 +75,39 @@ class SeqforgeModule(L.LightningModule):
             self._carry.pop("train", None)
 
     # -- evaluation -----------------------------------------------------------
+    def _eval_start(self, stage: str) -> None:
+        self._carry.pop(stage, None)
+        self._texts[stage] = []
+        if hasattr(self.task, "begin_evaluation"):
+            self.task.begin_evaluation(self.data, "valid" if stage == "val" else "test")
+
     def _eval_step(self, stage: str, batch: Any) -> None:
         sums, self._carry[stage] = self.task.evaluation_step(self.model, batch, self._carry.get(stage), stateful=self.stateful)
+        self._texts[stage].extend(sums.pop("texts", ()))  # corpus-level metrics (BLEU) need the texts, not sums
         for key, value in sums.items():
             self.sums[stage][key].update(value)
+
+    def _gathered_texts(self, stage: str) -> list[Any]:
+        texts = self._texts[stage]
+        if self.trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+            gathered: list[Any] = [None] * self.trainer.world_size
+            torch.distributed.all_gather_object(gathered, texts)
+            texts = [pair for rank_texts in gathered for pair in rank_texts]
+        return texts
 
     def _eval_epoch_end(self, stage: str) -> None:
         totals = {key: float(metric.compute()) for key, metric in self.sums[stage].items()}  # reduced over ranks
         for metric in self.sums[stage].values():
             metric.reset()
         self._carry.pop(stage, None)
-        metrics = self.task.compute_metrics(totals, self.data)
+        texts = self._gathered_texts(stage)
+        metrics = self.task.compute_metrics(totals, self.data, texts)
         self.last_metrics[stage] = metrics
         # Already reduced across ranks by torchmetrics; sync_dist averages identical values (a no-op) and keeps Lightning quiet.
         self.log_dict({f"{stage}/{k}": float(v) for k, v in metrics.items()}, prog_bar=(stage == "val"), sync_dist=True)
 
     def on_validation_epoch_start(self) -> None:
-        self._carry.pop("val", None)
+        self._eval_start("val")
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._eval_step("val", batch)
@@ -99,7 +116,7 @@ class SeqforgeModule(L.LightningModule):
         self._eval_epoch_end("val")
 
     def on_test_epoch_start(self) -> None:
-        self._carry.pop("test", None)
+        self._eval_start("test")
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
         self._eval_step("test", batch)
@@ -141,7 +158,7 @@ class SeqforgeModule(L.LightningModule):
         checkpoint[CHECKPOINT_KEY] = {
             "format": CHECKPOINT_FORMAT,
             "config": as_plain(self.cfg),
-            "vocab": list(self.data.vocab.itos) if getattr(self.data, "vocab", None) is not None else None,
+            "data_state": self.data.state() if hasattr(self.data, "state") else None,
             "carry": self._carry.get("train"),
             "rng": torch.get_rng_state(),
         }

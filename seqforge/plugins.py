@@ -3,17 +3,23 @@
 Loading is isolated per plugin: one that fails to import, raises inside
 ``seqforge_register`` or registers a duplicate name is reported on stderr by
 name and skipped with all of its registrations; every other plugin still loads.
+Plugins load in a fixed order — seqforge's own first, then by entry-point name —
+and of two plugins registering the same component the later one is rejected,
+so a third-party plugin can never take the core's components down.
 
 Environment:
     ``SEQFORGE_DISABLE_PLUGIN_AUTOLOAD=1`` — load no entry points (tests, or a
     controlled environment); register plugins explicitly with :func:`load_plugins`.
     ``SEQFORGE_PLUGINS=a,b`` — allow-list of entry-point names (or distribution
-    names) to load; everything else installed is ignored.
+    names, compared as pip does: case, ``-``/``_``/``.`` ignored) to load;
+    everything else installed is ignored. A name that matches nothing is reported.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -51,11 +57,27 @@ def _truthy(value: Optional[str]) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _normalize(name: str) -> str:
+    """A distribution name as pip compares it (PEP 503): ``Seqforge_RNN`` == ``seqforge-rnn``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _dist_name(ep: EntryPoint) -> Optional[str]:
+    return ep.dist.metadata["Name"] if ep.dist is not None else None
+
+
+def _allow_list() -> Optional[set[str]]:
+    raw = os.environ.get(ALLOW_LIST_ENV)
+    return {name.strip() for name in raw.split(",") if name.strip()} if raw is not None else None
+
+
+def _matches(ep: EntryPoint, wanted: str) -> bool:
+    dist = _dist_name(ep)
+    return ep.name == wanted or (dist is not None and _normalize(dist) == _normalize(wanted))
+
+
 def _allowed(ep: EntryPoint, allow: Optional[set[str]]) -> bool:
-    if allow is None:
-        return True
-    dist = ep.dist.metadata["Name"] if ep.dist is not None else None
-    return ep.name in allow or (dist is not None and dist in allow)
+    return allow is None or any(_matches(ep, wanted) for wanted in allow)
 
 
 def _provider_for(ep: EntryPoint) -> Provider:
@@ -64,20 +86,77 @@ def _provider_for(ep: EntryPoint) -> Provider:
     return Provider(ep.name, ep.dist.metadata["Name"], ep.dist.version)
 
 
+def _installed_entry_points() -> list[EntryPoint]:
+    """Every ``seqforge`` entry point, once (the same distribution can be visible twice on sys.path)."""
+    seen: set[tuple[str, str, str]] = set()
+    found = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, _dist_name(e) or "")):
+        key = (ep.name, ep.value, _normalize(_dist_name(ep) or ""))
+        if key not in seen:
+            seen.add(key)
+            found.append(ep)
+    return found
+
+
+def _load_order(ep: EntryPoint) -> tuple[bool, str, str]:
+    """seqforge's own entry points first, then by entry-point name: a third-party plugin that
+    registers a name the core already has is the one rejected, whatever it is called."""
+    dist = _normalize(_dist_name(ep) or "")
+    return (dist != hookspecs.PROJECT_NAME, ep.name, dist)
+
+
 def discover_entry_points() -> list[EntryPoint]:
-    """Entry points of the ``seqforge`` group that the environment allows loading."""
+    """Entry points of the ``seqforge`` group that the environment allows loading, in load order.
+
+    The core's own come first, then the others by entry-point name; when two
+    plugins register the same component, the one loaded later is rejected.
+    Two distributions that use the same entry-point name are both returned;
+    :func:`load_plugins` rejects the second, naming both.
+    """
     if _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
         return []
-    raw_allow = os.environ.get(ALLOW_LIST_ENV)
-    allow = {name.strip() for name in raw_allow.split(",") if name.strip()} if raw_allow is not None else None
-    seen: set[str] = set()
-    found = []
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        if ep.name in seen or not _allowed(ep, allow):
-            continue  # the same distribution can be visible twice on sys.path
-        seen.add(ep.name)
-        found.append(ep)
-    return found
+    allow = _allow_list()
+    return sorted((ep for ep in _installed_entry_points() if _allowed(ep, allow)), key=_load_order)
+
+
+def _unmatched_allow_list() -> list[PluginFailure]:
+    """A failure for each ``SEQFORGE_PLUGINS`` name no installed plugin has (a typo would otherwise load nothing)."""
+    allow = _allow_list()
+    if not allow or _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
+        return []
+    installed = _installed_entry_points()
+    known = sorted({ep.name for ep in installed} | {_dist_name(ep) for ep in installed if _dist_name(ep)})
+    failures = []
+    for wanted in sorted(allow):
+        if not any(_matches(ep, wanted) for ep in installed):
+            close = difflib.get_close_matches(wanted, known, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            failures.append(PluginFailure(
+                Provider(wanted),
+                f"{ALLOW_LIST_ENV} names '{wanted}', but no installed plugin has that entry-point or distribution "
+                f"name (installed: {', '.join(known) or 'none'}).{hint}",
+            ))
+    return failures
+
+
+def _hook_problem(manager: pluggy.PluginManager, plugin: Any) -> Optional[str]:
+    """Why a registered plugin cannot work (no hooks, or a misspelt hook), or None."""
+    callers = manager.get_hookcallers(plugin) or []
+    unknown = [
+        caller.name for caller in callers
+        if not caller.has_spec() and not all(impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin)
+    ]
+    known = sorted(name for name in vars(manager.hook) if getattr(manager.hook, name).has_spec())
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        return f"implements unknown hook(s) {', '.join(unknown)}; seqforge's hooks are: {', '.join(known)}.{hint}"
+    if not callers:
+        return (
+            "implements no seqforge hook: decorate its functions with @seqforge.hookimpl "
+            f"(hooks: {', '.join(known)})."
+        )
+    return None
 
 
 def _report(failure: PluginFailure) -> None:
@@ -105,36 +184,51 @@ def load_plugins(
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     result = LoadedPlugins(registry, manager)
+    if autoload:
+        result.failures.extend(_unmatched_allow_list())
 
     candidates: list[tuple[Provider, Any]] = []
     for ep in discover_entry_points() if autoload else []:
         provider = _provider_for(ep)
         try:
             candidates.append((provider, ep.load()))
-        except Exception as exc:  # noqa: BLE001 - any import error is the plugin's, not ours
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import error is the plugin's, not ours
             result.failures.append(PluginFailure(provider, f"import failed: {type(exc).__name__}: {exc}"))
     candidates += [(Provider(name), plugin) for name, plugin in extra]
 
+    by_name: dict[str, Provider] = {}
     for provider, plugin in candidates:
+        if provider.plugin in by_name:
+            result.failures.append(PluginFailure(
+                provider, f"the plugin name '{provider.plugin}' is already taken by {by_name[provider.plugin]}; rename one entry point.",
+            ))
+            continue
         try:
             manager.register(plugin, name=provider.plugin)
         except ValueError as exc:
-            result.failures.append(PluginFailure(provider, str(exc)))
+            result.failures.append(PluginFailure(provider, str(exc).splitlines()[0]))
             continue
         except pluggy.PluginValidationError as exc:
             result.failures.append(PluginFailure(provider, f"invalid hook implementation: {exc}"))
+            continue
+        problem = _hook_problem(manager, plugin)
+        if problem is not None:
+            manager.unregister(plugin)
+            result.failures.append(PluginFailure(provider, problem))
             continue
         registry.begin(provider)
         try:
             for impl in manager.hook.seqforge_register.get_hookimpls():
                 if impl.plugin is plugin:
-                    impl.function(registry=registry)
+                    kwargs = {"registry": registry}
+                    impl.function(*[kwargs[name] for name in impl.argnames])  # an impl may take fewer arguments (pluggy)
+            registry.commit()
         except Exception as exc:  # noqa: BLE001 - isolate the broken plugin
             registry.rollback()
             manager.unregister(plugin)
             result.failures.append(PluginFailure(provider, f"registration failed: {type(exc).__name__}: {exc}"))
             continue
-        registry.commit()
+        by_name[provider.plugin] = provider
         result.providers.append(provider)
 
     if report:

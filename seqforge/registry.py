@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Union
 
@@ -30,6 +31,11 @@ KIND_GROUPS: dict[str, str] = {
     "task": "task",
     "data": "data",
 }
+
+#: What a component name may look like: it is typed unquoted on the command line (``model/cell=<name>``).
+_NAME_RE = re.compile(r"[a-z0-9_-]+")
+#: Names Hydra's override grammar reads as values, not as option names (``model/cell=null`` deselects the group).
+_RESERVED_NAMES = frozenset({"null", "true", "false"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class Component:
         config: the config dataclass (fields become ``model.cell.<field>``).
         provider: the plugin that registered it.
         description: one line for ``seqforge plugins list``.
+        node: the dataclass stored in Hydra's ConfigStore: ``config``'s fields plus
+            ``_target_`` (built and validated when the component is registered).
     """
 
     kind: str
@@ -67,6 +75,7 @@ class Component:
     config: type
     provider: Provider
     description: str = ""
+    node: Optional[type] = field(default=None, repr=False, compare=False)
 
     @property
     def group(self) -> str:
@@ -80,17 +89,34 @@ class Component:
 
 
 def _config_with_target(config: type, target: str) -> type:
-    """A subclass of ``config`` whose first field is ``_target_ = target``.
+    """A dataclass with ``_target_ = target`` first, then every field of ``config``.
 
-    Subclassing keeps every field typed, so a wrong-typed override
-    (``model.cell.forget_bias=abc``) fails at composition time.
+    The fields keep their types, so a wrong-typed override
+    (``model.cell.forget_bias=abc``) fails at composition time. It is a copy
+    rather than a subclass so that a frozen ``config`` works too (a frozen
+    dataclass cannot be subclassed by a non-frozen one, and a frozen node would
+    make every override fail as read-only).
     """
+    specs: list[tuple[str, Any, Any]] = [("_target_", str, field(default=target))]
+    for f in dataclasses.fields(config):
+        specs.append((f.name, f.type, field(default=f.default, default_factory=f.default_factory, metadata=f.metadata)))
     return dataclasses.make_dataclass(
         config.__name__,
-        [("_target_", str, field(default=target))],
-        bases=(config,),
-        namespace={"__module__": config.__module__, "__doc__": config.__doc__},
+        specs,
+        # Same module, so string annotations (``from __future__ import annotations``) resolve as in ``config``.
+        namespace={"__module__": config.__module__, "__doc__": config.__doc__, "__qualname__": config.__qualname__},
     )
+
+
+def _target_of(factory: Any) -> Optional[str]:
+    """The import path Hydra instantiates ``factory`` from, or None if it has none."""
+    if isinstance(factory, str):
+        parts = factory.split(".")
+        return factory if len(parts) >= 2 and all(part.isidentifier() for part in parts) else None
+    module, qualname = getattr(factory, "__module__", None), getattr(factory, "__qualname__", None)
+    if not callable(factory) or not module or not qualname or "<" in qualname:  # <lambda>, <locals>
+        return None
+    return f"{module}.{qualname}"
 
 
 class Registry:
@@ -131,11 +157,17 @@ class Registry:
                 f"{self._provider} registered '{name}' under unknown kind '{kind}'; "
                 f"expected one of: {', '.join(KIND_GROUPS)}."
             )
-        if not name or not all(c.isalnum() or c in "_-" for c in name) or name != name.lower():
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or name in _RESERVED_NAMES:
             raise PluginError(
-                f"{self._provider} registered {kind} '{name}': names must be non-empty lowercase "
-                "letters, digits, '_' or '-' (they are typed on the command line as "
+                f"{self._provider} registered {kind} {name!r}: names must be non-empty lowercase ASCII "
+                "letters, digits, '_' or '-', and not null/true/false (they are typed on the command line as "
                 f"{KIND_GROUPS[kind]}=<name>)."
+            )
+        target = _target_of(factory)
+        if target is None:
+            raise PluginError(
+                f"{self._provider} registered {kind} '{name}' with factory {factory!r}, which has no import path; "
+                "pass a class or function defined at module level, or its dotted import path ('package.module.Name')."
             )
         if not dataclasses.is_dataclass(config) or not isinstance(config, type):
             raise PluginError(f"{self._provider} registered {kind} '{name}' with config {config!r}; expected a dataclass type.")
@@ -145,6 +177,21 @@ class Registry:
                 f"{self._provider} registered {kind} '{name}' whose config {config.__name__} has fields without "
                 f"defaults: {', '.join(missing)}. Every field needs a default so `{KIND_GROUPS[kind]}={name}` composes."
             )
+        if any(f.name == "_target_" for f in dataclasses.fields(config)):
+            raise PluginError(
+                f"{self._provider} registered {kind} '{name}' whose config {config.__name__} defines `_target_`; "
+                "leave it out, the registry fills it in from the factory."
+            )
+        node = _config_with_target(config, target)
+        try:
+            from omegaconf import OmegaConf
+
+            OmegaConf.structured(node)  # what ConfigStore.store does; fail here, inside the plugin's registration
+        except Exception as exc:  # noqa: BLE001 - OmegaConf raises several types; all mean "not a valid config"
+            raise PluginError(
+                f"{self._provider} registered {kind} '{name}' whose config {config.__name__} is not a valid Hydra "
+                f"structured config: {str(exc).splitlines()[0]}"
+            ) from exc
         existing = self._components.get((kind, name)) or next(
             (c for c in self._pending or () if (c.kind, c.name) == (kind, name)), None
         )
@@ -153,7 +200,7 @@ class Registry:
                 f"{kind} '{name}' is registered twice: by {existing.provider} and by {self._provider}. "
                 f"Uninstall one of them, or rename the component in one plugin."
             )
-        component = Component(kind, name, factory, config, self._provider, description)
+        component = Component(kind, name, factory, config, self._provider, description, node)
         if self._pending is not None:
             self._pending.append(component)
         else:
@@ -191,26 +238,30 @@ class Registry:
         self._pending = []
 
     def commit(self) -> None:
+        """Make the registrations since :meth:`begin` visible (and Hydra config options)."""
         pending, self._pending = self._pending or [], None
         self._provider = Provider("<direct>")
         self._commit(pending)
 
     def rollback(self) -> None:
+        """Drop the registrations since :meth:`begin`."""
         self._pending = None
         self._provider = Provider("<direct>")
 
     def _commit(self, components: list[Component]) -> None:
-        for component in components:
-            self._components[(component.kind, component.name)] = component
-            if self._store_configs:
-                from hydra.core.config_store import ConfigStore
+        if self._store_configs and components:
+            from hydra.core.config_store import ConfigStore
 
-                ConfigStore.instance().store(
+            store = ConfigStore.instance()
+            for component in components:
+                store.store(
                     group=component.group,
                     name=component.name,
-                    node=_config_with_target(component.config, component.target),
+                    node=component.node or _config_with_target(component.config, component.target),
                     provider=component.provider.distribution or component.provider.plugin,
                 )
+        for component in components:
+            self._components[(component.kind, component.name)] = component
 
     # -- queries ------------------------------------------------------------
     def get(self, kind: str, name: str) -> Component:
@@ -221,6 +272,7 @@ class Registry:
             raise UnknownComponentError(unknown_component_message(kind, name, self.names(kind))) from None
 
     def names(self, kind: str) -> list[str]:
+        """Registered names of ``kind``, sorted."""
         return sorted(n for k, n in self._components if k == kind)
 
     def __iter__(self) -> Iterator[Component]:

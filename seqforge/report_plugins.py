@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from seqforge.plugins import LoadedPlugins
@@ -23,17 +24,17 @@ def print_plugins(loaded: LoadedPlugins) -> None:
     for provider in loaded.providers:
         kinds = by_provider.get(provider.plugin, {})
         listing = "\n".join(f"{kind}: {', '.join(kinds[kind])}" for kind in KIND_GROUPS if kind in kinds) or "(none)"
-        table.add_row(provider.plugin, provider.distribution or "-", provider.version or "-", listing)
+        table.add_row(escape(provider.plugin), escape(provider.distribution or "-"), escape(provider.version or "-"), escape(listing))
     console.print(table)
 
     components = Table(title="components by kind")
     for column in ("kind", "name", "select with", "provided by", "description"):
         components.add_column(column)
     for component in loaded.registry:
-        components.add_row(
+        components.add_row(*(escape(text) for text in (
             component.kind, component.name, f"{component.group}={component.name}",
             component.provider.distribution or component.provider.plugin, component.description,
-        )
+        )))
     console.print(components)
     for failure in loaded.failures:
-        console.print(f"[red]failed[/red] {failure.provider}: {failure.reason}")
+        console.print(f"[red]failed[/red] {escape(str(failure.provider))}: {escape(failure.reason)}")

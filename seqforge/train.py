@@ -22,7 +22,6 @@ from seqforge.build import as_plain, instantiate
 from seqforge.checkpoint_io import AtomicCheckpointIO
 from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from seqforge.config import SeqforgeConfig
-from seqforge.data.vocab import Vocabulary
 from seqforge.errors import ConfigError
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.report import print_metrics
@@ -32,11 +31,15 @@ from seqforge.report import print_metrics
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
-def build_run(cfg: DictConfig, *, vocab: Optional[list[str]] = None) -> SeqforgeModule:
-    """Task, data and model for ``cfg`` (seeded, so a resumed run rebuilds the same model)."""
+def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
+    """Task, data and model for ``cfg`` (seeded, so a resumed run rebuilds the same model).
+
+    ``data_state`` is what a checkpoint saved of the data (vocabularies), so a
+    restored model sees the same token ids it was trained with.
+    """
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     task = instantiate(cfg.task, "task")
-    data = task.build_data(cfg, vocab=Vocabulary(vocab) if vocab is not None else None)
+    data = task.build_data(cfg, state=data_state)
     model = task.build_model(cfg, data)
     if cfg.model.init_range:
         for parameter in model.parameters():
@@ -50,12 +53,12 @@ def restore(checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None) 
     cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), payload["config"])
     if overrides is not None:
         cfg = OmegaConf.merge(cfg, overrides)
-    module = build_run(cfg, vocab=payload.get("vocab"))
+    module = build_run(cfg, data_state=payload.get("data_state"))
     module.load_state_dict(checkpoint["state_dict"])
     return module
 
 
-def _callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
+def _callbacks(cfg: DictConfig, run_dir: Path, task_callbacks: list[L.Callback]) -> list[L.Callback]:
     from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar, TQDMProgressBar
 
     ckpt_dir = run_dir / CHECKPOINT_DIR
@@ -81,6 +84,7 @@ def _callbacks(cfg: DictConfig, run_dir: Path) -> list[L.Callback]:
     if cfg.trainer.enable_progress_bar:
         # Rich in a terminal; in logs/CI a tqdm bar that refreshes rarely, so output stays readable.
         callbacks.append(RichProgressBar() if sys.stdout.isatty() else TQDMProgressBar(refresh_rate=50))
+    callbacks += task_callbacks
     for name, node in (cfg.callbacks or {}).items():
         callbacks.append(instantiate(node, f"callbacks.{name}"))
     return callbacks
@@ -115,13 +119,13 @@ def _logger(cfg: DictConfig, run_dir: Path, version: str) -> Any:
     return loggers
 
 
-def make_trainer(cfg: DictConfig, run_dir: Path, *, for_fit: bool = True, resuming: bool = False) -> L.Trainer:
-    """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks and logger."""
+def make_trainer(cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: bool = True, resuming: bool = False) -> L.Trainer:
+    """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks (and the task's) and logger."""
     kwargs = as_plain(cfg.trainer)
     if for_fit:
         logger = _logger(cfg, run_dir, _log_version(run_dir, resuming))
         return L.Trainer(
-            **kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=_callbacks(cfg, run_dir), plugins=[AtomicCheckpointIO()]
+            **kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=_callbacks(cfg, run_dir, task.callbacks(run_dir) if hasattr(task, "callbacks") else []), plugins=[AtomicCheckpointIO()]
         )
     for key in ("max_epochs", "max_steps", "max_time", "gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
                 "val_check_interval", "check_val_every_n_epoch", "num_sanity_val_steps", "limit_train_batches", "strategy",
@@ -134,16 +138,10 @@ def make_trainer(cfg: DictConfig, run_dir: Path, *, for_fit: bool = True, resumi
 def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = None) -> dict[str, dict[str, float]]:
     """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics."""
     module = build_run(cfg)
-    trainer = make_trainer(cfg, run_dir, resuming=ckpt_path is not None)
+    trainer = make_trainer(cfg, run_dir, task=module.task, resuming=ckpt_path is not None)
     if trainer.is_global_zero:
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
-        data = module.data
-        unk = getattr(data, "unknown_counts", {})
-        print(
-            f"seqforge: {type(module.task).__name__} | vocabulary {len(data.vocab)} | "
-            f"train tokens {data.ids['train'].numel()} | parameters {sum(p.numel() for p in module.model.parameters()):,}"
-            + (f" | <unk> in valid/test: {unk.get('valid', 0)}/{unk.get('test', 0)}" if unk else "")
-        )
+        print(f"seqforge: {type(module.task).__name__} | {module.data.describe()} | parameters {sum(p.numel() for p in module.model.parameters()):,}")
     trainer.fit(module, datamodule=module.data, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
     if trainer.interrupted:
         return module.last_metrics
@@ -152,12 +150,8 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
     if trainer.is_global_zero:
         print(f"\nRun directory: {run_dir}")
         print_metrics(module.last_metrics)
-        if getattr(module.task, "sample_length", 0):
-            sample = module.task.generate(
-                module.model, module.data, module.task.sample_prompt,
-                max_new_tokens=module.task.sample_length, temperature=module.task.sample_temperature, seed=cfg.seed,
-            )
-            print(f"\nSample (temperature {module.task.sample_temperature}):\n{sample}\n")
+        if hasattr(module.task, "report"):
+            module.task.report(module)
         print(f"Checkpoints: {run_dir / CHECKPOINT_DIR}")
     return module.last_metrics
 

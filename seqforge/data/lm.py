@@ -153,6 +153,17 @@ class LanguageModelData(L.LightningDataModule):
     def setup(self, stage: Optional[str] = None) -> None:
         self.prepare()
 
+    def state(self) -> list[str]:
+        """What a checkpoint keeps: the vocabulary."""
+        return list(self.vocab.itos)
+
+    def describe(self) -> str:
+        unk = self.unknown_counts
+        return (
+            f"vocabulary {len(self.vocab)} | train tokens {self.ids['train'].numel()} | "
+            f"<unk> in valid/test: {unk.get('valid', 0)}/{unk.get('test', 0)}"
+        )
+
     def _rank(self) -> tuple[int, int]:
         trainer = getattr(self, "trainer", None)
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)

@@ -92,3 +92,35 @@ def run_cell(
             h_t = h_t * keep
         outputs.append(h_t)
     return torch.stack(outputs, dim=1), state  # (B, T, H)
+
+
+class _CompiledStep:
+    """PROTOTYPE"""
+
+    def __init__(self, cell, compiler):
+        self.cell = cell
+        self.input_size = cell.input_size
+        self.hidden_size = cell.hidden_size
+        self.initial_state = cell.initial_state
+        step, project = getattr(cell, "step", None), getattr(cell, "project_input", None)
+        if step is not None and project is not None:
+            self.project_input = project
+            self._step = compiler(step)
+        else:
+            self.project_input = lambda x: x
+            self._step = compiler(cell.forward)
+
+    def step(self, x_t, state):
+        with torch._dynamo.config.patch(allow_rnn=True):
+            return self._step(x_t, state)
+
+
+def compile_step(cell, **options):
+    return _CompiledStep(cell, lambda fn: torch.compile(fn, dynamic=False, **options))
+
+
+def script_step(cell):
+    wrapper = _CompiledStep(cell, lambda fn: fn)
+    wrapper._step = torch.jit.script(cell)
+    wrapper.step = wrapper._step
+    return wrapper

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 import torch
@@ -9,14 +10,18 @@ from torch import Tensor
 
 
 def map_state(fn: Callable[..., Tensor], state: Any, *others: Any) -> Any:
-    """Apply ``fn`` leaf-wise over one or more states of the same structure."""
+    """Apply ``fn`` leaf-wise over states of the same structure (tensors in tuples, lists, dataclasses; scalars pass through)."""
     if isinstance(state, Tensor):
         return fn(state, *others)
     if isinstance(state, (tuple, list)):
         mapped = [map_state(fn, s, *(o[i] for o in others)) for i, s in enumerate(state)]
         return type(state)(mapped)
-    if state is None:
-        return None
+    if state is None or isinstance(state, (int, float, bool, str)):
+        return state
+    if dataclasses.is_dataclass(state) and not isinstance(state, type):
+        return dataclasses.replace(
+            state, **{f.name: map_state(fn, getattr(state, f.name), *(getattr(o, f.name) for o in others)) for f in dataclasses.fields(state) if f.init}
+        )
     raise TypeError(f"a recurrent state must be a tensor or nested tuples/lists of tensors, got {type(state).__name__}")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 
 @dataclass
@@ -12,3 +13,32 @@ class LanguageModelTaskConfig:
     sample_length: int = 200  # characters/words sampled and printed after training (0: none)
     sample_prompt: str = "The "
     sample_temperature: float = 0.8
+
+
+@dataclass
+class DecodeConfig:
+    """How sequences are produced at evaluation and inference (cell- and attention-agnostic search)."""
+
+    strategy: str = "greedy"  # greedy|beam|sample
+    beam_size: int = 5
+    n_best: int = 1
+    length_penalty: str = "none"  # none|avg|gnmt
+    alpha: float = 0.6  # gnmt length-penalty strength
+    min_len: int = 0
+    max_len: int = 200  # target tokens
+    max_len_ratio: float = 3.0  # and at most this many target tokens per source token (0: off)
+    block_ngram_repeat: int = 0  # forbid repeating any n-gram of this size (0: off)
+    temperature: float = 1.0  # sampling
+    top_k: Optional[int] = None
+    top_p: Optional[float] = None
+
+
+@dataclass
+class TranslationTaskConfig:
+    """``task=translation``: sequence to sequence with teacher forcing."""
+
+    teacher_forcing: float = 1.0  # probability of feeding the true previous token (< 1: scheduled sampling)
+    label_smoothing: float = 0.0
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    heatmaps: int = 3  # attention heatmap PNGs of this many validation examples per validation run
+    show_examples: int = 5  # test examples printed after training

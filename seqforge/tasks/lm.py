@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from seqforge.build import build_encoder, instantiate
 from seqforge.data.lm import Batch, LanguageModelData
 from seqforge.data.tokenize import detokenize, tokenize
+from seqforge.data.vocab import Vocabulary
 from seqforge.errors import ConfigError
 from seqforge.recurrent.state import detach_state
 from seqforge.sampling import sample_next
@@ -60,8 +61,8 @@ class LanguageModelTask:
         self.sample_temperature = sample_temperature
 
     # -- building -----------------------------------------------------------
-    def build_data(self, cfg: Any, *, vocab: Any = None) -> LanguageModelData:
-        return instantiate(cfg.data, "data", vocab=vocab).prepare()
+    def build_data(self, cfg: Any, *, state: Any = None) -> LanguageModelData:
+        return instantiate(cfg.data, "data", vocab=Vocabulary(state) if state is not None else None).prepare()
 
     def build_model(self, cfg: Any, data: LanguageModelData) -> LanguageModel:
         model_cfg = cfg.model
@@ -98,13 +99,22 @@ class LanguageModelTask:
         nll = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), reduction="sum")
         return {"nll": nll, "tokens": torch.tensor(float(batch.targets.numel()), device=nll.device)}, state
 
-    def compute_metrics(self, sums: dict[str, float], data: LanguageModelData) -> dict[str, float]:
+    def compute_metrics(self, sums: dict[str, float], data: LanguageModelData, texts: Any = ()) -> dict[str, float]:
         """Loss (nats/token), perplexity, and bits per character (char models) or per token."""
         loss = sums["nll"] / max(sums["tokens"], 1.0)
         metrics = {"loss": loss, "ppl": math.exp(min(loss, 50.0))}
         bits = loss / math.log(2)
         metrics["bpc" if data.cfg.tokenizer == "char" else "bits_per_token"] = bits
         return metrics
+
+    def report(self, module: Any) -> None:
+        """Print a sample after training."""
+        if self.sample_length > 0:
+            text = self.generate(
+                module.model, module.data, self.sample_prompt, max_new_tokens=self.sample_length,
+                temperature=self.sample_temperature, seed=module.cfg.seed,
+            )
+            print(f"\nSample (temperature {self.sample_temperature}):\n{text}\n")
 
     # -- generation ---------------------------------------------------------
     @torch.no_grad()

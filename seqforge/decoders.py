@@ -1,0 +1,115 @@
+"""The generic recurrent decoder: any cell, stacked, with any attention, one step at a time.
+
+Attention follows Luong et al. (2015)'s global attention, as OpenNMT does for
+every score function: the top layer's output ``h_t`` queries the encoder
+memory, and the attentional state ``h~_t = tanh(W_c [c_t; h_t])`` feeds the
+output layer and, with input feeding, the next step's input. The score
+function (dot, general, concat, Bahdanau's additive) is the plugin's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import torch
+from torch import Tensor, nn
+
+from seqforge.errors import ConfigError
+
+
+def no_attention(**_: Any) -> None:
+    """Factory for ``model/attention=none``."""
+    return None
+
+
+@dataclass
+class DecoderState:
+    """Everything a decoding step needs; every tensor has the batch (or batch × beam) first.
+
+    Keeping the encoder memory here lets beam search expand and reorder it
+    together with the recurrent state, whatever the cell.
+    """
+
+    layers: list[Any]  # one cell state per layer
+    feed: Optional[Tensor]  # (B, H) previous attentional state (input feeding), or None
+    memory: Tensor  # (B, S, H_enc)
+    mask: Tensor  # (B, S) bool
+    keys: Optional[Tensor]  # (B, S, K) the attention's projection of memory, or None
+
+
+class RecurrentDecoder(nn.Module):
+    """Embedding -> stacked cells (+ attention) -> output layer.
+
+    Args:
+        cell: factory ``cell(input_size=..., hidden_size=...)``.
+        attention: factory ``attention(query_size=..., memory_size=...)`` returning a
+            module, or None (or a factory returning None) for no attention.
+        vocab_size, embedding_dim, hidden_size, num_layers, dropout: sizes.
+        memory_size: ``H_enc`` of the encoder outputs.
+        input_feeding: concatenate the previous attentional state to the input.
+        tie_embeddings: output layer shares the embedding matrix.
+        bridge: how the encoder's final state initialises this decoder (read by the seq2seq wiring).
+    """
+
+    def __init__(
+        self,
+        *,
+        cell: Callable[..., nn.Module],
+        attention: Optional[Callable[..., Optional[nn.Module]]],
+        vocab_size: int,
+        embedding_dim: int,
+        hidden_size: int,
+        num_layers: int,
+        dropout: float,
+        memory_size: int,
+        input_feeding: bool = True,
+        tie_embeddings: bool = False,
+        bridge: str = "linear",
+    ) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.attention = attention(query_size=hidden_size, memory_size=memory_size) if attention is not None else None
+        self.input_feeding = input_feeding and self.attention is not None
+        self.hidden_size = hidden_size
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        first_input = embedding_dim + (hidden_size if self.input_feeding else 0)
+        self.cells = nn.ModuleList(
+            cell(input_size=first_input if i == 0 else hidden_size, hidden_size=hidden_size) for i in range(num_layers)
+        )
+        self.combine = nn.Linear(memory_size + hidden_size, hidden_size) if self.attention is not None else None
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(hidden_size, vocab_size)
+        if tie_embeddings:
+            if embedding_dim != hidden_size:
+                raise ConfigError(
+                    f"model.decoder.tie_embeddings=true needs model.embedding_dim ({embedding_dim}) equal to the decoder "
+                    f"hidden size ({hidden_size}, model.decoder.hidden_size or model.hidden_size)."
+                )
+            self.output.weight = self.embedding.weight
+
+    def initial_state(self, layers: list[Any], memory: Tensor, mask: Tensor) -> DecoderState:
+        """The state before the first target token (``layers`` from the bridge)."""
+        keys = None
+        if self.attention is not None and hasattr(self.attention, "project_memory"):
+            keys = self.attention.project_memory(memory)  # (B, S, K), once per source batch
+        feed = memory.new_zeros(memory.shape[0], self.hidden_size) if self.input_feeding else None  # (B, H)
+        return DecoderState(layers=layers, feed=feed, memory=memory, mask=mask, keys=keys)
+
+    def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+        """``y_prev`` ``(B,)`` -> logits ``(B, V)``, the next state, attention weights ``(B, S)`` or None."""
+        x = self.dropout(self.embedding(y_prev))  # (B, E)
+        if self.input_feeding:
+            x = torch.cat([x, state.feed], dim=-1)  # (B, E + H)
+        layers = []
+        for index, (cell, layer_state) in enumerate(zip(self.cells, state.layers)):
+            h, new_state = cell(x, layer_state)  # (B, H)
+            layers.append(new_state)
+            x = self.dropout(h) if index < len(self.cells) - 1 else h
+        weights = None
+        if self.attention is not None:
+            context, weights = self.attention(x, state.memory, state.mask, keys=state.keys)  # (B, H_enc), (B, S)
+            x = torch.tanh(self.combine(torch.cat([context, x], dim=-1)))  # (B, H): attentional state h~_t
+        logits = self.output(self.dropout(x))  # (B, V)
+        next_state = DecoderState(layers, x if self.input_feeding else None, state.memory, state.mask, state.keys)
+        return logits, next_state, weights

@@ -1,0 +1,204 @@
+"""The registry: names, validation, errors, and the Hydra config options it creates."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from fixtures.components import FrozenConfig, TinyCell, TinyConfig, make_tiny
+from seqforge.errors import DuplicateComponentError, PluginError, UnknownComponentError
+from seqforge.registry import KIND_GROUPS, Provider, Registry
+
+TINY_TARGET = "fixtures.components.TinyCell"
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """A registry that leaves Hydra's ConfigStore alone."""
+    return Registry(store_configs=False)
+
+
+def compose_choice(store: Any, group: str, choice: str, overrides: list[str] = ()) -> Any:
+    """Compose a minimal primary config that selects ``group=choice`` (ConfigStore only, no files)."""
+    from hydra import compose, initialize
+
+    store.store(name="registry_probe", node={"defaults": [{group: choice}, "_self_"]})
+    with initialize(version_base=None):
+        return compose("registry_probe", overrides=list(overrides))
+
+
+# -- register and look up ------------------------------------------------------------
+def test_register_then_get(registry: Registry) -> None:
+    """A registered component is returned by get() with its factory, config and provider"""
+    component = registry.cell("tiny", TinyCell, TinyConfig, description="for tests")
+    assert registry.get("cell", "tiny") is component
+    assert (component.factory, component.config, component.description) == (TinyCell, TinyConfig, "for tests")
+    assert component.group == "model/cell" and component.target == TINY_TARGET
+    assert registry.names("cell") == ["tiny"] and len(registry) == 1 and list(registry) == [component]
+
+
+def test_unknown_name_lists_available_and_suggests_closest(registry: Registry) -> None:
+    """Asking for a misspelt name lists every available one and suggests the closest"""
+    for name in ("rnn", "lstm", "gru"):
+        registry.cell(name, TinyCell, TinyConfig)
+    with pytest.raises(UnknownComponentError) as excinfo:
+        registry.get("cell", "lsmt")
+    message = str(excinfo.value)
+    assert "'lsmt'" in message and "Available: gru, lstm, rnn." in message
+    assert "Did you mean `model/cell=lstm`?" in message
+
+
+def test_unknown_name_with_none_registered_points_to_plugins_list(registry: Registry) -> None:
+    """With nothing of that kind installed, the error says where to look instead of suggesting"""
+    with pytest.raises(UnknownComponentError, match="seqforge plugins list") as excinfo:
+        registry.get("attention", "luong")
+    assert "Did you mean" not in str(excinfo.value)
+
+
+def test_same_name_of_different_kinds_is_allowed(registry: Registry) -> None:
+    """Names are per kind: a cell and an encoder may share one"""
+    registry.cell("tiny", TinyCell, TinyConfig)
+    registry.encoder("tiny", TinyCell, TinyConfig)
+    assert registry.get("cell", "tiny").kind == "cell" and registry.get("encoder", "tiny").kind == "encoder"
+
+
+# -- duplicates ----------------------------------------------------------------------
+def test_duplicate_name_rejected_naming_both_providers(registry: Registry) -> None:
+    """Registering the same (kind, name) twice is rejected, naming both providers and their distributions"""
+    registry.begin(Provider("first", "dist-a", "1.0"))
+    registry.cell("tiny", TinyCell, TinyConfig)
+    registry.commit()
+    registry.begin(Provider("second", "dist-b", "2.0"))
+    with pytest.raises(DuplicateComponentError) as excinfo:
+        registry.cell("tiny", make_tiny, TinyConfig)
+    registry.rollback()
+    message = str(excinfo.value)
+    assert "plugin 'first' (dist-a 1.0)" in message and "plugin 'second' (dist-b 2.0)" in message
+    assert registry.get("cell", "tiny").factory is TinyCell  # the first one is kept
+
+
+def test_duplicate_within_one_plugin_rejected(registry: Registry) -> None:
+    """One plugin registering a name twice is caught before anything is committed"""
+    registry.begin(Provider("twice"))
+    registry.cell("tiny", TinyCell, TinyConfig)
+    with pytest.raises(DuplicateComponentError, match="plugin 'twice' and by plugin 'twice'"):
+        registry.cell("tiny", TinyCell, TinyConfig)
+
+
+def test_pending_registrations_are_invisible_until_commit_and_dropped_by_rollback(registry: Registry) -> None:
+    """A plugin's registrations are atomic: rollback leaves no trace"""
+    registry.begin(Provider("half"))
+    registry.cell("tiny", TinyCell, TinyConfig)
+    assert registry.names("cell") == []
+    registry.rollback()
+    assert len(registry) == 0
+    registry.cell("tiny", TinyCell, TinyConfig)  # the name is free again
+    assert registry.get("cell", "tiny").provider == Provider("<direct>")
+
+
+# -- invalid registrations -------------------------------------------------------------
+def test_invalid_kind_rejected(registry: Registry) -> None:
+    """An unknown kind is rejected, listing the valid ones"""
+    with pytest.raises(PluginError, match="unknown kind 'celll'; expected one of: cell, encoder, decoder, attention, task, data"):
+        registry.register("celll", "tiny", TinyCell, TinyConfig)
+
+
+@pytest.mark.parametrize("name", ["", "LSTM", "my cell", "model.cell", "a/b", "ß", "null", 5])
+def test_bad_name_rejected(registry: Registry, name: Any) -> None:
+    """Names that cannot be typed as `model/cell=<name>` are rejected with the rule"""
+    with pytest.raises(PluginError, match="names must be non-empty lowercase ASCII letters"):
+        registry.cell(name, TinyCell, TinyConfig)
+
+
+@pytest.mark.parametrize("config", [dict, TinyConfig(), None], ids=["class", "instance", "none"])
+def test_config_that_is_not_a_dataclass_type_rejected(registry: Registry, config: Any) -> None:
+    """The config must be a dataclass type (not an instance, not a plain class)"""
+    with pytest.raises(PluginError, match="expected a dataclass type"):
+        registry.cell("tiny", TinyCell, config)
+
+
+def test_config_field_without_default_rejected(registry: Registry) -> None:
+    """Every config field needs a default, and the message names the ones without"""
+    Incomplete = dataclasses.make_dataclass("Incomplete", [("width", int), ("depth", int), ("scale", float, 1.0)])
+    with pytest.raises(PluginError, match="fields without defaults: width, depth") as excinfo:
+        registry.cell("tiny", TinyCell, Incomplete)
+    assert "`model/cell=tiny`" in str(excinfo.value)
+
+
+def test_config_defining_target_rejected(registry: Registry) -> None:
+    """The registry fills in `_target_`; a config that sets it itself is rejected"""
+    WithTarget = dataclasses.make_dataclass("WithTarget", [("_target_", str, "x.Y")])
+    with pytest.raises(PluginError, match="defines `_target_`"):
+        registry.cell("tiny", TinyCell, WithTarget)
+
+
+def test_config_with_unsupported_field_type_rejected_at_registration(registry: Registry) -> None:
+    """A field type OmegaConf cannot hold fails when registering (inside the plugin), not later in ConfigStore"""
+    WithSet = dataclasses.make_dataclass("WithSet", [("ids", set, dataclasses.field(default_factory=set))])
+    with pytest.raises(PluginError, match="not a valid Hydra structured config: Unexpected type annotation: set"):
+        registry.cell("tiny", TinyCell, WithSet)
+
+
+def _local_factory() -> Any:
+    class Local:
+        pass
+
+    return Local
+
+
+@pytest.mark.parametrize("factory", [lambda **kw: kw, _local_factory(), "NoDots", "a..b", 42], ids=["lambda", "local", "nodots", "emptypart", "int"])
+def test_factory_without_import_path_rejected(registry: Registry, factory: Any) -> None:
+    """A factory Hydra cannot import by path (lambda, local class, malformed string) is rejected at registration"""
+    with pytest.raises(PluginError, match="has no import path"):
+        registry.cell("tiny", factory, TinyConfig)
+
+
+# -- Hydra's ConfigStore ----------------------------------------------------------------
+@pytest.mark.parametrize("kind", list(KIND_GROUPS))
+def test_registering_stores_config_under_kind_group_with_target(config_store: Any, kind: str) -> None:
+    """Each kind's config lands in ConfigStore under its group (model/cell, task, ...) with `_target_` filled in"""
+    Registry().register(kind, "tiny", TinyCell, TinyConfig)
+    node = config_store.load(f"{KIND_GROUPS[kind]}/tiny.yaml").node
+    assert dict(node) == {"_target_": TINY_TARGET, "width": 3, "scale": 1.0}
+
+
+def test_dotted_string_factory_becomes_target(config_store: Any) -> None:
+    """A factory given as an import path is stored verbatim as `_target_` (no import at registration)"""
+    Registry().cell("tiny", "not_imported_yet.cells.TinyCell", TinyConfig)
+    assert config_store.load("model/cell/tiny.yaml").node._target_ == "not_imported_yet.cells.TinyCell"
+
+
+def test_store_configs_false_leaves_config_store_alone(config_store: Any) -> None:
+    """Registry(store_configs=False) registers without touching Hydra"""
+    Registry(store_configs=False).cell("tiny", TinyCell, TinyConfig)
+    assert "tiny.yaml" not in config_store.repo.get("model", {}).get("cell", {})
+
+
+def test_registered_component_composes_and_instantiates(config_store: Any) -> None:
+    """`model/cell=<name>` composes from ConfigStore and instantiates the factory with the config's fields"""
+    from hydra.utils import instantiate
+
+    Registry().cell("tiny", make_tiny, TinyConfig)
+    cfg = compose_choice(config_store, "model/cell", "tiny", ["model.cell.width=7"])
+    cell = instantiate(cfg.model.cell)
+    assert isinstance(cell, TinyCell) and cell.kwargs == {"width": 7, "scale": 1.0}
+
+
+def test_frozen_config_composes_and_accepts_overrides(config_store: Any) -> None:
+    """A frozen config dataclass still registers and can be overridden on the command line"""
+    Registry().cell("frozen", TinyCell, FrozenConfig)
+    cfg = compose_choice(config_store, "model/cell", "frozen", ["model.cell.width=5"])
+    assert cfg.model.cell.width == 5 and cfg.model.cell._target_ == TINY_TARGET
+
+
+def test_wrong_typed_override_of_registered_field_fails_at_composition(config_store: Any) -> None:
+    """Config fields keep their types: `model.cell.width=abc` fails while composing, naming the key"""
+    from hydra.errors import ConfigCompositionException
+
+    Registry().cell("tiny", TinyCell, TinyConfig)
+    with pytest.raises(ConfigCompositionException, match="model.cell.width=abc") as excinfo:
+        compose_choice(config_store, "model/cell", "tiny", ["model.cell.width=abc"])
+    cause = str(excinfo.value.__cause__)
+    assert "could not be converted to Integer" in cause and "full_key: model.cell.width" in cause

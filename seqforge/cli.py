@@ -23,6 +23,7 @@ usage:
   seqforge train [KEY=VALUE ...] [GROUP=OPTION ...] [hydra flags: --cfg job, -m, --help]
   seqforge evaluate ckpt=PATH [split=valid|test|all] [data.KEY=VALUE ...]
   seqforge generate ckpt=PATH [prompt=TEXT] [max_new_tokens=N] [temperature=T] [top_k=K] [top_p=P] [seed=S]
+  seqforge translate ckpt=PATH [input=FILE|-] [output=FILE|-] [decode=greedy|beam|sample] [decode.beam_size=5] [decode.n_best=3]
   seqforge plugins list
 
 examples:
@@ -262,6 +263,53 @@ def generate(argv: list[str]) -> None:
     print(text)
 
 
+@dataclass
+class TranslateArgs:
+    ckpt: Optional[str] = None
+    input: str = "-"  # a file with one source sentence per line, or - for stdin
+    output: str = "-"  # a file, or - for stdout
+    decode: Optional[str] = None  # greedy|beam|sample (default: the checkpoint's task.decode.strategy)
+    batch_size: int = 64
+
+
+def translate(argv: list[str]) -> None:
+    """``seqforge translate ckpt=... input=... output=... decode=beam decode.beam_size=5 decode.n_best=3``."""
+    from omegaconf import OmegaConf
+
+    from seqforge.checkpoints import load_checkpoint
+    from seqforge.train import restore
+
+    args, overrides = parse_key_values(argv, TranslateArgs, "translate")
+    # decode.* belong to the task's decoding options; other dotted keys address the config directly.
+    overrides = [f"task.{o}" if o.startswith("decode.") else o for o in overrides]
+    if args.decode is not None:
+        overrides.append(f"task.decode.strategy={args.decode}")
+    path = _checkpoint_path(args.ckpt, "translate")
+    module = restore(load_checkpoint(path), OmegaConf.from_dotlist(overrides) if overrides else None)
+    if not hasattr(module.task, "translate"):
+        fail(f"the checkpoint's task ({type(module.task).__name__}) does not translate; use `seqforge generate`.")
+    if args.input == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        from seqforge.data.text_io import read_text
+
+        lines = read_text(args.input, what="input file", key="input").splitlines()
+    results, unknown = module.task.translate(module.model, module.data, lines, batch_size=args.batch_size)
+    n_best = module.task.decode.n_best if module.task.decode.strategy == "beam" else 1
+    rows = []
+    for number, nbest in enumerate(results):
+        if n_best > 1:  # Moses n-best format: id ||| hypothesis ||| score
+            rows += [f"{number} ||| {text} ||| {hyp.score:.4f}" for text, hyp in nbest[:n_best]]
+        else:
+            rows.append(nbest[0][0])
+    text = "\n".join(rows) + ("\n" if rows else "")
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+    print(f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr)
+
+
 # -- plugins --------------------------------------------------------------------------
 def plugins(argv: list[str]) -> None:
     if argv and argv[0] not in ("list",):
@@ -272,7 +320,7 @@ def plugins(argv: list[str]) -> None:
     print_plugins(get_plugins())
 
 
-COMMANDS = {"train": train, "evaluate": evaluate, "generate": generate, "plugins": plugins}
+COMMANDS = {"train": train, "evaluate": evaluate, "generate": generate, "translate": translate, "plugins": plugins}
 
 
 def main(argv: Optional[list[str]] = None) -> None:

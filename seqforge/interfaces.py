@@ -142,10 +142,11 @@ class Task(Protocol):
     metric_sums: tuple[str, ...]
 
     def build_data(self, cfg: Any, *, state: Any = None) -> Any:
-        """A prepared ``LightningDataModule`` for the composed config.
+        """A ``LightningDataModule`` for the composed config, with ``prepare()`` (read data, learn
+        vocabularies) and ``state()`` (what a checkpoint keeps of it).
 
-        ``state`` is the data module's own ``state()`` (vocabularies) saved in a
-        checkpoint, given when a trained model is restored.
+        ``state`` is given when a trained model is restored: the module must then
+        know its vocabularies without reading any data (inference needs no corpus).
         """
         ...
 

@@ -67,7 +67,7 @@ class SeqforgeModule(L.LightningModule):
                 f"{batch_idx}); training stopped. The last good checkpoint is kept in the run's checkpoints/ folder. "
                 "Lower optim.lr, set trainer.gradient_clip_val (e.g. 5), or check the data."
             )
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=True, on_step=True, batch_size=batch.inputs.shape[0])
+        self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size)
         return loss
 
     def on_train_epoch_start(self) -> None:

@@ -40,6 +40,9 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     task = instantiate(cfg.task, "task")
     data = task.build_data(cfg, state=data_state)
+    if data_state is None:
+        data.prepare()  # training: read the data and learn vocabularies before sizing the model
+    # restoring: vocabularies come from the checkpoint; data files are read only if evaluation asks (setup)
     model = task.build_model(cfg, data)
     if cfg.model.init_range:
         for parameter in model.parameters():

@@ -71,7 +71,12 @@ class DatesData(ParallelData):
                 f"unambiguous; got {cfg.first_year}..{cfg.last_year}."
             )
         sizes = {"train": cfg.n_train, "valid": cfg.n_valid, "test": cfg.n_test}
-        return {
+        splits = {
             split: generate_pairs(size, seed=cfg.seed + offset, first_year=cfg.first_year, last_year=cfg.last_year, locales=list(cfg.locales))
             for offset, (split, size) in enumerate(sizes.items())
         }
+        # Held-out strings never seen in training, so exact match measures generalisation, not recall.
+        seen = {source for source, _ in splits["train"]}
+        for split in ("valid", "test"):
+            splits[split] = [pair for pair in splits[split] if pair[0] not in seen]
+        return splits

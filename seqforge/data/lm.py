@@ -35,6 +35,10 @@ class Batch:
     targets: Tensor
     index: int
 
+    @property
+    def batch_size(self) -> int:
+        return self.inputs.shape[0]
+
     def to(self, device: torch.device) -> "Batch":
         return Batch(self.inputs.to(device), self.targets.to(device), self.index)
 

@@ -34,6 +34,10 @@ class Seq2SeqBatch:
     tgt_out: Tensor  # (B, T)
     index: Tensor  # (B,)
 
+    @property
+    def batch_size(self) -> int:
+        return self.src.shape[0]
+
     def to(self, device: torch.device) -> "Seq2SeqBatch":
         return Seq2SeqBatch(*(t.to(device) for t in (self.src, self.src_lengths, self.tgt_in, self.tgt_out)), self.index)
 

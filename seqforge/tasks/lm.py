@@ -62,7 +62,7 @@ class LanguageModelTask:
 
     # -- building -----------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> LanguageModelData:
-        return instantiate(cfg.data, "data", vocab=Vocabulary(state) if state is not None else None).prepare()
+        return instantiate(cfg.data, "data", vocab=Vocabulary(state) if state is not None else None)
 
     def build_model(self, cfg: Any, data: LanguageModelData) -> LanguageModel:
         model_cfg = cfg.model

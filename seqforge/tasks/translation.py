@@ -58,7 +58,7 @@ class TranslationTask:
 
     # -- building -------------------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> ParallelData:
-        return instantiate(cfg.data, "data", codecs=state).prepare()
+        return instantiate(cfg.data, "data", codecs=state)
 
     def build_model(self, cfg: Any, data: ParallelData) -> Seq2Seq:
         model_cfg = cfg.model

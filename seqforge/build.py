@@ -20,8 +20,12 @@ def instantiate(node: Any, key: str, **wiring: Any) -> Any:
 
     try:
         return hydra_instantiate(node, _convert_="all", **wiring)
+    except ConfigError:
+        raise  # already names its own (innermost) key
     except InstantiationException as exc:
         cause = exc.__cause__ or exc
+        if isinstance(cause, ConfigError):
+            raise cause from None
         target = node.get("_target_") if isinstance(node, (dict, DictConfig)) else None
         if isinstance(cause, (ValueError, ConfigError)) and not isinstance(cause, ImportError):
             raise ConfigError(f"`{key}` ({target}) rejected its configuration: {cause}") from None

@@ -55,6 +55,7 @@ class TrainerConfig:
     num_sanity_val_steps: int = 0
     log_every_n_steps: int = 10
     enable_progress_bar: bool = True
+    enable_model_summary: bool = True
     deterministic: Any = None
     benchmark: Optional[bool] = None
     fast_dev_run: Any = False

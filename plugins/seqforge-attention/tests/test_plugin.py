@@ -1,0 +1,135 @@
+"""The plugin registers its five attentions, torch-free, and is found through its entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+from omegaconf import OmegaConf
+
+import seqforge_attention
+from seqforge import hookimpl
+from seqforge.build import instantiate
+from seqforge.errors import ConfigError
+from seqforge.interfaces import Attention
+from seqforge.plugins import load_plugins
+from seqforge.registry import Registry
+from seqforge_attention import plugin
+
+NAMES = ["bahdanau", "luong_concat", "luong_dot", "luong_general"]  # `none` is the core's (seqforge.decoders.no_attention)
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """A fresh registry holding only this plugin's components (Hydra's global ConfigStore untouched)."""
+    loaded = load_plugins(autoload=False, extra=[("attention", plugin)], registry=Registry(store_configs=False), report=False)
+    assert loaded.failures == []
+    return loaded.registry
+
+
+@pytest.fixture
+def plugin_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No SEQFORGE_* plugin variables from the caller's environment."""
+    monkeypatch.delenv("SEQFORGE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    monkeypatch.delenv("SEQFORGE_PLUGINS", raising=False)
+    return monkeypatch
+
+
+def test_registers_exactly_the_four_attentions(registry) -> None:
+    """Loading the plugin registers luong_dot, luong_general, luong_concat and bahdanau, all of kind attention"""
+    assert registry.names("attention") == NAMES
+    assert len(registry) == len(NAMES)
+    assert {component.kind for component in registry} == {"attention"}
+    assert all(component.description for component in registry)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_factory_builds_an_attention_from_its_config_defaults(registry, name) -> None:
+    """The registered _target_ resolves and builds with the core's wiring (query_size, memory_size)"""
+    node = OmegaConf.structured(registry.get("attention", name).node)
+    attention = instantiate(node, "model.attention", query_size=4, memory_size=4)
+    assert isinstance(attention, Attention)
+    assert (attention.query_size, attention.memory_size) == (4, 4)
+
+
+@pytest.mark.parametrize("name", ["luong_concat", "bahdanau"])
+def test_attention_size_override_reaches_the_module(registry, name) -> None:
+    """model.attention.attention_size=3 builds a module whose attention size is 3"""
+    node = OmegaConf.merge(OmegaConf.structured(registry.get("attention", name).node), {"attention_size": 3})
+    attention = instantiate(node, "model.attention", query_size=4, memory_size=6)
+    assert attention.attention_size == 3
+    assert attention.v_a.weight.shape == (1, 3)
+
+
+def test_luong_dot_scale_override_reaches_the_module(registry) -> None:
+    """model.attention.scale=true builds a scaled dot-product attention"""
+    node = OmegaConf.merge(OmegaConf.structured(registry.get("attention", "luong_dot").node), {"scale": True})
+    assert instantiate(node, "model.attention", query_size=4, memory_size=4).scale is True
+
+
+def test_wrong_typed_override_is_rejected_at_composition(registry) -> None:
+    """attention_size=abc fails when the config is composed, not inside the module"""
+    node = OmegaConf.structured(registry.get("attention", "bahdanau").node)
+    with pytest.raises(Exception, match="attention_size"):
+        OmegaConf.merge(node, {"attention_size": "abc"})
+
+
+def test_luong_dot_size_mismatch_is_a_config_error_naming_model_attention(registry) -> None:
+    """The core turns luong_dot's ValueError into a ConfigError naming `model.attention` and both sizes"""
+    node = OmegaConf.structured(registry.get("attention", "luong_dot").node)
+    with pytest.raises(ConfigError) as info:
+        instantiate(node, "model.attention", query_size=8, memory_size=16)
+    message = str(info.value)
+    assert "`model.attention`" in message
+    assert "query_size=8" in message and "memory_size=16" in message and "model.hidden_size" in message
+
+
+def test_loading_the_plugin_does_not_import_torch() -> None:
+    """Registration uses import paths, so `seqforge plugins list` stays torch-free"""
+    code = (
+        "import sys\n"
+        "from seqforge.plugins import load_plugins\n"
+        "from seqforge.registry import Registry\n"
+        "from seqforge_attention import plugin\n"
+        "loaded = load_plugins(autoload=False, extra=[('attention', plugin)], registry=Registry(store_configs=False))\n"
+        "assert not loaded.failures, loaded.failures\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_installed_entry_point_is_found_with_distribution_name() -> None:
+    """`pip install` exposes the entry point seqforge: attention = seqforge_attention.plugin from seqforge-attention"""
+    found = [ep for ep in entry_points(group="seqforge") if ep.name == "attention"]
+    assert len(found) == 1, "is seqforge-attention installed? (pip install -e plugins/seqforge-attention)"
+    (ep,) = found
+    assert ep.value == "seqforge_attention.plugin"
+    assert ep.dist is not None and ep.dist.metadata["Name"] == "seqforge-attention"
+    assert ep.dist.version == seqforge_attention.__version__ == "0.1.0"
+    assert ep.load() is plugin
+
+
+def test_autoload_registers_the_attentions_under_the_distribution(plugin_env) -> None:
+    """With SEQFORGE_PLUGINS=seqforge-attention, autoloading finds exactly this plugin and credits its distribution"""
+    plugin_env.setenv("SEQFORGE_PLUGINS", "seqforge-attention")
+    loaded = load_plugins(registry=Registry(store_configs=False), report=False)
+    assert loaded.failures == []
+    assert [(p.plugin, p.distribution, p.version) for p in loaded.providers] == [("attention", "seqforge-attention", "0.1.0")]
+    assert loaded.registry.names("attention") == NAMES
+    assert "seqforge-attention" in str(loaded.registry.get("attention", "bahdanau").provider)
+
+
+def test_autoload_with_the_core_has_no_duplicates(plugin_env) -> None:
+    """Loaded together with seqforge's own plugin, every attention name is registered once and nothing is skipped"""
+    plugin_env.setenv("SEQFORGE_PLUGINS", "core,seqforge-attention")
+    loaded = load_plugins(registry=Registry(store_configs=False), report=False)
+    assert loaded.failures == []
+    assert {p.plugin for p in loaded.providers} == {"core", "attention"}
+    assert loaded.registry.names("attention") == sorted([*NAMES, "none"])
+    assert loaded.registry.get("attention", "none").provider.plugin == "core"
+    for name in set(NAMES):
+        assert loaded.registry.get("attention", name).provider.distribution == "seqforge-attention"

@@ -107,3 +107,19 @@ def test_unknown_command_suggests(tmp_path: Path) -> None:
     """A typo in the command is answered with the closest one"""
     result = run_seqforge("trian", cwd=tmp_path)
     assert_clean_failure(result, "Did you mean 'train'?")
+
+
+def test_gzip_text_is_read_and_a_broken_gzip_is_named(tmp_path: Path) -> None:
+    """`.gz` data files are decompressed; a corrupt one is reported with its path"""
+    import gzip
+
+    from seqforge.data.text_io import read_text
+    from seqforge.errors import DataError
+
+    good = tmp_path / "corpus.txt.gz"
+    good.write_bytes(gzip.compress("hello\nworld\n".encode()))
+    assert read_text(good) == "hello\nworld\n"
+    bad = tmp_path / "broken.txt.gz"
+    bad.write_bytes(b"not gzip at all")
+    with pytest.raises(DataError, match="broken.txt.gz"):
+        read_text(bad)

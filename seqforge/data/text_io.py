@@ -8,7 +8,7 @@ from seqforge.errors import DataError
 
 
 def read_text(path: str | Path, *, what: str = "data file", key: str = "data.path") -> str:
-    """The whole file as UTF-8 text.
+    """The whole file as UTF-8 text (``.gz`` files are decompressed).
 
     Raises:
         DataError: the file is missing, empty (or only whitespace), or not UTF-8
@@ -19,6 +19,13 @@ def read_text(path: str | Path, *, what: str = "data file", key: str = "data.pat
         hint = "it is a directory" if path.is_dir() else "no such file"
         raise DataError(f"The {what} '{path}' (config key `{key}`) cannot be read: {hint}. Give the path of an existing UTF-8 text file.")
     raw = path.read_bytes()
+    if path.suffix == ".gz":
+        import gzip
+
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataError(f"The {what} '{path}' (config key `{key}`) ends in .gz but is not a readable gzip file ({exc}).") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

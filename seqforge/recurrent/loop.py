@@ -72,55 +72,62 @@ def run_cell(
     if fused is not None:
         return fused(x, state, lengths)
 
+    step, inputs = _hoist(cell, x)
+    mask = None if lengths is None else length_mask(lengths, T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
+    return _steps(step, inputs, mask, state)
+
+
+def _hoist(cell: Any, x: Tensor) -> tuple[Any, Tensor]:
+    """The per-step callable and its ``(T, B, *)`` inputs: projected once when the cell offers ``project_input``."""
     inputs = x.transpose(0, 1)  # (T, B, I)
     step = getattr(cell, "step", None)
     project = getattr(cell, "project_input", None)
     if step is not None and project is not None:
-        inputs = project(inputs)  # (T, B, G): one matmul for all steps
-    else:
-        step = cell
-    mask = None if lengths is None else length_mask(lengths, T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
+        return step, project(inputs)  # (T, B, G): one matmul for all steps
+    return cell, inputs
 
+
+def _steps(step: Any, inputs: Tensor, mask: Optional[Tensor], state: Any) -> tuple[Tensor, Any]:
+    """The time loop over ``inputs`` ``(T, B, *)``; ``mask`` ``(T, B, 1)`` or None -> ``(B, T, H)`` and the state."""
     outputs = []
-    for t, x_t in enumerate(inputs.unbind(0)):
+    keeps = (None,) * inputs.shape[0] if mask is None else mask.unbind(0)
+    for x_t, keep in zip(inputs.unbind(0), keeps):
         h_t, new_state = step(x_t, state)  # (B, H)
-        if mask is None:
+        if keep is None:
             state = new_state
-        else:
-            keep = mask[t]  # (B, 1)
+        else:  # (B, 1): ended sequences keep their state and output zeros
             state = select_state(keep, new_state, state)
-            h_t = h_t * keep
+            h_t = torch.where(keep, h_t, 0.0)
         outputs.append(h_t)
     return torch.stack(outputs, dim=1), state  # (B, T, H)
 
 
-class _CompiledStep:
-    """PROTOTYPE"""
+class CompiledLoop(torch.nn.Module):
+    """PROTOTYPE: the generic loop, ``chunk`` steps at a time compiled as one graph."""
 
-    def __init__(self, cell, compiler):
+    def __init__(self, cell: Any, *, chunk: int = 16, **compile_options: Any) -> None:
+        super().__init__()
         self.cell = cell
         self.input_size = cell.input_size
         self.hidden_size = cell.hidden_size
-        self.initial_state = cell.initial_state
-        step, project = getattr(cell, "step", None), getattr(cell, "project_input", None)
-        if step is not None and project is not None:
-            self.project_input = project
-            self._step = compiler(step)
-        else:
-            self.project_input = lambda x: x
-            self._step = compiler(cell.forward)
+        self.chunk = chunk
+        self._compiled = torch.compile(_steps, dynamic=False, fullgraph=True, **compile_options)
 
-    def step(self, x_t, state):
-        with torch._dynamo.config.patch(allow_rnn=True):
-            return self._step(x_t, state)
+    def initial_state(self, batch_size: int, *, device: torch.device, dtype: torch.dtype) -> Any:
+        return self.cell.initial_state(batch_size, device=device, dtype=dtype)
 
+    def forward(self, x_t: Tensor, state: Any) -> tuple[Tensor, Any]:
+        return self.cell(x_t, state)
 
-def compile_step(cell, **options):
-    return _CompiledStep(cell, lambda fn: torch.compile(fn, dynamic=False, **options))
-
-
-def script_step(cell):
-    wrapper = _CompiledStep(cell, lambda fn: fn)
-    wrapper._step = torch.jit.script(cell)
-    wrapper.step = wrapper._step
-    return wrapper
+    def forward_sequence(self, x: Tensor, state: Any, lengths: Optional[Tensor]) -> tuple[Tensor, Any]:
+        T = x.shape[1]
+        step, inputs = _hoist(self.cell, x)
+        mask = None if lengths is None else length_mask(lengths, T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
+        outputs = []
+        for start in range(0, T, self.chunk):
+            part = slice(start, start + self.chunk)
+            run = self._compiled if inputs[part].shape[0] == self.chunk else _steps
+            with torch._dynamo.config.patch(allow_rnn=True):
+                out, state = run(step, inputs[part], None if mask is None else mask[part], state)
+            outputs.append(out)
+        return torch.cat(outputs, dim=1), state  # (B, T, H)

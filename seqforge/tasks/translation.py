@@ -105,6 +105,8 @@ class TranslationTask:
         for row, hyps in zip(batch.index.tolist(), hypotheses):
             output = data.target_codec.decode(hyps[0].tokens)
             reference = data.pairs[self._split][row][1]
+            if data.cfg.lowercase:
+                reference = reference.lower()  # compare like with like: the model only ever saw lowercased targets
             exact += int(output == reference)
             texts.append((output, reference))
         device = nll.device

@@ -34,6 +34,7 @@ def trained_demo(steps: int) -> Path:
         "experiment=translate_demo", f"trainer.max_steps={steps}", f"trainer.val_check_interval={steps}",
         "trainer.enable_progress_bar=false", "task.heatmaps=0", "task.show_examples=0", "data.n_valid=200", "data.n_test=200",
     ])
+    run_dir.mkdir(parents=True, exist_ok=True)
     run_training(cfg, run_dir)
     return run_dir / "checkpoints" / "last.ckpt"
 

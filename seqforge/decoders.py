@@ -1,10 +1,16 @@
 """The generic recurrent decoder: any cell, stacked, with any attention, one step at a time.
 
-Attention follows Luong et al. (2015)'s global attention, as OpenNMT does for
-every score function: the top layer's output ``h_t`` queries the encoder
-memory, and the attentional state ``h~_t = tanh(W_c [c_t; h_t])`` feeds the
-output layer and, with input feeding, the next step's input. The score
-function (dot, general, concat, Bahdanau's additive) is the plugin's.
+Two placements of attention (``model.decoder.attention_style``), any score
+function (dot, general, concat, additive — the attention plugin's):
+
+``luong`` (Luong et al. 2015, global attention; OpenNMT's default): the top
+layer's new output ``h_t`` queries the memory; ``h~_t = tanh(W_c [c_t; h_t])``
+feeds the output layer and, with input feeding, the next step's input.
+
+``bahdanau`` (Bahdanau et al. 2015): the previous output ``h_{t-1}`` queries
+the memory; the context enters the recurrent step with the embedding,
+``h_t = cell([E y_{t-1}; c_t], h_{t-1})``, and ``tanh(W_c [c_t; h_t])`` feeds
+the output layer.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class DecoderState:
     memory: Tensor  # (B, S, H_enc)
     mask: Tensor  # (B, S) bool
     keys: Optional[Tensor]  # (B, S, K) the attention's projection of memory, or None
+    output: Optional[Tensor] = None  # (B, H) the top layer's previous output (the query in bahdanau style)
 
 
 class RecurrentDecoder(nn.Module):
@@ -50,6 +57,7 @@ class RecurrentDecoder(nn.Module):
         input_feeding: concatenate the previous attentional state to the input.
         tie_embeddings: output layer shares the embedding matrix.
         bridge: how the encoder's final state initialises this decoder (read by the seq2seq wiring).
+        attention_style: ``luong`` or ``bahdanau`` placement (module docstring).
     """
 
     def __init__(
@@ -66,14 +74,18 @@ class RecurrentDecoder(nn.Module):
         input_feeding: bool = True,
         tie_embeddings: bool = False,
         bridge: str = "linear",
+        attention_style: str = "luong",
     ) -> None:
         super().__init__()
+        if attention_style not in ("luong", "bahdanau"):
+            raise ConfigError(f"model.decoder.attention_style must be 'luong' or 'bahdanau', got '{attention_style}'.")
         self.bridge = bridge
         self.attention = attention(query_size=hidden_size, memory_size=memory_size) if attention is not None else None
-        self.input_feeding = input_feeding and self.attention is not None
+        self.bahdanau_style = attention_style == "bahdanau" and self.attention is not None
+        self.input_feeding = input_feeding and self.attention is not None and not self.bahdanau_style
         self.hidden_size = hidden_size
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
-        first_input = embedding_dim + (hidden_size if self.input_feeding else 0)
+        first_input = embedding_dim + (hidden_size if self.input_feeding else 0) + (memory_size if self.bahdanau_style else 0)
         self.cells = nn.ModuleList(
             cell(input_size=first_input if i == 0 else hidden_size, hidden_size=hidden_size) for i in range(num_layers)
         )
@@ -93,23 +105,34 @@ class RecurrentDecoder(nn.Module):
         keys = None
         if self.attention is not None and hasattr(self.attention, "project_memory"):
             keys = self.attention.project_memory(memory)  # (B, S, K), once per source batch
-        feed = memory.new_zeros(memory.shape[0], self.hidden_size) if self.input_feeding else None  # (B, H)
-        return DecoderState(layers=layers, feed=feed, memory=memory, mask=mask, keys=keys)
+        zeros = memory.new_zeros(memory.shape[0], self.hidden_size)  # (B, H)
+        return DecoderState(
+            layers=layers, feed=zeros if self.input_feeding else None, memory=memory, mask=mask, keys=keys,
+            output=zeros if self.bahdanau_style else None,
+        )
 
     def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
         """``y_prev`` ``(B,)`` -> logits ``(B, V)``, the next state, attention weights ``(B, S)`` or None."""
         x = self.dropout(self.embedding(y_prev))  # (B, E)
-        if self.input_feeding:
+        weights = None
+        if self.bahdanau_style:
+            context, weights = self.attention(state.output, state.memory, state.mask, keys=state.keys)  # query h_{t-1}
+            x = torch.cat([x, context], dim=-1)  # (B, E + H_enc)
+        elif self.input_feeding:
             x = torch.cat([x, state.feed], dim=-1)  # (B, E + H)
         layers = []
         for index, (cell, layer_state) in enumerate(zip(self.cells, state.layers)):
             h, new_state = cell(x, layer_state)  # (B, H)
             layers.append(new_state)
             x = self.dropout(h) if index < len(self.cells) - 1 else h
-        weights = None
+        top = x  # (B, H)
         if self.attention is not None:
-            context, weights = self.attention(x, state.memory, state.mask, keys=state.keys)  # (B, H_enc), (B, S)
-            x = torch.tanh(self.combine(torch.cat([context, x], dim=-1)))  # (B, H): attentional state h~_t
+            if not self.bahdanau_style:
+                context, weights = self.attention(top, state.memory, state.mask, keys=state.keys)  # (B, H_enc), (B, S)
+            x = torch.tanh(self.combine(torch.cat([context, top], dim=-1)))  # (B, H): attentional state h~_t
         logits = self.output(self.dropout(x))  # (B, V)
-        next_state = DecoderState(layers, x if self.input_feeding else None, state.memory, state.mask, state.keys)
+        next_state = DecoderState(
+            layers, x if self.input_feeding else None, state.memory, state.mask, state.keys,
+            output=top if self.bahdanau_style else None,
+        )
         return logits, next_state, weights

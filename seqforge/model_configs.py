@@ -22,6 +22,7 @@ class RecurrentDecoderConfig:
     input_feeding: bool = True  # feed the previous attentional state into the next step (Luong et al. 2015, 3.3)
     tie_embeddings: bool = False  # share the target embedding with the output layer (needs embedding_dim == decoder hidden size)
     bridge: str = "linear"  # encoder final state -> decoder initial state: linear|zero|copy
+    attention_style: str = "luong"  # luong: h_t queries, h~_t fed forward | bahdanau: h_{t-1} queries, context enters the cell
 
 
 @dataclass

@@ -143,6 +143,7 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
     module = build_run(cfg)
     trainer = make_trainer(cfg, run_dir, task=module.task, resuming=ckpt_path is not None)
     if trainer.is_global_zero:
+        run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
         print(f"seqforge: {type(module.task).__name__} | {module.data.describe()} | parameters {sum(p.numel() for p in module.model.parameters()):,}")
     trainer.fit(module, datamodule=module.data, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)

@@ -39,7 +39,7 @@ def dot_attention(query_size: int, memory_size: int) -> nn.Module:
 
 def make_model(
     *, encoder_cell=LSTMCell, decoder_cell=GRUCell, bidirectional=True, attention=dot_attention, hidden=12,
-    decoder_hidden=10, layers=2, decoder_layers=1, bridge="linear", input_feeding=True,
+    decoder_hidden=10, layers=2, decoder_layers=1, bridge="linear", input_feeding=True, attention_style="luong",
 ) -> Seq2Seq:
     torch.manual_seed(0)
     encoder = RecurrentEncoder(
@@ -48,6 +48,7 @@ def make_model(
     decoder = RecurrentDecoder(
         cell=decoder_cell, attention=attention, vocab_size=V_TGT, embedding_dim=E, hidden_size=decoder_hidden,
         num_layers=decoder_layers, dropout=0.0, memory_size=encoder.output_size, input_feeding=input_feeding, bridge=bridge,
+        attention_style=attention_style,
     )
     return Seq2Seq(source_embedding=nn.Embedding(V_SRC, E), encoder=encoder, decoder=decoder).eval()
 
@@ -103,9 +104,10 @@ def test_tied_embeddings_need_equal_sizes() -> None:
         )
 
 
-def test_attention_never_looks_at_padded_source_positions() -> None:
+@pytest.mark.parametrize("style", ["luong", "bahdanau"])
+def test_attention_never_looks_at_padded_source_positions(style: str) -> None:
     """Weights are exactly 0 beyond each source length; padding values do not change the output"""
-    model = make_model()
+    model = make_model(attention_style=style)
     src, lengths = batch()
     tgt_in = torch.full((3, 4), BOS)
     logits, attention = model(src, lengths, tgt_in)
@@ -128,9 +130,10 @@ def test_teacher_forcing_zero_feeds_the_models_own_greedy_predictions() -> None:
     assert logits.argmax(-1).tolist() == [h[0].tokens for h in greedy]
 
 
-def test_beam_of_one_equals_greedy_on_the_real_model() -> None:
+@pytest.mark.parametrize("style", ["luong", "bahdanau"])
+def test_beam_of_one_equals_greedy_on_the_real_model(style: str) -> None:
     """beam_size=1 gives greedy's tokens and log-probability exactly"""
-    model = make_model()
+    model = make_model(attention_style=style)
     src, lengths = batch()
     greedy = greedy_search(model.log_prob_step, model.encode(src, lengths), batch_size=3, bos_id=BOS, eos_id=EOS, max_len=8)
     beam = beam_search(model.log_prob_step, model.encode(src, lengths), batch_size=3, beam_size=1, bos_id=BOS, eos_id=EOS, max_len=8)
@@ -158,12 +161,25 @@ def test_without_attention_the_decoder_returns_no_weights() -> None:
     assert attention is None and logits.shape == (3, 2, V_TGT)
 
 
-def test_gradients_reach_encoder_decoder_bridge_and_attention() -> None:
+@pytest.mark.parametrize("style", ["luong", "bahdanau"])
+def test_gradients_reach_encoder_decoder_bridge_and_attention(style: str) -> None:
     """One backward pass reaches every parameter"""
-    model = make_model().train()
+    model = make_model(attention_style=style).train()
     src, lengths = batch()
     tgt_in = torch.randint(4, V_TGT, (3, 4))
     logits, _ = model(src, lengths, tgt_in)
     logits.logsumexp(-1).sum().backward()
     missing = [name for name, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
     assert missing == []
+
+
+def test_bahdanau_style_queries_with_the_previous_state() -> None:
+    """In bahdanau style the first step's query is the zero initial output, so its weights don't depend on the decoder input"""
+    model = make_model(attention_style="bahdanau")
+    src, lengths = batch()
+    _, first = model(src, lengths, torch.full((3, 1), BOS))
+    _, other = model(src, lengths, torch.full((3, 1), 5))
+    torch.testing.assert_close(first, other)
+    _, luong_first = make_model(attention_style="luong")(src, lengths, torch.full((3, 1), BOS))
+    _, luong_other = make_model(attention_style="luong")(src, lengths, torch.full((3, 1), 5))
+    assert not torch.allclose(luong_first, luong_other)

@@ -164,7 +164,39 @@ class LuongGeneralAttention(nn.Module):
         return attend(self.score(query, keys), memory, mask)
 
 
-class LuongConcatAttention(nn.Module):
+class _AdditiveAttention(nn.Module):
+    """``v_a^T tanh(W_q h_t + W_m h̄_s [+ b])``: shared by Luong's concat (no bias) and Bahdanau's (bias)."""
+
+    memory_bias: bool = False
+
+    def __init__(self, query_size: int, memory_size: int, attention_size: Optional[int] = None) -> None:
+        super().__init__()
+        _check_size("query_size", query_size)
+        _check_size("memory_size", memory_size)
+        _check_size("model.attention.attention_size", attention_size)
+        self.query_size = query_size
+        self.memory_size = memory_size
+        self.attention_size = attention_size or query_size
+        self.w_q = nn.Linear(query_size, self.attention_size, bias=False)  # W_q: (A, Hq)
+        self.w_m = nn.Linear(memory_size, self.attention_size, bias=self.memory_bias)  # W_m: (A, Hm) (and b: (A,))
+        self.v_a = nn.Linear(self.attention_size, 1, bias=False)  # v_a: (1, A)
+
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
+        """``v_a^T tanh(W_q h_t + keys_s)`` for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, A)`` -> ``(B, S)``."""
+        hidden = torch.tanh(self.w_q(query).unsqueeze(1) + keys)  # (B, 1, A) + (B, S, A) -> (B, S, A)
+        return self.v_a(hidden).squeeze(2)  # (B, S, 1) -> (B, S)
+
+    def project_memory(self, memory: Tensor) -> Tensor:
+        """``W_m h̄_s (+ b)`` for every ``s``: ``(B, S, Hm) -> (B, S, A)``."""
+        return self.w_m(memory)  # (B, S, A)
+
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
+        keys = self.project_memory(memory) if keys is None else keys  # (B, S, A)
+        return attend(self.score(query, keys), memory, mask)
+
+
+class LuongConcatAttention(_AdditiveAttention):
     """Luong et al. 2015, eq. 8, *concat*: ``score(h_t, h̄_s) = v_a^T tanh(W_a [h_t; h̄_s])``.
 
     ``W_a`` ``(A, Hq + Hm)`` is kept as its two column blocks ``W_a = [W_q W_m]``,
@@ -179,34 +211,10 @@ class LuongConcatAttention(nn.Module):
         attention_size: ``A``; None means ``Hq``.
     """
 
-    def __init__(self, query_size: int, memory_size: int, attention_size: Optional[int] = None) -> None:
-        super().__init__()
-        _check_size("query_size", query_size)
-        _check_size("memory_size", memory_size)
-        _check_size("model.attention.attention_size", attention_size)
-        self.query_size = query_size
-        self.memory_size = memory_size
-        self.attention_size = attention_size or query_size
-        self.w_q = nn.Linear(query_size, self.attention_size, bias=False)  # W_q: (A, Hq), W_a's first columns
-        self.w_m = nn.Linear(memory_size, self.attention_size, bias=False)  # W_m: (A, Hm), W_a's last columns
-        self.v_a = nn.Linear(self.attention_size, 1, bias=False)  # v_a: (1, A)
-
-    def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        """``v_a^T tanh(W_q h_t + W_m h̄_s)`` for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, A)`` -> ``(B, S)``."""
-        hidden = torch.tanh(self.w_q(query).unsqueeze(1) + keys)  # (B, 1, A) + (B, S, A) -> (B, S, A)
-        return self.v_a(hidden).squeeze(2)  # (B, S, 1) -> (B, S)
-
-    def project_memory(self, memory: Tensor) -> Tensor:
-        """``W_m h̄_s`` for every ``s``: ``(B, S, Hm) -> (B, S, A)``."""
-        return self.w_m(memory)  # (B, S, A)
-
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
-        keys = self.project_memory(memory) if keys is None else keys  # (B, S, A)
-        return attend(self.score(query, keys), memory, mask)
+    memory_bias = False
 
 
-class BahdanauAttention(nn.Module):
+class BahdanauAttention(_AdditiveAttention):
     """Bahdanau et al. 2015, appendix A.1.2 (additive): ``score(h_t, h̄_s) = v_a^T tanh(W_q h_t + W_m h̄_s + b)``.
 
     The paper writes ``e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j)`` and omits
@@ -224,28 +232,4 @@ class BahdanauAttention(nn.Module):
         attention_size: ``A``; None means ``Hq``.
     """
 
-    def __init__(self, query_size: int, memory_size: int, attention_size: Optional[int] = None) -> None:
-        super().__init__()
-        _check_size("query_size", query_size)
-        _check_size("memory_size", memory_size)
-        _check_size("model.attention.attention_size", attention_size)
-        self.query_size = query_size
-        self.memory_size = memory_size
-        self.attention_size = attention_size or query_size
-        self.w_q = nn.Linear(query_size, self.attention_size, bias=False)  # W_q (paper: W_a): (A, Hq)
-        self.w_m = nn.Linear(memory_size, self.attention_size, bias=True)  # W_m (paper: U_a): (A, Hm), and b: (A,)
-        self.v_a = nn.Linear(self.attention_size, 1, bias=False)  # v_a: (1, A)
-
-    def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        """``v_a^T tanh(W_q h_t + W_m h̄_s + b)`` for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, A)`` -> ``(B, S)``."""
-        hidden = torch.tanh(self.w_q(query).unsqueeze(1) + keys)  # (B, 1, A) + (B, S, A) -> (B, S, A)
-        return self.v_a(hidden).squeeze(2)  # (B, S, 1) -> (B, S)
-
-    def project_memory(self, memory: Tensor) -> Tensor:
-        """``W_m h̄_s + b`` for every ``s``: ``(B, S, Hm) -> (B, S, A)``."""
-        return self.w_m(memory)  # (B, S, A)
-
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
-        keys = self.project_memory(memory) if keys is None else keys  # (B, S, A)
-        return attend(self.score(query, keys), memory, mask)
+    memory_bias = True

@@ -6,6 +6,9 @@ the cell's input projection out of the time loop when the cell offers one
 tensor per step makes backward quadratic in T), and freezes the state of
 sequences that have ended. Cells with a fused kernel (``forward_sequence``)
 skip the loop; both paths must agree to 1e-5 (tested).
+
+:class:`CompiledLoop` is the opt-in fast path for cells without a fused
+kernel: the same loop, compiled a chunk of steps at a time.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from seqforge.recurrent.state import select_state
+from seqforge.recurrent.state import map_state, select_state
 
 
 def length_mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -73,7 +76,7 @@ def run_cell(
         return fused(x, state, lengths)
 
     step, inputs = _hoist(cell, x)
-    mask = None if lengths is None else length_mask(lengths, T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
+    mask = None if lengths is None else length_mask(lengths.to(x.device), T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
     return _steps(step, inputs, mask, state)
 
 
@@ -102,32 +105,82 @@ def _steps(step: Any, inputs: Tensor, mask: Optional[Tensor], state: Any) -> tup
     return torch.stack(outputs, dim=1), state  # (B, T, H)
 
 
-class CompiledLoop(torch.nn.Module):
-    """PROTOTYPE: the generic loop, ``chunk`` steps at a time compiled as one graph."""
+_COMPILED_STEPS: dict[str, Any] = {}
+
+
+def _compiled_steps(options: dict[str, Any]) -> Any:
+    """``_steps`` under ``torch.compile``, one wrapper per option set (Dynamo keys its graph cache on the code)."""
+    key = repr(sorted(options.items()))
+    if key not in _COMPILED_STEPS:
+        _COMPILED_STEPS[key] = torch.compile(_steps, fullgraph=True, **options)
+    return _COMPILED_STEPS[key]
+
+
+class CompiledLoop(nn.Module):
+    """Opt-in speed-up of the generic loop for any cell: ``chunk`` steps traced and compiled as one graph.
+
+    Compiling one step at a time does not pay (the per-call overhead of a compiled
+    region is about what fusing a step saves) and compiling the whole unrolled
+    sequence takes minutes and recompiles for every ``T``. A fixed chunk of steps
+    amortises the call overhead, lets the compiler fuse across steps, and compiles
+    once for all sequence lengths (the last ``T % chunk`` steps run eagerly).
+    Measured in ``bench/cells.py``: about 1.3-1.6x faster training steps for a
+    forward-only LSTM cell, after a one-off compile of roughly 25-60 s on 2 cores
+    (cached on disk by PyTorch for later runs).
+
+    It wraps the cell as a whole-sequence path (``forward_sequence``), so
+    ``run_cell`` and ``RecurrentStack`` use it unchanged:
+    ``RecurrentStack(lambda **kw: CompiledLoop(MyCell(**kw)), ...)``.
+
+    Only training steps are compiled: with gradients disabled (evaluation) the
+    eager loop runs, so evaluation triggers no second compile. Cells of one class
+    share compiled graphs; each new batch size, dtype or cell class costs one
+    (re)compile, within Dynamo's ``cache_size_limit``. Second-order gradients are
+    whatever ``torch.compile`` supports.
+
+    Args:
+        cell: any :class:`~seqforge.interfaces.Cell`; its parameters stay its own
+            (``state_dict`` keys gain a ``cell.`` prefix).
+        chunk: steps per compiled call; longer chunks run faster and compile slower.
+        **compile_options: passed to ``torch.compile`` (e.g. ``backend="aot_eager"``).
+    """
 
     def __init__(self, cell: Any, *, chunk: int = 16, **compile_options: Any) -> None:
         super().__init__()
+        if chunk < 1:
+            raise ValueError(f"chunk must be >= 1, got {chunk}")
         self.cell = cell
         self.input_size = cell.input_size
         self.hidden_size = cell.hidden_size
         self.chunk = chunk
-        self._compiled = torch.compile(_steps, dynamic=False, fullgraph=True, **compile_options)
+        self.compile_options = compile_options
 
     def initial_state(self, batch_size: int, *, device: torch.device, dtype: torch.dtype) -> Any:
         return self.cell.initial_state(batch_size, device=device, dtype=dtype)
 
     def forward(self, x_t: Tensor, state: Any) -> tuple[Tensor, Any]:
+        """One eager step of the wrapped cell (decoders step one token at a time)."""
         return self.cell(x_t, state)
 
     def forward_sequence(self, x: Tensor, state: Any, lengths: Optional[Tensor]) -> tuple[Tensor, Any]:
-        T = x.shape[1]
-        step, inputs = _hoist(self.cell, x)
-        mask = None if lengths is None else length_mask(lengths, T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
+        """``x`` ``(B, T, I)`` -> ``(B, T, H)`` and the final state; same numbers as the eager loop."""
+        B, T, _ = x.shape
+        step, inputs = _hoist(self.cell, x)  # (T, B, *)
+        mask = None if lengths is None else length_mask(lengths.to(x.device), T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
+        if not torch.is_grad_enabled() or T < self.chunk:
+            return _steps(step, inputs, mask, state)
+        # One graph for padded and unpadded batches, and for the first chunk (fresh
+        # state) and later ones (state with history): always a mask, always a grad-tracking state.
+        chunk_mask = mask if mask is not None else torch.ones(T, B, 1, dtype=torch.bool, device=x.device)
+        state = map_state(lambda s: s.detach().requires_grad_() if s.is_floating_point() and not s.requires_grad else s, state)
+        compiled = _compiled_steps(self.compile_options)
         outputs = []
         for start in range(0, T, self.chunk):
             part = slice(start, start + self.chunk)
-            run = self._compiled if inputs[part].shape[0] == self.chunk else _steps
-            with torch._dynamo.config.patch(allow_rnn=True):
-                out, state = run(step, inputs[part], None if mask is None else mask[part], state)
-            outputs.append(out)
+            if inputs[part].shape[0] == self.chunk:
+                with torch._dynamo.config.patch(allow_rnn=True):  # cells may keep weights in nn.LSTM/nn.GRU
+                    out, state = compiled(step, inputs[part], chunk_mask[part], state)
+            else:
+                out, state = _steps(step, inputs[part], None if mask is None else mask[part], state)
+            outputs.append(out)  # (B, chunk, H)
         return torch.cat(outputs, dim=1), state  # (B, T, H)

@@ -15,7 +15,7 @@ def map_state(fn: Callable[..., Tensor], state: Any, *others: Any) -> Any:
         return fn(state, *others)
     if isinstance(state, (tuple, list)):
         mapped = [map_state(fn, s, *(o[i] for o in others)) for i, s in enumerate(state)]
-        return type(state)(mapped)
+        return type(state)(*mapped) if hasattr(state, "_fields") else type(state)(mapped)  # NamedTuple takes fields
     if state is None or isinstance(state, (int, float, bool, str)):
         return state
     if dataclasses.is_dataclass(state) and not isinstance(state, type):

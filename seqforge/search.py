@@ -229,8 +229,8 @@ def _single_path(
             results[active[row]].append(
                 Hypothesis(
                     tokens=ids[:-1] if is_eos else ids,
-                    score=float(total[row]),
-                    log_prob=float(total[row]),
+                    score=float(total[row].detach()),
+                    log_prob=float(total[row].detach()),
                     attention=None if attn is None else attn[row],
                     finished=is_eos,
                 )

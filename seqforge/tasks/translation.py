@@ -19,6 +19,7 @@ from seqforge.seq2seq import Seq2Seq
 STRATEGIES = ("greedy", "beam", "sample")
 
 
+@torch.no_grad()
 def decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, options: Any) -> list[list[Hypothesis]]:
     """Search with ``options`` (a :class:`~seqforge.tasks.configs.DecodeConfig`) for each source sentence."""
     if options.strategy not in STRATEGIES:

@@ -16,7 +16,7 @@ the output layer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, ClassVar, Optional
 
 import torch
 from torch import Tensor, nn
@@ -43,6 +43,9 @@ class DecoderState:
     mask: Tensor  # (B, S) bool
     keys: Optional[Tensor]  # (B, S, K) the attention's projection of memory, or None
     output: Optional[Tensor] = None  # (B, H) the top layer's previous output (the query in bahdanau style)
+
+    #: Identical for every beam of a sentence: beam search does not copy them when it reorders beams.
+    beam_static_fields: ClassVar[tuple[str, ...]] = ("memory", "mask", "keys")
 
 
 class RecurrentDecoder(nn.Module):

@@ -24,6 +24,8 @@ source positions, ``T`` generated tokens.
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional, Union
@@ -96,6 +98,22 @@ def select_state_rows(state: Any, index: Tensor) -> Any:
     Reorders beams (a row may be picked several times) and drops finished sentences.
     """
     return map_state(lambda t: t.index_select(0, index.to(t.device)), state)  # (M, *)
+
+
+def reorder_beams(state: Any, rows: Tensor) -> Any:
+    """Reorder beams *within* their sentences: ``rows`` never leaves a sentence's group of K rows.
+
+    A dataclass state may name fields in ``beam_static_fields`` (a class
+    attribute) that are identical for all beams of a sentence — e.g. the
+    encoder memory. Those are not copied here (only :func:`select_state_rows`,
+    which also drops sentences, touches them), which saves a full copy of the
+    memory per decoding step.
+    """
+    static = getattr(type(state), "beam_static_fields", ())
+    if not static or not dataclasses.is_dataclass(state):
+        return select_state_rows(state, rows)
+    moving = {f.name: select_state_rows(getattr(state, f.name), rows) for f in dataclasses.fields(state) if f.init and f.name not in static}
+    return dataclasses.replace(state, **moving)
 
 
 # -- length penalties ------------------------------------------------------------------------
@@ -461,7 +479,7 @@ def beam_search(
         beam_scores = top_scores.gather(1, order).masked_fill(is_eos.gather(1, order), float("-inf"))  # (B, K)
         rows = top_rows.gather(1, order).view(-1)  # (N,)
         tokens = top_tokens.gather(1, order).view(-1)  # (N,)
-        state = select_state_rows(state, rows)
+        state = reorder_beams(state, rows)
         seqs = torch.cat([seqs[rows], tokens.unsqueeze(1)], dim=1)  # (N, t + 1)
         attn = None if attn is None else attn[rows]  # (N, t + 1, S)
         t += 1

@@ -402,3 +402,22 @@ def test_top_k_one_and_zero_temperature_are_greedy(kw) -> None:
     sampled = run(sample_search, model, bias, max_len=9, generator=torch.Generator().manual_seed(0), **kw)
     for [g], [s] in zip(greedy, sampled):
         assert (s.tokens, s.log_prob) == (g.tokens, g.log_prob)
+
+
+def test_reorder_beams_moves_recurrent_fields_and_leaves_static_ones() -> None:
+    """Fields named in beam_static_fields are not copied on a within-sentence reorder; others follow the rows"""
+    from dataclasses import dataclass as _dataclass
+    from typing import ClassVar
+
+    from seqforge.search import reorder_beams
+
+    @_dataclass
+    class State:
+        hidden: torch.Tensor
+        memory: torch.Tensor
+        beam_static_fields: ClassVar[tuple[str, ...]] = ("memory",)
+
+    state = State(hidden=torch.arange(4.0).unsqueeze(1), memory=torch.ones(4, 3))
+    moved = reorder_beams(state, torch.tensor([1, 1, 3, 2]))
+    assert moved.hidden.squeeze(1).tolist() == [1.0, 1.0, 3.0, 2.0]
+    assert moved.memory is state.memory

@@ -142,7 +142,6 @@ def _train_task(cfg: Any) -> Optional[float]:
     """Hydra task function: one training run in the Hydra run directory."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
-    from omegaconf import OmegaConf
 
     try:
         hydra_cfg = HydraConfig.get()

@@ -111,16 +111,19 @@ class Attention(Protocol):
 
 @runtime_checkable
 class Decoder(Protocol):
-    """Produces target-side features one step at a time, conditioned on memory.
+    """Produces target tokens' logits one step at a time, conditioned on encoder memory.
 
-    ``initial_state(encoded: EncoderOutput) -> state``;
-    ``step(y_prev: (B,) token ids, state, encoded) -> (logits (B, V), state, attention weights (B, S) | None)``.
+    ``initial_state(layers, memory (B, S, H_enc), mask (B, S)) -> state``: ``layers``
+    is one cell state per decoder layer (from the bridge). The state keeps the
+    memory, so beam search can expand and reorder it with everything else.
+    ``step(y_prev (B,) token ids, state) -> (logits (B, V), state, weights (B, S) | None)``.
+    Attributes read by the seq2seq wiring: ``cells`` (one per layer) and ``bridge``.
     """
 
-    def initial_state(self, encoded: EncoderOutput) -> Any:
+    def initial_state(self, layers: list[Any], memory: "Tensor", mask: "Tensor") -> Any:
         ...
 
-    def step(self, y_prev: "Tensor", state: Any, encoded: EncoderOutput) -> tuple["Tensor", Any, Optional["Tensor"]]:
+    def step(self, y_prev: "Tensor", state: Any) -> tuple["Tensor", Any, Optional["Tensor"]]:
         ...
 
 

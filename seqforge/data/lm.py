@@ -9,9 +9,9 @@ hidden state can be carried over), every rank sees the same number of batches
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any, Iterator, Optional
 
 import lightning as L
 import torch

@@ -427,7 +427,6 @@ def beam_search(
         return finished
     if len(active) < batch_size:
         state = select_state_rows(state, torch.tensor(active, device=device))
-    state = expand_state(state, K)  # (N = B * K, *)
 
     tokens = torch.full((len(active) * K,), bos_id, dtype=torch.long, device=device)  # (N,)
     seqs = tokens.new_empty((len(active) * K, 0))  # (N, 0)
@@ -439,7 +438,15 @@ def beam_search(
     t = 0
     while active:
         b_live = len(active)
-        log_probs, state, attention = _call(step, tokens, state)  # (N, V)
+        if t == 0:
+            # Every beam of a sentence starts from the same state and BOS: run the first step once per
+            # sentence, then give each of its K rows a copy (saves K - 1 of K rows' work at that step).
+            log_probs, state, attention = _call(step, tokens[:b_live], state)  # (B, V)
+            state = expand_state(state, K)  # (N = B * K, *)
+            log_probs = log_probs.repeat_interleave(K, dim=0)  # (N, V)
+            attention = None if attention is None else attention.repeat_interleave(K, dim=0)  # (N, S)
+        else:
+            log_probs, state, attention = _call(step, tokens, state)  # (N, V)
         vocab = log_probs.shape[1]
         if t < min_len:
             log_probs = _forbid(log_probs, eos_id)

@@ -194,10 +194,14 @@ def test_beam_of_one_is_exactly_greedy_on_the_garden_path() -> None:
 
 
 def test_beam_runs_all_beams_of_all_sentences_in_one_step_call() -> None:
-    """Each time step makes a single step call on B*K rows (until sentences finish)."""
+    """Each time step makes a single step call on B*K rows (until sentences finish).
+
+    The first step runs once per sentence: all its beams start from the same state and BOS.
+    """
     model = random_model(0)
     run(beam_search, model, random_bias(0, 3), beam_size=4, max_len=5, n_best=4)
-    assert model.calls[0] == 12
+    assert model.calls[0] == 3
+    assert model.calls[1] == 12
     assert len(model.calls) <= 5
 
 
@@ -367,7 +371,7 @@ def test_step_returning_wrong_rows_is_reported() -> None:
     def step(tokens, state):
         return torch.zeros(1, V).log_softmax(-1), state, None
 
-    with pytest.raises(ValueError, match="N = 4"):
+    with pytest.raises(ValueError, match="N = 2"):
         beam_search(step, torch.zeros(2, 1), batch_size=2, beam_size=2, bos_id=BOS, eos_id=EOS, max_len=3)
 
 

@@ -150,12 +150,15 @@ class TranslationTask:
         options = options or self.decode
         device = next(model.parameters()).device
         ids, unknown = data.encode_source(lines)
-        results: list[list[tuple[str, Hypothesis]]] = []
-        for start in range(0, len(ids), batch_size):
-            chunk = ids[start : start + batch_size]
-            batch = collate([(i, src, [EOS_ID]) for i, src in enumerate(chunk)]).to(device)
-            for hyps in decode(model, batch.src, batch.src_lengths, options):
-                results.append([(data.target_codec.decode(h.tokens), h) for h in hyps])
+        # Batch sentences of similar length together (less padding for the encoder and for every attention
+        # step), then put the results back in input order.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        results: list[list[tuple[str, Hypothesis]]] = [[] for _ in ids]
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = collate([(i, ids[i], [EOS_ID]) for i in chunk]).to(device)
+            for i, hyps in zip(chunk, decode(model, batch.src, batch.src_lengths, options)):
+                results[i] = [(data.target_codec.decode(h.tokens), h) for h in hyps]
         return results, unknown
 
     def callbacks(self, run_dir: Any) -> list[Any]:

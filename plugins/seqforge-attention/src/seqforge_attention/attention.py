@@ -183,7 +183,8 @@ class _AdditiveAttention(nn.Module):
 
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
         """``v_a^T tanh(W_q h_t + keys_s)`` for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, A)`` -> ``(B, S)``."""
-        hidden = torch.tanh(self.w_q(query).unsqueeze(1) + keys)  # (B, 1, A) + (B, S, A) -> (B, S, A)
+        # tanh in place on the fresh sum: one (B, S, A) buffer instead of two (this is the hot spot of beam search).
+        hidden = (self.w_q(query).unsqueeze(1) + keys).tanh_()  # (B, 1, A) + (B, S, A) -> (B, S, A)
         return self.v_a(hidden).squeeze(2)  # (B, S, 1) -> (B, S)
 
     def project_memory(self, memory: Tensor) -> Tensor:

@@ -91,6 +91,7 @@ class SeqforgeLauncher(Launcher):
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         from seqforge.errors import SeqforgeError
         from seqforge.launch import Job, detect_pool, devices_per_job, run_jobs
+        from seqforge.launch.summary import varying_overrides
         from seqforge.results import read_result
 
         setup_globals()
@@ -104,11 +105,12 @@ class SeqforgeLauncher(Launcher):
         hydra_overrides = [o for o in OmegaConf.to_container(self.config.hydra.overrides.hydra) if not _SWEEP_ONLY.match(str(o))]
 
         jobs, configs = [], []
+        labels = varying_overrides([filter_overrides(o) for o in job_overrides])
         for offset, overrides in enumerate(job_overrides):
             index = initial_job_idx + offset
             cfg = self._job_config(list(overrides), index)
             run_dir = Path(cfg.hydra.runtime.output_dir)
-            label = " ".join(filter_overrides(overrides))
+            label = " ".join(labels[offset])
             try:
                 n = devices_per_job(OmegaConf.select(cfg, "trainer.accelerator", default="cpu"),
                                     OmegaConf.select(cfg, "trainer.devices", default=1), len(pool), job=f"#{index} ({label})")

@@ -216,6 +216,25 @@ def resume_training(target: str, overrides: list[str]) -> None:
     run_training(cfg, run_dir.resolve(), ckpt_path=ckpt_path)
 
 
+#: Hydra plugins that seqforge's extras bring: (override, module, extra).
+SWEEP_PLUGINS = (
+    ("hydra/sweeper=optuna", "hydra_plugins.hydra_optuna_sweeper", "sweep"),
+    ("hydra/launcher=slurm", "hydra_plugins.hydra_submitit_launcher", "slurm"),
+    ("hydra/launcher=submitit_", "hydra_plugins.hydra_submitit_launcher", "slurm"),
+)
+
+
+def _check_sweep_plugins(overrides: list[str]) -> None:
+    """A sweeper or launcher from an extra that is not installed gets an install hint, not Hydra's 'could not find'."""
+    import importlib.util
+
+    for override in overrides:
+        for prefix, module, extra in SWEEP_PLUGINS:
+            if override.startswith(prefix) and importlib.util.find_spec(module) is None:
+                fail(f"`{override}` needs the {module.split('.')[1].replace('_', '-')} package, which is not installed: "
+                     f"pip install \"seqforge[{extra}]\".")
+
+
 def _register_launcher() -> None:
     """Make sure Hydra knows ``hydra/launcher=seqforge``: its plugin scan (pkgutil) misses namespace portions of editable installs."""
     from hydra.core.plugins import Plugins
@@ -241,6 +260,7 @@ def train(argv: list[str]) -> None:
         if resume and resume[-1] not in ("", "null"):
             return resume_training(resume[-1], [o for o in args.overrides if not o.startswith("resume=")])
         _check_component_overrides(args.overrides)
+        _check_sweep_plugins(args.overrides)
     # The task function sits in this module, so Hydra finds the packaged configs in seqforge/conf.
     try:
         _run_hydra(args=args, args_parser=parser, task_function=_train_task, config_path="conf", config_name="config")

@@ -135,7 +135,7 @@ def test_a_sweep_of_ddp_jobs_on_cpu_runs_each_job_in_its_own_directory(tmp_path:
     result = run_seqforge(
         "train", "-m", "model/cell=lstm,gru", "trainer.strategy=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
         "trainer.max_steps=3", "trainer.val_check_interval=3", "task.sample_length=0", f"data.path={corpus}", *TINY,
-        f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,
+        "hydra.launcher.max_parallel=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,  # both jobs at once: distinct ports
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
@@ -153,3 +153,55 @@ def test_a_sweep_of_ddp_jobs_on_cpu_runs_each_job_in_its_own_directory(tmp_path:
     assert [r["overrides"].split()[0] for r in rows] == ["model/cell=lstm", "model/cell=gru"]
     assert all(r["status"] == "ok" and float(r["best val/loss"]) > 0 for r in rows)
     assert "model/cell=gru" in (sweep / "summary.md").read_text()
+
+
+def test_an_in_process_multirun_with_ddp_is_refused_with_a_pointer_to_the_seqforge_launcher(
+    tmp_path: Path, config_store: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """hydra/launcher=basic + trainer.strategy=ddp: Lightning would re-run the whole sweep in every rank, so the job refuses"""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from omegaconf import open_dict
+
+    from seqforge.cli import _train_task
+
+    cfg = _compose_with_hydra(["hydra/launcher=basic", "trainer=ddp", "trainer.accelerator=cpu", f"hydra.sweep.dir={tmp_path}"])
+    with open_dict(cfg):
+        cfg.hydra.mode = RunMode.MULTIRUN
+        cfg.hydra.runtime.output_dir = str(tmp_path / "0")
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    with pytest.raises(SystemExit) as exit_info:
+        _train_task(cfg)
+    assert exit_info.value.code == 1
+    message = capsys.readouterr().err
+    assert "trainer.strategy=ddp cannot run inside an in-process multirun (hydra/launcher=basic)" in message
+    assert "hydra/launcher=seqforge" in message
+    assert not (tmp_path / "0").exists()
+
+
+def test_a_sweeper_from_a_missing_extra_gets_an_install_hint(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    from seqforge.cli import _check_sweep_plugins
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(SystemExit):
+        _check_sweep_plugins(["model/cell=gru", "hydra/sweeper=optuna"])
+    assert 'hydra-optuna-sweeper package, which is not installed: pip install "seqforge[sweep]"' in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_submitits_local_executor_runs_a_training_job(tmp_path: Path) -> None:
+    """hydra/launcher=submitit_local (the executor the SLURM preset builds on) runs seqforge's task function in a job"""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    sweep = tmp_path / "sweep"
+    result = run_seqforge(
+        "train", "-m", "hydra/launcher=submitit_local", "trainer.max_steps=2", "trainer.val_check_interval=2", "task.sample_length=0",
+        f"data.path={write_corpus(tmp_path / 'corpus.txt', chars=2000)}", *TINY, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    result_json = json.loads((sweep / "0" / "result.json").read_text())
+    assert result_json["step"] == 2 and result_json["objective"] > 0
+    assert list((sweep / ".submitit").glob("*/*_result.pkl"))

@@ -106,6 +106,7 @@ def _samples_per_s(timing: dict[str, Any], warmup: int) -> float:
 
 def throughput(args: argparse.Namespace, workdir: Path) -> float:
     cores = os.cpu_count() or 1
+    threads = {procs: args.threads or max(1, cores // procs) for procs in (1, 2)}
     variants = {
         1: ["trainer.devices=1"],
         2: ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"],
@@ -115,7 +116,7 @@ def throughput(args: argparse.Namespace, workdir: Path) -> float:
     for rep in range(args.reps):
         for procs, extra in variants.items():
             run_dir = workdir / f"tp-{procs}-{rep}"
-            _run([*SEQFORGE, *_common(args), *extra, f"hydra.run.dir={run_dir}"], max(1, cores // procs), workdir)
+            _run([*SEQFORGE, *_common(args), *extra, f"hydra.run.dir={run_dir}"], threads[procs], workdir)
             timing = json.loads((run_dir / "timing.json").read_text())
             samples[procs].append(_samples_per_s(timing, args.warmup))
             if timing["process_start"]:
@@ -126,7 +127,7 @@ def throughput(args: argparse.Namespace, workdir: Path) -> float:
     for procs in variants:
         s = samples[procs]
         up = f"{statistics.median(startup[procs]):.1f}" if startup[procs] else "?"
-        print(f"{procs:>10} {max(1, cores // procs):>13} {statistics.median(s):>19.1f} {min(s):>8.1f}..{max(s):<8.1f} {up:>15}")
+        print(f"{procs:>10} {threads[procs]:>13} {statistics.median(s):>19.1f} {min(s):>8.1f}..{max(s):<8.1f} {up:>15}")
     return statistics.median(samples[2]) / statistics.median(samples[1])
 
 
@@ -160,13 +161,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per process (default: cores / processes)")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true")
     args = parser.parse_args()
     if args.steps <= args.warmup + 1:
         parser.error("--steps must exceed --warmup + 1")
     with tempfile.TemporaryDirectory(prefix="seqforge-bench-ddp-") as tmp:
         workdir = Path(tmp)
-        launcher_overhead(args, workdir)
+        if not args.skip_overhead:
+            launcher_overhead(args, workdir)
         if not args.skip_throughput:
             ratio = throughput(args, workdir)
             print(f"\nDDP 2 processes / 1 process samples/s: {ratio:.2f}x")

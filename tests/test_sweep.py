@@ -27,9 +27,12 @@ def _summary(sweep_dir: Path) -> list[dict[str, str]]:
 def test_a_gpu_sweep_gives_each_job_its_slice_reports_failures_and_exits_non_zero(tmp_path: Path) -> None:
     """4 jobs (2 or 1 devices, 2 failing) on a pool of 4: slices by trainer.devices, failures named with log and exit code"""
     sweep = tmp_path / "sweep"
+    presets = tmp_path / "presets" / "experiment"
+    presets.mkdir(parents=True)
+    (presets / "tiny.yaml").write_text("# @package _global_\nmodel:\n  hidden_size: 8\n")
     result = run_seqforge(
-        "train", "-m", "trainer.accelerator=gpu", "trainer.devices=2,1", "+fail=false,true", "hydra.launcher.devices=[0,1,2,3]",
-        FAKE_COMMAND, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,
+        "train", "-m", f"--config-dir={presets.parent}", "experiment=tiny", "trainer.accelerator=gpu", "trainer.devices=2,1",
+        "+fail=false,true", "hydra.launcher.devices=[0,1,2,3]", FAKE_COMMAND, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,
     )
     assert result.returncode != 0
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
@@ -38,6 +41,7 @@ def test_a_gpu_sweep_gives_each_job_its_slice_reports_failures_and_exits_non_zer
         assert len(record["env"]["CUDA_VISIBLE_DEVICES"].split(",")) == devices
         assert f"hydra.run.dir={sweep / str(job)}" in record["args"]  # the job runs as a single run in its numbered directory
         assert not any(a.startswith("hydra.launcher") for a in record["args"])
+        assert f"--config-dir={presets.parent}" in record["args"] and "experiment=tiny" in record["args"]  # same configs as the sweep
         if fails:
             assert f"#{job} FAILED with exit code 3" in result.stderr and str(sweep / str(job) / "job.log") in result.stderr
     assert "told to fail" in result.stderr  # the failed job's own error line is shown

@@ -116,7 +116,7 @@ class SeqforgeLauncher(Launcher):
                                     OmegaConf.select(cfg, "trainer.devices", default=1), len(pool), job=f"#{index} ({label})")
             except SeqforgeError as exc:
                 raise SweepJobFailed(str(exc)) from None
-            argv = [*self.command, *hydra_overrides, *overrides, f"hydra.run.dir={_quote(str(run_dir))}"]
+            argv = [*self.command, *self._config_flags(), *hydra_overrides, *overrides, f"hydra.run.dir={_quote(str(run_dir))}"]
             jobs.append(Job(index=index, argv=argv, run_dir=run_dir, devices=n, label=label, env=self._job_env(cfg, n)))
             configs.append(cfg)
 
@@ -125,6 +125,20 @@ class SeqforgeLauncher(Launcher):
         return self._finish(sweep_dir, jobs, configs, outcomes, [read_result(j.run_dir) for j in jobs])
 
     # -- per job ---------------------------------------------------------------------
+    def _config_flags(self) -> list[str]:
+        """The sweep's ``--config-name``/``--config-dir``/``--config-path``, so every job composes from the same configs."""
+        assert self.config is not None
+        flags = []
+        if self.config.hydra.job.config_name != "config":
+            flags.append(f"--config-name={self.config.hydra.job.config_name}")
+        for source in self.config.hydra.runtime.config_sources:
+            location = source.path if source.schema == "file" else f"{source.schema}://{source.path}"
+            if source.provider == "command-line":
+                flags.append(f"--config-dir={location}")
+            elif source.provider == "main" and location != "pkg://seqforge.conf":
+                flags.append(f"--config-path={location}")
+        return flags
+
     def _job_config(self, overrides: list[str], index: int) -> DictConfig:
         """The job's composed config with its directory resolved (as Hydra's own launchers do), validating its overrides."""
         assert self.config is not None and self.hydra_context is not None

@@ -151,8 +151,8 @@ def test_a_sweep_of_ddp_jobs_on_cpu_runs_each_job_in_its_own_directory(tmp_path:
         assert result_json["step"] == 3 and result_json["monitor"] == "val/loss"
         assert result_json["best"] == pytest.approx(result_json["final"]["val/loss"])  # one validation: best = final
         assert "test/loss" in result_json["final"]
-        log = (job_dir / "job.log").read_text()
-        assert "GLOBAL_RANK: 1" in log or "world_size=2" in log.lower() or "distributed_backend=gloo" in log
+        logs = (job_dir / "job.log").read_text() + (job_dir / "seqforge.log").read_text()
+        assert "MEMBER: 2/2" in logs and "distributed_backend=gloo" in logs  # DDP ran inside the job, with both ranks
     rows = _summary(sweep)
     assert [r["overrides"].split()[0] for r in rows] == ["model/cell=lstm", "model/cell=gru"]
     assert all(r["status"] == "ok" and float(r["best val/loss"]) > 0 for r in rows)

@@ -92,7 +92,7 @@ class SeqforgeLauncher(Launcher):
         from seqforge.errors import SeqforgeError
         from seqforge.launch import Job, detect_pool, devices_per_job, run_jobs
         from seqforge.launch.summary import varying_overrides
-        from seqforge.results import read_result
+        from seqforge.results import RESULT_FILE, read_result
 
         setup_globals()
         assert self.config is not None and self.hydra_context is not None
@@ -116,6 +116,7 @@ class SeqforgeLauncher(Launcher):
                                     OmegaConf.select(cfg, "trainer.devices", default=1), len(pool), job=f"#{index} ({label})")
             except SeqforgeError as exc:
                 raise SweepJobFailed(str(exc)) from None
+            (run_dir / RESULT_FILE).unlink(missing_ok=True)  # a rerun into the same sweep dir must not report the old result
             argv = [*self.command, *self._config_flags(), *hydra_overrides, *overrides, f"hydra.run.dir={_quote(str(run_dir))}"]
             jobs.append(Job(index=index, argv=argv, run_dir=run_dir, devices=n, label=label, env=self._job_env(cfg, n)))
             configs.append(cfg)

@@ -209,3 +209,16 @@ def test_submitits_local_executor_runs_a_training_job(tmp_path: Path) -> None:
     result_json = json.loads((sweep / "0" / "result.json").read_text())
     assert result_json["step"] == 2 and result_json["objective"] > 0
     assert list((sweep / ".submitit").glob("*/*_result.pkl"))
+
+
+def test_hydras_plugin_scan_can_import_the_launcher_module() -> None:
+    """Hydra's scan executes plugin modules before they are in sys.modules (as in a wheel install); the module must cope"""
+    import importlib.util
+
+    from hydra.plugins.launcher import Launcher
+
+    spec = importlib.util.find_spec("hydra_plugins.seqforge_launcher.seqforge_launcher")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # as hydra.core.plugins._scan_all_plugins does
+    assert issubclass(module.SeqforgeLauncher, Launcher)

@@ -9,8 +9,8 @@ inside it is safe. Scheduling lives in :mod:`seqforge.launch`; this module
 adapts it to Hydra (config, job directories, :class:`JobReturn` objectives).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: Hydra's plugin scan runs this module before it is in sys.modules,
+# and dataclasses then cannot resolve string annotations.
 import logging
 import os
 import re

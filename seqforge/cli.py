@@ -32,6 +32,7 @@ examples:
   seqforge train experiment=ptb_small data.path=/data/ptb
   seqforge train --cfg job                           # print the composed config
   seqforge train resume=outputs/2026-11-22/10-00-00  # continue a killed run
+  seqforge train -m model/cell=lstm,gru trainer=ddp trainer.devices=2   # a sweep: each job its own process and devices
 """
 
 HELP_FLAGS = {"-h", "--help", "help"}

@@ -32,6 +32,7 @@ examples:
   seqforge train experiment=ptb_small data.path=/data/ptb
   seqforge train --cfg job                           # print the composed config
   seqforge train resume=outputs/2026-11-22/10-00-00  # continue a killed run
+  seqforge train -m model/cell=lstm,gru trainer=ddp trainer.devices=2   # a sweep: each job its own process and devices
 """
 
 HELP_FLAGS = {"-h", "--help", "help"}
@@ -146,20 +147,40 @@ def _train_task(cfg: Any) -> Optional[float]:
     try:
         hydra_cfg = HydraConfig.get()
         strategy = str(cfg.trainer.strategy)
-        if hydra_cfg.mode == RunMode.MULTIRUN and strategy.startswith("ddp") and "spawn" not in strategy and "fork" not in strategy:
+        if (hydra_cfg.mode == RunMode.MULTIRUN and strategy.startswith("ddp") and "spawn" not in strategy and "fork" not in strategy
+                and not _processes_started_externally()):
             raise SeqforgeError(
-                f"trainer.strategy={strategy} cannot run inside an in-process multirun: Lightning's DDP children re-run the "
-                "whole command line, i.e. the whole sweep (Lightning #11300, Hydra #2070). Run the sweep with one process "
-                "per job, or use trainer.strategy=ddp_spawn."
+                f"trainer.strategy={strategy} cannot run inside an in-process multirun (hydra/launcher="
+                f"{hydra_cfg.runtime.choices.get('hydra/launcher')}): Lightning's DDP children re-run the whole command line, i.e. "
+                "the whole sweep (Lightning #11300, Hydra #2070). Use the seqforge launcher, which runs every job as its own "
+                "process on its own devices (hydra/launcher=seqforge, the default for -m), or trainer.strategy=ddp_spawn."
             )
         run_dir = Path(hydra_cfg.runtime.output_dir)
         from seqforge.train import run_training
 
-        metrics = run_training(cfg, run_dir)
+        metrics = run_training(cfg, run_dir, ckpt_path=_requeued_checkpoint(run_dir))
     except SeqforgeError as exc:
         fail(str(exc), code=1)
-    val = metrics.get("val", {})
-    return val.get("loss")  # the objective for Hydra sweepers
+    from seqforge.results import read_result
+
+    result = read_result(run_dir) or {}
+    # The objective for Hydra sweepers: the monitored metric (checkpoint.monitor) at its best, as the seqforge launcher reports it.
+    return result.get("objective", metrics.get("val", {}).get("loss"))
+
+
+def _processes_started_externally() -> bool:
+    """True when SLURM (srun) or torchrun started every rank, so Lightning re-runs no command line (submitit's sweeps)."""
+    from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
+
+    return SLURMEnvironment.detect() or TorchElasticEnvironment.detect()
+
+
+def _requeued_checkpoint(run_dir: Path) -> Optional[Path]:
+    """``last.ckpt`` of a SLURM job that was requeued (preempted or timed out, resubmitted by submitit), so it continues."""
+    import os
+
+    last = run_dir / "checkpoints" / "last.ckpt"
+    return last if int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0) > 0 and last.is_file() else None
 
 
 def resume_training(target: str, overrides: list[str]) -> None:
@@ -196,6 +217,34 @@ def resume_training(target: str, overrides: list[str]) -> None:
     run_training(cfg, run_dir.resolve(), ckpt_path=ckpt_path)
 
 
+#: Hydra plugins that seqforge's extras bring: (override, module, extra).
+SWEEP_PLUGINS = (
+    ("hydra/sweeper=optuna", "hydra_plugins.hydra_optuna_sweeper", "sweep"),
+    ("hydra/launcher=slurm", "hydra_plugins.hydra_submitit_launcher", "slurm"),
+    ("hydra/launcher=submitit_", "hydra_plugins.hydra_submitit_launcher", "slurm"),
+)
+
+
+def _check_sweep_plugins(overrides: list[str]) -> None:
+    """A sweeper or launcher from an extra that is not installed gets an install hint, not Hydra's 'could not find'."""
+    import importlib.util
+
+    for override in overrides:
+        for prefix, module, extra in SWEEP_PLUGINS:
+            if override.startswith(prefix) and importlib.util.find_spec(module) is None:
+                fail(f"`{override}` needs the {module.split('.')[1].replace('_', '-')} package, which is not installed: "
+                     f"pip install \"seqforge[{extra}]\".")
+
+
+def _register_launcher() -> None:
+    """Make sure Hydra knows ``hydra/launcher=seqforge``: its plugin scan (pkgutil) misses namespace portions of editable installs."""
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.seqforge_launcher.seqforge_launcher import SeqforgeLauncher
+
+    Plugins.instance().register(SeqforgeLauncher)
+
+
 def train(argv: list[str]) -> None:
     from hydra._internal.utils import _run_hydra, get_args_parser
 
@@ -204,6 +253,7 @@ def train(argv: list[str]) -> None:
 
     get_plugins()  # registering components fills Hydra's ConfigStore
     register_schema()
+    _register_launcher()
     parser = get_args_parser()
     args = parser.parse_args(argv)
     if not args.help and not args.hydra_help:
@@ -211,6 +261,7 @@ def train(argv: list[str]) -> None:
         if resume and resume[-1] not in ("", "null"):
             return resume_training(resume[-1], [o for o in args.overrides if not o.startswith("resume=")])
         _check_component_overrides(args.overrides)
+        _check_sweep_plugins(args.overrides)
     # The task function sits in this module, so Hydra finds the packaged configs in seqforge/conf.
     try:
         _run_hydra(args=args, args_parser=parser, task_function=_train_task, config_path="conf", config_name="config")

@@ -109,3 +109,6 @@ def register_schema() -> None:
     from hydra.core.config_store import ConfigStore
 
     ConfigStore.instance().store(name="seqforge_schema", node=SeqforgeConfig)
+    # hydra/launcher=seqforge, which the primary config selects (importing the plugin module stores it; Hydra's own
+    # plugin scan misses it in editable installs).
+    import hydra_plugins.seqforge_launcher.seqforge_launcher  # noqa: F401

@@ -148,9 +148,11 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
         print(f"seqforge: {type(module.task).__name__} | {module.data.describe()} | parameters {sum(p.numel() for p in module.model.parameters()):,}")
     trainer.fit(module, datamodule=module.data, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
     if trainer.interrupted:
+        _write_result(cfg, trainer, module, run_dir)
         return module.last_metrics
     if cfg.test_after_fit:
         trainer.test(module, datamodule=module.data, verbose=False)
+    _write_result(cfg, trainer, module, run_dir)
     if trainer.is_global_zero:
         print(f"\nRun directory: {run_dir}")
         print_metrics(module.last_metrics)
@@ -158,6 +160,22 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
             module.task.report(module)
         print(f"Checkpoints: {run_dir / CHECKPOINT_DIR}")
     return module.last_metrics
+
+
+def _write_result(cfg: DictConfig, trainer: L.Trainer, module: SeqforgeModule, run_dir: Path) -> None:
+    """``result.json`` (rank 0): what a sweep launcher running this job in its own process reports and optimises."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from seqforge.results import make_result, write_result
+
+    if not trainer.is_global_zero:
+        return
+    monitored = [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor == cfg.checkpoint.monitor]
+    score = monitored[0].best_model_score if monitored else None
+    write_result(run_dir, make_result(
+        monitor=cfg.checkpoint.monitor, mode=cfg.checkpoint.mode, best=None if score is None else float(score),
+        final=module.last_metrics, step=trainer.global_step, interrupted=trainer.interrupted,
+    ))
 
 
 def evaluate_checkpoint(checkpoint_path: Path, splits: list[str], overrides: Optional[DictConfig] = None) -> dict[str, dict[str, float]]:

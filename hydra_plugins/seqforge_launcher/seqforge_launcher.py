@@ -1,0 +1,217 @@
+"""``hydra/launcher=seqforge``: every sweep job is its own ``seqforge train`` process.
+
+Hydra's basic launcher runs jobs inside the sweep's process, where Lightning's
+DDP breaks (its children re-run the whole sweep's command line; Lightning
+#11300, Hydra #2070). This launcher composes each job's config only to learn
+its directory and device needs, then starts ``python -m seqforge train
+<job overrides> hydra.run.dir=<job dir>``: a single run, so ``strategy=ddp``
+inside it is safe. Scheduling lives in :mod:`seqforge.launch`; this module
+adapts it to Hydra (config, job directories, :class:`JobReturn` objectives).
+"""
+
+# No `from __future__ import annotations`: Hydra's plugin scan runs this module before it is in sys.modules,
+# and dataclasses then cannot resolve string annotations.
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import JobReturn, JobStatus, filter_overrides, setup_globals
+from hydra.errors import CompactHydraException
+from hydra.plugins.launcher import Launcher
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SeqforgeLauncherConf:
+    """``hydra.launcher.*`` of the seqforge launcher."""
+
+    _target_: str = "hydra_plugins.seqforge_launcher.seqforge_launcher.SeqforgeLauncher"
+    # GPU ids to share out; null: the caller's CUDA_VISIBLE_DEVICES, else every GPU torch sees.
+    devices: Optional[List[Any]] = None
+    # Jobs at once. null: as many as the device pool allows (GPU jobs), 1 for CPU jobs.
+    max_parallel: Optional[int] = None
+    # How a job starts; its overrides and hydra.run.dir are appended. null: [<this python>, -m, seqforge, train].
+    command: Optional[List[str]] = None
+    # Extra environment variables for every job.
+    env: Dict[str, str] = field(default_factory=dict)
+    # Each job's stdout and stderr, in its own directory.
+    log_name: str = "job.log"
+
+
+ConfigStore.instance().store(group="hydra/launcher", name="seqforge", node=SeqforgeLauncherConf, provider="seqforge")
+
+# Hydra overrides that configure the sweep itself and mean nothing (or the wrong thing) to a single-run job.
+_SWEEP_ONLY = re.compile(r"^[~+]*hydra([./])(launcher|sweeper|sweep|run|mode)\b")
+
+
+class SweepJobFailed(CompactHydraException):
+    """A sweep job exited non-zero (Hydra prints this message alone, without a traceback)."""
+
+
+def _quote(value: str) -> str:
+    """``value`` as a Hydra override value (quoted when it has characters the override grammar treats specially)."""
+    if re.fullmatch(r"[\w/.\-:+@~%]+", value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class SeqforgeLauncher(Launcher):
+    def __init__(
+        self,
+        devices: Optional[Sequence[Any]] = None,
+        max_parallel: Optional[int] = None,
+        command: Optional[Sequence[str]] = None,
+        env: Optional[Dict[str, str]] = None,
+        log_name: str = "job.log",
+    ) -> None:
+        self.devices = None if devices is None else list(devices)
+        self.max_parallel = max_parallel
+        self.command = list(command) if command else [sys.executable, "-m", "seqforge", "train"]
+        self.env = {str(k): str(v) for k, v in (env or {}).items()}
+        self.log_name = log_name
+        self.config: Optional[DictConfig] = None
+        self.hydra_context: Optional[HydraContext] = None
+        self.task_function: Optional[TaskFunction] = None
+        self.rows: list[Any] = []  # every job of the sweep so far (sweepers such as Optuna launch several batches)
+
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.config = config
+        self.hydra_context = hydra_context
+        self.task_function = task_function
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        from seqforge.errors import SeqforgeError
+        from seqforge.launch import Job, detect_pool, devices_per_job, run_jobs
+        from seqforge.launch.summary import varying_overrides
+        from seqforge.results import RESULT_FILE, read_result
+
+        setup_globals()
+        assert self.config is not None and self.hydra_context is not None
+        sweep_dir = Path(str(self.config.hydra.sweep.dir)).absolute()
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            pool = detect_pool(self.devices)
+        except SeqforgeError as exc:
+            raise SweepJobFailed(str(exc)) from None
+        hydra_overrides = [o for o in OmegaConf.to_container(self.config.hydra.overrides.hydra) if not _SWEEP_ONLY.match(str(o))]
+
+        jobs, configs = [], []
+        labels = varying_overrides([filter_overrides(o) for o in job_overrides])
+        for offset, overrides in enumerate(job_overrides):
+            index = initial_job_idx + offset
+            cfg = self._job_config(list(overrides), index)
+            run_dir = Path(cfg.hydra.runtime.output_dir)
+            label = " ".join(labels[offset])
+            try:
+                n = devices_per_job(OmegaConf.select(cfg, "trainer.accelerator", default="cpu"),
+                                    OmegaConf.select(cfg, "trainer.devices", default=1), len(pool), job=f"#{index} ({label})")
+            except SeqforgeError as exc:
+                raise SweepJobFailed(str(exc)) from None
+            (run_dir / RESULT_FILE).unlink(missing_ok=True)  # a rerun into the same sweep dir must not report the old result
+            argv = [*self.command, *self._config_flags(), *hydra_overrides, *overrides, f"hydra.run.dir={_quote(str(run_dir))}"]
+            jobs.append(Job(index=index, argv=argv, run_dir=run_dir, devices=n, label=label, env=self._job_env(cfg, n)))
+            configs.append(cfg)
+
+        log.info(f"seqforge launcher: {len(jobs)} job(s) in {sweep_dir}; device pool: {','.join(pool) or 'none (CPU)'}")
+        outcomes = run_jobs(jobs, pool=pool, max_parallel=self.max_parallel, log_name=self.log_name, on_event=self._report)
+        return self._finish(sweep_dir, jobs, configs, outcomes, [read_result(j.run_dir) for j in jobs])
+
+    # -- per job ---------------------------------------------------------------------
+    def _config_flags(self) -> list[str]:
+        """The sweep's ``--config-name``/``--config-dir``/``--config-path``, so every job composes from the same configs."""
+        assert self.config is not None
+        flags = []
+        if self.config.hydra.job.config_name != "config":
+            flags.append(f"--config-name={self.config.hydra.job.config_name}")
+        for source in self.config.hydra.runtime.config_sources:
+            location = source.path if source.schema == "file" else f"{source.schema}://{source.path}"
+            if source.provider == "command-line":
+                flags.append(f"--config-dir={location}")
+            elif source.provider == "main" and location != "pkg://seqforge.conf":
+                flags.append(f"--config-path={location}")
+        return flags
+
+    def _job_config(self, overrides: list[str], index: int) -> DictConfig:
+        """The job's composed config with its directory resolved (as Hydra's own launchers do), validating its overrides."""
+        assert self.config is not None and self.hydra_context is not None
+        cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
+        with open_dict(cfg):
+            cfg.hydra.job.id = f"{index}"
+            cfg.hydra.job.num = index
+        HydraConfig.instance().set_config(cfg)
+        output_dir = os.path.join(str(OmegaConf.select(cfg, "hydra.sweep.dir")), str(OmegaConf.select(cfg, "hydra.sweep.subdir")))
+        with read_write(cfg.hydra.runtime):
+            cfg.hydra.runtime.output_dir = os.path.abspath(output_dir)
+        return cfg
+
+    def _job_env(self, cfg: DictConfig, devices: int) -> dict[str, str]:
+        env = dict(self.env)
+        if devices == 0 and "OMP_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in env:
+            # CPU jobs share the machine's cores: (jobs at once) x (processes per job) threads must not oversubscribe them.
+            procs = OmegaConf.select(cfg, "trainer.devices", default=1)
+            procs = procs if isinstance(procs, int) and procs > 0 else 1
+            env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // ((self.max_parallel or 1) * procs)))
+        return env
+
+    @staticmethod
+    def _report(event: str, job: Any, outcome: Any, devices: tuple[str, ...]) -> None:
+        from seqforge.launch.scheduler import last_error_line
+
+        where = f" on devices {','.join(devices)}" if devices else ""
+        if event == "start":
+            print(f"[seqforge launcher] #{job.index} started{where}: {job.label or '(no overrides)'}", flush=True)
+        elif outcome.ok:
+            print(f"[seqforge launcher] #{job.index} finished in {outcome.wall_time:.1f} s", flush=True)
+        else:
+            reason = last_error_line(outcome.log_path)
+            print(
+                f"[seqforge launcher] #{job.index} FAILED with exit code {outcome.exit_code} after {outcome.wall_time:.1f} s"
+                f"{where}; log: {outcome.log_path}" + (f"\n    {reason}" if reason else ""),
+                file=sys.stderr, flush=True,
+            )
+
+    # -- the batch's results ----------------------------------------------------------
+    def _finish(self, sweep_dir: Path, jobs: list[Any], configs: list[DictConfig], outcomes: list[Any], results: list[Any]) -> list[JobReturn]:
+        from seqforge.launch import Row, print_summary, write_summary
+
+        batch = [
+            Row(job=o.job.index, overrides=[str(x) for x in filter_overrides(c.hydra.overrides.task)], status="ok" if o.ok else "failed",
+                exit_code=o.exit_code, wall_time=o.wall_time, devices=",".join(o.devices), run_dir=str(o.job.run_dir),
+                log=str(o.log_path), result=r)
+            for o, c, r in zip(outcomes, configs, results)
+        ]
+        self.rows += batch
+        csv_path, md_path = write_summary(sweep_dir, self.rows)
+        first, last = batch[0].job, batch[-1].job
+        print_summary(batch, title=f"Sweep jobs #{first}" + (f"–#{last}" if last != first else ""))
+        failed = [o for o in outcomes if not o.ok]
+        print(f"Summary of all {len(self.rows)} job(s): {md_path} and {csv_path}" + (f"; {len(failed)} failed" if failed else ""), flush=True)
+
+        returns = []
+        for outcome, cfg, result in zip(outcomes, configs, results):
+            ret = JobReturn(overrides=list(cfg.hydra.overrides.task), working_dir=str(outcome.job.run_dir), task_name=cfg.hydra.job.name)
+            with open_dict(cfg):
+                ret.hydra_cfg = OmegaConf.create({"hydra": cfg.hydra})
+                del cfg["hydra"]
+            ret.cfg = cfg
+            if outcome.ok:
+                ret.status = JobStatus.COMPLETED
+                ret.return_value = None if result is None else result.get("objective")  # the monitored metric, for sweepers
+            else:
+                ret.status = JobStatus.FAILED
+                ret.return_value = SweepJobFailed(
+                    f"sweep job #{outcome.job.index} ({outcome.job.label}) failed with exit code {outcome.exit_code}; its log: "
+                    f"{outcome.log_path}. {len(failed)} of {len(outcomes)} job(s) in this batch failed; the others ran to the end "
+                    f"(summary: {md_path})."
+                )
+            returns.append(ret)
+        return returns

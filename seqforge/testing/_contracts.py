@@ -50,9 +50,13 @@ class ContractError(SeqforgeError, AssertionError):
     def __init__(self, results: Sequence[ContractResult]) -> None:
         self.results = list(results)
         failed = [r for r in self.results if not r.passed]
-        first = failed[0]
-        header = f"{first.kind} {first.component} broke {len(failed)} seqforge contract{'s' if len(failed) > 1 else ''}:"
-        super().__init__("\n".join([header] + [f"  - {r.line()}" for r in failed]))
+        subjects = list(dict.fromkeys(f"{r.kind} {r.component}" for r in failed))
+        plural = "s" if len(failed) > 1 else ""
+        if len(subjects) == 1:
+            lines = [f"{subjects[0]} broke {len(failed)} seqforge contract{plural}:"] + [f"  - {r.line()}" for r in failed]
+        else:
+            lines = [f"{len(failed)} seqforge contract{plural} broke:"] + [f"  - {r.kind} {r.component} · {r.line()}" for r in failed]
+        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,12 @@ class Contract:
     name: str
     run: Callable[[Any], None]
     fix: str
+    gate: bool = False  # when it breaks, the later contracts are not run (they would all fail the same way)
 
 
-def contract(name: str, fix: str) -> Callable[[Callable[[Any], None]], Contract]:
+def contract(name: str, fix: str, *, gate: bool = False) -> Callable[[Callable[[Any], None]], Contract]:
     """Decorator: ``@contract("shapes", fix="...")`` turns a check function into a :class:`Contract`."""
-    return lambda function: Contract(name, function, fix)
+    return lambda function: Contract(name, function, fix, gate)
 
 
 @dataclass
@@ -107,8 +112,8 @@ def run_contracts(
 ) -> list[ContractResult]:
     """Run ``contracts`` on ``subject`` (all, or ``only`` those named, minus ``skip``).
 
-    The first contract is always ``builds``: when the component cannot even be
-    built, the others are not run (each would fail the same way).
+    Gate contracts (``builds``) always run, first: when the component cannot
+    even be built, the others are not run (each would fail the same way).
     """
     import torch
 
@@ -116,7 +121,7 @@ def run_contracts(
     unknown = sorted((set(only or ()) | set(skip)) - set(names))
     if unknown:
         raise ValueError(f"unknown {subject.kind} contract(s) {', '.join(unknown)}; the contracts are: {', '.join(names)}")
-    selected = [c for c in contracts if (only is None or c.name in set(only) or c.name == "builds") and c.name not in set(skip)]
+    selected = [c for c in contracts if c.gate or ((only is None or c.name in set(only)) and c.name not in set(skip))]
     results = []
     rng_state = torch.get_rng_state()
     try:
@@ -133,7 +138,7 @@ def run_contracts(
                 ))
             else:
                 results.append(ContractResult(subject.kind, subject.label, item.name, True))
-            if item.name == "builds" and not results[-1].passed:
+            if item.gate and not results[-1].passed:
                 break
     finally:
         torch.set_rng_state(rng_state)  # checks must not change the caller's random stream

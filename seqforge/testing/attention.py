@@ -29,7 +29,7 @@ def _call(attention: Any, query: torch.Tensor, memory: torch.Tensor, mask: torch
     return result
 
 
-@contract("builds", fix="accept query_size= and memory_size= keyword arguments (plus your config's fields)")
+@contract("builds", fix="accept query_size= and memory_size= keyword arguments (plus your config's fields)", gate=True)
 def builds(subject: Subject) -> None:
     attention = subject.make()
     if not callable(attention):

@@ -55,7 +55,7 @@ def _run(cell: Any, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, sta
 
 
 # -- the contracts ----------------------------------------------------------------------
-@contract("builds", fix="accept input_size= and hidden_size= keyword arguments (plus your config's fields) and store them as attributes")
+@contract("builds", fix="accept input_size= and hidden_size= keyword arguments (plus your config's fields) and store them as attributes", gate=True)
 def builds(subject: Subject) -> None:
     cell = subject.make()
     I, H = _sizes(subject)

@@ -42,7 +42,7 @@ def _encode(encoder: Any, x: torch.Tensor, lengths: Optional[torch.Tensor] = Non
     return out
 
 
-@contract("builds", fix="accept the core's wiring: cell=, input_size=, hidden_size=, num_layers=, bidirectional=, dropout= (plus your config's fields)")
+@contract("builds", fix="accept the core's wiring: cell=, input_size=, hidden_size=, num_layers=, bidirectional=, dropout= (plus your config's fields)", gate=True)
 def encoder_builds(subject: Subject) -> None:
     encoder = subject.make()
     if not isinstance(getattr(encoder, "output_size", None), int):
@@ -200,7 +200,7 @@ def _decode(decoder: Any, memory: torch.Tensor, mask: torch.Tensor, steps: int =
     return logits, weights
 
 
-@contract("builds", fix="accept the core's wiring: cell=, attention=, vocab_size=, embedding_dim=, hidden_size=, num_layers=, dropout=, memory_size=")
+@contract("builds", fix="accept the core's wiring: cell=, attention=, vocab_size=, embedding_dim=, hidden_size=, num_layers=, dropout=, memory_size=", gate=True)
 def decoder_builds(subject: Subject) -> None:
     decoder = subject.make()
     missing = [name for name in ("initial_state", "step", "cells") if not hasattr(decoder, name)]
@@ -310,7 +310,7 @@ def compose_run(overrides: Sequence[str]) -> Any:
         return compose(config_name="config", overrides=list(overrides))
 
 
-@contract("composes", fix="the task's config dataclass must compose with the overrides given and its factory must build the run (task, data, model)")
+@contract("composes", fix="the task's config dataclass must compose with the overrides given and its factory must build the run (task, data, model)", gate=True)
 def task_composes(subject: Subject) -> None:
     from seqforge.train import build_run
 
@@ -380,8 +380,7 @@ def task_results(name: str, overrides: Sequence[str] = (), *, only: Optional[Ite
     """Every task contract's result (see :func:`check_task`), without raising."""
     composed = [f"task={name}", *TINY_RUN, *overrides]
     subject = Subject("task", f"'{name}'", lambda **_: None, options={"overrides": composed})
-    contracts = [Contract("builds", task_composes.run, task_composes.fix)] + TASK_CONTRACTS[1:]
-    return run_contracts(subject, contracts, only=only, skip=skip)
+    return run_contracts(subject, TASK_CONTRACTS, only=only, skip=skip)
 
 
 def check_task(name: str, overrides: Sequence[str] = (), *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = ()) -> list[ContractResult]:

@@ -295,6 +295,19 @@ def get_plugins() -> LoadedPlugins:
     return _loaded
 
 
+def describe_component(obj: Any) -> str:
+    """``cell 'lstm' of plugin 'rnn' (seqforge-rnn 0.1.0)`` for a built component, for run-time error messages.
+
+    Looks the object's class up among the loaded plugins' factories (without
+    loading plugins if none are loaded yet); falls back to the class's import path.
+    """
+    target = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    for component in _loaded.registry if _loaded is not None else ():
+        if component.target == target:
+            return f"{component.kind} '{component.name}' of {component.provider}"
+    return f"{type(obj).__qualname__} ({type(obj).__module__})"
+
+
 def get_registry() -> Registry:
     """The process-wide registry of every installed plugin's components."""
     return get_plugins().registry

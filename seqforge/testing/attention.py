@@ -180,6 +180,12 @@ def attention_results(
     """Every attention contract's result (see :func:`check_attention`), without raising."""
     build, label = resolve("attention", attention, config, registry)
     subject = Subject("attention", label, build, {"query_size": query_size, "memory_size": memory_size})
+    try:
+        nothing = subject.make() is None
+    except Exception:  # noqa: BLE001 - the `builds` contract reports it
+        nothing = False
+    if nothing:  # a factory returning None is "no attention" (model/attention=none): the decoder attends to nothing
+        return [ContractResult("attention", label, "builds", True, "None: no attention, so no other contract applies")]
     return run_contracts(subject, ATTENTION_CONTRACTS, only=only, skip=skip)
 
 

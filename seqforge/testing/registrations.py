@@ -115,7 +115,7 @@ def _plugin_name(plugin: Any, name: Optional[str]) -> str:
 
 def registration_results(plugin: Any, *, name: Optional[str] = None, installed: Any = None) -> tuple[list[ContractResult], Any]:
     """The registration contracts' results and the isolated registry the plugin filled (None if it failed to register)."""
-    label = f"plugin '{_plugin_name(plugin, name)}'"
+    label = f"'{_plugin_name(plugin, name)}'"
     subject = Subject("plugin", label, lambda **_: None, options={"plugin": plugin, "name": _plugin_name(plugin, name), "installed": installed})
     results = run_contracts(subject, REGISTRATION_CONTRACTS)
     loaded = subject.options.get("loaded")

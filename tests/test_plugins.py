@@ -213,6 +213,73 @@ def test_undocumented_hookspec_is_detected() -> None:
     ]
 
 
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+
+
+def undocumented_in_guide(module: types.ModuleType, guide: str) -> list[str]:
+    """Each hookspec of ``module`` without a ``### `name(params)``` section in ``guide``, or whose section lacks a parameter."""
+    problems = []
+    for name, function in vars(module).items():
+        if getattr(function, f"{hookspecs.PROJECT_NAME}_spec", None) is None:
+            continue
+        params = list(inspect.signature(function).parameters)
+        heading = f"### `{name}({', '.join(params)})`"
+        if heading not in guide:
+            problems.append(f"{name}: no section '{heading}'")
+            continue
+        section = guide.split(heading, 1)[1].split("\n#", 1)[0]
+        problems += [f"{name}: parameter '{arg}' not described" for arg in params if f"| `{arg}` |" not in section]
+    return problems
+
+
+def test_guide_documents_every_hookspec_and_parameter() -> None:
+    """docs/plugins.md has a section for each hook in seqforge.hookspecs describing each of its parameters (datasette style)"""
+    assert undocumented_in_guide(hookspecs, GUIDE.read_text()) == []
+
+
+def test_undocumented_hookspec_in_guide_is_detected() -> None:
+    """The guide check catches a hook without a section and a section missing a parameter"""
+    module = types.ModuleType("fake_hookspecs")
+
+    def seqforge_register(registry: Any, device: Any) -> None:
+        """:param registry: r. :param device: d."""
+
+    def seqforge_new(registry: Any) -> None:
+        """:param registry: r."""
+
+    module.seqforge_register, module.seqforge_new = hookspecs.hookspec(seqforge_register), hookspecs.hookspec(seqforge_new)
+    guide = "### `seqforge_register(registry, device)`\n\n| `registry` | the registry |\n\n## Next\n\n| `device` | elsewhere |\n"
+    assert undocumented_in_guide(module, guide) == [
+        "seqforge_register: parameter 'device' not described",
+        "seqforge_new: no section '### `seqforge_new(registry)`'",
+    ]
+
+
+def test_guide_example_plugin_loads_and_keeps_the_cell_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guide's ~30-line example is real: it registers `indrnn` and the cell passes seqforge.testing's suite"""
+    import importlib
+
+    from seqforge.testing import check_cell, check_registrations
+
+    code = re.search(r"## A complete example.*?```python\n(.*?)```", GUIDE.read_text(), re.S).group(1)
+    assert 25 <= len(code.strip().splitlines()) <= 40
+    (tmp_path / "guide_example.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    example = importlib.import_module("guide_example")
+    try:
+        loaded = load(extra=[("guide", example)], autoload=False)
+        assert loaded.failures == [] and loaded.registry.names("cell") == ["indrnn"]
+        check_registrations(example, name="guide")
+        check_cell(example.IndRNNCell, {"max_recurrent_weight": 0.9})
+    finally:
+        del sys.modules["guide_example"]
+
+
+def test_readme_links_the_guide() -> None:
+    """README's plugin section points authors at docs/plugins.md"""
+    assert "docs/plugins.md" in (GUIDE.parents[1] / "README.md").read_text()
+
+
 # -- `seqforge plugins list` -------------------------------------------------------------------
 SEQFORGE = str(Path(sys.executable).with_name("seqforge"))
 

@@ -11,7 +11,6 @@ contract broke.
 from __future__ import annotations
 
 import argparse
-from typing import Optional
 
 from seqforge.errors import SeqforgeError
 
@@ -74,8 +73,3 @@ def check_command(argv: list[str]) -> None:
     if broken:
         raise SystemExit(1)
 
-
-def main(argv: Optional[list[str]] = None) -> None:  # pragma: no cover - convenience for `python -m seqforge.plugin_check`
-    import sys
-
-    check_command(list(sys.argv[1:] if argv is None else argv))

@@ -443,3 +443,17 @@ def test_installed_plugins_declare_the_api_version_they_target(plugin_env: Any) 
 
     plugins = {ep.name: ep.load() for ep in discover_entry_points() if ep.name in ("core", "rnn", "attention")}
     assert {name: getattr(p, API_ATTRIBUTE, None) for name, p in plugins.items()} == dict.fromkeys(["core", "rnn", "attention"], seqforge.PLUGIN_API_VERSION)
+
+
+class DeclaredPlugin(ValidPlugin):
+    SEQFORGE_PLUGIN_API = "1.0"
+
+
+def test_plugins_list_shows_the_plugin_api_each_plugin_declares(plugin_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """`seqforge plugins list` has a plugin API column: the declared version, or 'undeclared'"""
+    from seqforge.report_plugins import print_plugins
+
+    print_plugins(load(extra=[("declared", DeclaredPlugin())], autoload=False))
+    print_plugins(load(extra=[("silent", ValidPlugin())], autoload=False))
+    out = capsys.readouterr().out
+    assert re.search(r"declared\s*\S.*cell: valid\s*\S\s*1\.0\s*\S", out) and re.search(r"silent\s*\S.*cell: valid\s*\S\s*undeclared\s*\S", out), out

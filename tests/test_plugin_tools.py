@@ -18,6 +18,13 @@ from seqforge.cli import main
 from seqforge.errors import ContractViolation, SeqforgeError
 from seqforge.scaffold import write_plugin
 
+@pytest.fixture(autouse=True)
+def _keep_the_global_rng() -> Any:
+    """These tests build modules with torch's global generator; later tests must not see a different random stream."""
+    with torch.random.fork_rng():
+        yield
+
+
 CELL_SOURCE = '''
     from dataclasses import dataclass
 

@@ -305,6 +305,9 @@ def describe_component(obj: Any) -> str:
     for component in _loaded.registry if _loaded is not None else ():
         if component.target == target:
             return f"{component.kind} '{component.name}' of {component.provider}"
+    inner = getattr(obj, "cell", None)  # a wrapper such as CompiledLoop: name what it wraps
+    if inner is not None and inner is not obj and hasattr(inner, "initial_state"):
+        return f"{describe_component(inner)} (in {type(obj).__qualname__})"
     return f"{type(obj).__qualname__} ({type(obj).__module__})"
 
 

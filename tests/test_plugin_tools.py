@@ -291,3 +291,11 @@ def test_scaffolded_plugins_install_pass_their_tests_and_train_from_the_cli(tmp_
     assert "gate_bias: 0.5" in (tmp_path / "run" / "config.yaml").read_text() and "seqforge_mini_cell.cell.MiniCellCell" in (tmp_path / "run" / "config.yaml").read_text()
     assert "ppl" in trained.stdout
 
+
+
+def test_wrapped_cell_is_named_through_its_wrapper(registered_wide_cells: None) -> None:
+    """Inside CompiledLoop the error still names the registered cell (and the wrapper)"""
+    from seqforge.plugins import describe_component
+    from seqforge.recurrent import CompiledLoop
+
+    assert describe_component(CompiledLoop(WideCell(3, 4))) == "cell 'wide' of plugin 'wide' (seqforge-wide 0.2) (in CompiledLoop)"

@@ -53,7 +53,7 @@ def _names(dist: str, name: Optional[str], kind: str) -> dict[str, str]:
         "kind": kind,
         "group": f"model/{kind}",
         "key": f"model.{kind}",
-        "cls": camel + ("Cell" if kind == "cell" else "Attention"),
+        "cls": camel if camel.endswith(kind.capitalize()) else camel + kind.capitalize(),  # mini_cell -> MiniCell, acme -> AcmeAttention
         "config": camel + "Config",
         "module": kind,
         "api": PLUGIN_API_VERSION,

@@ -288,7 +288,7 @@ def test_scaffolded_plugins_install_pass_their_tests_and_train_from_the_cli(tmp_
                   "data.seq_len=8", "data.batch_size=4", "data.eval_batch_size=2", "trainer.max_steps=5", "trainer.limit_val_batches=2",
                   "trainer.limit_test_batches=2", "trainer.enable_progress_bar=false", "task.sample_length=10", "hydra.run.dir=run")
     assert trained.returncode == 0, trained.stderr[-3000:]
-    assert "gate_bias: 0.5" in (tmp_path / "run" / "config.yaml").read_text() and "seqforge_mini_cell.cell.MiniCellCell" in (tmp_path / "run" / "config.yaml").read_text()
+    assert "gate_bias: 0.5" in (tmp_path / "run" / "config.yaml").read_text() and "seqforge_mini_cell.cell.MiniCell" in (tmp_path / "run" / "config.yaml").read_text()
     assert "ppl" in trained.stdout
 
 

@@ -14,6 +14,7 @@ from seqforge.model_configs import NoAttentionConfig, RecurrentDecoderConfig, Re
 from seqforge.hookspecs import hookimpl
 from seqforge.registry import Registry
 from seqforge.tasks.configs import LanguageModelTaskConfig, TranslationTaskConfig
+from seqforge import PLUGIN_API_VERSION as SEQFORGE_PLUGIN_API  # noqa: F401 - the core always targets its own API
 
 
 @hookimpl

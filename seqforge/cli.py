@@ -25,6 +25,8 @@ usage:
   seqforge generate ckpt=PATH [prompt=TEXT] [max_new_tokens=N] [temperature=T] [top_k=K] [top_p=P] [seed=S]
   seqforge translate ckpt=PATH [input=FILE|-] [output=FILE|-] [decode=greedy|beam|sample] [decode.beam_size=5] [decode.n_best=3]
   seqforge plugins list
+  seqforge plugins new DIST-NAME --kind cell|attention [--name NAME] [--dir PATH]   # scaffold a plugin package
+  seqforge plugins check DIST-OR-ENTRY-POINT-NAME                                 # contract suite on an installed plugin
 
 examples:
   seqforge train                                     # char-level LSTM LM on the embedded corpus
@@ -362,8 +364,16 @@ def translate(argv: list[str]) -> None:
 
 # -- plugins --------------------------------------------------------------------------
 def plugins(argv: list[str]) -> None:
+    if argv and argv[0] == "new":
+        from seqforge.scaffold import new_command
+
+        return new_command(argv[1:])
+    if argv and argv[0] == "check":
+        from seqforge.plugin_check import check_command
+
+        return check_command(argv[1:])
     if argv and argv[0] not in ("list",):
-        fail(f"unknown `seqforge plugins` command '{argv[0]}'; expected: list.")
+        fail(f"unknown `seqforge plugins` command '{argv[0]}'; expected: list, new, check.")
     from seqforge.plugins import get_plugins
     from seqforge.report_plugins import print_plugins
 

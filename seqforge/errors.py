@@ -31,3 +31,7 @@ class DuplicateComponentError(PluginError):
 
 class UnknownComponentError(ConfigError):
     """A config asked for a component no installed plugin provides."""
+
+
+class ContractViolation(PluginError):
+    """A plugin's component broke its interface contract at run time (the message names plugin and component)."""

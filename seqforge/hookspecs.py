@@ -2,8 +2,8 @@
 
 A plugin is any module or object, found through the ``seqforge`` entry-point
 group, that implements one or more of these functions decorated with
-``seqforge.hookimpl``. Every hook is documented parameter by parameter; a test
-fails if one is not.
+``seqforge.hookimpl``. Every hook is documented parameter by parameter, here and
+in the plugin guide (docs/plugins.md); a test fails if one is not.
 """
 
 from __future__ import annotations

@@ -7,6 +7,13 @@ Plugins load in a fixed order — seqforge's own first, then by entry-point name
 and of two plugins registering the same component the later one is rejected,
 so a third-party plugin can never take the core's components down.
 
+Versions: a plugin module declares the plugin API it targets as
+``SEQFORGE_PLUGIN_API = "MAJOR.MINOR"`` (a plain module attribute, so it is
+read without calling any hook). It is loaded when the major equals
+:data:`seqforge.PLUGIN_API_VERSION`'s and its minor is not newer; otherwise it
+is skipped naming both versions. A plugin that declares nothing is loaded (and
+flagged by ``seqforge plugins check``).
+
 Environment:
     ``SEQFORGE_DISABLE_PLUGIN_AUTOLOAD=1`` — load no entry points (tests, or a
     controlled environment); register plugins explicitly with :func:`load_plugins`.
@@ -31,6 +38,8 @@ from seqforge import hookspecs
 from seqforge.registry import Provider, Registry
 
 ENTRY_POINT_GROUP = "seqforge"
+#: The plugin-module attribute that declares the plugin API version a plugin targets.
+API_ATTRIBUTE = "SEQFORGE_PLUGIN_API"
 DISABLE_AUTOLOAD_ENV = "SEQFORGE_DISABLE_PLUGIN_AUTOLOAD"
 ALLOW_LIST_ENV = "SEQFORGE_PLUGINS"
 
@@ -159,6 +168,40 @@ def _hook_problem(manager: pluggy.PluginManager, plugin: Any) -> Optional[str]:
     return None
 
 
+def parse_api_version(value: Any) -> Optional[tuple[int, int]]:
+    """``"1.0"`` / ``"1"`` / ``1`` -> ``(1, 0)``; None if ``value`` is not such a version."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    match = re.fullmatch(r"\s*(\d+)(?:\.(\d+))?\s*", str(value))
+    return (int(match.group(1)), int(match.group(2) or 0)) if match else None
+
+
+def api_problem(plugin: Any) -> Optional[str]:
+    """Why ``plugin``'s declared ``SEQFORGE_PLUGIN_API`` rules it out on this seqforge, or None (compatible or undeclared)."""
+    from seqforge import PLUGIN_API_VERSION, __version__
+
+    declared = getattr(plugin, API_ATTRIBUTE, None)
+    if declared is None:
+        return None
+    core = parse_api_version(PLUGIN_API_VERSION)
+    wanted = parse_api_version(declared)
+    if wanted is None:
+        return (
+            f"declares {API_ATTRIBUTE} = {declared!r}, which is not a plugin API version; write it as "
+            f"\"MAJOR.MINOR\", e.g. {API_ATTRIBUTE} = \"{PLUGIN_API_VERSION}\"."
+        )
+    assert core is not None
+    if wanted[0] != core[0] or wanted[1] > core[1]:
+        newer = wanted > core
+        return (
+            f"targets seqforge plugin API {wanted[0]}.{wanted[1]} ({API_ATTRIBUTE}), but seqforge {__version__} implements "
+            f"plugin API {PLUGIN_API_VERSION}; "
+            + ("upgrade seqforge, or install a release of the plugin made for API " if newer else "install a release of the plugin made for API ")
+            + f"{core[0]}.x."
+        )
+    return None
+
+
 def _report(failure: PluginFailure) -> None:
     print(f"seqforge: skipped {failure.provider}: {failure.reason}", file=sys.stderr)
 
@@ -203,6 +246,10 @@ def load_plugins(
                 provider, f"the plugin name '{provider.plugin}' is already taken by {by_name[provider.plugin]}; rename one entry point.",
             ))
             continue
+        incompatible = api_problem(plugin)
+        if incompatible is not None:
+            result.failures.append(PluginFailure(provider, incompatible))
+            continue
         try:
             manager.register(plugin, name=provider.plugin)
         except ValueError as exc:
@@ -246,6 +293,22 @@ def get_plugins() -> LoadedPlugins:
     if _loaded is None:
         _loaded = load_plugins()
     return _loaded
+
+
+def describe_component(obj: Any) -> str:
+    """``cell 'lstm' of plugin 'rnn' (seqforge-rnn 0.1.0)`` for a built component, for run-time error messages.
+
+    Looks the object's class up among the loaded plugins' factories (without
+    loading plugins if none are loaded yet); falls back to the class's import path.
+    """
+    target = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    for component in _loaded.registry if _loaded is not None else ():
+        if component.target == target:
+            return f"{component.kind} '{component.name}' of {component.provider}"
+    inner = getattr(obj, "cell", None)  # a wrapper such as CompiledLoop: name what it wraps
+    if inner is not None and inner is not obj and hasattr(inner, "initial_state"):
+        return f"{describe_component(inner)} (in {type(obj).__qualname__})"
+    return f"{type(obj).__qualname__} ({type(obj).__module__})"
 
 
 def get_registry() -> Registry:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seqforge.plugins import LoadedPlugins
+from seqforge.plugins import API_ATTRIBUTE, LoadedPlugins
 from seqforge.registry import KIND_GROUPS
 
 
@@ -18,13 +18,18 @@ def print_plugins(loaded: LoadedPlugins) -> None:
     for column in ("plugin", "distribution", "version"):
         table.add_column(column)
     table.add_column("components (kind: names)")
+    table.add_column("plugin API")
     by_provider: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for component in loaded.registry:
         by_provider[component.provider.plugin][component.kind].append(component.name)
     for provider in loaded.providers:
         kinds = by_provider.get(provider.plugin, {})
         listing = "\n".join(f"{kind}: {', '.join(kinds[kind])}" for kind in KIND_GROUPS if kind in kinds) or "(none)"
-        table.add_row(escape(provider.plugin), escape(provider.distribution or "-"), escape(provider.version or "-"), escape(listing))
+        api = getattr(loaded.manager.get_plugin(provider.plugin), API_ATTRIBUTE, None)
+        table.add_row(
+            escape(provider.plugin), escape(provider.distribution or "-"), escape(provider.version or "-"), escape(listing),
+            escape(str(api)) if api is not None else "[yellow]undeclared[/yellow]",
+        )
     console.print(table)
 
     components = Table(title="components by kind")

@@ -8,6 +8,8 @@ from typing import Any, Iterator
 
 import pytest
 
+pytest_plugins = ["pytester"]  # tests/test_testing.py runs seqforge.testing inside pytest sessions of its own
+
 
 @pytest.fixture
 def config_store() -> Iterator[Any]:

@@ -213,6 +213,73 @@ def test_undocumented_hookspec_is_detected() -> None:
     ]
 
 
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+
+
+def undocumented_in_guide(module: types.ModuleType, guide: str) -> list[str]:
+    """Each hookspec of ``module`` without a ``### `name(params)``` section in ``guide``, or whose section lacks a parameter."""
+    problems = []
+    for name, function in vars(module).items():
+        if getattr(function, f"{hookspecs.PROJECT_NAME}_spec", None) is None:
+            continue
+        params = list(inspect.signature(function).parameters)
+        heading = f"### `{name}({', '.join(params)})`"
+        if heading not in guide:
+            problems.append(f"{name}: no section '{heading}'")
+            continue
+        section = guide.split(heading, 1)[1].split("\n#", 1)[0]
+        problems += [f"{name}: parameter '{arg}' not described" for arg in params if f"| `{arg}` |" not in section]
+    return problems
+
+
+def test_guide_documents_every_hookspec_and_parameter() -> None:
+    """docs/plugins.md has a section for each hook in seqforge.hookspecs describing each of its parameters (datasette style)"""
+    assert undocumented_in_guide(hookspecs, GUIDE.read_text()) == []
+
+
+def test_undocumented_hookspec_in_guide_is_detected() -> None:
+    """The guide check catches a hook without a section and a section missing a parameter"""
+    module = types.ModuleType("fake_hookspecs")
+
+    def seqforge_register(registry: Any, device: Any) -> None:
+        """:param registry: r. :param device: d."""
+
+    def seqforge_new(registry: Any) -> None:
+        """:param registry: r."""
+
+    module.seqforge_register, module.seqforge_new = hookspecs.hookspec(seqforge_register), hookspecs.hookspec(seqforge_new)
+    guide = "### `seqforge_register(registry, device)`\n\n| `registry` | the registry |\n\n## Next\n\n| `device` | elsewhere |\n"
+    assert undocumented_in_guide(module, guide) == [
+        "seqforge_register: parameter 'device' not described",
+        "seqforge_new: no section '### `seqforge_new(registry)`'",
+    ]
+
+
+def test_guide_example_plugin_loads_and_keeps_the_cell_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guide's ~30-line example is real: it registers `indrnn` and the cell passes seqforge.testing's suite"""
+    import importlib
+
+    from seqforge.testing import check_cell, check_registrations
+
+    code = re.search(r"## A complete example.*?```python\n(.*?)```", GUIDE.read_text(), re.S).group(1)
+    assert 25 <= len(code.strip().splitlines()) <= 40
+    (tmp_path / "guide_example.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    example = importlib.import_module("guide_example")
+    try:
+        loaded = load(extra=[("guide", example)], autoload=False)
+        assert loaded.failures == [] and loaded.registry.names("cell") == ["indrnn"]
+        check_registrations(example, name="guide")
+        check_cell(example.IndRNNCell, {"max_recurrent_weight": 0.9})
+    finally:
+        del sys.modules["guide_example"]
+
+
+def test_readme_links_the_guide() -> None:
+    """README's plugin section points authors at docs/plugins.md"""
+    assert "docs/plugins.md" in (GUIDE.parents[1] / "README.md").read_text()
+
+
 # -- `seqforge plugins list` -------------------------------------------------------------------
 SEQFORGE = str(Path(sys.executable).with_name("seqforge"))
 
@@ -299,3 +366,94 @@ class BadArgPlugin:
     @seqforge.hookimpl
     def seqforge_register(self, registry: Registry, device: str) -> None:
         pass
+
+
+# -- plugin API versions ----------------------------------------------------------------------
+def versioned_plugin(api: str) -> str:
+    """A fake plugin module source declaring ``SEQFORGE_PLUGIN_API = api`` and registering one cell."""
+    return f'''
+        from dataclasses import dataclass
+        from seqforge import hookimpl
+
+        SEQFORGE_PLUGIN_API = {api!r}
+
+        @dataclass
+        class Config:
+            size: int = 2
+
+        @hookimpl
+        def seqforge_register(registry):
+            registry.cell("cell-" + __name__.rsplit("_", 1)[-1], __name__ + ".Cell", Config)
+    '''
+
+
+@pytest.fixture
+def versioned_site(tmp_path: Path, plugin_env: Any) -> Any:
+    """Installed fake plugins declaring plugin API versions 2.0, 1.9, 0.9, "1", "1.0" and "soon"."""
+    from fixtures.fake_dist import write_fake_distribution
+    from seqforge.plugins import get_plugins
+
+    get_plugins()
+    apis = {"vmajor": "2.0", "vminor": "1.9", "vold": "0.9", "vbare": "1", "vsame": "1.0", "vjunk": "soon"}
+    site = write_fake_distribution(tmp_path / "site", {name: versioned_plugin(api) for name, api in apis.items()})
+    plugin_env.syspath_prepend(str(site))
+    plugin_env.setenv("SEQFORGE_PLUGINS", ",".join(apis))
+    yield site
+    for name in [m for m in sys.modules if m.startswith("seqforge_fake_")]:
+        del sys.modules[name]
+
+
+def test_plugin_targeting_another_api_is_skipped_naming_it_and_both_versions(versioned_site: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plugin written for plugin API 2.0 is skipped on a seqforge implementing 1.0; the message names the plugin and both versions"""
+    loaded = load()
+    assert failure_for(loaded, "vmajor") == (
+        f"targets seqforge plugin API 2.0 (SEQFORGE_PLUGIN_API), but seqforge {seqforge.__version__} implements plugin API "
+        "1.0; upgrade seqforge, or install a release of the plugin made for API 1.x."
+    )
+    assert "seqforge: skipped plugin 'vmajor' (seqforge-fake-plugins 0.3.0): targets seqforge plugin API 2.0" in capsys.readouterr().err
+    assert "cell-vmajor" not in loaded.registry.names("cell")
+
+
+def test_newer_minor_and_older_major_are_incompatible_equal_major_older_minor_is_not(versioned_site: Any) -> None:
+    """1.9 (needs features 1.0 lacks) and 0.9 (an older major) are skipped; "1" and "1.0" load"""
+    loaded = load(report=False)
+    assert "plugin API 1.9" in failure_for(loaded, "vminor") and "upgrade seqforge" in failure_for(loaded, "vminor")
+    assert "plugin API 0.9" in failure_for(loaded, "vold") and "install a release of the plugin made for API 1.x" in failure_for(loaded, "vold")
+    assert {"vbare", "vsame"} == {p.plugin for p in loaded.providers}
+    assert loaded.registry.names("cell") == ["cell-vbare", "cell-vsame"]
+
+
+def test_malformed_api_declaration_is_skipped_with_the_expected_format(versioned_site: Any) -> None:
+    """SEQFORGE_PLUGIN_API = "soon" is not a version: skipped, showing how to write one"""
+    reason = failure_for(load(report=False), "vjunk")
+    assert reason == "declares SEQFORGE_PLUGIN_API = 'soon', which is not a plugin API version; write it as \"MAJOR.MINOR\", e.g. SEQFORGE_PLUGIN_API = \"1.0\"."
+
+
+@pytest.mark.parametrize("value, parsed", [("1.0", (1, 0)), ("1", (1, 0)), (2, (2, 0)), (" 1.12 ", (1, 12)), ("1.0.0", None), ("v1", None), (True, None), (1.0, None)])
+def test_parse_api_version(value: Any, parsed: Any) -> None:
+    """Versions are MAJOR or MAJOR.MINOR (a float such as 1.10 would read as 1.1, so it is refused)"""
+    from seqforge.plugins import parse_api_version
+
+    assert parse_api_version(value) == parsed
+
+
+def test_installed_plugins_declare_the_api_version_they_target(plugin_env: Any) -> None:
+    """core, rnn and attention declare SEQFORGE_PLUGIN_API equal to the API this seqforge implements"""
+    from seqforge.plugins import API_ATTRIBUTE
+
+    plugins = {ep.name: ep.load() for ep in discover_entry_points() if ep.name in ("core", "rnn", "attention")}
+    assert {name: getattr(p, API_ATTRIBUTE, None) for name, p in plugins.items()} == dict.fromkeys(["core", "rnn", "attention"], seqforge.PLUGIN_API_VERSION)
+
+
+class DeclaredPlugin(ValidPlugin):
+    SEQFORGE_PLUGIN_API = "1.0"
+
+
+def test_plugins_list_shows_the_plugin_api_each_plugin_declares(plugin_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """`seqforge plugins list` has a plugin API column: the declared version, or 'undeclared'"""
+    from seqforge.report_plugins import print_plugins
+
+    print_plugins(load(extra=[("declared", DeclaredPlugin())], autoload=False))
+    print_plugins(load(extra=[("silent", ValidPlugin())], autoload=False))
+    out = capsys.readouterr().out
+    assert re.search(r"declared\s*\S.*cell: valid\s*\S\s*1\.0\s*\S", out) and re.search(r"silent\s*\S.*cell: valid\s*\S\s*undeclared\s*\S", out), out

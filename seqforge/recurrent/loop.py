@@ -72,12 +72,34 @@ def run_cell(
     if _full_length(lengths, T):
         lengths = None
     fused = getattr(cell, "forward_sequence", None) if allow_fused else None
-    if fused is not None:
-        return fused(x, state, lengths)
+    try:
+        if fused is not None:
+            outputs, state = fused(x, state, lengths)
+        else:
+            step, inputs = _hoist(cell, x)
+            mask = None if lengths is None else length_mask(lengths.to(x.device), T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
+            outputs, state = _steps(step, inputs, mask, state)
+    except RuntimeError as exc:
+        if isinstance(exc, torch.OutOfMemoryError):
+            raise
+        raise _violation(cell, f"failed inside seqforge's recurrent loop: {str(exc).splitlines()[0]}") from exc
+    hidden = getattr(cell, "hidden_size", None)
+    if outputs.shape[:2] != (B, T) or (hidden is not None and outputs.shape[-1] != hidden):
+        raise _violation(
+            cell, f"returned outputs of shape {tuple(outputs.shape)} for inputs {tuple(x.shape)}; expected (B, T, hidden_size) = {(B, T, hidden)}"
+        )
+    return outputs, state
 
-    step, inputs = _hoist(cell, x)
-    mask = None if lengths is None else length_mask(lengths.to(x.device), T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
-    return _steps(step, inputs, mask, state)
+
+def _violation(cell: Any, what: str) -> Exception:
+    """A :class:`~seqforge.errors.ContractViolation` naming the cell and the plugin it came from."""
+    from seqforge.errors import ContractViolation
+    from seqforge.plugins import describe_component
+
+    return ContractViolation(
+        f"The {describe_component(cell)} {what}. This is a bug in that component, not in your config: run "
+        "`seqforge plugins check <its distribution>` for a full report, or choose another model/cell."
+    )
 
 
 def _hoist(cell: Any, x: Tensor) -> tuple[Any, Tensor]:

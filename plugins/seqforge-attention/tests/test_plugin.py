@@ -133,3 +133,21 @@ def test_autoload_with_the_core_has_no_duplicates(plugin_env) -> None:
     assert loaded.registry.get("attention", "none").provider.plugin == "core"
     for name in set(NAMES):
         assert loaded.registry.get("attention", name).provider.distribution == "seqforge-attention"
+
+
+# -- seqforge's contract suite ------------------------------------------------------------------
+@pytest.mark.parametrize("name", NAMES)
+def test_registered_attentions_keep_every_attention_contract(name) -> None:
+    """seqforge.testing.check_attention: normalised weights, exactly 0 and inert on masked positions, shapes, gradients, ..."""
+    from seqforge.testing import check_attention
+
+    check_attention(name)
+    if name != "luong_dot":  # luong_dot needs equal sizes (and says so); the others project between them
+        check_attention(name, query_size=5, memory_size=9)
+
+
+def test_plugin_registrations_are_valid() -> None:
+    """seqforge.testing.check_registrations: API version declared, valid described names, no collisions"""
+    from seqforge.testing import check_registrations
+
+    check_registrations(plugin, name="attention")

@@ -280,3 +280,31 @@ def test_state_dict_is_shared_between_fused_and_unfused_cells() -> None:
     """fused=False and fused=True cells have the same state_dict keys (checkpoints are interchangeable)"""
     for make in CELLS.values():
         assert make(fused=True).state_dict().keys() == make(fused=False).state_dict().keys()
+
+
+# --- seqforge's contract suite ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+def test_registered_cells_keep_every_cell_contract(name) -> None:
+    """seqforge.testing.check_cell: each registered cell, built from its config as `seqforge train` does, keeps every contract"""
+    from seqforge.testing import check_cell
+
+    results = check_cell(name)
+    assert "fused path" in {r.contract for r in results}  # the fused kernels are compared with the step loop
+
+
+@pytest.mark.parametrize("options", [{"fused": False}, {"nonlinearity": "relu", "init": "identity"}])
+def test_rnn_keeps_the_contracts_with_other_options(options) -> None:
+    """The step-only path (fused=false) and the IRNN keep the contracts too"""
+    from seqforge.testing import check_cell
+
+    check_cell("rnn", options, skip=["trains"])
+
+
+def test_plugin_registrations_are_valid() -> None:
+    """seqforge.testing.check_registrations: API version declared, valid described names, no collisions"""
+    from seqforge.testing import check_registrations
+    from seqforge_rnn import plugin
+
+    check_registrations(plugin, name="rnn")

@@ -14,6 +14,9 @@ from typing import Optional
 from seqforge import hookimpl
 from seqforge.registry import Registry
 
+#: The seqforge plugin API this plugin is written against (checked before it is loaded).
+SEQFORGE_PLUGIN_API = "1.0"
+
 _MODULE = "seqforge_attention.attention"
 
 

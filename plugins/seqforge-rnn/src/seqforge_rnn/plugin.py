@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from seqforge import hookimpl
 from seqforge.registry import Registry
 
+#: The seqforge plugin API this plugin is written against (checked before it is loaded).
+SEQFORGE_PLUGIN_API = "1.0"
+
 
 @dataclass
 class RNNConfig:

@@ -1,0 +1,191 @@
+"""Checks of a whole plugin: what it registers (:func:`check_registrations`) and every component it registers (:func:`check_plugin`)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Optional
+
+from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, run_contracts
+
+
+def _loaded(subject: Subject) -> Any:
+    return subject.options["loaded"]
+
+
+@contract("registers", fix="make seqforge_register run cleanly on its own (see the reason above)", gate=True)
+def registers(subject: Subject) -> None:
+    from seqforge.plugins import load_plugins
+    from seqforge.registry import Registry
+
+    loaded = load_plugins([(subject.options["name"], subject.options["plugin"])], registry=Registry(store_configs=False), autoload=False, report=False)
+    subject.options["loaded"] = loaded
+    if loaded.failures:
+        reason = loaded.failures[0].reason
+        fix = "see the reason: names are lowercase letters, digits, '_' or '-'; every config field needs a default"
+        if "plugin API" in reason or "SEQFORGE_PLUGIN_API" in reason:
+            fix = "target the plugin API this seqforge implements (seqforge.PLUGIN_API_VERSION)"
+        raise Broken(f"loading it on its own failed: {reason}", fix)
+    if not len(loaded.registry):
+        raise Broken("it registers no component", "call registry.cell(...), registry.attention(...), ... inside seqforge_register")
+
+
+@contract("plugin API version", fix='declare the plugin API you target in the plugin module: SEQFORGE_PLUGIN_API = "1.0" (see seqforge.PLUGIN_API_VERSION)')
+def api_version(subject: Subject) -> None:
+    from seqforge import PLUGIN_API_VERSION
+    from seqforge.plugins import API_ATTRIBUTE, api_problem
+
+    plugin = subject.options["plugin"]
+    if getattr(plugin, API_ATTRIBUTE, None) is None:
+        raise Broken(f"the plugin module does not declare {API_ATTRIBUTE} (this seqforge implements plugin API {PLUGIN_API_VERSION})")
+    problem = api_problem(plugin)
+    if problem:
+        raise Broken(problem)
+
+
+@contract("valid names", fix="name components with lowercase letters, digits, '_' or '-' (they are typed as model/cell=<name>)")
+def valid_names(subject: Subject) -> None:
+    from seqforge.registry import _NAME_RE, _RESERVED_NAMES
+
+    bad = [f"{c.kind} {c.name!r}" for c in _loaded(subject).registry if not _NAME_RE.fullmatch(c.name) or c.name in _RESERVED_NAMES]
+    if bad:
+        raise Broken(f"invalid names: {', '.join(bad)}")
+
+
+@contract("config defaults", fix="give every config field a default (or a default_factory), so `model/cell=<name>` composes without more overrides")
+def config_defaults(subject: Subject) -> None:
+    problems = []
+    for component in _loaded(subject).registry:
+        try:
+            component.config()
+        except TypeError as exc:
+            problems.append(f"{component.kind} '{component.name}': {component.config.__name__}() fails: {exc}")
+    if problems:
+        raise Broken("; ".join(problems))
+
+
+@contract("no collisions", fix="rename the component, or uninstall the other plugin that provides the name")
+def no_collisions(subject: Subject) -> None:
+    installed = subject.options.get("installed")
+    if installed is None:
+        from seqforge.plugins import get_registry
+
+        installed = get_registry()
+    taken = {(c.kind, c.name): c for c in installed}
+    clashes = []
+    for component in _loaded(subject).registry:
+        other = taken.get((component.kind, component.name))
+        if other is not None and other.target != component.target:
+            clashes.append(f"{component.kind} '{component.name}' is also registered by {other.provider} ({other.target})")
+    if clashes:
+        raise Broken("; ".join(clashes))
+
+
+@contract("factories import", fix="point each factory at a module-level class or function of the installed package ('package.module.Name')")
+def factories_import(subject: Subject) -> None:
+    problems = []
+    for component in _loaded(subject).registry:
+        module_name, _, attribute = component.target.rpartition(".")
+        try:
+            factory = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as exc:
+            problems.append(f"{component.kind} '{component.name}': {component.target} does not import ({type(exc).__name__}: {exc})")
+            continue
+        if not callable(factory):
+            problems.append(f"{component.kind} '{component.name}': {component.target} is not callable")
+    if problems:
+        raise Broken("; ".join(problems))
+
+
+@contract("described", fix="pass description='one line' when registering; `seqforge plugins list` shows it")
+def described(subject: Subject) -> None:
+    missing = [f"{c.kind} '{c.name}'" for c in _loaded(subject).registry if not c.description.strip()]
+    if missing:
+        raise Broken(f"no description: {', '.join(missing)}")
+
+
+REGISTRATION_CONTRACTS: list[Contract] = [registers, api_version, valid_names, config_defaults, no_collisions, factories_import, described]
+
+
+def _plugin_name(plugin: Any, name: Optional[str]) -> str:
+    if name:
+        return name
+    module = getattr(plugin, "__name__", None) or type(plugin).__name__
+    return module.split(".")[0]
+
+
+def registration_results(plugin: Any, *, name: Optional[str] = None, installed: Any = None) -> tuple[list[ContractResult], Any]:
+    """The registration contracts' results and the isolated registry the plugin filled (None if it failed to register)."""
+    label = f"'{_plugin_name(plugin, name)}'"
+    subject = Subject("plugin", label, lambda **_: None, options={"plugin": plugin, "name": _plugin_name(plugin, name), "installed": installed})
+    results = run_contracts(subject, REGISTRATION_CONTRACTS)
+    loaded = subject.options.get("loaded")
+    return results, loaded.registry if loaded is not None and not loaded.failures else None
+
+
+def check_registrations(plugin: Any, *, name: Optional[str] = None, installed: Any = None) -> list[ContractResult]:
+    """Check what a plugin registers; raise :class:`ContractError` if a contract breaks.
+
+    Args:
+        plugin: the plugin module (the entry point's target) or object.
+        name: its entry-point name (default: the top-level package name).
+        installed: the registry to look for collisions in (default: every installed plugin's).
+
+    Contracts: ``registers`` (its hook runs on its own and registers something),
+    ``plugin API version`` (declared and compatible), ``valid names``, ``config
+    defaults``, ``no collisions`` with installed plugins, ``factories import``,
+    ``described``.
+    """
+    return raise_for(registration_results(plugin, name=name, installed=installed)[0])
+
+
+def _task_light_results(name: str, registry: Any) -> list[ContractResult]:
+    """A task without its data: it instantiates from its registered config and has the Task methods."""
+    from seqforge.testing._contracts import resolve
+
+    build, label = resolve("task", name, None, registry)
+
+    @contract("builds", fix="the task's factory must accept its config's fields", gate=True)
+    def task_builds(subject: Subject) -> None:
+        subject.options["task"] = subject.build()
+
+    @contract("protocol", fix="implement seqforge.interfaces.Task: metric_sums, build_data, build_model, training_step, evaluation_step, compute_metrics")
+    def protocol(subject: Subject) -> None:
+        task = subject.options["task"]
+        missing = [m for m in ("metric_sums", "build_data", "build_model", "training_step", "evaluation_step", "compute_metrics") if not hasattr(task, m)]
+        if missing:
+            raise Broken(f"{type(task).__name__} lacks {', '.join(missing)}")
+
+    return run_contracts(Subject("task", label, build), [task_builds, protocol])
+
+
+def plugin_results(plugin: Any, *, name: Optional[str] = None, installed: Any = None, training: Optional[dict[str, Any]] = None) -> list[ContractResult]:
+    """Registration contracts, then every registered component's contracts (see :func:`check_plugin`)."""
+    from seqforge.testing.attention import attention_results
+    from seqforge.testing.cells import cell_results
+    from seqforge.testing.modules import decoder_results, encoder_results
+
+    results, registry = registration_results(plugin, name=name, installed=installed)
+    for component in registry or ():
+        if component.kind == "cell":
+            results += cell_results(component.name, registry=registry, training=training)
+        elif component.kind == "attention":
+            results += attention_results(component.name, registry=registry)
+        elif component.kind == "encoder":
+            results += encoder_results(component.name, registry=registry)
+        elif component.kind == "decoder":
+            results += decoder_results(component.name, registry=registry)
+        elif component.kind == "task":
+            results += _task_light_results(component.name, registry)
+    return results
+
+
+def check_plugin(plugin: Any, *, name: Optional[str] = None, installed: Any = None, training: Optional[dict[str, Any]] = None) -> list[ContractResult]:
+    """Check a plugin and every component it registers; raise :class:`ContractError` listing every broken contract.
+
+    Cells, attentions, encoders and decoders get their full contract suites
+    (built from their registered configs' defaults); tasks are instantiated
+    and checked for the Task methods (use :func:`check_task` with the
+    overrides a task needs to also train and evaluate a step); data modules are
+    checked through their registrations.
+    """
+    return raise_for(plugin_results(plugin, name=name, installed=installed, training=training))

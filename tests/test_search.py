@@ -285,9 +285,11 @@ def test_max_len_truncates_unfinished_hypotheses(search, kw) -> None:
     assert hyp.log_prob == pytest.approx(model.log_prob(hyp.tokens, torch.zeros(V), finished=False), abs=1e-5)
 
 
-@pytest.mark.parametrize("search, kw", [(greedy_search, {}), (beam_search, {"beam_size": 2}), (sample_search, {})])
+@pytest.mark.parametrize("search, kw", [(greedy_search, {}), (beam_search, {"beam_size": 2}), (sample_search, {"seed": 0})])
 def test_max_len_per_sentence_tensor(search, kw) -> None:
     """A (B,) max_len gives each sentence its own limit (0 decodes to an empty hypothesis)."""
+    if "seed" in kw:  # sampling draws from its own seeded generator, whatever ran before this test
+        kw = {"generator": torch.Generator().manual_seed(kw["seed"])}
     model = ToyModel(LOOP)
     out = run(search, model, torch.zeros(3, V), max_len=torch.tensor([2, 5, 0]), **kw)
     assert [len(hyps[0].tokens) for hyps in out] == [2, 5, 0]

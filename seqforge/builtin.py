@@ -14,6 +14,8 @@ from seqforge.model_configs import NoAttentionConfig, RecurrentDecoderConfig, Re
 from seqforge.hookspecs import hookimpl
 from seqforge.registry import Registry
 from seqforge.tasks.configs import LanguageModelTaskConfig, TranslationTaskConfig
+from seqforge.data.labelled_configs import ConllDataConfig, DigitsDataConfig, EntitiesDataConfig, LabelledDataConfig
+from seqforge.tasks.labelled_configs import ClassificationTaskConfig, TaggingTaskConfig
 
 
 @hookimpl
@@ -46,4 +48,29 @@ def seqforge_register(registry: Registry) -> None:
     registry.data(
         "text", "seqforge.data.lm.LanguageModelData", TextDataConfig,
         description="plain text (char|word tokens), contiguous BPTT batches",
+    )
+    # Classification, tagging and one-to-many generation (issue 5).
+    registry.task(
+        "classify", "seqforge.tasks.classification.ClassificationTask", ClassificationTaskConfig,
+        description="sequence classification (many to one): pooling last|mean|max|attention; accuracy, macro-F1",
+    )
+    registry.data(
+        "labelled", "seqforge.data.labelled.LabelledData", LabelledDataConfig,
+        description="one label per sequence: 'label<TAB>text' / 'label text' lines, or .pt/.npz float sequences",
+    )
+    registry.data(
+        "digits", "seqforge.data.labelled.DigitsData", DigitsDataConfig,
+        description="scikit-learn's 8x8 handwritten digits read row by row (offline classification demo)",
+    )
+    registry.task(
+        "tag", "seqforge.tasks.tagging.TaggingTask", TaggingTaskConfig,
+        description="sequence tagging: optional character features; entity P/R/F1 (seqeval), token accuracy",
+    )
+    registry.data(
+        "conll", "seqforge.data.conll.TaggingData", ConllDataConfig,
+        description="CoNLL column files (IOB1/IOB2, -DOCSTART-, configurable token/tag columns)",
+    )
+    registry.data(
+        "entities", "seqforge.data.entities.EntitiesData", EntitiesDataConfig,
+        description="generated sentences with DATE/LOC/MONEY/PERCENT entities in IOB2 (offline tagging demo)",
     )

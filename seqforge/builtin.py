@@ -14,8 +14,10 @@ from seqforge.model_configs import NoAttentionConfig, RecurrentDecoderConfig, Re
 from seqforge.hookspecs import hookimpl
 from seqforge.registry import Registry
 from seqforge.tasks.configs import LanguageModelTaskConfig, TranslationTaskConfig
-from seqforge.data.labelled_configs import ConllDataConfig, DigitsDataConfig, EntitiesDataConfig, LabelledDataConfig
-from seqforge.tasks.labelled_configs import ClassificationTaskConfig, TaggingTaskConfig
+from seqforge.data.labelled_configs import (
+    ConditionalDataConfig, ConllDataConfig, DigitRowsDataConfig, DigitsDataConfig, EntitiesDataConfig, LabelledDataConfig,
+)
+from seqforge.tasks.labelled_configs import ClassificationTaskConfig, ConditionalTaskConfig, TaggingTaskConfig
 
 
 @hookimpl
@@ -73,4 +75,16 @@ def seqforge_register(registry: Registry) -> None:
     registry.data(
         "entities", "seqforge.data.entities.EntitiesData", EntitiesDataConfig,
         description="generated sentences with DATE/LOC/MONEY/PERCENT entities in IOB2 (offline tagging demo)",
+    )
+    registry.task(
+        "conditional", "seqforge.tasks.conditional.ConditionalTask", ConditionalTaskConfig,
+        description="one-to-many generation from a label or feature vector; greedy/beam/sampling decoding",
+    )
+    registry.data(
+        "conditional", "seqforge.data.conditional.ConditionalData", ConditionalDataConfig,
+        description="a condition and its sequence: 'label<TAB>text' lines, or .pt/.npz targets with labels/features",
+    )
+    registry.data(
+        "digit_rows", "seqforge.data.conditional.DigitRowsData", DigitRowsDataConfig,
+        description="a digit's 64 pixel intensities from its label (offline one-to-many demo)",
     )

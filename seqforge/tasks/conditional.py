@@ -241,13 +241,13 @@ class ConditionalTask:
         top_k: Optional[int] = None, top_p: Optional[float] = None, seed: Optional[int] = None,
     ) -> str:
         """``seqforge generate prompt=<label>`` (or comma-separated features): one sampled sequence (greedy at temperature 0)."""
-        from seqforge.tasks.configs import DecodeConfig
+        from dataclasses import replace
 
         if not prompt:
             raise ConfigError("Give the condition as prompt=<label> (or comma-separated numbers for feature conditions).")
         condition: Any = prompt if data.conditioned_on_labels else [float(v) for v in prompt.split(",")]
         strategy = "greedy" if temperature == 0 else "sample"
-        options = DecodeConfig(strategy=strategy, max_len=max_new_tokens, temperature=temperature or 1.0, top_k=top_k, top_p=top_p)
+        options = replace(self.decode, strategy=strategy, max_len=max_new_tokens, temperature=temperature or 1.0, top_k=top_k, top_p=top_p)
         tokens = self.sample(model, data, [condition], options=options, seed=seed)[0][0]
         return render(tokens, data)
 

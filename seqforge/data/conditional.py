@@ -130,7 +130,8 @@ class ConditionalData(L.LightningDataModule):
             raise DataError("The splits mix label conditions and feature-vector conditions; use one kind in all files.")
         if self.codec is None:
             vocab = Vocabulary.build((t for _, tokens in train for t in tokens), min_freq=cfg.min_freq, max_size=cfg.max_vocab)
-            self.codec = VocabularyCodec("char" if cfg.tokenizer == "char" and self.grid is None else "word", vocab)
+            numbers = all(t.lstrip("-").isdigit() for _, tokens in train[:50] for t in tokens)  # tensor targets: word-like tokens
+            self.codec = VocabularyCodec("char" if cfg.tokenizer == "char" and not numbers else "word", vocab)
             if by_label == {True}:
                 self.labels = sorted({c for c, _ in train}, key=_natural_key)
             else:

@@ -275,8 +275,7 @@ class LabelledData(L.LightningDataModule):
         self.prepare()
 
     def train_dataloader(self) -> DataLoader:
-        train = [e for e in self.encoded["train"]]
-        return DataLoader(train, batch_size=self.cfg.batch_size, shuffle=self.cfg.shuffle, collate_fn=collate)
+        return DataLoader(self.encoded["train"], batch_size=self.cfg.batch_size, shuffle=self.cfg.shuffle, collate_fn=collate)
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.encoded["valid"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)

@@ -133,7 +133,8 @@ class ClassificationTask:
         from torchmetrics.functional.classification import multiclass_f1_score
 
         data, examples = module.data, module.data.examples["test"]
-        known = [(label, x) for label, x in examples if label in set(data.labels)]
+        label_set = set(data.labels)
+        known = [(label, x) for label, x in examples if label in label_set]
         if not known or self.show_examples <= 0:
             return
         outputs = self.classify(module.model, data, [x for _, x in known])
@@ -143,7 +144,8 @@ class ClassificationTask:
         print("\nTest F1 per label: " + ", ".join(f"{label} {f1:.3f}" for label, f1 in zip(data.labels, per_label)))
         print("Examples (test split):")
         wrong = [i for i, ((label, _), (out, _)) in enumerate(zip(known, outputs)) if label != out]
-        right = [i for i in range(len(known)) if i not in set(wrong)]
+        wrong_set = set(wrong)
+        right = [i for i in range(len(known)) if i not in wrong_set]
         for i in (wrong[: self.show_examples // 2] + right)[: self.show_examples]:
             (label, x), (out, prob) = known[i], outputs[i]
             shown = repr(x[:60]) if isinstance(x, str) else f"test example {i} ({tuple(x.shape)[0]} steps)"

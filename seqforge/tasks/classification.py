@@ -1,0 +1,153 @@
+"""Sequence classification (many to one): any encoder, masked pooling, accuracy and macro-F1 (torchmetrics)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqforge.build import build_encoder, instantiate
+from seqforge.data.labelled import IGNORE, LabelledBatch, LabelledData, collate
+from seqforge.data.parallel import PAD_ID
+from seqforge.errors import ConfigError
+from seqforge.pooling import POOLINGS, Pooling
+
+
+class SequenceClassifier(nn.Module):
+    """(Embedding | float features) -> encoder -> masked pooling -> dropout -> linear over the labels.
+
+    Args:
+        encoder: any :class:`~seqforge.interfaces.Encoder`.
+        num_labels: ``C``.
+        pooling: ``last|mean|max|attention``.
+        dropout: on the inputs and on the pooled vector.
+        vocab_size, embedding_dim: for token inputs; ``vocab_size=None`` means float feature inputs.
+    """
+
+    def __init__(
+        self, *, encoder: nn.Module, num_labels: int, pooling: str, dropout: float, vocab_size: Optional[int], embedding_dim: int
+    ) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID) if vocab_size is not None else None
+        self.encoder = encoder
+        self.pool = Pooling(pooling, encoder.output_size, bidirectional=_concat_bidirectional(encoder))
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.output_size, num_labels)
+
+    def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
+        """``inputs`` ``(B, T)`` ids or ``(B, T, F)`` features, ``lengths`` ``(B,)`` -> logits ``(B, C)``."""
+        x = self.embedding(inputs) if self.embedding is not None else inputs  # (B, T, I)
+        encoded = self.encoder(self.dropout(x), lengths)  # outputs (B, T, H)
+        return self.head(self.dropout(self.pool(encoded.outputs, encoded.mask)))  # (B, C)
+
+
+def _concat_bidirectional(encoder: nn.Module) -> bool:
+    """True when the outputs are ``[forward; backward]`` halves (what ``last`` pooling must know)."""
+    stack = getattr(encoder, "stack", None)
+    return bool(getattr(encoder, "bidirectional", False)) and getattr(stack, "merge", "concat") == "concat"
+
+
+class ClassificationTask:
+    """One label per sequence; loss, accuracy and macro-F1 over the examples whose label was seen in training."""
+
+    metric_sums = ("nll", "examples", "unseen")
+
+    def __init__(self, pooling: str = "mean", label_smoothing: float = 0.0, show_examples: int = 8) -> None:
+        if pooling not in POOLINGS:
+            raise ConfigError(f"task.pooling must be one of {', '.join(POOLINGS)}, got '{pooling}'.")
+        self.pooling = pooling
+        self.label_smoothing = label_smoothing
+        self.show_examples = show_examples
+
+    # -- building -------------------------------------------------------------------------
+    def build_data(self, cfg: Any, *, state: Any = None) -> LabelledData:
+        return instantiate(cfg.data, "data", state=state)
+
+    def build_model(self, cfg: Any, data: LabelledData) -> SequenceClassifier:
+        model_cfg = cfg.model
+        vocab_size = len(data.codec) if data.codec is not None else None
+        input_size = model_cfg.embedding_dim if vocab_size is not None else data.feature_size
+        return SequenceClassifier(
+            encoder=build_encoder(model_cfg, input_size=input_size), num_labels=len(data.labels), pooling=self.pooling,
+            dropout=model_cfg.dropout, vocab_size=vocab_size, embedding_dim=model_cfg.embedding_dim,
+        )
+
+    # -- steps ------------------------------------------------------------------------------
+    def training_step(self, model: SequenceClassifier, batch: LabelledBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+        logits = model(batch.inputs, batch.lengths)  # (B, C)
+        loss = F.cross_entropy(logits, batch.labels, ignore_index=IGNORE, label_smoothing=self.label_smoothing)
+        accuracy = (logits.argmax(-1) == batch.labels).float().mean()
+        return loss, {"loss": loss.detach(), "acc": accuracy.detach()}, None
+
+    @torch.no_grad()
+    def evaluation_step(self, model: SequenceClassifier, batch: LabelledBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Any], Any]:
+        logits = model(batch.inputs, batch.lengths)  # (B, C)
+        seen = batch.labels != IGNORE  # (B,)
+        nll = F.cross_entropy(logits, batch.labels, ignore_index=IGNORE, reduction="sum")
+        predictions = logits.argmax(-1)  # (B,)
+        pairs = [(int(p), int(g)) for p, g, s in zip(predictions.tolist(), batch.labels.tolist(), seen.tolist()) if s]
+        sums = {
+            "nll": nll,
+            "examples": seen.sum().float(),
+            "unseen": (~seen).sum().float(),
+            "texts": pairs,  # (predicted, gold) label ids, gathered across ranks for accuracy and macro-F1
+        }
+        return sums, None
+
+    def compute_metrics(self, sums: dict[str, float], data: LabelledData, texts: Sequence[tuple[int, int]] = ()) -> dict[str, float]:
+        """Loss, accuracy and macro-F1 (torchmetrics) over examples with known labels; ``unseen`` counts the others."""
+        from torchmetrics.functional.classification import multiclass_accuracy, multiclass_f1_score
+
+        metrics = {"loss": sums["nll"] / max(sums["examples"], 1.0), "unseen": sums["unseen"]}
+        if texts:
+            predicted = torch.tensor([p for p, _ in texts])
+            gold = torch.tensor([g for _, g in texts])
+            classes = len(data.labels)
+            metrics["acc"] = float(multiclass_accuracy(predicted, gold, num_classes=classes, average="micro"))
+            metrics["macro_f1"] = float(multiclass_f1_score(predicted, gold, num_classes=classes, average="macro"))
+        if not math.isfinite(metrics["loss"]):
+            metrics["loss"] = float("nan")
+        return metrics
+
+    # -- inference ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def classify(self, model: SequenceClassifier, data: LabelledData, inputs: Sequence[Any], batch_size: int = 256) -> list[tuple[str, float]]:
+        """``(label, probability)`` for each input (a text string or a ``(T, F)`` array)."""
+        model.eval()
+        device = next(model.parameters()).device
+        encoded = data.encode_inputs(inputs)
+        results: list[tuple[str, float]] = []
+        for start in range(0, len(encoded), batch_size):
+            chunk = encoded[start : start + batch_size]
+            batch = collate([(i, x, 0) for i, x in enumerate(chunk)]).to(device)
+            probs = model(batch.inputs, batch.lengths).softmax(-1)  # (B, C)
+            best = probs.max(-1)
+            results += [(data.labels[i], float(p)) for i, p in zip(best.indices.tolist(), best.values.tolist())]
+        return results
+
+    def report(self, module: Any) -> None:
+        """Per-label F1 on the test split and a few test examples."""
+        from torchmetrics.functional.classification import multiclass_f1_score
+
+        data, examples = module.data, module.data.examples["test"]
+        label_set = set(data.labels)
+        known = [(label, x) for label, x in examples if label in label_set]
+        if not known or self.show_examples <= 0:
+            return
+        outputs = self.classify(module.model, data, [x for _, x in known])
+        gold = torch.tensor([data.labels.index(label) for label, _ in known])
+        predicted = torch.tensor([data.labels.index(label) for label, _ in outputs])
+        per_label = multiclass_f1_score(predicted, gold, num_classes=len(data.labels), average="none").tolist()
+        print("\nTest F1 per label: " + ", ".join(f"{label} {f1:.3f}" for label, f1 in zip(data.labels, per_label)))
+        print("Examples (test split):")
+        wrong = [i for i, ((label, _), (out, _)) in enumerate(zip(known, outputs)) if label != out]
+        wrong_set = set(wrong)
+        right = [i for i in range(len(known)) if i not in wrong_set]
+        for i in (wrong[: self.show_examples // 2] + right)[: self.show_examples]:
+            (label, x), (out, prob) = known[i], outputs[i]
+            shown = repr(x[:60]) if isinstance(x, str) else f"test example {i} ({tuple(x.shape)[0]} steps)"
+            mark = "✓" if out == label else "✗"
+            print(f"  {mark} {shown} -> {out} (p={prob:.2f})" + ("" if out == label else f", expected {label}"))

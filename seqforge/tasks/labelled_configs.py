@@ -1,0 +1,37 @@
+"""Config dataclasses of the classification, tagging and one-to-many tasks (import-light: no torch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from seqforge.tasks.configs import DecodeConfig
+
+
+@dataclass
+class ClassificationTaskConfig:
+    """``task=classify``: one label per sequence from pooled encoder outputs."""
+
+    pooling: str = "mean"  # last|mean|max|attention, always over real (unpadded) steps
+    label_smoothing: float = 0.0
+    show_examples: int = 8  # test examples printed after training (with a confusion summary)
+
+
+@dataclass
+class TaggingTaskConfig:
+    """``task=tag``: one tag per token (BiLSTM-style tagger, any encoder)."""
+
+    char_features: bool = False  # add a character-level encoding of each word (same cell as the word encoder, bidirectional)
+    char_embedding_dim: int = 16
+    char_hidden_size: int = 25  # per direction
+    show_examples: int = 3  # test sentences printed after training
+
+
+@dataclass
+class ConditionalTaskConfig:
+    """``task=conditional``: generate a sequence from one vector (an embedded label or a feature vector)."""
+
+    condition: str = "both"  # init (the decoder's initial state)|input (concatenated at every step)|both
+    condition_dim: int = 64  # size of the embedded condition
+    decode: DecodeConfig = field(default_factory=lambda: DecodeConfig(max_len=200, max_len_ratio=0.0))
+    show_examples: int = 2  # generated sequences printed per condition after training
+    show_conditions: int = 10  # how many conditions (labels or test vectors) to show

@@ -1,0 +1,174 @@
+"""Sequence tagging (synchronised many to many): one tag per token; entity P/R/F1 (seqeval) and token accuracy."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqforge.build import build_encoder, cell_factory, instantiate
+from seqforge.data.conll import TagBatch, TaggingData
+from seqforge.data.labelled import IGNORE
+from seqforge.data.parallel import PAD_ID
+from seqforge.pooling import last_pool
+
+
+class CharWordEncoder(nn.Module):
+    """Each word's characters -> a bidirectional encoder -> ``[forward last; backward first]`` (Lample et al. 2016).
+
+    Args:
+        encoder: a bidirectional encoder over character embeddings (concatenated directions).
+        vocab_size, embedding_dim: the character embedding.
+    """
+
+    def __init__(self, *, encoder: nn.Module, vocab_size: int, embedding_dim: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.encoder = encoder
+        self.output_size = encoder.output_size
+
+    def forward(self, chars: Tensor, word_mask: Tensor) -> Tensor:
+        """``chars`` ``(B, T, C)``, ``word_mask`` ``(B, T)`` -> ``(B, T, output_size)`` (zeros at padded words)."""
+        words = chars[word_mask]  # (N, C) the real words only
+        lengths = (words != PAD_ID).sum(-1).clamp(min=1)  # (N,)
+        encoded = self.encoder(self.embedding(words), lengths)  # outputs (N, C, H2)
+        per_word = last_pool(encoded.outputs, encoded.mask, bidirectional=True)  # (N, H2)
+        out = per_word.new_zeros(*word_mask.shape, per_word.shape[-1])  # (B, T, H2)
+        out[word_mask] = per_word
+        return out
+
+
+class SequenceTagger(nn.Module):
+    """Word embedding (+ character features) -> dropout -> encoder -> dropout -> linear over the tags."""
+
+    def __init__(
+        self, *, encoder: nn.Module, vocab_size: int, embedding_dim: int, num_tags: int, dropout: float, chars: Optional[CharWordEncoder] = None
+    ) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.chars = chars
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(encoder.output_size, num_tags)
+
+    def forward(self, words: Tensor, lengths: Tensor, chars: Optional[Tensor] = None) -> Tensor:
+        """``words`` ``(B, T)``, ``lengths`` ``(B,)``, ``chars`` ``(B, T, C)`` -> tag logits ``(B, T, K)``."""
+        x = self.embedding(words)  # (B, T, E)
+        if self.chars is not None:
+            mask = torch.arange(words.shape[1], device=words.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+            x = torch.cat([x, self.chars(chars, mask)], dim=-1)  # (B, T, E + H2)
+        encoded = self.encoder(self.dropout(x), lengths)  # (B, T, H)
+        return self.head(self.dropout(encoded.outputs))  # (B, T, K)
+
+
+class TaggingTask:
+    """One tag per token. IOB tags are scored by entity (seqeval, CoNLL conventions); every tagging by token accuracy."""
+
+    metric_sums = ("nll", "tokens")
+
+    def __init__(self, char_features: bool = False, char_embedding_dim: int = 16, char_hidden_size: int = 25, show_examples: int = 3) -> None:
+        self.char_features = char_features
+        self.char_embedding_dim = char_embedding_dim
+        self.char_hidden_size = char_hidden_size
+        self.show_examples = show_examples
+        self._split = "valid"
+
+    # -- building -------------------------------------------------------------------------------
+    def build_data(self, cfg: Any, *, state: Any = None) -> TaggingData:
+        data = instantiate(cfg.data, "data", state=state)
+        data.use_chars = self.char_features
+        return data
+
+    def build_model(self, cfg: Any, data: TaggingData) -> SequenceTagger:
+        model_cfg = cfg.model
+        chars = None
+        if self.char_features:
+            char_encoder = instantiate(
+                model_cfg.encoder, "model.encoder", cell=cell_factory(model_cfg), input_size=self.char_embedding_dim,
+                hidden_size=self.char_hidden_size, num_layers=1, bidirectional=True, dropout=0.0,
+            )
+            chars = CharWordEncoder(encoder=char_encoder, vocab_size=len(data.chars), embedding_dim=self.char_embedding_dim)
+        input_size = model_cfg.embedding_dim + (chars.output_size if chars is not None else 0)
+        return SequenceTagger(
+            encoder=build_encoder(model_cfg, input_size=input_size), vocab_size=len(data.words), embedding_dim=model_cfg.embedding_dim,
+            num_tags=len(data.tags), dropout=model_cfg.dropout, chars=chars,
+        )
+
+    # -- steps ------------------------------------------------------------------------------------
+    def training_step(self, model: SequenceTagger, batch: TagBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+        logits = model(batch.words, batch.lengths, batch.chars)  # (B, T, K)
+        loss = F.cross_entropy(logits.flatten(0, 1), batch.tags.flatten(), ignore_index=IGNORE)
+        return loss, {"loss": loss.detach()}, None
+
+    def begin_evaluation(self, data: TaggingData, split: str) -> None:
+        self._data, self._split = data, split
+
+    @torch.no_grad()
+    def evaluation_step(self, model: SequenceTagger, batch: TagBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Any], Any]:
+        logits = model(batch.words, batch.lengths, batch.chars)  # (B, T, K)
+        nll = F.cross_entropy(logits.flatten(0, 1), batch.tags.flatten(), ignore_index=IGNORE, reduction="sum")
+        predicted = logits.argmax(-1).tolist()  # (B, T)
+        gold_sentences = self._data.sentences[self._split]
+        pairs = []
+        for row, (index, length) in enumerate(zip(batch.index.tolist(), batch.lengths.tolist())):
+            tags = [self._data.tags[k] for k in predicted[row][:length]]
+            pairs.append((tags, list(gold_sentences[index][1])))  # gold as read, unseen tags included
+        sums = {"nll": nll, "tokens": (batch.tags != IGNORE).sum().float(), "texts": pairs}
+        return sums, None
+
+    def compute_metrics(self, sums: dict[str, float], data: TaggingData, texts: Sequence[tuple[list[str], list[str]]] = ()) -> dict[str, float]:
+        """Loss; token accuracy; for IOB tags, entity-level micro precision/recall/F1 (seqeval, conlleval rules)."""
+        metrics = {"loss": sums["nll"] / max(sums["tokens"], 1.0)}
+        if texts:
+            predicted, gold = [p for p, _ in texts], [g for _, g in texts]
+            metrics.update(tagging_scores(predicted, gold, entities=data.scheme == "iob"))
+        return metrics
+
+    # -- inference --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def tag(self, model: SequenceTagger, data: TaggingData, sentences: Sequence[Sequence[str]], batch_size: int = 128) -> list[list[str]]:
+        """Tags for tokenised sentences."""
+        model.eval()
+        device = next(model.parameters()).device
+        encoded = data.encode_sentences(sentences)
+        out: list[list[str]] = []
+        for start in range(0, len(encoded), batch_size):
+            batch = data.collate(encoded[start : start + batch_size]).to(device)
+            predicted = model(batch.words, batch.lengths, batch.chars).argmax(-1).tolist()  # (B, T)
+            out += [[data.tags[k] for k in row[:length]] for row, length in zip(predicted, batch.lengths.tolist())]
+        return out
+
+    def report(self, module: Any) -> None:
+        """Per-type entity scores on the test split and a few tagged test sentences."""
+        data = module.data
+        sentences = data.sentences["test"]
+        if not sentences or self.show_examples <= 0:
+            return
+        predicted = self.tag(module.model, data, [tokens for tokens, _ in sentences])
+        if data.scheme == "iob":
+            from seqeval.metrics import classification_report
+
+            print("\nEntities on the test split (seqeval):")
+            print(classification_report([g for _, g in sentences], predicted, digits=3, zero_division=0))
+        print("Examples (test split), token/TAG for tagged tokens:")
+        for (tokens, gold), tags in list(zip(sentences, predicted))[: self.show_examples]:
+            shown = " ".join(t if tag == "O" else f"{t}/{tag}" for t, tag in zip(tokens, tags))
+            mark = "✓" if tags == gold else "✗"
+            print(f"  {mark} {shown}")
+
+
+def tagging_scores(predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], *, entities: bool) -> dict[str, float]:
+    """Token accuracy, plus entity precision/recall/F1 from seqeval (default conlleval mode) when ``entities``."""
+    correct = sum(p == g for ps, gs in zip(predicted, gold) for p, g in zip(ps, gs))
+    total = sum(len(gs) for gs in gold)
+    scores = {"token_acc": correct / max(total, 1)}
+    if entities:
+        from seqeval.metrics import f1_score, precision_score, recall_score
+
+        predicted, gold = [list(p) for p in predicted], [list(g) for g in gold]
+        scores["precision"] = float(precision_score(gold, predicted, zero_division=0))
+        scores["recall"] = float(recall_score(gold, predicted, zero_division=0))
+        scores["f1"] = float(f1_score(gold, predicted, zero_division=0))
+    return scores

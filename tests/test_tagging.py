@@ -1,0 +1,129 @@
+"""Tagging: CoNLL reading (IOB1/IOB2, -DOCSTART-, columns), seqeval entity scores, unseen tags, the tagger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from seqforge.data.conll import TaggingData, iob1_to_iob2, read_conll
+from seqforge.errors import ConfigError, DataError
+from seqforge.tasks.tagging import tagging_scores
+
+# CoNLL-2003 layout: token POS chunk NER, IOB1 (I- begins entities; B- only between two adjacent same-type entities).
+IOB1 = """-DOCSTART- -X- -X- O
+
+EU NNP I-NP I-ORG
+rejects VBZ I-VP O
+German JJ I-NP I-MISC
+call NN I-NP O
+. . O O
+
+Peter NNP I-NP I-PER
+Blackburn NNP I-NP I-PER
+Paul NNP I-NP B-PER
+Smith NNP I-NP I-PER
+"""
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_reads_sentences_skipping_docstart_with_configurable_columns(tmp_path: Path) -> None:
+    """Two sentences; -DOCSTART- is not a sentence; tag_column=1 reads the POS column instead"""
+    path = write(tmp_path / "a.conll", IOB1)
+    sentences, lines = read_conll(path, key="data.train")
+    assert [tokens for tokens, _ in sentences] == [["EU", "rejects", "German", "call", "."], ["Peter", "Blackburn", "Paul", "Smith"]]
+    assert sentences[0][1] == ["I-ORG", "O", "I-MISC", "O", "O"]
+    assert lines[1] == [9, 10, 11, 12]
+    pos, _ = read_conll(path, key="data.train", tag_column=1)
+    assert pos[0][1] == ["NNP", "VBZ", "JJ", "NN", "."]
+
+
+def test_iob1_becomes_iob2_with_the_same_entities() -> None:
+    """I- that begins an entity becomes B-; B- between two PER entities stays; IOB2 input is unchanged"""
+    iob1 = ["I-PER", "I-PER", "B-PER", "I-PER", "O", "I-LOC", "I-ORG"]
+    iob2 = ["B-PER", "I-PER", "B-PER", "I-PER", "O", "B-LOC", "B-ORG"]
+    assert iob1_to_iob2(iob1) == iob2
+    assert iob1_to_iob2(iob2) == iob2
+    assert tagging_scores([iob2], [iob1], entities=True)["f1"] == 1.0  # seqeval finds the same 4 entities in both
+
+
+def test_the_data_module_converts_an_iob1_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.conll", IOB1)
+    data = TaggingData(train=path, valid=path, test=path).prepare()
+    assert data.scheme == "iob"
+    assert data.sentences["train"][1][1] == ["B-PER", "I-PER", "B-PER", "I-PER"]
+    assert data.sentences["train"][0][1] == ["B-ORG", "O", "B-MISC", "O", "O"]
+
+
+def test_strict_iob2_refuses_an_iob1_file_naming_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.conll", IOB1)
+    with pytest.raises(DataError, match=r"a\.conll, line 3 \(config key `data.train`\): 'I-ORG' begins an entity"):
+        TaggingData(train=path, valid=path, test=path, scheme="iob2").prepare()
+
+
+def test_wrong_number_of_columns_names_file_and_line(tmp_path: Path) -> None:
+    """Line 4 has 3 columns where the file's first token line has 4"""
+    path = write(tmp_path / "bad.conll", "EU NNP I-NP B-ORG\nrejects VBZ I-VP O\n\nGerman JJ B-MISC\n")
+    with pytest.raises(DataError, match=r"bad\.conll, line 4 \(config key `data.valid`\): expected 4 whitespace-separated column\(s\).*found 3"):
+        read_conll(path, key="data.valid")
+
+
+def test_a_tag_column_outside_the_file_is_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.conll", "EU B-ORG\n")
+    with pytest.raises(ConfigError, match="data.tag_column=3"):
+        read_conll(path, key="data.train", tag_column=3)
+
+
+def test_seqeval_entity_scores_on_a_hand_made_example() -> None:
+    """Gold: PER(0-1), LOC(4), ORG(6); predicted: PER(0-1) right, LOC(4-5) wrong span, MISC(6) wrong type, ORG(8) spurious.
+    Entities: 1 correct of 4 predicted, of 3 gold -> P 1/4, R 1/3, F1 2/7; tokens: 6 of 9 correct"""
+    gold = [["B-PER", "I-PER", "O", "O", "B-LOC", "O", "B-ORG", "O", "O"]]
+    pred = [["B-PER", "I-PER", "O", "O", "B-LOC", "I-LOC", "B-MISC", "O", "B-ORG"]]
+    scores = tagging_scores(pred, gold, entities=True)
+    assert scores["precision"] == pytest.approx(1 / 4)
+    assert scores["recall"] == pytest.approx(1 / 3)
+    assert scores["f1"] == pytest.approx(2 / 7)
+    assert scores["token_acc"] == pytest.approx(6 / 9)
+
+
+def test_plain_tags_get_token_accuracy_only(tmp_path: Path) -> None:
+    path = write(tmp_path / "pos.conll", "EU NNP\nrejects VBZ\n\ncall NN\n")
+    data = TaggingData(train=path, valid=path, test=path).prepare()
+    assert data.scheme == "none"
+    assert set(tagging_scores([["NNP"]], [["NN"]], entities=False)) == {"token_acc"}
+
+
+def test_tags_unseen_in_training_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    train = write(tmp_path / "train.conll", "EU B-ORG\nrejects O\n")
+    test = write(tmp_path / "test.conll", "Paris B-LOC\nis O\nParis B-LOC\n")
+    TaggingData(train=train, valid=train, test=test).prepare()
+    assert "test split has 2 token(s) with 1 label(s) never seen in training: 'B-LOC' (2)" in capsys.readouterr().out
+    with pytest.raises(DataError, match="B-LOC"):
+        TaggingData(train=train, valid=train, test=test, unseen_labels="error").prepare()
+
+
+def test_tagger_with_character_features_is_independent_of_batch_padding(tmp_path: Path) -> None:
+    """A sentence gets the same tag scores alone and padded next to a longer one (words and characters masked)"""
+    from seqforge.encoders import RecurrentEncoder
+    from seqforge.tasks.tagging import CharWordEncoder, SequenceTagger
+    from seqforge_rnn.cells import LSTMCell
+
+    path = write(tmp_path / "a.conll", IOB1)
+    data = TaggingData(train=path, valid=path, test=path).prepare()
+    data.use_chars = True
+    torch.manual_seed(0)
+    chars = CharWordEncoder(encoder=RecurrentEncoder(cell=LSTMCell, input_size=4, hidden_size=3, bidirectional=True), vocab_size=len(data.chars), embedding_dim=4)
+    model = SequenceTagger(
+        encoder=RecurrentEncoder(cell=LSTMCell, input_size=8 + 6, hidden_size=5, bidirectional=True), vocab_size=len(data.words),
+        embedding_dim=8, num_tags=len(data.tags), chars=chars, dropout=0.0,
+    ).eval()
+    both = data.collate(data.encoded["train"])
+    alone = data.collate(data.encoded["train"][1:])
+    scores_both = model(both.words, both.lengths, both.chars)
+    scores_alone = model(alone.words, alone.lengths, alone.chars)
+    assert torch.allclose(scores_both[1, :4], scores_alone[0], atol=1e-5)

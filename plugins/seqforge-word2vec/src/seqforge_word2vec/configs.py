@@ -36,7 +36,7 @@ class Word2VecTaskConfig:
     min_lr: float = 0.0001  # the rate decays linearly to this over the planned steps
     workers: int = 2  # threads running the compiled kernel (Hogwild: lock-free shared updates)
     backend: str = "kernel"  # kernel (compiled; negative_sampling|nce) | torch (autograd + sparse SGD; any loss)
-    torch_batch_pairs: int = 4096  # pairs per autograd step for backend=torch / model.loss=softmax
+    torch_batch_pairs: int = 1024  # examples per autograd step for backend=torch / model.loss=softmax (SGD on their summed loss: keep it small next to the vocabulary)
     analogy: Optional[str] = None  # questions-words.txt-format file evaluated at validation/test
     similarity: Optional[str] = None  # wordsim353.tsv-format file evaluated at validation/test
     restrict_vocab: int = 30000  # analogy questions use the most frequent words only (gensim's restrict_vocab)

@@ -30,11 +30,14 @@ class Word2VecModel(nn.Module):
     def hidden(self, inputs: Tensor) -> Tensor:
         """``inputs`` ``(N, C)`` word ids padded with -1 -> ``h`` ``(N, D)``.
 
-        Skip-gram has ``C = 1`` (the centre word); CBOW sums or averages the context words.
+        Skip-gram has ``C = 1`` (the centre word); CBOW sums or averages the context words. For the
+        average, every context vector receives the full gradient of ``h`` (not ``1/C`` of it): word2vec.c's
+        and gensim's rule, which the compiled kernel follows too.
         """
         mask = inputs >= 0  # (N, C)
         vectors = self.input(inputs.clamp(min=0)) * mask.unsqueeze(-1)  # (N, C, D)
         h = vectors.sum(1)  # (N, D)
         if self.arch == "cbow" and self.cbow_mean:
-            h = h / mask.sum(1, keepdim=True).clamp(min=1)
+            mean = h / mask.sum(1, keepdim=True).clamp(min=1)  # (N, D)
+            h = mean.detach() + (h - h.detach())  # value: the mean; gradient: that of the sum
         return h

@@ -61,7 +61,7 @@ class Word2VecTask:
         min_lr: float = 0.0001,
         workers: int = 2,
         backend: str = "kernel",
-        torch_batch_pairs: int = 4096,
+        torch_batch_pairs: int = 1024,
         analogy: Optional[str] = None,
         similarity: Optional[str] = None,
         restrict_vocab: int = 30000,

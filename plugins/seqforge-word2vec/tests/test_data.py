@@ -97,7 +97,7 @@ def test_data_module_describes_and_restores_its_vocabulary_without_the_corpus(tm
     assert data.chunks_per_epoch == 8 and "vocabulary 3" in data.describe()
     restored = Word2VecData(path=str(tmp_path / "gone.txt"), vocab=data.state())
     assert restored.vocab.words == data.vocab.words
-    np.testing.assert_array_equal(restored.cum_table, data.cum_table)
+    np.testing.assert_array_equal(restored.alias_word, data.alias_word)
 
 
 def test_demo_corpus_is_deterministic_and_plants_its_pairs() -> None:

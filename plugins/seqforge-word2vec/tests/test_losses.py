@@ -10,7 +10,6 @@ import torch
 
 from seqforge_word2vec import kernels
 from seqforge_word2vec.losses import nce_loss, negative_sampling_loss, softmax_loss
-from seqforge_word2vec.vocab import cumulative_table
 
 
 def sig(x: float) -> float:
@@ -140,7 +139,7 @@ def test_sentence_kernel_equals_sequential_reference_steps(cbow: bool, cbow_mean
     lr = 0.05
     a, b = w_in.copy(), w_out.copy()
     kernels.train_sentences(a, b, np.array(sentence, dtype=np.int32), np.array([0, 4], dtype=np.int64), np.ones(V, dtype=np.float32),
-                            cumulative_table(q), log_kq, use_nce, cbow, cbow_mean, 1, 1, lr, 7)
+                            *kernels.alias_table(q), log_kq, use_nce, cbow, cbow_mean, 1, 1, lr, 7)
     expected_in, expected_out = _reference_sentence(w_in, w_out, sentence, noise_word, lr, cbow, cbow_mean, log_kq if use_nce else None)
     np.testing.assert_allclose(a, expected_in, atol=2e-6)
     np.testing.assert_allclose(b, expected_out, atol=2e-6)

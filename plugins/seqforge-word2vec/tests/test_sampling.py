@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from seqforge_word2vec import kernels
-from seqforge_word2vec.vocab import cumulative_table, keep_probabilities, noise_distribution
+from seqforge_word2vec.vocab import keep_probabilities, noise_distribution
 
 
 def test_keep_probability_is_mikolovs_formula() -> None:
@@ -32,20 +32,20 @@ def test_subsampling_keeps_each_word_at_its_probability() -> None:
 
 
 def test_noise_words_follow_unigram_to_the_three_quarters() -> None:
-    """Noise draws from the cumulative table have frequencies c(w)^0.75 / Z (within 5 sigma)"""
+    """Noise draws from the alias table have frequencies c(w)^0.75 / Z (within 5 sigma)"""
     counts = np.array([1000, 300, 100, 30, 10, 3, 1])
     q = noise_distribution(counts)
     np.testing.assert_allclose(q, counts**0.75 / (counts**0.75).sum())
     n = 400_000
-    draws = kernels.draw_noise(cumulative_table(q), n, 11)
+    draws = kernels.draw_noise(*kernels.alias_table(q), n, 11)
     freq = np.bincount(draws, minlength=len(q)) / n
     assert np.all(np.abs(freq - q) <= 5 * np.sqrt(q * (1 - q) / n))
 
 
 def test_noise_table_never_draws_a_word_without_mass() -> None:
-    """A zero-probability word owns an empty interval of the cumulative table"""
+    """A zero-probability word is never drawn (its alias bucket always redirects)"""
     q = np.array([0.0, 0.5, 0.0, 0.5])
-    draws = kernels.draw_noise(cumulative_table(q), 20000, 5)
+    draws = kernels.draw_noise(*kernels.alias_table(q), 20000, 5)
     assert set(np.unique(draws)) == {1, 3}
 
 

@@ -22,7 +22,8 @@ from seqforge.errors import ConfigError
 
 from seqforge_word2vec.configs import Word2VecDataConfig
 from seqforge_word2vec.corpus import Corpus, TextCorpus, demo_corpus
-from seqforge_word2vec.vocab import Vocab, cumulative_table, keep_probabilities, noise_distribution
+from seqforge_word2vec.kernels import alias_table
+from seqforge_word2vec.vocab import Vocab, keep_probabilities, noise_distribution
 
 
 @dataclass
@@ -192,7 +193,7 @@ class Word2VecData(L.LightningDataModule):
         vocab = self.vocab
         self.keep = keep_probabilities(vocab.counts, self.cfg.sample)  # (V,) float32
         self.noise = noise_distribution(vocab.counts)  # (V,) float64
-        self.cum_table = cumulative_table(self.noise)  # (V,) int64
+        self.alias_prob, self.alias_word = alias_table(self.noise)  # (V,) float32, (V,) int32: O(1) noise draws
 
     def setup(self, stage: Optional[str] = None) -> None:
         self.prepare()

@@ -4,7 +4,7 @@ Each call trains on a run of sentences given as one flat ``int32`` array of word
 plus sentence boundaries. Inside the kernel, per sentence: sub-sampling (keep word ``w``
 with probability ``keep[w]``), then per position a dynamic window (uniform in
 ``1..window``, word2vec.c's ``b = rand % window``), then one SGD update per target with
-``negative`` noise words drawn from the unigram^0.75 table. Several threads run the
+``negative`` noise words drawn from the unigram^0.75 distribution (alias method, O(1) per draw). Several threads run the
 kernel on different sentences of a chunk and write the shared matrices without locks
 (Hogwild, Recht et al. 2011): collisions are rare and harmless for sparse updates.
 
@@ -51,18 +51,44 @@ def _uniform(r):
     return np.float64((r >> _SHIFT16) & _MASK24) / 16777216.0
 
 
-@njit(nogil=True, cache=True)
-def _draw_noise(cum_table, r):
-    """The noise word owning integer ``(r >> 16) % table[-1]`` (binary search)."""
-    x = np.int64((r >> _SHIFT16) % np.uint64(cum_table[-1]))
-    lo, hi = 0, cum_table.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cum_table[mid] > x:
-            hi = mid
+@njit(nogil=True, cache=True, inline="always")
+def _draw_noise(alias_prob, alias_word, r):
+    """Walker's alias method, O(1): bucket from bits 16..47, coin from bits 48..63 of the generator."""
+    n = np.uint64(alias_prob.shape[0])
+    bucket = np.int64((((r >> _SHIFT16) & np.uint64(0xFFFFFFFF)) * n) >> np.uint64(32))
+    coin = np.float32((r >> np.uint64(48)) & np.uint64(0xFFFF)) * np.float32(1.0 / 65536.0)
+    return bucket if coin < alias_prob[bucket] else np.int64(alias_word[bucket])
+
+
+@njit(cache=True)
+def alias_table(q):
+    """``(prob (V,) float32, alias (V,) int32)`` for sampling ``q`` (Vose's construction)."""
+    n = q.shape[0]
+    scaled = q * n / q.sum()
+    prob = np.ones(n, dtype=np.float32)
+    alias = np.arange(n).astype(np.int32)
+    small = np.empty(n, dtype=np.int64)
+    large = np.empty(n, dtype=np.int64)
+    ns = nl = 0
+    for i in range(n):
+        if scaled[i] < 1.0:
+            small[ns] = i
+            ns += 1
         else:
-            lo = mid + 1
-    return lo
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        l = large[nl - 1]
+        prob[s] = scaled[s]
+        alias[s] = l
+        scaled[l] = scaled[l] + scaled[s] - 1.0
+        if scaled[l] < 1.0:
+            nl -= 1
+            small[ns] = l
+            ns += 1
+    return prob, alias
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -88,13 +114,13 @@ def _train_target(w_out, h, work, word, label, lr, shift, track):
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def _train_input(w_out, h, work, target, cum_table, log_kq, use_nce, negative, lr, r, track):
+def _train_input(w_out, h, work, target, alias_prob, alias_word, log_kq, use_nce, negative, lr, r, track):
     """True target plus ``negative`` noise words for input ``h``; ``work`` is reset and filled. Returns (loss, r)."""
     work[:] = 0.0
     loss = _train_target(w_out, h, work, target, 1.0, lr, log_kq[target] if use_nce else 0.0, track)
     for _ in range(negative):
         r = _next(r)
-        noise = _draw_noise(cum_table, r)
+        noise = _draw_noise(alias_prob, alias_word, r)
         if noise == target:
             continue
         loss += _train_target(w_out, h, work, noise, 0.0, lr, log_kq[noise] if use_nce else 0.0, track)
@@ -119,14 +145,14 @@ def train_pairs_explicit(w_in, w_out, centers, targets, noise, log_kq, use_nce, 
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def train_sentences(w_in, w_out, words, starts, keep, cum_table, log_kq, use_nce, cbow, cbow_mean, window, negative, lr, seed):
+def train_sentences(w_in, w_out, words, starts, keep, alias_prob, alias_word, log_kq, use_nce, cbow, cbow_mean, window, negative, lr, seed):
     """Train on sentences ``words[starts[i]:starts[i+1]]``.
 
     Args:
         w_in, w_out: ``(V, D)`` float32 input and output vectors, updated in place.
         words: ``(N,)`` int32 word ids; starts: ``(S+1,)`` int64 sentence boundaries.
         keep: ``(V,)`` float32 keep probabilities (sub-sampling).
-        cum_table: ``(V,)`` int64 cumulative noise table; log_kq: ``(V,)`` float32 ``log(k q(w))``.
+        alias_prob, alias_word: the noise distribution's alias table (:func:`alias_table`); log_kq: ``(V,)`` float32 ``log(k q(w))``.
         use_nce, cbow, cbow_mean: loss and architecture switches.
         window, negative, lr: hyper-parameters; seed: this call's random stream.
 
@@ -177,7 +203,7 @@ def train_sentences(w_in, w_out, words, starts, keep, cum_table, log_kq, use_nce
                     for d in range(dim):
                         neu1[d] *= inv
                 track = (pos & 7) == 0
-                pair_loss, r = _train_input(w_out, neu1, work, buf[pos], cum_table, log_kq, use_nce, negative, lr, r, track)
+                pair_loss, r = _train_input(w_out, neu1, work, buf[pos], alias_prob, alias_word, log_kq, use_nce, negative, lr, r, track)
                 if track:
                     loss += pair_loss
                     targets += 1
@@ -192,7 +218,7 @@ def train_sentences(w_in, w_out, words, starts, keep, cum_table, log_kq, use_nce
                 for c in range(lo, hi):
                     if c == pos:
                         continue
-                    pair_loss, r = _train_input(w_out, h, work, buf[c], cum_table, log_kq, use_nce, negative, lr, r, track)
+                    pair_loss, r = _train_input(w_out, h, work, buf[c], alias_prob, alias_word, log_kq, use_nce, negative, lr, r, track)
                     if track:
                         loss += pair_loss
                         targets += 1
@@ -254,13 +280,13 @@ def make_examples(words, starts, keep, cbow, window, seed):
 
 
 @njit(nogil=True, cache=True)
-def draw_noise(cum_table, n, seed):
-    """``(n,)`` int64 noise words from the cumulative table (the distribution tests and the autograd path)."""
+def draw_noise(alias_prob, alias_word, n, seed):
+    """``(n,)`` int64 noise words from the alias table, as the kernels draw them (distribution tests, autograd path)."""
     out = np.empty(n, dtype=np.int64)
     r = np.uint64(seed) * np.uint64(2654435761) + np.uint64(1)
     for i in range(n):
         r = _next(r)
-        out[i] = _draw_noise(cum_table, r)
+        out[i] = _draw_noise(alias_prob, alias_word, r)
     return out
 
 

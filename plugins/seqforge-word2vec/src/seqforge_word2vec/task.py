@@ -152,17 +152,18 @@ class Word2VecTask:
         w_out = model.output.weight.detach().numpy()
         starts = batch.starts
         n_sentences = len(starts) - 1
-        # split the sentences into `workers` runs of about equal word counts
-        cuts = np.searchsorted(starts, np.linspace(0, starts[-1], self.workers + 1)[1:-1])
+        # split the sentences into 4 runs per worker of about equal word counts: the pool balances the load
+        pieces = 1 if self.workers == 1 else 4 * self.workers
+        cuts = np.searchsorted(starts, np.linspace(0, starts[-1], pieces + 1)[1:-1])
         bounds = [0, *sorted(set(int(c) for c in cuts if 0 < c < n_sentences)), n_sentences]
-        args = (data.keep, data.cum_table, self.log_kq, self.loss == "nce", self.arch == "cbow", self.cbow_mean,
+        args = (data.keep, data.alias_prob, data.alias_word, self.log_kq, self.loss == "nce", self.arch == "cbow", self.cbow_mean,
                 data.cfg.window, self.negative, lr)
         jobs = []
         for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
             words = batch.words[starts[a] : starts[b]]
             local = starts[a : b + 1] - starts[a]
             jobs.append((w_in, w_out, words, local, *args, seed + k))
-        if len(jobs) == 1 or self.workers == 1:
+        if len(jobs) == 1:
             results = [kernels.train_sentences(*job) for job in jobs]
         else:
             if self._pool is None:
@@ -174,7 +175,7 @@ class Word2VecTask:
         """``inputs (N, C)``, ``targets (N,)`` and noise words ``(N, K)`` for the autograd path."""
         data = self._data
         inputs, targets = kernels.make_examples(batch.words, batch.starts, data.keep, self.arch == "cbow", data.cfg.window, seed)
-        noise = kernels.draw_noise(data.cum_table, len(targets) * self.negative, seed + 1).reshape(len(targets), self.negative)
+        noise = kernels.draw_noise(data.alias_prob, data.alias_word, len(targets) * self.negative, seed + 1).reshape(len(targets), self.negative)
         return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(noise)
 
     def example_loss(self, model: Word2VecModel, inputs: Tensor, targets: Tensor, noise: Tensor) -> Tensor:

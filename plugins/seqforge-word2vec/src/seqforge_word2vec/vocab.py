@@ -3,8 +3,8 @@
 * Sub-sampling (Mikolov et al. 2013, as in word2vec.c and gensim): with ``t = sample * N``
   (``N`` the number of corpus tokens in the vocabulary) a word of count ``f`` is kept with
   probability ``min(1, (sqrt(f / t) + 1) * t / f)``.
-* Noise: ``q(w) = c(w)^0.75 / sum_v c(v)^0.75``, sampled by binary search in a cumulative
-  integer table (gensim's ``cum_table``; no 10^8-entry table as in word2vec.c).
+* Noise: ``q(w) = c(w)^0.75 / sum_v c(v)^0.75``, sampled in O(1) with Walker's alias method
+  (:func:`seqforge_word2vec.kernels.alias_table`; word2vec.c uses a 10^8-entry table, gensim a binary search).
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from seqforge.errors import ConfigError, DataError
 from seqforge_word2vec.corpus import Corpus
 
 NOISE_POWER = 0.75
-#: Integer range of the cumulative noise table (as gensim).
-NOISE_DOMAIN = 2**31 - 1
 
 
 @dataclass
@@ -94,10 +92,3 @@ def noise_distribution(counts: np.ndarray, power: float = NOISE_POWER) -> np.nda
     """``(V,)`` float64 ``q(w) = c(w)^power / Z``."""
     weights = counts.astype(np.float64) ** power
     return weights / weights.sum()
-
-
-def cumulative_table(q: np.ndarray) -> np.ndarray:
-    """``(V,)`` int64 cumulative noise table: word ``i`` owns integers ``[table[i-1], table[i])`` of ``[0, table[-1])``."""
-    table = np.round(np.cumsum(q) * NOISE_DOMAIN).astype(np.int64)
-    table[-1] = NOISE_DOMAIN
-    return table

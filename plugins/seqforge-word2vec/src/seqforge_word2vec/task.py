@@ -200,7 +200,7 @@ class Word2VecTask:
             loss = self.example_loss(model, inputs[part], targets[part], noise[part]).sum()  # SGD on the sum: lr per example, as word2vec
             loss.backward()
             optimizer.step()
-            total += float(loss)
+            total += loss.item()
         return total, len(targets)
 
     # -- evaluation -----------------------------------------------------------

@@ -105,3 +105,19 @@ def test_demo_corpus_is_deterministic_and_plants_its_pairs() -> None:
     assert first.lines == second.lines
     words = {w for line in first.lines for w in line}
     assert {"king", "queen", "paris", "france"} <= words
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_every_epoch_sees_the_same_chunks_with_or_without_the_encoded_cache(tmp_path: Path, cache: bool) -> None:
+    """Epoch 2 (memory-mapped cache or re-read text) yields exactly epoch 1's chunks; progress advances across epochs"""
+    lines = [" ".join(f"w{(i * 7 + j) % 13}" for j in range(i % 9 + 1)) for i in range(300)]
+    data = Word2VecData(path=str(write(tmp_path / "c.txt", "\n".join(lines) + "\n")), min_count=1, chunk_words=100,
+                        cache_encoded=cache).prepare()
+    stream = data.train_dataloader()
+    first, second = list(stream), list(stream)
+    assert len(first) == len(second) == data.chunks_per_epoch
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a.words, b.words)
+        np.testing.assert_array_equal(a.starts, b.starts)
+    assert second[0].progress > first[-1].progress
+    assert (data.encoded is not None and data.encoded.complete) == cache

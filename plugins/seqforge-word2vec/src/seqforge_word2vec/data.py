@@ -1,9 +1,10 @@
 """word2vec data: a streamed corpus -> chunks of sentences as ``int32`` id arrays.
 
-Two passes over the text: :meth:`Word2VecData.prepare` counts the vocabulary once; every
-epoch then re-reads the file and encodes it chunk by chunk in a background thread
-(the compiled kernels release the GIL, so encoding overlaps training). Memory is the
-vocabulary plus a few chunks, whatever the corpus size. Out-of-vocabulary words are
+Two passes over the text: :meth:`Word2VecData.prepare` counts the vocabulary once; the first
+epoch then streams the file and encodes it chunk by chunk in a background thread (the compiled
+kernels release the GIL, so encoding overlaps training), and with ``data.cache_encoded`` writes
+the ids to a temporary file that later epochs memory-map. Memory is the vocabulary plus a few
+chunks, whatever the corpus size. Out-of-vocabulary words are
 dropped before windows are formed (as word2vec.c and gensim do); a chunk holds exactly
 ``data.chunk_words`` in-vocabulary words, so the number of steps per epoch is known.
 """
@@ -11,8 +12,10 @@ dropped before windows are formed (as word2vec.c and gensim do); a chunk holds e
 from __future__ import annotations
 
 import queue
+import shutil
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import lightning as L
@@ -85,7 +88,13 @@ class ChunkStream:
     def __iter__(self) -> Iterator[Chunk]:
         start = self.consumed if self.consumed < self.n_chunks else 0
         cfg = self.data.cfg
-        source = encode_chunks(self.data.corpus, self.data.vocab.index, cfg.chunk_words, cfg.max_sentence_len)
+        cache = self.data.encoded
+        if cache is not None and cache.complete:
+            source: Iterator[tuple[np.ndarray, np.ndarray]] = cache.read()
+        else:
+            source = encode_chunks(self.data.corpus, self.data.vocab.index, cfg.chunk_words, cfg.max_sentence_len)
+            if cache is not None:
+                source = cache.write(source)
         for index, (words, starts) in enumerate(_prefetch(source, depth=4)):
             if index < start:
                 continue
@@ -140,6 +149,42 @@ def _prefetch(source: Iterator[Any], depth: int) -> Iterator[Any]:
         stop.set()
 
 
+class EncodedCache:
+    """The encoded corpus in two temporary binary files (int32 word ids, int64 sentence starts), written
+    during the first full epoch and memory-mapped by the next ones: later epochs skip reading and
+    encoding the text (on 2 cores, encoding in Python would take a third of a core from the kernels).
+    Memory-mapped pages are the operating system's cache, not the process's memory."""
+
+    def __init__(self) -> None:
+        import tempfile
+        import weakref
+
+        self.directory = Path(tempfile.mkdtemp(prefix="seqforge-word2vec-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.directory), True)
+        self.chunks: list[tuple[int, int, int, int]] = []  # (word offset, words, starts offset, starts)
+        self.complete = False
+
+    def write(self, source: Iterator[tuple[np.ndarray, np.ndarray]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Pass ``source`` through, appending it to the files; complete only if it was consumed to the end."""
+        chunks: list[tuple[int, int, int, int]] = []
+        word_offset = start_offset = 0
+        with open(self.directory / "words.i32", "wb") as words_file, open(self.directory / "starts.i64", "wb") as starts_file:
+            for words, starts in source:
+                words_file.write(words.tobytes())
+                starts_file.write(starts.tobytes())
+                chunks.append((word_offset, len(words), start_offset, len(starts)))
+                word_offset += len(words)
+                start_offset += len(starts)
+                yield words, starts
+        self.chunks, self.complete = chunks, True
+
+    def read(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        words = np.memmap(self.directory / "words.i32", dtype=np.int32, mode="r")
+        starts = np.memmap(self.directory / "starts.i64", dtype=np.int64, mode="r")
+        for word_offset, n_words, start_offset, n_starts in self.chunks:
+            yield np.asarray(words[word_offset : word_offset + n_words]), np.asarray(starts[start_offset : start_offset + n_starts])
+
+
 class ProbeLoader:
     """A loader of fixed chunks (a plain list would be read by Lightning as several loaders)."""
 
@@ -171,6 +216,7 @@ class Word2VecData(L.LightningDataModule):
         self.vocab: Optional[Vocab] = Vocab.from_state(vocab) if vocab is not None else None
         self.corpus: Optional[Corpus] = None
         self._train: Optional[ChunkStream] = None
+        self.encoded: Optional[EncodedCache] = None
         self._probe: Optional[Chunk] = None
         if self.vocab is not None:
             self._tables()
@@ -234,6 +280,7 @@ class Word2VecData(L.LightningDataModule):
 
     def train_dataloader(self) -> ChunkStream:
         if self._train is None:
+            self.encoded = EncodedCache() if self.cfg.cache_encoded else None
             self._train = ChunkStream(self, self.chunks_per_epoch, self.planned_chunks())
         return self._train
 

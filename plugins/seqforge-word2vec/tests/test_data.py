@@ -114,7 +114,12 @@ def test_every_epoch_sees_the_same_chunks_with_or_without_the_encoded_cache(tmp_
     data = Word2VecData(path=str(write(tmp_path / "c.txt", "\n".join(lines) + "\n")), min_count=1, chunk_words=100,
                         cache_encoded=cache).prepare()
     stream = data.train_dataloader()
-    first, second = list(stream), list(stream)
+
+    def epoch() -> list:  # as Lightning iterates: stop after len(stream) batches, never exhausting the iterator
+        iterator = iter(stream)
+        return [next(iterator) for _ in range(len(stream))]
+
+    first, second = epoch(), epoch()
     assert len(first) == len(second) == data.chunks_per_epoch
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a.words, b.words)

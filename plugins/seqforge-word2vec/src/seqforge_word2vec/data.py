@@ -94,14 +94,18 @@ class ChunkStream:
         else:
             source = encode_chunks(self.data.corpus, self.data.vocab.index, cfg.chunk_words, cfg.max_sentence_len)
             if cache is not None:
-                source = cache.write(source)
+                source = cache.write(source, self.n_chunks)
+        # Lightning stops after len(self) batches without exhausting the iterator, so the epoch is taken
+        # from the trainer when there is one, and counted here at the last chunk otherwise.
+        trainer = getattr(self.data, "trainer", None)
+        epoch = trainer.current_epoch if trainer is not None else self.epoch
         for index, (words, starts) in enumerate(_prefetch(source, depth=4)):
             if index < start:
                 continue
-            done = self.epoch * self.n_chunks + index
+            done = epoch * self.n_chunks + index
+            if index == self.n_chunks - 1:
+                self.consumed, self.epoch = 0, epoch + 1
             yield Chunk(words, starts, index, min(done / self.planned_chunks, 1.0))
-        self.consumed = 0
-        self.epoch += 1
 
     def mark_consumed(self, index: int) -> None:
         self.consumed = index + 1
@@ -164,8 +168,8 @@ class EncodedCache:
         self.chunks: list[tuple[int, int, int, int]] = []  # (word offset, words, starts offset, starts)
         self.complete = False
 
-    def write(self, source: Iterator[tuple[np.ndarray, np.ndarray]]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Pass ``source`` through, appending it to the files; complete only if it was consumed to the end."""
+    def write(self, source: Iterator[tuple[np.ndarray, np.ndarray]], expected: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Pass ``source`` through, appending it to the files; complete once its ``expected`` chunks are written."""
         chunks: list[tuple[int, int, int, int]] = []
         word_offset = start_offset = 0
         with open(self.directory / "words.i32", "wb") as words_file, open(self.directory / "starts.i64", "wb") as starts_file:
@@ -175,8 +179,11 @@ class EncodedCache:
                 chunks.append((word_offset, len(words), start_offset, len(starts)))
                 word_offset += len(words)
                 start_offset += len(starts)
+                if len(chunks) == expected:
+                    words_file.flush()
+                    starts_file.flush()
+                    self.chunks, self.complete = chunks, True
                 yield words, starts
-        self.chunks, self.complete = chunks, True
 
     def read(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         words = np.memmap(self.directory / "words.i32", dtype=np.int32, mode="r")

@@ -383,20 +383,41 @@ def plugins(argv: list[str]) -> None:
 COMMANDS = {"train": train, "evaluate": evaluate, "generate": generate, "translate": translate, "plugins": plugins}
 
 
+def plugin_commands() -> dict[str, Any]:
+    """Subcommands registered by plugins (``registry.command``), by name."""
+    from seqforge.plugins import get_plugins
+
+    return {c.name: c for c in get_plugins().registry.commands()}
+
+
+def usage() -> str:
+    """USAGE plus the plugins' commands."""
+    extra = plugin_commands()
+    if not extra:
+        return USAGE
+    rows = "\n".join(f"  seqforge {c.name:<18} {c.description}  [{c.provider.distribution or c.provider.plugin}]" for c in extra.values())
+    return USAGE + f"\nplugin commands:\n{rows}\n"
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in HELP_FLAGS:
-        print(USAGE)
+        print(usage())
         return
     if argv[0] == "--version":
         print(f"seqforge {__version__}")
         return
     command = COMMANDS.get(argv[0])
     if command is None:
-        import difflib
+        extra = plugin_commands()
+        if argv[0] in extra:
+            command = extra[argv[0]].load()
+        else:
+            import difflib
 
-        close = difflib.get_close_matches(argv[0], COMMANDS, n=1)
-        fail(f"unknown command '{argv[0]}'; expected one of {', '.join(COMMANDS)}." + (f" Did you mean '{close[0]}'?" if close else ""))
+            known = [*COMMANDS, *extra]
+            close = difflib.get_close_matches(argv[0], known, n=1)
+            fail(f"unknown command '{argv[0]}'; expected one of {', '.join(known)}." + (f" Did you mean '{close[0]}'?" if close else ""))
     try:
         command(argv[1:])
     except SeqforgeError as exc:

@@ -14,6 +14,8 @@ from typing import Any, Dict, Optional
 
 from omegaconf import MISSING
 
+from seqforge.embeddings import EmbeddingConfig
+
 
 @dataclass
 class ModelConfig:
@@ -30,6 +32,9 @@ class ModelConfig:
     dropout: float = 0.0  # between layers and on embeddings / before the output layer
     tie_weights: bool = False  # share input embedding and output projection (needs embedding_dim == hidden_size)
     init_range: Optional[float] = None  # uniform(-r, r) for every parameter (Zaremba et al. use 0.1); None keeps each module's init
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)  # pretrained token vectors (word2vec format), freeze
+    arch: Optional[str] = None  # a task's named architecture (word2vec: skipgram|cbow)
+    loss: Optional[str] = None  # a task's training objective (word2vec: negative_sampling|nce|softmax)
 
 
 @dataclass

@@ -48,6 +48,8 @@ class SeqforgeModule(L.LightningModule):
         self.data = data
         self.model = model
         self.stateful = bool(getattr(data.cfg, "stateful", False))
+        # A task may update its parameters itself (word2vec's compiled kernels): it then gets the optimiser in training_step.
+        self.automatic_optimization = bool(getattr(task, "automatic_optimization", True))
         self.sums = nn.ModuleDict(
             {stage: nn.ModuleDict({k: SumMetric() for k in task.metric_sums}) for stage in ("val", "test")}
         )
@@ -60,7 +62,8 @@ class SeqforgeModule(L.LightningModule):
         loader = self.trainer.train_dataloader
         if hasattr(loader, "mark_consumed"):
             loader.mark_consumed(batch.index)  # for exact mid-epoch resume
-        loss, logs, self._carry["train"] = self.task.training_step(self.model, batch, self._carry.get("train"), stateful=self.stateful)
+        manual = {} if self.automatic_optimization else {"optimizer": self.optimizers()}
+        loss, logs, self._carry["train"] = self.task.training_step(self.model, batch, self._carry.get("train"), stateful=self.stateful, **manual)
         if not torch.isfinite(loss):
             raise SeqforgeError(
                 f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}, batch "
@@ -126,6 +129,8 @@ class SeqforgeModule(L.LightningModule):
 
     # -- optimisation ---------------------------------------------------------
     def configure_optimizers(self) -> Any:
+        if hasattr(self.task, "configure_optimizers"):  # a task with its own update rule (word2vec's SGD)
+            return self.task.configure_optimizers(self.model)
         optim = self.cfg.optim
         if optim.name not in OPTIMIZERS:
             raise ConfigError(f"optim.name='{optim.name}' is not known; expected one of: {', '.join(OPTIMIZERS)}.")

@@ -119,11 +119,37 @@ def _target_of(factory: Any) -> Optional[str]:
     return f"{module}.{qualname}"
 
 
+@dataclass(frozen=True)
+class Command:
+    """A ``seqforge <name> ...`` subcommand a plugin provides.
+
+    Attributes:
+        name: the word after ``seqforge``.
+        target: dotted path of a function taking ``argv: list[str]`` (the words after the name);
+            imported only when the command runs, so listing commands stays fast.
+        provider: the plugin that registered it.
+        description: one line for ``seqforge --help``.
+    """
+
+    name: str
+    target: str
+    provider: Provider
+    description: str = ""
+
+    def load(self) -> Callable[[list[str]], Any]:
+        import importlib
+
+        module, _, attribute = self.target.rpartition(".")
+        return getattr(importlib.import_module(module), attribute)
+
+
 class Registry:
     """Components by kind and name; handed to every plugin's ``seqforge_register``."""
 
     def __init__(self, *, store_configs: bool = True) -> None:
         self._components: dict[tuple[str, str], Component] = {}
+        self._commands: dict[str, Command] = {}
+        self._pending_commands: list[Command] = []
         self._pending: Optional[list[Component]] = None
         self._provider = Provider("<direct>")
         self._store_configs = store_configs
@@ -231,21 +257,54 @@ class Registry:
         """Shortcut for ``register("data", ...)``."""
         return self.register("data", name, factory, config, description=description)
 
+    def command(self, name: str, target: str, *, description: str = "") -> Command:
+        """Register ``seqforge <name>``: ``target`` is the dotted path of a function ``(argv: list[str]) -> None``.
+
+        Raises:
+            DuplicateComponentError: a built-in command or another plugin's command has the name.
+            PluginError: the name or target is malformed.
+        """
+        from seqforge.cli import COMMANDS  # built-ins win; cli imports nothing heavy at module level
+
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise PluginError(f"{self._provider} registered command {name!r}: names are lowercase ASCII letters, digits, '_' or '-'.")
+        if _target_of(target) is None or not isinstance(target, str):
+            raise PluginError(f"{self._provider} registered command '{name}' with target {target!r}; expected a dotted path 'package.module.function'.")
+        if name in COMMANDS:
+            raise DuplicateComponentError(f"command '{name}' is built into seqforge; {self._provider} cannot register it.")
+        existing = self._commands.get(name) or next((c for c in self._pending_commands if c.name == name), None)
+        if existing is not None:
+            raise DuplicateComponentError(f"command '{name}' is registered twice: by {existing.provider} and by {self._provider}.")
+        command = Command(name, target, self._provider, description)
+        if self._pending is not None:
+            self._pending_commands.append(command)
+        else:
+            self._commands[name] = command
+        return command
+
+    def commands(self) -> list[Command]:
+        """Plugin-provided subcommands, sorted by name."""
+        return sorted(self._commands.values(), key=lambda c: c.name)
+
     # -- per-plugin transactions (used by the plugin manager) --------------
     def begin(self, provider: Provider) -> None:
         """Start collecting one plugin's registrations; nothing is visible until :meth:`commit`."""
         self._provider = provider
         self._pending = []
+        self._pending_commands = []
 
     def commit(self) -> None:
         """Make the registrations since :meth:`begin` visible (and Hydra config options)."""
         pending, self._pending = self._pending or [], None
+        commands, self._pending_commands = self._pending_commands, []
         self._provider = Provider("<direct>")
         self._commit(pending)
+        self._commands.update((c.name, c) for c in commands)
 
     def rollback(self) -> None:
         """Drop the registrations since :meth:`begin`."""
         self._pending = None
+        self._pending_commands = []
         self._provider = Provider("<direct>")
 
     def _commit(self, components: list[Component]) -> None:

@@ -46,6 +46,8 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
     model = task.build_model(cfg, data)
     if cfg.model.init_range:
         for parameter in model.parameters():
+            if getattr(parameter, "_seqforge_pretrained", False):
+                continue  # loaded from model.embedding.pretrained
             torch.nn.init.uniform_(parameter, -cfg.model.init_range, cfg.model.init_range)
     return SeqforgeModule(cfg, task, data, model)
 
@@ -56,6 +58,7 @@ def restore(checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None) 
     cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), payload["config"])
     if overrides is not None:
         cfg = OmegaConf.merge(cfg, overrides)
+    cfg.model.embedding.pretrained = None  # the checkpoint holds the trained embedding; the vectors file is not needed
     module = build_run(cfg, data_state=payload.get("data_state"))
     module.load_state_dict(checkpoint["state_dict"])
     return module

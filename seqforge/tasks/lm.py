@@ -13,6 +13,7 @@ from seqforge.build import build_encoder, instantiate
 from seqforge.data.lm import Batch, LanguageModelData
 from seqforge.data.tokenize import detokenize, tokenize
 from seqforge.data.vocab import Vocabulary
+from seqforge.embeddings import load_pretrained
 from seqforge.errors import ConfigError
 from seqforge.recurrent.state import detach_state
 from seqforge.sampling import sample_next
@@ -72,13 +73,17 @@ class LanguageModelTask:
                 "model.bidirectional=false (it is true in the composed config)."
             )
         encoder = build_encoder(model_cfg, input_size=model_cfg.embedding_dim)
-        return LanguageModel(
+        model = LanguageModel(
             vocab_size=len(data.vocab),
             embedding_dim=model_cfg.embedding_dim,
             encoder=encoder,
             dropout=model_cfg.dropout,
             tie_weights=model_cfg.tie_weights,
         )
+        report = load_pretrained(model.embedding, data.vocab.itos, model_cfg.embedding)
+        if report:
+            print(f"seqforge: {report}")
+        return model
 
     # -- steps --------------------------------------------------------------
     def initial_carry(self) -> Any:

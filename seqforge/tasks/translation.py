@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from seqforge.build import build_encoder, cell_factory, instantiate
 from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID, ParallelData, Seq2SeqBatch, collate
+from seqforge.embeddings import load_pretrained
 from seqforge.errors import ConfigError
 from seqforge.search import Hypothesis, beam_search, greedy_search, sample_search
 from seqforge.seq2seq import Seq2Seq
@@ -80,6 +81,10 @@ class TranslationTask:
             dropout=model_cfg.dropout,
             memory_size=encoder.output_size,
         )
+        report = load_pretrained(source_embedding, data.source_codec.tokens(range(len(data.source_codec))), model_cfg.embedding,
+                                 what="source tokens")
+        if report:
+            print(f"seqforge: {report}")
         return Seq2Seq(source_embedding=source_embedding, encoder=encoder, decoder=decoder)
 
     # -- steps -----------------------------------------------------------------------

@@ -1,0 +1,163 @@
+"""Pretrained word vectors for any task's embedding layer (``model.embedding.pretrained``).
+
+Reads the word2vec text and binary formats (what ``seqforge-word2vec``, word2vec.c and
+gensim write) and copies the vector of every vocabulary token that has one into an
+``nn.Embedding``; the others keep their initialisation and are counted as out of
+vocabulary. ``model.embedding.freeze=true`` stops their training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional, Sequence
+
+import numpy as np
+
+from seqforge.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+@dataclass
+class EmbeddingConfig:
+    """``model.embedding.*``: initialise the token embedding from pretrained vectors."""
+
+    pretrained: Optional[str] = None  # a word2vec text or binary file (format detected)
+    freeze: bool = False  # keep the embedding fixed during training
+    lowercase_fallback: bool = True  # a token without a vector uses its lowercase form's vector, if any
+
+
+def _header(first: bytes, path: Path, key: str) -> tuple[int, int]:
+    parts = first.split()
+    try:
+        count, dim = int(parts[0]), int(parts[1])
+        if len(parts) != 2 or count < 0 or dim < 1:
+            raise ValueError
+    except (ValueError, IndexError):
+        raise DataError(
+            f"The vectors file '{path}' (config key `{key}`) does not start with a word2vec header "
+            f"'<words> <dimension>' (line 1 is {first[:60]!r})."
+        ) from None
+    return count, dim
+
+
+def read_word2vec(path: str | Path, *, key: str = "model.embedding.pretrained") -> tuple[list[str], np.ndarray]:
+    """``(words, vectors (N, D) float32)`` from a word2vec text or binary file.
+
+    The format is detected: a binary file has exactly ``4 * D`` bytes of floats after each word.
+    Raises :class:`DataError` naming the file and line (text) or word number (binary).
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"The vectors file '{path}' (config key `{key}`) does not exist; give a word2vec text or binary file.")
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        import gzip
+
+        raw = gzip.decompress(raw)
+    newline = raw.find(b"\n")
+    count, dim = _header(raw[: newline if newline >= 0 else len(raw)], path, key)
+    body = memoryview(raw)[newline + 1 :]
+    if _looks_binary(bytes(body[: 256 + 32 * dim]), dim):
+        return _read_binary(bytes(body), count, dim, path, key)
+    return _read_text(bytes(body), count, dim, path, key)
+
+
+def _looks_binary(head: bytes, dim: int) -> bool:
+    line = head.split(b"\n", 1)[0]
+    fields = line.split(b" ")
+    fields = [f for f in fields if f]
+    if len(fields) == dim + 1:
+        try:
+            [float(f) for f in fields[1:]]
+            return False
+        except ValueError:
+            return True
+    return True
+
+
+def _read_text(body: bytes, count: int, dim: int, path: Path, key: str) -> tuple[list[str], np.ndarray]:
+    words: list[str] = []
+    vectors = np.empty((count, dim), dtype=np.float32)
+    for number, line in enumerate(body.decode("utf-8", errors="strict").splitlines(), start=2):
+        if not line.strip():
+            continue
+        parts = line.rstrip().split(" ")
+        if len(parts) != dim + 1 or len(words) >= count:
+            raise DataError(
+                f"The vectors file '{path}' (config key `{key}`), line {number}: expected a word and {dim} numbers "
+                f"(header says {count} words of dimension {dim}), got {len(parts)} fields."
+            )
+        try:
+            vectors[len(words)] = [float(x) for x in parts[1:]]
+        except ValueError:
+            raise DataError(f"The vectors file '{path}' (config key `{key}`), line {number}: a value is not a number.") from None
+        words.append(parts[0])
+    if len(words) != count:
+        raise DataError(f"The vectors file '{path}' (config key `{key}`) has {len(words)} vectors; its header announces {count}.")
+    return words, vectors
+
+
+def _read_binary(body: bytes, count: int, dim: int, path: Path, key: str) -> tuple[list[str], np.ndarray]:
+    words: list[str] = []
+    vectors = np.empty((count, dim), dtype=np.float32)
+    pos, width = 0, 4 * dim
+    for number in range(count):
+        while pos < len(body) and body[pos : pos + 1] in (b"\n", b" "):
+            pos += 1
+        space = body.find(b" ", pos)
+        if space < 0 or space + 1 + width > len(body):
+            raise DataError(
+                f"The vectors file '{path}' (config key `{key}`) ends inside word {number + 1} of {count} "
+                f"(binary word2vec format, dimension {dim}); the file is truncated."
+            )
+        words.append(body[pos:space].decode("utf-8", errors="replace"))
+        vectors[number] = np.frombuffer(body, dtype="<f4", count=dim, offset=space + 1)
+        pos = space + 1 + width
+    return words, vectors
+
+
+def load_pretrained(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: EmbeddingConfig, *,
+                    key: str = "model.embedding", what: str = "tokens") -> Optional[str]:
+    """Copy pretrained vectors into ``embedding`` (row ``i`` = ``vocabulary[i]``) and apply ``freeze``.
+
+    Returns a one-line report (vectors found, OOV count with examples), or None without a file.
+    Raises:
+        ConfigError: the vectors' dimension differs from the embedding's.
+    """
+    import torch
+
+    if cfg.freeze:
+        embedding.weight.requires_grad_(False)
+    if not cfg.pretrained:
+        return None
+    words, vectors = read_word2vec(cfg.pretrained, key=f"{key}.pretrained")
+    if vectors.shape[1] != embedding.embedding_dim:
+        raise ConfigError(
+            f"{key}.pretrained='{cfg.pretrained}' has vectors of dimension {vectors.shape[1]}, but the embedding has "
+            f"{embedding.embedding_dim} (model.embedding_dim); set model.embedding_dim={vectors.shape[1]}."
+        )
+    index = {word: i for i, word in enumerate(words)}
+    rows, sources, missing = [], [], []
+    for row, token in enumerate(vocabulary):
+        found = index.get(token)
+        if found is None and cfg.lowercase_fallback:
+            found = index.get(token.lower())
+        if found is None:
+            if not (token.startswith("<") and token.endswith(">")):  # specials (<pad>, <unk>, ...) are not OOV
+                missing.append(token)
+            continue
+        rows.append(row)
+        sources.append(found)
+    with torch.no_grad():
+        if rows:
+            embedding.weight[torch.tensor(rows)] = torch.from_numpy(vectors[sources]).to(embedding.weight.dtype)
+    embedding.weight._seqforge_pretrained = True  # build_run's model.init_range leaves it alone
+    examples = ", ".join(repr(t) for t in missing[:5]) + (", ..." if len(missing) > 5 else "")
+    return (
+        f"pretrained vectors {cfg.pretrained}: {len(rows)} of {len(vocabulary)} {what} initialised, "
+        f"{len(missing)} out of vocabulary{' (' + examples + ')' if missing else ''}"
+        f"{'; embedding frozen' if cfg.freeze else ''}"
+    )

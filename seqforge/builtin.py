@@ -14,6 +14,8 @@ from seqforge.model_configs import NoAttentionConfig, RecurrentDecoderConfig, Re
 from seqforge.hookspecs import hookimpl
 from seqforge.registry import Registry
 from seqforge.tasks.configs import LanguageModelTaskConfig, TranslationTaskConfig
+from seqforge.data.series_configs import SignalDataConfig, TimeSeriesDataConfig
+from seqforge.tasks.forecast_configs import ForecastTaskConfig, RegressionTaskConfig
 
 
 @hookimpl
@@ -46,4 +48,20 @@ def seqforge_register(registry: Registry) -> None:
     registry.data(
         "text", "seqforge.data.lm.LanguageModelData", TextDataConfig,
         description="plain text (char|word tokens), contiguous BPTT batches",
+    )
+    registry.task(
+        "forecast", "seqforge.tasks.forecast.ForecastTask", ForecastTaskConfig,
+        description="multi-step forecasting: MSE/MAE/RMSE in data units beside naive and seasonal-naive baselines; plot",
+    )
+    registry.data(
+        "timeseries", "seqforge.data.series.TimeSeriesData", TimeSeriesDataConfig,
+        description="a CSV time series in sliding windows; training-split scaling (default: airline passengers 1949-1960)",
+    )
+    registry.task(
+        "regression", "seqforge.tasks.forecast.RegressionTask", RegressionTaskConfig,
+        description="step-by-step sequence regression over long signals; truncated BPTT with carried state",
+    )
+    registry.data(
+        "signal", "seqforge.data.series.SignalData", SignalDataConfig,
+        description="one long signal (CSV, or generated sin->cos) in contiguous streams per rank",
     )

@@ -65,11 +65,12 @@ def restore(checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None) 
 
 
 class StepCheckpoint(ModelCheckpoint):
-    """``every_n_train_steps`` counted in optimiser steps, also when one batch takes several (truncated BPTT).
+    """``last.ckpt`` every ``every_n_train_steps`` optimiser steps and at the end of training.
 
     Lightning saves only when ``global_step`` is a multiple of the interval at a
-    batch end; with k chunks per batch it would skip most saves. This saves at the
-    end of every batch during which a multiple was reached.
+    batch end; with k chunks per batch (truncated BPTT) it would skip most saves, so
+    this saves at the end of every batch during which a multiple was reached. A run
+    that stops at ``max_steps`` between two multiples also saves its final state.
     """
 
     _step_at_batch_start = 0
@@ -88,6 +89,10 @@ class StepCheckpoint(ModelCheckpoint):
         candidates = self._monitor_candidates(trainer)
         self._save_topk_checkpoint(trainer, candidates)
         self._save_last_checkpoint(trainer, candidates)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if self.save_last and trainer.global_step != self._last_global_step_saved and not trainer.sanity_checking:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
 
 def _callbacks(cfg: DictConfig, run_dir: Path, task_callbacks: list[L.Callback]) -> list[L.Callback]:

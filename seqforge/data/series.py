@@ -435,10 +435,10 @@ class SignalBatches:
         self.consumed = int(state.get("consumed", 0))
 
 
-def sine_table(length: int, step: float) -> Table:
-    """The generated demo signal: columns ``t``, ``sin``, ``cos``."""
-    rows = [[f"{k * step:.6f}", f"{math.sin(k * step):.9f}", f"{math.cos(k * step):.9f}"] for k in range(length)]
-    return Table(f"the generated sine signal ({length} steps of {step} rad)", ["t", "sin", "cos"], rows)
+def sine_columns(length: int, step: float) -> dict[str, Tensor]:
+    """The generated demo signal, built as tensors (a 10^6-step signal needs no text): ``t``, ``sin``, ``cos``."""
+    t = torch.arange(length, dtype=torch.float64) * step  # (N,)
+    return {"t": t, "sin": torch.sin(t), "cos": torch.cos(t)}
 
 
 class SignalData(L.LightningDataModule):
@@ -478,12 +478,21 @@ class SignalData(L.LightningDataModule):
         if self.parts:
             return self
         cfg = self.cfg
-        table = read_table(cfg.path) if cfg.path is not None else sine_table(cfg.length, cfg.step)
-        self.source = table.source
         names = [*cfg.inputs, cfg.target]
-        columns = [numeric_column(table, name, key="data.target" if name == cfg.target else "data.inputs", missing=cfg.missing) for name in names]
-        self.filled = sum(count for _, count in columns)
-        values = torch.stack([c for c, _ in columns], dim=1)  # (N, F + 1)
+        keys = ["data.inputs"] * len(cfg.inputs) + ["data.target"]
+        if cfg.path is None:
+            generated = sine_columns(cfg.length, cfg.step)
+            self.source, self.filled = f"the generated sine signal ({cfg.length} steps of {cfg.step} rad)", 0
+            for name, key in zip(names, keys):
+                if name not in generated:
+                    raise ConfigError(f"{key}: the generated signal has columns {', '.join(generated)}, not '{name}' (or set data.path to a CSV).")
+            values = torch.stack([generated[name] for name in names], dim=1)  # (N, F + 1)
+        else:
+            table = read_table(cfg.path)
+            self.source = table.source
+            columns = [numeric_column(table, name, key=key, missing=cfg.missing) for name, key in zip(names, keys)]
+            self.filled = sum(count for _, count in columns)
+            values = torch.stack([c for c, _ in columns], dim=1)  # (N, F + 1)
         n = values.shape[0]
         cut1, cut2 = int(n * cfg.split[0]), int(n * (cfg.split[0] + cfg.split[1]))
         bounds = {"train": (0, cut1), "valid": (cut1, cut2), "test": (cut2, n)}
@@ -496,7 +505,7 @@ class SignalData(L.LightningDataModule):
             batch = cfg.batch_size if split == "train" else cfg.eval_batch_size
             if end - start < batch:
                 raise DataError(
-                    f"{table.source} has {n} rows; data.split={list(cfg.split)} leaves {end - start} for the {split} split, fewer "
+                    f"{self.source} has {n} rows; data.split={list(cfg.split)} leaves {end - start} for the {split} split, fewer "
                     f"than one step per stream (data.{'batch_size' if split == 'train' else 'eval_batch_size'}={batch})."
                 )
             self.parts[split] = scaled[start:end]

@@ -3,8 +3,10 @@
 Everything task-specific (loss, metrics, what state is carried between
 batches) is the task's; this module handles what every task shares:
 optimisers and schedulers, NaN detection, metric reduction across ranks
-(torchmetrics), and the checkpoint payload that makes a checkpoint
-self-describing (config, vocabulary, carried state, RNG state).
+(torchmetrics), truncated BPTT (``train.tbptt_steps``: manual optimisation, one
+step per time chunk, for any task with ``split_time``), and the checkpoint
+payload that makes a checkpoint self-describing (config, vocabulary, carried
+state, RNG state).
 """
 
 from __future__ import annotations

@@ -79,6 +79,13 @@ class SeqforgeModule(L.LightningModule):
                 f"train.tbptt_steps={self.tbptt_steps} needs a task whose batches can be cut along time, but "
                 f"{type(self.task).__name__} has no `split_time(batch, steps)` hook. Unset train.tbptt_steps for this task."
             )
+        length = getattr(self.data, "sequence_length", None)  # optional: lets the error come before training starts
+        if length is not None and self.tbptt_steps > length:
+            key = getattr(self.data, "sequence_length_key", "the data config")
+            raise ConfigError(
+                f"train.tbptt_steps={self.tbptt_steps} is larger than the training sequences, which have {length} time "
+                f"steps ({key}). Use train.tbptt_steps between 1 and {length}, or longer sequences."
+            )
         trainer = self.cfg.trainer
         if (trainer.get("accumulate_grad_batches") or 1) != 1:
             raise ConfigError(
@@ -181,19 +188,9 @@ class SeqforgeModule(L.LightningModule):
             self._carry.pop("train", None)  # a new epoch starts fresh; a run resumed mid-epoch keeps its restored carry
 
     def on_train_epoch_end(self) -> None:
-        if self.tbptt_steps is not None:
+        # As Lightning: epoch-interval schedulers step after a complete epoch, not when max_steps stops one midway.
+        if self.tbptt_steps is not None and self.trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
             self._step_schedulers("epoch")
-
-    def on_fit_start(self) -> None:
-        if self.tbptt_steps is None:
-            return
-        length = getattr(self.data, "sequence_length", None)
-        if length is not None and self.tbptt_steps > length:
-            key = getattr(self.data, "sequence_length_key", "the data config")
-            raise ConfigError(
-                f"train.tbptt_steps={self.tbptt_steps} is larger than the training sequences, which have {length} time "
-                f"steps ({key}). Use train.tbptt_steps between 1 and {length}, or longer sequences."
-            )
 
     # -- evaluation -----------------------------------------------------------
     def _eval_start(self, stage: str) -> None:

@@ -53,6 +53,30 @@ def test_chunks_of_the_full_length_equal_plain_bptt_exactly(tmp_path: Path) -> N
         torch.testing.assert_close(actual, expected, rtol=0, atol=0, msg=name)
 
 
+def test_full_length_chunks_with_an_epoch_schedule_across_epochs(tmp_path: Path) -> None:
+    """Same equivalence for the regression task over an epoch boundary (20 batches per epoch) with an epoch-interval
+    schedule and carried state: the state is reset at the new epoch and the LR halves once, as in automatic mode"""
+    common = [*SIGNAL, "trainer.max_steps=26", "optim.scheduler.name=StepLR", "optim.scheduler.interval=epoch",
+              "+optim.scheduler.kwargs.step_size=1", "+optim.scheduler.kwargs.gamma=0.5"]
+    plain, _ = _fit(common, tmp_path / "plain")
+    fresh: list = []
+
+    def spy(module):
+        step = module.task.training_step
+
+        def recording(model, batch, carry, *, stateful):
+            fresh.append((batch.index, carry is None))
+            return step(model, batch, carry, stateful=stateful)
+
+        module.task.training_step = recording
+
+    chunked, _ = _fit([*common, "train.tbptt_steps=12"], tmp_path / "chunked", patch=spy)
+    assert [index for index, is_fresh in fresh if is_fresh] == [0, 0]  # each epoch's first batch, and only those
+    assert chunked.optimizers().param_groups[0]["lr"] == plain.optimizers().param_groups[0]["lr"] == 3e-3 * 0.5
+    for expected, actual in zip(plain.model.parameters(), chunked.model.parameters()):
+        torch.testing.assert_close(actual, expected, rtol=0, atol=0)
+
+
 def _train_batches(module) -> list:
     """The training batches in epoch order (from the start, wherever training stopped)."""
     loader = module.data._loaders["train"]
@@ -171,9 +195,9 @@ def test_non_positive_tbptt_steps_is_refused(steps: int) -> None:
         build_run(compose_config([*SIGNAL, f"train.tbptt_steps={steps}"]))
 
 
-def test_tbptt_longer_than_the_sequences_is_refused(tmp_path: Path) -> None:
+def test_tbptt_longer_than_the_sequences_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"train.tbptt_steps=13 is larger than the training sequences, which have 12 time steps \(data.seq_len\)"):
-        _fit([*SIGNAL, "train.tbptt_steps=13", "trainer.max_steps=2"], tmp_path)
+        build_run(compose_config([*SIGNAL, "train.tbptt_steps=13"]))
 
 
 def test_tasks_without_split_time_are_refused() -> None:

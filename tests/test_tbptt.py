@@ -236,6 +236,33 @@ def test_ddp_two_ranks_with_tbptt_equal_one_process_with_the_combined_batch(tmp_
         torch.testing.assert_close(actual[name], expected[name], rtol=1e-4, atol=1e-5, msg=name)
 
 
+UNEVEN = '''
+import lightning as L
+
+class Uneven(L.Callback):
+    """Rank 1 drops the last chunk of every batch: it has fewer chunks than rank 0."""
+
+    def on_fit_start(self, trainer, module) -> None:
+        if trainer.global_rank == 1:
+            split = module.task.split_time
+            module.task.split_time = lambda batch, steps: split(batch, steps)[:-1]
+'''
+
+
+@pytest.mark.slow
+def test_ddp_ranks_with_different_chunk_counts_do_not_hang(tmp_path: Path) -> None:
+    """Rank 1 has 2 chunks per batch, rank 0 has 3: rank 1 pads with zero-gradient steps, both finish together"""
+    (tmp_path / "uneven.py").write_text(UNEVEN)
+    common = [o for o in SIGNAL if not o.startswith(("logger", "data.batch_size"))]
+    result = run_seqforge(
+        "train", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", *common, "data.batch_size=2",
+        "train.tbptt_steps=5", "trainer.max_steps=9", "+callbacks.uneven._target_=uneven.Uneven", f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)}, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _params(tmp_path / "run")[1] == 9
+
+
 KILLER = '''
 import os, signal
 import lightning as L

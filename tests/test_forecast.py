@@ -38,6 +38,19 @@ def test_scaling_uses_training_rows_only(tmp_path: Path) -> None:
             assert torch.equal(x, y)
 
 
+def test_feature_columns_scaled_on_training_rows_and_restored_from_the_checkpoint_state(tmp_path: Path) -> None:
+    lines = ["month,price,value"] + [f"2000-{k % 12 + 1:02d},{100 + k if k < 14 else 10_000},{k}" for k in range(20)]
+    (tmp_path / "f.csv").write_text("\n".join(lines) + "\n")
+    data = series_data(tmp_path / "f.csv", features=["price"])
+    assert data.input_size == 2 and data.feature_scalers[0].mean == pytest.approx(106.5)  # rows 0-13 only
+    shifted = ["month,price,value"] + [f"2000-{k % 12 + 1:02d},{150 + k},{k + 5}" for k in range(20)]
+    (tmp_path / "g.csv").write_text("\n".join(shifted) + "\n")  # other data, evaluated with the trained scalers
+    restored = TimeSeriesData(scaler=data.state(), **{**dict(window=4, horizon=2, season=4, valid_size=3, test_size=3),
+                                                      "path": str(tmp_path / "g.csv"), "features": ["price"]}).prepare()
+    price, target = data.feature_scalers[0], data.scaler
+    assert restored.series[0].tolist() == pytest.approx([(5 - target.mean) / target.std, (150 - price.mean) / price.std])
+
+
 def test_windows_and_splits(tmp_path: Path) -> None:
     """Every scored target lies in its split; windows may read earlier rows as history; inputs hold the target's past"""
     data = series_data(write_csv(tmp_path / "s.csv", list(range(1, 21))), time_column="month", time_features=["month"])

@@ -249,7 +249,8 @@ class TimeSeriesData(L.LightningDataModule):
     """Reads the CSV, fits the scaler on the training rows, and serves sliding windows per split.
 
     Args:
-        scaler: the fitted scaler's state from a checkpoint (inference needs no refitting).
+        scaler: the fitted scalers' state from a checkpoint (``{"target": ..., "features": [...]}``),
+            so evaluation scales exactly as training did.
         **options: the fields of :class:`TimeSeriesDataConfig`.
     """
 
@@ -266,7 +267,8 @@ class TimeSeriesData(L.LightningDataModule):
                 f"data.horizon={cfg.horizon} must fit inside the validation and test splits (data.valid_size={cfg.valid_size}, "
                 f"data.test_size={cfg.test_size}): each scored forecast lies wholly in one split."
             )
-        self.scaler = Scaler(**scaler) if scaler is not None else None
+        self.scaler = Scaler(**scaler["target"]) if scaler is not None else None
+        self.feature_scalers = [Scaler(**state) for state in scaler["features"]] if scaler is not None else None
         self.series: Optional[Tensor] = None
 
     # -- reading --------------------------------------------------------------------
@@ -301,7 +303,8 @@ class TimeSeriesData(L.LightningDataModule):
         if self.scaler is None:
             self.scaler = Scaler.fit(target[: self.train_end], log=cfg.transform == "log")
         columns = [self.scaler.scale(target)]
-        self.feature_scalers = [Scaler.fit(values[: self.train_end]) for values, _ in extras]
+        if self.feature_scalers is None:
+            self.feature_scalers = [Scaler.fit(values[: self.train_end]) for values, _ in extras]
         columns += [s.scale(values) for s, (values, _) in zip(self.feature_scalers, extras)]
         self.raw = target  # (N,) original units
         self.series = torch.stack(columns, dim=1)  # (N, 1 + features), scaled with training statistics
@@ -316,8 +319,8 @@ class TimeSeriesData(L.LightningDataModule):
         return 1 + len(self.cfg.features) + 2 * len(self.cfg.time_features)
 
     def state(self) -> dict[str, Any]:
-        """What a checkpoint keeps: the training-split scaler of the target."""
-        return self.scaler.state()
+        """What a checkpoint keeps: the training-split scalers of the target and of the feature columns."""
+        return {"target": self.scaler.state(), "features": [s.state() for s in self.feature_scalers]}
 
     def describe(self) -> str:
         return (

@@ -86,6 +86,13 @@ class OptimConfig:
 
 
 @dataclass
+class TrainConfig:
+    """How seqforge drives optimisation (Lightning's own knobs stay under ``trainer``)."""
+
+    tbptt_steps: Optional[int] = None  # truncated BPTT: split each batch's time axis into chunks of this many steps, one optimiser step each; None: off
+
+
+@dataclass
 class CheckpointConfig:
     every_n_train_steps: Optional[int] = 200  # how often `last.ckpt` is refreshed; None: only at epoch/validation ends
     monitor: str = "val/loss"  # metric that picks `best.ckpt`
@@ -101,6 +108,7 @@ class SeqforgeConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     seed: int = 0
     resume: Optional[str] = None  # a run directory or a checkpoint to continue from

@@ -135,7 +135,25 @@ class Task(Protocol):
     generic glue; everything task-specific lives behind these methods, so a
     new task is one plugin class. ``carry`` is whatever the task wants kept
     between consecutive batches (e.g. the detached hidden state for
-    truncated BPTT over contiguous text); ``None`` at the start of an epoch.
+    truncated BPTT over contiguous text). The core owns its lifetime: it passes
+    ``None`` wherever the state must start afresh (the start of an epoch or of an
+    evaluation, and every batch when the data is not ``stateful``), so a task
+    simply continues from ``carry`` when it is not ``None``. ``stateful=True``
+    asks the task to return its final (detached) state as the new carry.
+
+    Truncated BPTT (``train.tbptt_steps=k``): a task supports it by offering
+    ``split_time(batch, k) -> list[batch]``, the batch cut along time into
+    consecutive chunks of ``k`` steps (``tensor.split(k, dim=1)``: chunks *of*
+    k steps, the last may be shorter). The core then calls ``training_step``
+    once per chunk with ``stateful=True`` and the previous chunk's carry,
+    backpropagates and takes an optimiser step per chunk, detaches the carry
+    between chunks, and hands it to the next batch only when the data is
+    ``stateful``. Under DDP every rank takes as many steps as the rank with the
+    most chunks (zero-gradient steps pad the others), so collectives never hang.
+    Optional, for a clear error before training: the data module's
+    ``sequence_length`` (time steps of a training batch) and
+    ``sequence_length_key`` (the config key that sets it); a chunk's
+    ``time_steps`` weights its logs.
 
     Attributes:
         metric_sums: names of the per-batch sums ``evaluation_step`` returns;
@@ -174,6 +192,7 @@ class Task(Protocol):
         ...
 
     # Optional hooks, called when present:
+    #   split_time(batch, steps) -> list  truncated BPTT (train.tbptt_steps): the batch in chunks of `steps` time steps
     #   begin_evaluation(data, split)   before a validation/test pass ("valid" | "test")
     #   callbacks(run_dir) -> list      extra Lightning callbacks (e.g. attention heatmaps)
     #   report(module)                  print something useful after training (samples, examples)

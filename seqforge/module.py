@@ -3,8 +3,10 @@
 Everything task-specific (loss, metrics, what state is carried between
 batches) is the task's; this module handles what every task shares:
 optimisers and schedulers, NaN detection, metric reduction across ranks
-(torchmetrics), and the checkpoint payload that makes a checkpoint
-self-describing (config, vocabulary, carried state, RNG state).
+(torchmetrics), truncated BPTT (``train.tbptt_steps``: manual optimisation, one
+step per time chunk, for any task with ``split_time``), and the checkpoint
+payload that makes a checkpoint self-describing (config, vocabulary, carried
+state, RNG state).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torchmetrics import SumMetric
 
 from seqforge.build import as_plain
 from seqforge.errors import ConfigError, SeqforgeError
+from seqforge.recurrent.state import detach_state
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -29,6 +32,12 @@ OPTIMIZERS = {
 }
 CHECKPOINT_KEY = "seqforge"
 CHECKPOINT_FORMAT = 1
+
+
+def _time_steps(chunk: Any) -> int:
+    """How many time steps a chunk holds (to weight its logs); 1 if the batch does not say."""
+    steps = getattr(chunk, "time_steps", None)
+    return int(steps) if steps is not None else 1
 
 
 class SeqforgeModule(L.LightningModule):
@@ -56,26 +65,135 @@ class SeqforgeModule(L.LightningModule):
         self._carry: dict[str, Any] = {}
         self._texts: dict[str, list[Any]] = {"val": [], "test": []}
         self.last_metrics: dict[str, dict[str, float]] = {}
+        train_cfg = cfg.get("train") or {}
+        self.tbptt_steps: Optional[int] = train_cfg.get("tbptt_steps")
+        if self.tbptt_steps is not None:
+            self._enable_truncated_bptt()
+
+    def _enable_truncated_bptt(self) -> None:
+        if self.tbptt_steps < 1:
+            raise ConfigError(
+                f"train.tbptt_steps must be a positive number of time steps per chunk (or null for full backpropagation "
+                f"through time), got {self.tbptt_steps}."
+            )
+        if not callable(getattr(self.task, "split_time", None)):
+            raise ConfigError(
+                f"train.tbptt_steps={self.tbptt_steps} needs a task whose batches can be cut along time, but "
+                f"{type(self.task).__name__} has no `split_time(batch, steps)` hook. Unset train.tbptt_steps for this task."
+            )
+        length = getattr(self.data, "sequence_length", None)  # optional: lets the error come before training starts
+        if length is not None and self.tbptt_steps > length:
+            key = getattr(self.data, "sequence_length_key", "the data config")
+            raise ConfigError(
+                f"train.tbptt_steps={self.tbptt_steps} is larger than the training sequences, which have {length} time "
+                f"steps ({key}). Use train.tbptt_steps between 1 and {length}, or longer sequences."
+            )
+        trainer = self.cfg.trainer
+        if (trainer.get("accumulate_grad_batches") or 1) != 1:
+            raise ConfigError(
+                "train.tbptt_steps takes one optimiser step per chunk, so trainer.accumulate_grad_batches must be 1 "
+                f"(got {trainer.accumulate_grad_batches})."
+            )
+        self.automatic_optimization = False  # Lightning 2.x has no truncated BPTT: the chunks are stepped by hand
+        self.clip_val = trainer.get("gradient_clip_val")  # Lightning refuses gradient_clip_val under manual optimisation
+        self.clip_algorithm = trainer.get("gradient_clip_algorithm")
 
     # -- training -----------------------------------------------------------
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Any, batch_idx: int) -> Optional[torch.Tensor]:
         loader = self.trainer.train_dataloader
         if hasattr(loader, "mark_consumed"):
             loader.mark_consumed(batch.index)  # for exact mid-epoch resume
-        manual = {} if self.automatic_optimization else {"optimizer": self.optimizers()}
-        loss, logs, self._carry["train"] = self.task.training_step(self.model, batch, self._carry.get("train"), stateful=self.stateful, **manual)
-        if not torch.isfinite(loss):
-            raise SeqforgeError(
-                f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}, batch "
-                f"{batch_idx}); training stopped. The last good checkpoint is kept in the run's checkpoints/ folder. "
-                "Lower optim.lr, set trainer.gradient_clip_val (e.g. 5), or check the data."
-            )
+        if self.tbptt_steps is not None:
+            return self._truncated_bptt_step(batch, batch_idx)
+        manual = {} if self.automatic_optimization else {"optimizer": self.optimizers()}  # a task that updates parameters itself
+        loss, logs, carry = self.task.training_step(self.model, batch, self._carry.get("train"), stateful=self.stateful, **manual)
+        self._carry["train"] = carry if self.stateful else None
+        self._check_finite(loss, batch_idx)
         self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size)
         return loss
 
+    def _check_finite(self, loss: torch.Tensor, batch_idx: int, chunk: Optional[int] = None) -> None:
+        if not torch.isfinite(loss):
+            where = f"batch {batch_idx}" + (f", truncated-BPTT chunk {chunk}" if chunk is not None else "")
+            raise SeqforgeError(
+                f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}, {where}); "
+                "training stopped. The last good checkpoint is kept in the run's checkpoints/ folder. "
+                "Lower optim.lr, set trainer.gradient_clip_val (e.g. 5), or check the data."
+            )
+
+    def _truncated_bptt_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """One optimiser step per chunk of ``train.tbptt_steps`` time steps, the detached state carried between chunks.
+
+        Manual optimisation (Lightning 2.x has no truncated BPTT), so this does what
+        Lightning's automatic loop would: clipping (``trainer.gradient_clip_val``),
+        step-interval LR schedulers (once per optimiser step), and stopping at
+        ``trainer.max_steps`` (which counts optimiser steps, i.e. chunks).
+        """
+        optimizer = self.optimizers()
+        chunks = list(self.task.split_time(batch, self.tbptt_steps))
+        n_chunks = self._chunks_on_every_rank(len(chunks))
+        carry = self._carry.get("train")  # None at the start of an epoch and for data that is not stateful
+        sums: dict[str, torch.Tensor] = {}
+        weight = 0
+        for index in range(n_chunks):
+            if 0 <= self.trainer.max_steps <= self.global_step:
+                break  # max_steps counts optimiser steps; the rest of this batch is not trained on
+            if index < len(chunks):
+                loss, logs, carry = self.task.training_step(self.model, chunks[index], carry, stateful=True)
+                self._check_finite(loss, batch_idx, index)
+                carry = detach_state(carry)  # the truncation: no gradient flows into an earlier chunk
+                size = _time_steps(chunks[index])
+                for key, value in logs.items():
+                    sums[key] = sums.get(key, 0.0) + value.detach() * size
+                weight += size
+            else:  # this rank has fewer chunks than another: a zero-gradient step keeps DDP's collectives in lockstep
+                loss = sum(p.sum() for p in self.model.parameters() if p.requires_grad) * 0.0
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            self.clip_gradients(optimizer, gradient_clip_val=self.clip_val, gradient_clip_algorithm=self.clip_algorithm)
+            optimizer.step()
+            self._step_schedulers("step")
+        self._carry["train"] = carry if self.stateful else None
+        if weight:
+            means = {key: value / weight for key, value in sums.items()}  # per-chunk logs weighted by chunk length
+            self.log_dict({f"train/{k}": v for k, v in means.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size)
+            return means.get("loss")
+        return None
+
+    def _chunks_on_every_rank(self, count: int) -> int:
+        """The largest chunk count over DDP ranks: every rank must take as many backward/optimiser steps, or DDP hangs."""
+        if self.trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+            total = torch.tensor([count], device=self.device)
+            torch.distributed.all_reduce(total, op=torch.distributed.ReduceOp.MAX)
+            return int(total.item())
+        return count
+
+    def _step_schedulers(self, interval: str) -> None:
+        """LR schedulers under manual optimisation, as Lightning steps them automatically otherwise."""
+        for config in self.trainer.lr_scheduler_configs:
+            if config.interval != interval:
+                continue
+            count = self.global_step if interval == "step" else self.current_epoch + 1
+            if count % config.frequency:
+                continue
+            if config.reduce_on_plateau:
+                value = self.trainer.callback_metrics.get(config.monitor)
+                if value is None:
+                    continue  # no validation yet: as Lightning, wait for the metric
+                config.scheduler.step(float(value))
+            else:
+                config.scheduler.step()
+
     def on_train_epoch_start(self) -> None:
-        if getattr(self.trainer.train_dataloader, "consumed", 0) == 0:
-            self._carry.pop("train", None)
+        loader = self.trainer.train_dataloader
+        consumed = getattr(loader, "consumed", 0)
+        if not 0 < consumed < (len(loader) if hasattr(loader, "__len__") else consumed + 1):
+            self._carry.pop("train", None)  # a new epoch starts fresh; a run resumed mid-epoch keeps its restored carry
+
+    def on_train_epoch_end(self) -> None:
+        # As Lightning: epoch-interval schedulers step after a complete epoch, not when max_steps stops one midway.
+        if self.tbptt_steps is not None and self.trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            self._step_schedulers("epoch")
 
     # -- evaluation -----------------------------------------------------------
     def _eval_start(self, stage: str) -> None:
@@ -85,7 +203,8 @@ class SeqforgeModule(L.LightningModule):
             self.task.begin_evaluation(self.data, "valid" if stage == "val" else "test")
 
     def _eval_step(self, stage: str, batch: Any) -> None:
-        sums, self._carry[stage] = self.task.evaluation_step(self.model, batch, self._carry.get(stage), stateful=self.stateful)
+        sums, carry = self.task.evaluation_step(self.model, batch, self._carry.get(stage), stateful=self.stateful)
+        self._carry[stage] = carry if self.stateful else None
         self._texts[stage].extend(sums.pop("texts", ()))  # corpus-level metrics (BLEU) need the texts, not sums
         for key, value in sums.items():
             self.sums[stage][key].update(value)

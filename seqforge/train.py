@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from seqforge.build import as_plain, instantiate
@@ -29,6 +30,8 @@ from seqforge.report import print_metrics
 
 # Lightning-internal deprecation noise that users cannot act on.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+# Truncated BPTT saves after the whole batch (all its chunks) has been stepped, which is the state we want.
+warnings.filterwarnings("ignore", message=r"Using ModelCheckpoint with manual optimization and every_n_train_steps")
 
 
 def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
@@ -64,12 +67,43 @@ def restore(checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None) 
     return module
 
 
+class StepCheckpoint(ModelCheckpoint):
+    """``last.ckpt`` every ``every_n_train_steps`` optimiser steps and at the end of training.
+
+    Lightning saves only when ``global_step`` is a multiple of the interval at a
+    batch end; with k chunks per batch (truncated BPTT) it would skip most saves, so
+    this saves at the end of every batch during which a multiple was reached. A run
+    that stops at ``max_steps`` between two multiples also saves its final state.
+    """
+
+    _step_at_batch_start = 0
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        self._step_at_batch_start = trainer.global_step
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if pl_module.automatic_optimization:
+            return super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        every = self._every_n_train_steps
+        if every < 1 or trainer.global_step // every == self._step_at_batch_start // every:
+            return
+        if self._should_skip_saving_checkpoint(trainer):
+            return
+        candidates = self._monitor_candidates(trainer)
+        self._save_topk_checkpoint(trainer, candidates)
+        self._save_last_checkpoint(trainer, candidates)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if self.save_last and trainer.global_step != self._last_global_step_saved and not trainer.sanity_checking:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+
 def _callbacks(cfg: DictConfig, run_dir: Path, task_callbacks: list[L.Callback]) -> list[L.Callback]:
-    from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar, TQDMProgressBar
+    from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
 
     ckpt_dir = run_dir / CHECKPOINT_DIR
     callbacks: list[L.Callback] = [
-        ModelCheckpoint(
+        StepCheckpoint(
             dirpath=ckpt_dir,
             filename="step-{step}",
             save_top_k=0,
@@ -128,6 +162,10 @@ def _logger(cfg: DictConfig, run_dir: Path, version: str) -> Any:
 def make_trainer(cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: bool = True, resuming: bool = False) -> L.Trainer:
     """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks (and the task's) and logger."""
     kwargs = as_plain(cfg.trainer)
+    if (cfg.get("train") or {}).get("tbptt_steps") is not None:
+        # Manual optimisation: the module clips (Lightning refuses these arguments then).
+        kwargs.pop("gradient_clip_val", None)
+        kwargs.pop("gradient_clip_algorithm", None)
     if for_fit:
         logger = _logger(cfg, run_dir, _log_version(run_dir, resuming))
         return L.Trainer(

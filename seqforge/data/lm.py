@@ -39,6 +39,10 @@ class Batch:
     def batch_size(self) -> int:
         return self.inputs.shape[0]
 
+    @property
+    def time_steps(self) -> int:
+        return self.inputs.shape[1]
+
     def to(self, device: torch.device) -> "Batch":
         return Batch(self.inputs.to(device), self.targets.to(device), self.index)
 
@@ -130,6 +134,8 @@ def _split_text(text: str, fractions: list[float], source: str) -> dict[str, str
 class LanguageModelData(L.LightningDataModule):
     """Tokenizes, builds the vocabulary on the training split, and serves contiguous batches."""
 
+    sequence_length_key = "data.seq_len"  # named when train.tbptt_steps exceeds it
+
     def __init__(self, *, vocab: Optional[Vocabulary] = None, **options: Any) -> None:
         super().__init__()
         self.cfg = cfg = TextDataConfig(**options)
@@ -141,6 +147,11 @@ class LanguageModelData(L.LightningDataModule):
                 f"{cfg.seq_len}, {cfg.batch_size}, {cfg.eval_batch_size}."
             )
         self._loaders: dict[str, ContiguousBatches] = {}
+
+    @property
+    def sequence_length(self) -> int:
+        """Time steps of a training batch (what ``train.tbptt_steps`` cuts into chunks)."""
+        return self.cfg.seq_len
 
     def prepare(self) -> "LanguageModelData":
         """Read and encode every split (idempotent); called before the model is built (it needs the vocabulary size)."""

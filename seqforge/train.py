@@ -162,8 +162,10 @@ def _logger(cfg: DictConfig, run_dir: Path, version: str) -> Any:
 def make_trainer(cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: bool = True, resuming: bool = False) -> L.Trainer:
     """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks (and the task's) and logger."""
     kwargs = as_plain(cfg.trainer)
-    if (cfg.get("train") or {}).get("tbptt_steps") is not None:
-        # Manual optimisation: the module clips (Lightning refuses these arguments then).
+    manual_task = not getattr(task, "automatic_optimization", True)  # updates its parameters itself (word2vec's kernels)
+    if manual_task or (cfg.get("train") or {}).get("tbptt_steps") is not None:
+        # Manual optimisation: Lightning refuses these arguments then; truncated BPTT clips in the module, and a
+        # task that updates its parameters itself has no gradients to clip.
         kwargs.pop("gradient_clip_val", None)
         kwargs.pop("gradient_clip_algorithm", None)
     if for_fit:

@@ -99,11 +99,6 @@ class Word2VecTask:
 
     def build_model(self, cfg: Any, data: Word2VecData) -> Word2VecModel:
         model_cfg = cfg.model
-        if cfg.trainer.get("gradient_clip_val"):
-            raise ConfigError(
-                f"task=word2vec updates its parameters itself (SGD in compiled kernels), so gradients are never clipped: "
-                f"set trainer.gradient_clip_val=null (it is {cfg.trainer.gradient_clip_val}), or use experiment=word2vec_demo as a start."
-            )
         self.arch = model_cfg.get("arch") or "skipgram"
         self.loss = model_cfg.get("loss") or "negative_sampling"
         if self.arch not in ARCHS:

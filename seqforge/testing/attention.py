@@ -7,7 +7,8 @@ from typing import Any, Iterable, Optional
 import torch
 
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
-from seqforge.testing._tensors import gradient_problems, max_difference, mixed_lengths, pickled, shape, through_checkpoint
+from seqforge.testing._shared_contracts import determinism_contract, picklable_contract
+from seqforge.testing._tensors import gradient_problems, max_difference, mixed_lengths, shape, through_checkpoint
 
 B, S = 4, 7
 TOL = 1e-9
@@ -27,6 +28,11 @@ def _call(attention: Any, query: torch.Tensor, memory: torch.Tensor, mask: torch
     if not isinstance(result, tuple) or len(result) != 2:
         raise Broken(f"forward returned {type(result).__name__}, not a pair (context, weights)", "return `context, weights` from forward")
     return result
+
+
+def _outputs(subject: Subject, attention: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(context, weights)`` on the standard inputs: what two attentions that must agree are compared on."""
+    return _call(attention, *_inputs(subject))
 
 
 @contract("builds", fix="accept query_size= and memory_size= keyword arguments (plus your config's fields)", gate=True)
@@ -128,42 +134,19 @@ def gradients(subject: Subject) -> None:
         raise Broken("no gradient reached the memory")
 
 
-@contract("determinism", fix="draw randomness only from torch's global generator, never from time or os.urandom")
-def determinism(subject: Subject) -> None:
-    first, second = subject.make(seed=11), subject.make(seed=11)
-    query, memory, mask = _inputs(subject)
-    if max(max_difference(a, b) for a, b in zip(_call(first, query, memory, mask), _call(second, query, memory, mask))) > 0:
-        raise Broken("two attentions built under the same seed compute different results")
-
-
 @contract("state_dict", fix="keep all weights in parameters or buffers, so state_dict captures the whole attention")
 def state_dict_round_trip(subject: Subject) -> None:
     original, other = subject.make(seed=0), subject.make(seed=1)
     if not isinstance(original, torch.nn.Module):
         return
     other.load_state_dict(through_checkpoint(original.state_dict()))
-    query, memory, mask = _inputs(subject)
-    if max(max_difference(a, b) for a, b in zip(_call(original, query, memory, mask), _call(other, query, memory, mask))) > 0:
+    if max_difference(_outputs(subject, original), _outputs(subject, other)) > 0:
         raise Broken("an attention loaded with another's state_dict computes something else: part of its weights live outside state_dict")
-
-
-@contract("picklable", fix="do not keep lambdas, local functions or classes, open files or generators on the module; ddp_spawn pickles the model")
-def picklable(subject: Subject) -> None:
-    import pickle
-
-    attention = subject.make()
-    try:
-        copy = pickled(attention)
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        raise Broken(f"pickle.dumps(attention) failed: {type(exc).__name__}: {exc}") from None
-    query, memory, mask = _inputs(subject)
-    if max(max_difference(a, b) for a, b in zip(_call(attention, query, memory, mask), _call(copy, query, memory, mask))) > 0:
-        raise Broken("the unpickled attention computes something else than the original")
 
 
 ATTENTION_CONTRACTS: list[Contract] = [
     builds, shapes, normalised, masked_zero, masked_inert, keys_path, batch_independence, gradients,
-    determinism, state_dict_round_trip, picklable,
+    determinism_contract("attention", _outputs), state_dict_round_trip, picklable_contract("attention", _outputs),
 ]
 
 

@@ -13,12 +13,12 @@ from typing import Any, Iterable, Optional
 import torch
 
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
+from seqforge.testing._shared_contracts import picklable_contract
 from seqforge.testing._tensors import (
     gradient_problems,
     leaves,
     max_difference,
     mixed_lengths,
-    pickled,
     shape,
     structure,
     through_checkpoint,
@@ -52,6 +52,11 @@ def _run(cell: Any, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, sta
     from seqforge.recurrent.loop import run_cell
 
     return run_cell(cell, x, lengths, state, allow_fused=fused)
+
+
+def _outputs(subject: Subject, cell: Any) -> torch.Tensor:
+    """The outputs ``(B, T, H)`` on the standard full-length inputs: what two cells that must agree are compared on."""
+    return _run(cell, _inputs(B, T, _sizes(subject)[0]))[0]
 
 
 # -- the contracts ----------------------------------------------------------------------
@@ -223,13 +228,11 @@ def determinism(subject: Subject) -> None:
     different = [k for k in a if not torch.equal(a[k], b[k])]
     if different:
         raise Broken(f"two cells built under the same seed differ in {', '.join(different)}")
-    I, _ = _sizes(subject)
-    x = _inputs(B, T, I)
     runs = []
     for cell in (first, second):
         cell.train()  # dropout-like randomness, if any, must follow the seed too
         torch.manual_seed(5)
-        runs.append(_run(cell, x)[0])
+        runs.append(_outputs(subject, cell))
     if max_difference(*runs) > 0:
         raise Broken("two training-mode runs under the same seed gave different outputs")
 
@@ -238,9 +241,7 @@ def determinism(subject: Subject) -> None:
 def state_dict_round_trip(subject: Subject) -> None:
     original, other = subject.make(seed=0), subject.make(seed=1)
     other.load_state_dict(through_checkpoint(original.state_dict()))
-    I, _ = _sizes(subject)
-    x = _inputs(B, T, I)
-    difference = max_difference(_run(original, x)[0], _run(other, x)[0])
+    difference = max_difference(_outputs(subject, original), _outputs(subject, other))
     if difference > 0:
         raise Broken(
             f"a cell loaded with another cell's state_dict (saved with torch.save, loaded with weights_only=True) differs by {difference:.3g}: "
@@ -248,19 +249,9 @@ def state_dict_round_trip(subject: Subject) -> None:
         )
 
 
-@contract("picklable", fix="do not keep lambdas, local functions or classes, open files or generators on the cell; ddp_spawn pickles the model")
-def picklable(subject: Subject) -> None:
-    import pickle
-
-    cell = subject.make()
-    try:
-        copy = pickled(cell)
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        raise Broken(f"pickle.dumps(cell) failed: {type(exc).__name__}: {exc}") from None
-    I, _ = _sizes(subject)
-    x = _inputs(B, T, I)
-    if max_difference(_run(cell, x)[0], _run(copy, x)[0]) > 0:
-        raise Broken("the unpickled cell computes something else than the original")
+picklable = picklable_contract(
+    "cell", _outputs, fix="do not keep lambdas, local functions or classes, open files or generators on the cell; ddp_spawn pickles the model",
+)
 
 
 @contract("stacked bidirectional", fix="the cell must work as any layer of seqforge's RecurrentStack (input_size differs per layer)")

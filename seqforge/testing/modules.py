@@ -15,7 +15,8 @@ from typing import Any, Iterable, Optional, Sequence
 import torch
 
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
-from seqforge.testing._tensors import gradient_problems, max_difference, mixed_lengths, pickled, shape, through_checkpoint
+from seqforge.testing._shared_contracts import module_contracts
+from seqforge.testing._tensors import gradient_problems, max_difference, mixed_lengths, shape
 from seqforge.testing.reference import ElmanCell, GeneralAttention
 
 B, S, I, H = 4, 6, 3, 5
@@ -24,10 +25,6 @@ TOL = 1e-9
 
 def _x(batch: int = B, steps: int = S, seed: int = 0) -> torch.Tensor:
     return torch.randn(batch, steps, I, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)  # (B, S, I)
-
-
-def _same_module_outputs(a: Any, b: Any, run: Any) -> float:
-    return max_difference(run(a), run(b))
 
 
 # -- encoders ---------------------------------------------------------------------------------
@@ -113,38 +110,8 @@ def encoder_state(subject: Subject) -> None:
         raise Broken(f"encoding a sequence in two chunks (carrying `state`) differs by {difference:.3g} from encoding it at once")
 
 
-def _module_contracts(kind: str, run: Any) -> list[Contract]:
-    """determinism, state_dict and picklable for any module, given ``run(module) -> tensor``."""
-
-    @contract("determinism", fix="draw randomness only from torch's global generator, never from time or os.urandom")
-    def determinism(subject: Subject) -> None:
-        if _same_module_outputs(subject.make(seed=11), subject.make(seed=11), run) > 0:
-            raise Broken(f"two {kind}s built under the same seed compute different results")
-
-    @contract("state_dict", fix="keep all weights in parameters or buffers, so state_dict captures the whole module")
-    def state_dict_round_trip(subject: Subject) -> None:
-        original, other = subject.make(seed=0), subject.make(seed=1)
-        other.load_state_dict(through_checkpoint(original.state_dict()))
-        if _same_module_outputs(original, other, run) > 0:
-            raise Broken(f"a {kind} loaded with another's state_dict (weights_only load) computes something else")
-
-    @contract("picklable", fix="do not keep lambdas, local functions or classes, open files or generators on the module; ddp_spawn pickles the model")
-    def picklable(subject: Subject) -> None:
-        import pickle
-
-        module = subject.make()
-        try:
-            copy = pickled(module)
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            raise Broken(f"pickle.dumps({kind}) failed: {type(exc).__name__}: {exc}") from None
-        if _same_module_outputs(module, copy, run) > 0:
-            raise Broken(f"the unpickled {kind} computes something else than the original")
-
-    return [determinism, state_dict_round_trip, picklable]
-
-
-ENCODER_CONTRACTS: list[Contract] = [encoder_builds, encoder_shapes, encoder_padding, encoder_gradients, encoder_state] + _module_contracts(
-    "encoder", lambda encoder: _encode(encoder, _x(), mixed_lengths(B, S)).outputs
+ENCODER_CONTRACTS: list[Contract] = [encoder_builds, encoder_shapes, encoder_padding, encoder_gradients, encoder_state] + module_contracts(
+    "encoder", lambda _, encoder: _encode(encoder, _x(), mixed_lengths(B, S)).outputs
 )
 
 
@@ -263,7 +230,7 @@ def decoder_gradients(subject: Subject) -> None:
 
 DECODER_CONTRACTS: list[Contract] = [
     decoder_builds, decoder_shapes, decoder_masking, decoder_batch_independence, decoder_gradients,
-] + _module_contracts("decoder", lambda decoder: torch.stack(_decode(decoder, *_memory())[0]))
+] + module_contracts("decoder", lambda _, decoder: torch.stack(_decode(decoder, *_memory())[0]))
 
 
 def decoder_results(decoder: Any, config: Any = None, *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:

@@ -42,11 +42,9 @@ def config_store() -> Iterator[Any]:
 
 
 @pytest.fixture
-def plugin_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No SEQFORGE_* plugin variables from the caller's environment."""
-    monkeypatch.delenv("SEQFORGE_DISABLE_PLUGIN_AUTOLOAD", raising=False)
-    monkeypatch.delenv("SEQFORGE_PLUGINS", raising=False)
-    return monkeypatch
+def plugin_env(seqforge_plugin_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No SEQFORGE_* plugin variables from the caller's environment (the fixture seqforge's pytest plugin gives authors)."""
+    return seqforge_plugin_env
 
 
 @pytest.fixture

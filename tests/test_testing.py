@@ -171,21 +171,72 @@ def test_good_toy_plugin_passes_every_contract(toy: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3)
 
 
-def test_cell_with_wrong_output_shape_fails_naming_the_contract_and_the_fix(toy: pytest.Pytester) -> None:
-    """h_t of shape (B, H + 1) breaks `shapes`, with the shape seen, the shape expected and how to fix it"""
-    result = run_tests(toy, """
-        import toy_plugin
-        from seqforge.testing import check_cell
+#: A toy component with one defect, the check that catches it, and the lines its failure must show (fnmatch patterns).
+DEFECTIVE_TOYS = [
+    pytest.param(  # h_t of shape (B, H + 1) breaks `shapes`, with the shape seen, the shape expected and how to fix it
+        "check_cell(toy_plugin.WrongShapeCell)",
+        [
+            "*ContractError: cell WrongShapeCell broke * seqforge contracts:*",
+            "*- shapes: with batch 1, forward(x_t (1, 3), state) returned h_t of shape (1, 7); expected (1, 6) = (B, hidden_size)",
+            "*How to fix: return the layer's output for this step as a (B, hidden_size) tensor*",
+        ],
+        (),
+        id="cell-wrong-output-shape",
+    ),
+    pytest.param(  # a forward_sequence that runs padded steps breaks `masking` and says how to keep ended sequences' state
+        "check_cell(toy_plugin.LeakyFusedCell, only=['masking'])",
+        [
+            "*- masking: sequence 1 has length 3 of 5, but its outputs after step 3 are not exactly 0",
+            "*How to fix: in forward_sequence, zero the outputs at padded steps*",
+        ],
+        (),
+        id="cell-fused-path-ignoring-padding",
+    ),
+    pytest.param(  # sigmoid weights break `weights sum to 1`, showing the row sums; masked positions do get 0
+        "check_attention(toy_plugin.UnnormalisedAttention)",
+        [
+            "*- weights sum to 1: attention weights must be non-negative and sum to 1 over each row; row sums are [[]*",
+            "*How to fix: normalise the scores with a softmax over the real positions*",
+        ],
+        ("masked positions get 0: ",),
+        id="attention-unnormalised",
+    ),
+    pytest.param(  # a softmax without the mask gives padded positions weight and lets padded memory reach the context
+        "check_attention(toy_plugin.LeakyAttention)",
+        [
+            "*attention LeakyAttention broke 2 seqforge contracts:*",
+            "*- masked positions get 0: weights at masked (padded) positions must be exactly 0; the largest is *",
+            "*How to fix: set the scores of masked positions to -inf before the softmax*",
+            "*- masked memory is inert: changing the memory at masked (padded) positions changed the context*",
+        ],
+        (),
+        id="attention-leaking-into-masked-positions",
+    ),
+    pytest.param(  # a context of the query's size breaks `shapes` when query and memory sizes differ
+        "check_attention(toy_plugin.WrongContextAttention, query_size=4, memory_size=9, only=['shapes'])",
+        ["*- shapes: with batch 1, the context has shape (1, 4); expected (1, 9) = (B, memory_size)"],
+        (),
+        id="attention-wrong-context-shape",
+    ),
+]
 
-        def test_cell():
-            check_cell(toy_plugin.WrongShapeCell)
+
+@pytest.mark.parametrize("check, expected_lines, absent", DEFECTIVE_TOYS)
+def test_defective_toy_component_fails_naming_the_contract_and_the_fix(
+    toy: pytest.Pytester, check: str, expected_lines: list[str], absent: tuple[str, ...]
+) -> None:
+    """The check fails the author's test, and its report names each broken contract, what was seen and how to fix it"""
+    result = run_tests(toy, f"""
+        import toy_plugin
+        from seqforge.testing import check_attention, check_cell
+
+        def test_component():
+            {check}
     """)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*ContractError: cell WrongShapeCell broke * seqforge contracts:*",
-        "*- shapes: with batch 1, forward(x_t (1, 3), state) returned h_t of shape (1, 7); expected (1, 6) = (B, hidden_size)",
-        "*How to fix: return the layer's output for this step as a (B, hidden_size) tensor*",
-    ])
+    result.stdout.fnmatch_lines(expected_lines)
+    for text in absent:
+        assert text not in result.stdout.str()
 
 
 def test_non_picklable_cell_fails_the_picklable_contract_only(toy: pytest.Pytester) -> None:
@@ -206,70 +257,6 @@ def test_non_picklable_cell_fails_the_picklable_contract_only(toy: pytest.Pytest
         "*- picklable: pickle.dumps(cell) failed: *lambda*",
         "*How to fix: do not keep lambdas, local functions or classes*ddp_spawn pickles the model*",
     ])
-
-
-def test_fused_path_that_ignores_padding_fails_masking(toy: pytest.Pytester) -> None:
-    """A forward_sequence that runs padded steps breaks `masking` and says how to keep ended sequences' state"""
-    result = run_tests(toy, """
-        import toy_plugin
-        from seqforge.testing import check_cell
-
-        def test_cell():
-            check_cell(toy_plugin.LeakyFusedCell, only=["masking"])
-    """)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*- masking: sequence 1 has length 3 of 5, but its outputs after step 3 are not exactly 0",
-        "*How to fix: in forward_sequence, zero the outputs at padded steps*",
-    ])
-
-
-def test_unnormalised_attention_fails_weights_sum_to_1(toy: pytest.Pytester) -> None:
-    """Sigmoid weights break `weights sum to 1`, showing the row sums"""
-    result = run_tests(toy, """
-        import toy_plugin
-        from seqforge.testing import check_attention
-
-        def test_attention():
-            check_attention(toy_plugin.UnnormalisedAttention)
-    """)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*- weights sum to 1: attention weights must be non-negative and sum to 1 over each row; row sums are [[]*",
-        "*How to fix: normalise the scores with a softmax over the real positions*",
-    ])
-    assert "masked positions get 0: " not in result.stdout.str()  # it does zero masked positions
-
-
-def test_attention_leaking_into_masked_positions_fails_both_mask_contracts(toy: pytest.Pytester) -> None:
-    """A softmax without the mask gives padded positions weight and lets padded memory reach the context"""
-    result = run_tests(toy, """
-        import toy_plugin
-        from seqforge.testing import check_attention
-
-        def test_attention():
-            check_attention(toy_plugin.LeakyAttention)
-    """)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*attention LeakyAttention broke 2 seqforge contracts:*",
-        "*- masked positions get 0: weights at masked (padded) positions must be exactly 0; the largest is *",
-        "*How to fix: set the scores of masked positions to -inf before the softmax*",
-        "*- masked memory is inert: changing the memory at masked (padded) positions changed the context*",
-    ])
-
-
-def test_attention_with_wrong_context_shape_fails_shapes(toy: pytest.Pytester) -> None:
-    """A context of the query's size breaks `shapes` when query and memory sizes differ"""
-    result = run_tests(toy, """
-        import toy_plugin
-        from seqforge.testing import check_attention
-
-        def test_attention():
-            check_attention(toy_plugin.WrongContextAttention, query_size=4, memory_size=9, only=["shapes"])
-    """)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*- shapes: with batch 1, the context has shape (1, 4); expected (1, 9) = (B, memory_size)"])
 
 
 def test_plugin_registrations_name_the_collision_and_the_missing_api_version(toy: pytest.Pytester) -> None:

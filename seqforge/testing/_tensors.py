@@ -71,6 +71,16 @@ def gradient_problems(module: Any) -> list[str]:
     return problems
 
 
+def require_useful_gradients(module: Any, where: str = "") -> None:
+    """Raise :class:`Broken` naming every parameter of ``module`` without a useful gradient (call after ``backward``).
+
+    ``where`` opens the message (e.g. ``"after 3 steps "``) so the author knows which backward pass it was.
+    """
+    problems = gradient_problems(module)
+    if problems:
+        raise Broken(f"{where}these parameters got no useful gradient: {', '.join(problems)}")
+
+
 def mixed_lengths(batch: int, steps: int) -> Tensor:
     """``(B,)`` lengths with the longest first, a short one and a one-step one: exercises every masking case."""
     pattern = [steps, max(1, steps - 2), 1, max(1, steps // 2)]

@@ -8,7 +8,7 @@ import torch
 
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
 from seqforge.testing._shared_contracts import determinism_contract, picklable_contract
-from seqforge.testing._tensors import gradient_problems, max_difference, mixed_lengths, shape, through_checkpoint
+from seqforge.testing._tensors import max_difference, mixed_lengths, require_useful_gradients, shape, through_checkpoint
 
 B, S = 4, 7
 TOL = 1e-9
@@ -127,9 +127,7 @@ def gradients(subject: Subject) -> None:
     loss = (context * torch.randn(context.shape, generator=generator, dtype=context.dtype)).sum()
     loss = loss + (weights * torch.randn(weights.shape, generator=generator, dtype=weights.dtype)).sum()
     loss.backward()
-    problems = gradient_problems(attention)
-    if problems:
-        raise Broken(f"these parameters got no useful gradient: {', '.join(problems)}")
+    require_useful_gradients(attention)
     if memory.grad is None or not memory.grad.abs().sum() > 0:
         raise Broken("no gradient reached the memory")
 

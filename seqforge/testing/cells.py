@@ -15,10 +15,10 @@ import torch
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
 from seqforge.testing._shared_contracts import picklable_contract
 from seqforge.testing._tensors import (
-    gradient_problems,
     leaves,
     max_difference,
     mixed_lengths,
+    require_useful_gradients,
     shape,
     structure,
     through_checkpoint,
@@ -163,9 +163,7 @@ def gradients(subject: Subject) -> None:
     loss = (outputs * torch.randn(outputs.shape, generator=weights, dtype=outputs.dtype)).sum()
     loss = loss + sum((leaf * torch.randn(leaf.shape, generator=weights, dtype=leaf.dtype)).sum() for leaf in leaves(final) if leaf.is_floating_point())
     loss.backward()
-    problems = gradient_problems(cell)
-    if problems:
-        raise Broken(f"after backward through {T} steps, these parameters got no useful gradient: {', '.join(problems)}")
+    require_useful_gradients(cell, f"after backward through {T} steps, ")
     if x.grad is None or not x.grad.abs().sum() > 0:
         raise Broken("no gradient reached the inputs x_t", "compute h_t from x_t with differentiable operations")
     if not any(leaf.grad is not None and leaf.grad.abs().sum() > 0 for leaf in leaves(state) if leaf.is_floating_point()):
@@ -270,9 +268,7 @@ def stacked_bidirectional(subject: Subject) -> None:
     if out.outputs[padded].abs().sum() != 0:
         raise Broken("a 2-layer bidirectional encoder has non-zero outputs at padded steps")
     (out.outputs * torch.randn_like(out.outputs)).sum().backward()
-    problems = gradient_problems(encoder)
-    if problems:
-        raise Broken(f"in a 2-layer bidirectional encoder these parameters got no useful gradient: {', '.join(problems)}")
+    require_useful_gradients(encoder, "in a 2-layer bidirectional encoder ")
 
 
 @contract("trains", fix="check the cell's initialisation and that its output depends on its parameters; the loss must fall on an easy task")

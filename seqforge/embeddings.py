@@ -3,14 +3,16 @@
 Reads the word2vec text and binary formats (what ``seqforge-word2vec``, word2vec.c and
 gensim write) and copies the vector of every vocabulary token that has one into an
 ``nn.Embedding``; the others keep their initialisation and are counted as out of
-vocabulary. ``model.embedding.freeze=true`` stops their training.
+vocabulary. ``model.embedding.freeze=true`` stops their training. A task with a target
+side (translation) initialises its decoder embedding from ``target_pretrained``, or from
+``pretrained`` when both sides share one vocabulary.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Literal, Optional, Sequence
 
 import numpy as np
 
@@ -25,7 +27,8 @@ class EmbeddingConfig:
     """``model.embedding.*``: initialise the token embedding from pretrained vectors."""
 
     pretrained: Optional[str] = None  # a word2vec text or binary file (format detected)
-    freeze: bool = False  # keep the embedding fixed during training
+    target_pretrained: Optional[str] = None  # translation's decoder embedding; unset: `pretrained` if data.shared_vocab=true
+    freeze: bool = False  # keep the embedding fixed during training (the target one only if it has a vectors file)
     lowercase_fallback: bool = True  # a token without a vector uses its lowercase form's vector, if any
 
 
@@ -119,24 +122,55 @@ def _read_binary(body: bytes, count: int, dim: int, path: Path, key: str) -> tup
     return words, vectors
 
 
+Side = Literal["only", "source", "target"]
+_WHAT = {"only": "tokens", "source": "source tokens", "target": "target tokens"}
+
+
+def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str) -> tuple[Optional[str], str]:
+    """The file for ``side`` and the config key that named it."""
+    if side == "target":
+        if cfg.target_pretrained:
+            return cfg.target_pretrained, f"{key}.target_pretrained"
+        return (cfg.pretrained if shared_vocab else None), f"{key}.pretrained"
+    if side == "only" and cfg.target_pretrained:
+        raise ConfigError(
+            f"{key}.target_pretrained='{cfg.target_pretrained}' initialises a decoder (target-side) embedding, but this "
+            f"task has a single embedding; use {key}.pretrained instead."
+        )
+    return cfg.pretrained, f"{key}.pretrained"
+
+
 def load_pretrained(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: EmbeddingConfig, *,
-                    key: str = "model.embedding", what: str = "tokens") -> Optional[str]:
+                    key: str = "model.embedding", side: Side = "only", shared_vocab: bool = False,
+                    cache: Optional[dict[str, tuple[list[str], np.ndarray]]] = None) -> Optional[str]:
     """Copy pretrained vectors into ``embedding`` (row ``i`` = ``vocabulary[i]``) and apply ``freeze``.
 
+    ``side`` is ``only`` for a task's single embedding, ``source``/``target`` for the two sides
+    of a sequence-to-sequence model: the target side reads ``target_pretrained``, else
+    ``pretrained`` when ``shared_vocab``, and is frozen only when it gets vectors (freezing a
+    random decoder embedding, possibly tied to the output layer, helps nobody). ``cache`` (path ->
+    vectors) lets both sides read a shared file once.
     Returns a one-line report (vectors found, OOV count with examples), or None without a file.
     Raises:
-        ConfigError: the vectors' dimension differs from the embedding's.
+        ConfigError: the vectors' dimension differs from the embedding's, or ``target_pretrained``
+            is set for a task with a single embedding.
     """
     import torch
 
-    if cfg.freeze:
+    path, file_key = _vectors_file(cfg, side, shared_vocab, key)
+    if cfg.freeze and (path or side != "target"):
         embedding.weight.requires_grad_(False)
-    if not cfg.pretrained:
+    if not path:
         return None
-    words, vectors = read_word2vec(cfg.pretrained, key=f"{key}.pretrained")
+    if cache is not None and path in cache:
+        words, vectors = cache[path]
+    else:
+        words, vectors = read_word2vec(path, key=file_key)
+        if cache is not None:
+            cache[path] = words, vectors
     if vectors.shape[1] != embedding.embedding_dim:
         raise ConfigError(
-            f"{key}.pretrained='{cfg.pretrained}' has vectors of dimension {vectors.shape[1]}, but the embedding has "
+            f"{file_key}='{path}' has vectors of dimension {vectors.shape[1]}, but the embedding has "
             f"{embedding.embedding_dim} (model.embedding_dim); set model.embedding_dim={vectors.shape[1]}."
         )
     index = {word: i for i, word in enumerate(words)}
@@ -157,7 +191,7 @@ def load_pretrained(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: E
     embedding.weight._seqforge_pretrained = True  # build_run's model.init_range leaves it alone
     examples = ", ".join(repr(t) for t in missing[:5]) + (", ..." if len(missing) > 5 else "")
     return (
-        f"pretrained vectors {cfg.pretrained}: {len(rows)} of {len(vocabulary)} {what} initialised, "
+        f"pretrained vectors {path}: {len(rows)} of {len(vocabulary)} {_WHAT[side]} initialised, "
         f"{len(missing)} out of vocabulary{' (' + examples + ')' if missing else ''}"
         f"{'; embedding frozen' if cfg.freeze else ''}"
     )

@@ -62,6 +62,7 @@ def restore(checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None) 
     if overrides is not None:
         cfg = OmegaConf.merge(cfg, overrides)
     cfg.model.embedding.pretrained = None  # the checkpoint holds the trained embedding; the vectors file is not needed
+    cfg.model.embedding.target_pretrained = None
     module = build_run(cfg, data_state=payload.get("data_state"))
     module.load_state_dict(checkpoint["state_dict"])
     return module

@@ -88,3 +88,70 @@ def test_language_model_starts_from_pretrained_vectors_and_init_range_keeps_them
     for word, vector in zip(["the", "cat", "mat"], vectors):
         np.testing.assert_allclose(weight[itos.index(word)].detach().numpy(), vector, atol=1e-6)
     assert not weight.requires_grad
+
+
+def _translation_module(tmp_path: Path, *overrides: str) -> Any:
+    """A tiny word-level translation run (`the cat` -> `le chat`) built in-process"""
+    from compose_helpers import compose_config
+    from seqforge.train import build_run
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("the cat\tle chat\nthe dog\tle chien\n" * 20, encoding="utf-8")
+    cfg = compose_config([
+        "task=translation", "data=parallel", f"data.tsv={pairs}", "model/decoder=recurrent", "model/attention=none",
+        "model.embedding_dim=4", "model.hidden_size=4", *overrides,
+    ])
+    return build_run(cfg)
+
+
+def _rows(embedding: nn.Embedding, codec: Any, words: list[str]) -> np.ndarray:
+    return embedding.weight[[codec.encode(w)[0] for w in words]].detach().numpy()
+
+
+def test_translation_target_embedding_uses_its_own_file_and_reports_oov_per_side(tmp_path: Path, capsys: Any) -> None:
+    """pretrained -> encoder embedding, target_pretrained -> decoder embedding (tied output layer too); one report per side"""
+    rng = np.random.default_rng(0)
+    source, target = rng.normal(size=(2, 4)).astype(np.float32), rng.normal(size=(3, 4)).astype(np.float32)
+    src_path = write_text_vectors(tmp_path / "src.txt", ["the", "cat"], source)
+    tgt_path = write_binary_vectors(tmp_path / "tgt.bin", ["le", "chat", "chien"], target)
+    module = _translation_module(
+        tmp_path, f"model.embedding.pretrained={src_path}", f"model.embedding.target_pretrained={tgt_path}",
+        "model.decoder.tie_embeddings=true", "model.embedding.freeze=true", "model.init_range=0.1",
+    )
+    model, data = module.model, module.data
+    np.testing.assert_allclose(_rows(model.source_embedding, data.source_codec, ["the", "cat"]), source, atol=1e-6)
+    np.testing.assert_allclose(_rows(model.decoder.embedding, data.target_codec, ["le", "chat", "chien"]), target, atol=1e-6)
+    assert model.decoder.output.weight is model.decoder.embedding.weight  # still tied, so the output layer starts from them too
+    assert not model.source_embedding.weight.requires_grad and not model.decoder.embedding.weight.requires_grad
+    out = capsys.readouterr().out
+    assert f"pretrained vectors {src_path}: 2 of {len(data.source_codec)} source tokens initialised, 1 out of vocabulary ('dog')" in out
+    assert f"pretrained vectors {tgt_path}: 3 of {len(data.target_codec)} target tokens initialised, 0 out of vocabulary" in out
+
+
+def test_translation_shared_vocabulary_initialises_both_sides_from_one_file(tmp_path: Path, capsys: Any) -> None:
+    """data.shared_vocab=true: model.embedding.pretrained fills both embeddings; without it the decoder stays random"""
+    words = ["the", "cat", "le", "chat"]
+    vectors = np.random.default_rng(1).normal(size=(4, 4)).astype(np.float32)
+    path = write_text_vectors(tmp_path / "v.txt", words, vectors)
+    module = _translation_module(tmp_path, f"model.embedding.pretrained={path}", "data.shared_vocab=true")
+    model, codec = module.model, module.data.target_codec
+    for embedding in (model.source_embedding, model.decoder.embedding):
+        np.testing.assert_allclose(_rows(embedding, codec, words), vectors, atol=1e-6)
+    out = capsys.readouterr().out
+    assert "source tokens initialised, 2 out of vocabulary ('chien', 'dog')" in out
+    assert "target tokens initialised, 2 out of vocabulary ('chien', 'dog')" in out
+
+    separate = _translation_module(tmp_path, f"model.embedding.pretrained={path}", "model.embedding.freeze=true")
+    target = separate.data.target_codec
+    assert not np.allclose(_rows(separate.model.decoder.embedding, target, ["le", "chat"]), vectors[2:], atol=1e-3)
+    assert separate.model.decoder.embedding.weight.requires_grad  # freeze applies to embeddings that got vectors
+    assert "target tokens" not in capsys.readouterr().out
+
+
+def test_target_pretrained_errors_name_the_key(tmp_path: Path) -> None:
+    """A wrong dimension names model.embedding.target_pretrained; a single-embedding task refuses the key"""
+    path = write_text_vectors(tmp_path / "v.txt", ["le"], np.ones((1, 3), dtype=np.float32))
+    with pytest.raises(ConfigError, match=r"model\.embedding\.target_pretrained=.*dimension 3, but the embedding has 4"):
+        _translation_module(tmp_path, f"model.embedding.target_pretrained={path}")
+    with pytest.raises(ConfigError, match=r"model\.embedding\.target_pretrained=.*single embedding; use model\.embedding\.pretrained"):
+        load_pretrained(nn.Embedding(2, 3), ["a", "b"], EmbeddingConfig(target_pretrained=str(path)))

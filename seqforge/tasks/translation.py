@@ -81,10 +81,13 @@ class TranslationTask:
             dropout=model_cfg.dropout,
             memory_size=encoder.output_size,
         )
-        report = load_pretrained(source_embedding, data.source_codec.tokens(range(len(data.source_codec))), model_cfg.embedding,
-                                 what="source tokens")
-        if report:
-            print(f"seqforge: {report}")
+        cache: dict = {}  # a shared vocabulary's file is read once for both sides
+        sides = (("source", source_embedding, data.source_codec), ("target", decoder.embedding, data.target_codec))
+        for side, embedding, codec in sides:
+            report = load_pretrained(embedding, codec.tokens(range(len(codec))), model_cfg.embedding, side=side,
+                                     shared_vocab=data.cfg.shared_vocab, cache=cache)
+            if report:
+                print(f"seqforge: {report}")
         return Seq2Seq(source_embedding=source_embedding, encoder=encoder, decoder=decoder)
 
     # -- steps -----------------------------------------------------------------------

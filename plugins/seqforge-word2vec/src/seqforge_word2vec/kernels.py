@@ -60,6 +60,46 @@ def _draw_noise(alias_prob, alias_word, r):
     return bucket if coin < alias_prob[bucket] else np.int64(alias_word[bucket])
 
 
+# The per-sentence steps both sentence kernels share. inline="always" inlines them in numba's IR,
+# so train_sentences compiles to the same machine code as with the steps written out (checked).
+@njit(nogil=True, cache=True, inline="always")
+def _seeded(seed):
+    """The generator's state for a call's ``seed``."""
+    return np.uint64(seed) * np.uint64(2654435761) + np.uint64(1)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _sentence_buffer(starts):
+    """``(longest sentence,)`` int32 scratch for one sub-sampled sentence."""
+    longest = 0
+    for s in range(starts.shape[0] - 1):
+        longest = max(longest, starts[s + 1] - starts[s])
+    return np.empty(longest, dtype=np.int32)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _subsample(words, begin, end, keep, buf, r):
+    """Copy the words of ``words[begin:end]`` that sub-sampling keeps into ``buf``. Returns (how many, r)."""
+    m = 0
+    for i in range(begin, end):
+        w = words[i]
+        if keep[w] < 1.0:
+            r = _next(r)
+            if keep[w] < _uniform(r):
+                continue
+        buf[m] = w
+        m += 1
+    return m, r
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _window(pos, m, window, r):
+    """The dynamic window ``[lo, hi)`` around ``pos`` in a sentence of ``m`` words (word2vec.c's ``b = rand % window``)."""
+    r = _next(r)
+    b = np.int64((r >> _SHIFT16) % np.uint64(window))
+    return max(0, pos - window + b), min(m, pos + window + 1 - b), r
+
+
 @njit(cache=True)
 def alias_table(q):
     """``(prob (V,) float32, alias (V,) int32)`` for sampling ``q`` (Vose's construction)."""
@@ -163,30 +203,16 @@ def train_sentences(w_in, w_out, words, starts, keep, alias_prob, alias_word, lo
     dim = w_in.shape[1]
     work = np.zeros(dim, dtype=np.float32)
     neu1 = np.zeros(dim, dtype=np.float32)
-    longest = 0
-    for s in range(starts.shape[0] - 1):
-        longest = max(longest, starts[s + 1] - starts[s])
-    buf = np.empty(longest, dtype=np.int32)
-    r = np.uint64(seed) * np.uint64(2654435761) + np.uint64(1)
+    buf = _sentence_buffer(starts)
+    r = _seeded(seed)
     loss = 0.0
     targets = 0
     kept = 0
     for s in range(starts.shape[0] - 1):
-        m = 0
-        for i in range(starts[s], starts[s + 1]):
-            w = words[i]
-            if keep[w] < 1.0:
-                r = _next(r)
-                if keep[w] < _uniform(r):
-                    continue
-            buf[m] = w
-            m += 1
+        m, r = _subsample(words, starts[s], starts[s + 1], keep, buf, r)
         kept += m
         for pos in range(m):
-            r = _next(r)
-            b = np.int64((r >> _SHIFT16) % np.uint64(window))
-            lo = max(0, pos - window + b)
-            hi = min(m, pos + window + 1 - b)
+            lo, hi, r = _window(pos, m, window, r)
             if cbow:
                 neu1[:] = 0.0
                 count = 0
@@ -240,27 +266,13 @@ def make_examples(words, starts, keep, cbow, window, seed):
     cap = n * (1 if cbow else 2 * window) + 1
     inputs = np.full((cap, width), -1, dtype=np.int64)
     targets = np.empty(cap, dtype=np.int64)
-    longest = 0
-    for s in range(starts.shape[0] - 1):
-        longest = max(longest, starts[s + 1] - starts[s])
-    buf = np.empty(longest, dtype=np.int32)
-    r = np.uint64(seed) * np.uint64(2654435761) + np.uint64(1)
+    buf = _sentence_buffer(starts)
+    r = _seeded(seed)
     p = 0
     for s in range(starts.shape[0] - 1):
-        m = 0
-        for i in range(starts[s], starts[s + 1]):
-            w = words[i]
-            if keep[w] < 1.0:
-                r = _next(r)
-                if keep[w] < _uniform(r):
-                    continue
-            buf[m] = w
-            m += 1
+        m, r = _subsample(words, starts[s], starts[s + 1], keep, buf, r)
         for pos in range(m):
-            r = _next(r)
-            b = np.int64((r >> _SHIFT16) % np.uint64(window))
-            lo = max(0, pos - window + b)
-            hi = min(m, pos + window + 1 - b)
+            lo, hi, r = _window(pos, m, window, r)
             if cbow:
                 j = 0
                 for c in range(lo, hi):
@@ -283,7 +295,7 @@ def make_examples(words, starts, keep, cbow, window, seed):
 def draw_noise(alias_prob, alias_word, n, seed):
     """``(n,)`` int64 noise words from the alias table, as the kernels draw them (distribution tests, autograd path)."""
     out = np.empty(n, dtype=np.int64)
-    r = np.uint64(seed) * np.uint64(2654435761) + np.uint64(1)
+    r = _seeded(seed)
     for i in range(n):
         r = _next(r)
         out[i] = _draw_noise(alias_prob, alias_word, r)
@@ -294,7 +306,7 @@ def draw_noise(alias_prob, alias_word, n, seed):
 def subsample_mask(words, keep, seed):
     """``(N,)`` bool: which tokens sub-sampling keeps (same rule as the kernels; for the distribution tests)."""
     out = np.empty(words.shape[0], dtype=np.bool_)
-    r = np.uint64(seed) * np.uint64(2654435761) + np.uint64(1)
+    r = _seeded(seed)
     for i in range(words.shape[0]):
         w = words[i]
         out[i] = True

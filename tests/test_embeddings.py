@@ -155,3 +155,30 @@ def test_target_pretrained_errors_name_the_key(tmp_path: Path) -> None:
         _translation_module(tmp_path, f"model.embedding.target_pretrained={path}")
     with pytest.raises(ConfigError, match=r"model\.embedding\.target_pretrained=.*single embedding; use model\.embedding\.pretrained"):
         load_pretrained(nn.Embedding(2, 3), ["a", "b"], EmbeddingConfig(target_pretrained=str(path)))
+
+
+def test_tagging_and_classification_word_embeddings_start_from_pretrained_vectors(tmp_path: Path, capsys: Any) -> None:
+    """task=tag and task=classify read model.embedding.pretrained into their word embedding, with the OOV report"""
+    from compose_helpers import compose_config
+    from seqforge.train import build_run
+
+    vectors = np.random.default_rng(1).normal(size=(2, 8)).astype(np.float32)
+    path = write_text_vectors(tmp_path / "v.txt", ["EU", "rejects"], vectors)
+    conll = tmp_path / "train.conll"
+    conll.write_text("EU NNP B-ORG\nrejects VBZ O\nGerman JJ B-MISC\n\n" * 5, encoding="utf-8")
+    labelled = tmp_path / "train.tsv"
+    labelled.write_text("pos\tEU rejects\nneg\tGerman lamb\n" * 5, encoding="utf-8")
+    runs = {
+        "tag": ["task=tag", "data=conll", f"data.train={conll}", f"data.valid={conll}", f"data.test={conll}"],
+        "classify": ["task=classify", "data=labelled", "data.tokenizer=word", f"data.train={labelled}", f"data.valid={labelled}", f"data.test={labelled}"],
+    }
+    for task, overrides in runs.items():
+        module = build_run(compose_config([
+            *overrides, "model.embedding_dim=8", "model.hidden_size=8", f"model.embedding.pretrained={path}", "model.embedding.freeze=true",
+        ]))
+        tokens = module.data.words.itos if task == "tag" else module.data.codec.tokens(range(len(module.data.codec)))
+        weight = module.model.embedding.weight
+        for word, vector in zip(["EU", "rejects"], vectors):
+            np.testing.assert_allclose(weight[tokens.index(word)].detach().numpy(), vector, atol=1e-6)
+        assert not weight.requires_grad, task
+        assert f"pretrained vectors {path}: 2 of {len(tokens)} tokens initialised" in capsys.readouterr().out, task

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from seqforge.build import build_encoder, instantiate
 from seqforge.data.labelled import IGNORE, LabelledBatch, LabelledData, collate
 from seqforge.data.parallel import PAD_ID
+from seqforge.embeddings import load_pretrained
 from seqforge.errors import ConfigError
 from seqforge.pooling import POOLINGS, Pooling
 
@@ -70,10 +71,20 @@ class ClassificationTask:
         model_cfg = cfg.model
         vocab_size = len(data.codec) if data.codec is not None else None
         input_size = model_cfg.embedding_dim if vocab_size is not None else data.feature_size
-        return SequenceClassifier(
+        model = SequenceClassifier(
             encoder=build_encoder(model_cfg, input_size=input_size), num_labels=len(data.labels), pooling=self.pooling,
             dropout=model_cfg.dropout, vocab_size=vocab_size, embedding_dim=model_cfg.embedding_dim,
         )
+        if model.embedding is not None:  # text input: model.embedding.pretrained (word2vec) may initialise it
+            report = load_pretrained(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)
+            if report:
+                print(f"seqforge: {report}")
+        elif model_cfg.embedding.pretrained:
+            raise ConfigError(
+                f"model.embedding.pretrained='{model_cfg.embedding.pretrained}' needs token input, but this data gives "
+                f"{data.feature_size} float features per step (no embedding layer). Unset model.embedding.pretrained."
+            )
+        return model
 
     # -- steps ------------------------------------------------------------------------------
     def training_step(self, model: SequenceClassifier, batch: LabelledBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:

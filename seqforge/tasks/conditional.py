@@ -21,6 +21,7 @@ from seqforge.bridge import _template_sizes, _unflatten
 from seqforge.build import cell_factory, instantiate
 from seqforge.data.conditional import ConditionalBatch, ConditionalData
 from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID
+from seqforge.embeddings import load_pretrained
 from seqforge.errors import ConfigError
 from seqforge.search import Hypothesis, beam_search, greedy_search, sample_search
 
@@ -187,11 +188,15 @@ class ConditionalTask:
         model_cfg = cfg.model
         if model_cfg.bidirectional:
             raise ConfigError("One-to-many generation runs left to right: set model.bidirectional=false (it is true in the composed config).")
-        return ConditionalGenerator(
+        model = ConditionalGenerator(
             cell=cell_factory(model_cfg), vocab_size=len(data.codec), embedding_dim=model_cfg.embedding_dim, hidden_size=model_cfg.hidden_size,
             num_layers=model_cfg.num_layers, dropout=model_cfg.dropout, condition_dim=self.condition_dim,
             num_labels=len(data.labels) if data.conditioned_on_labels else None, feature_size=data.feature_size, condition=self.condition,
         )
+        report = load_pretrained(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)  # the output tokens' embedding
+        if report:
+            print(f"seqforge: {report}")
+        return model
 
     # -- steps ------------------------------------------------------------------------------------
     def training_step(self, model: ConditionalGenerator, batch: ConditionalBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:

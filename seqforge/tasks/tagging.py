@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from seqforge.build import build_encoder, cell_factory, instantiate
 from seqforge.data.conll import TagBatch, TaggingData
+from seqforge.embeddings import load_pretrained
 from seqforge.data.labelled import IGNORE
 from seqforge.data.parallel import PAD_ID
 from seqforge.pooling import last_pool
@@ -91,10 +92,14 @@ class TaggingTask:
             )
             chars = CharWordEncoder(encoder=char_encoder, vocab_size=len(data.chars), embedding_dim=self.char_embedding_dim)
         input_size = model_cfg.embedding_dim + (chars.output_size if chars is not None else 0)
-        return SequenceTagger(
+        model = SequenceTagger(
             encoder=build_encoder(model_cfg, input_size=input_size), vocab_size=len(data.words), embedding_dim=model_cfg.embedding_dim,
             num_tags=len(data.tags), dropout=model_cfg.dropout, chars=chars,
         )
+        report = load_pretrained(model.embedding, data.words.itos, model_cfg.embedding)  # model.embedding.pretrained (word2vec)
+        if report:
+            print(f"seqforge: {report}")
+        return model
 
     # -- steps ------------------------------------------------------------------------------------
     def training_step(self, model: SequenceTagger, batch: TagBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:

@@ -16,11 +16,11 @@ from typing import Any, Optional, Sequence
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from seqforge.data.codecs import VocabularyCodec, codec_from_state
 from seqforge.data.labelled_configs import DigitsDataConfig, LabelledDataConfig
 from seqforge.data.parallel import PAD_ID
+from seqforge.data.splits import SplitLoaders
 from seqforge.data.text_io import read_text
 from seqforge.errors import ConfigError, DataError
 
@@ -185,7 +185,7 @@ def collate(examples: list[tuple[int, Tensor, int]]) -> LabelledBatch:
 # -- the data module ------------------------------------------------------------------------------
 
 
-class LabelledData(L.LightningDataModule):
+class LabelledData(SplitLoaders, L.LightningDataModule):
     """Reads examples, learns the label set (and token vocabulary) on the training split, serves padded batches.
 
     Args:
@@ -194,6 +194,7 @@ class LabelledData(L.LightningDataModule):
     """
 
     config_class: type = LabelledDataConfig
+    collate = staticmethod(collate)  # batches for the SplitLoaders hooks
 
     def __init__(self, *, state: Optional[dict[str, Any]] = None, **options: Any) -> None:
         super().__init__()
@@ -269,22 +270,6 @@ class LabelledData(L.LightningDataModule):
     def encode_inputs(self, inputs: Sequence[Any]) -> list[Tensor]:
         """Model inputs for new examples (inference): text strings or ``(T, F)`` tensors."""
         return [self._encode_input(torch.as_tensor(x, dtype=torch.float32) if not isinstance(x, str) else x) for x in inputs]
-
-    # -- Lightning ----------------------------------------------------------------------------
-    def setup(self, stage: Optional[str] = None) -> None:
-        self.prepare()
-
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["train"], batch_size=self.cfg.batch_size, shuffle=self.cfg.shuffle, collate_fn=collate)
-
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["valid"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)
-
-    def test_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["test"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)
-
-    def transfer_batch_to_device(self, batch: LabelledBatch, device: torch.device, dataloader_idx: int) -> LabelledBatch:
-        return batch.to(device)
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.examples[s])) for s in SPLITS)

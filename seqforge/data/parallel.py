@@ -9,10 +9,10 @@ from typing import Any, Optional, Sequence
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from seqforge.data.codecs import Codec, codec_from_state, fit_codec
 from seqforge.data.configs import ParallelDataConfig
+from seqforge.data.splits import SplitLoaders
 from seqforge.data.text_io import read_text
 from seqforge.data.vocab import SPECIALS
 from seqforge.errors import ConfigError, DataError
@@ -106,7 +106,7 @@ def split_pairs(pairs: Pairs, fractions: Sequence[float]) -> dict[str, Pairs]:
     return parts
 
 
-class ParallelData(L.LightningDataModule):
+class ParallelData(SplitLoaders, L.LightningDataModule):
     """Reads pairs, learns codecs on the training split, encodes, and serves padded batches.
 
     Args:
@@ -115,6 +115,7 @@ class ParallelData(L.LightningDataModule):
     """
 
     config_class: type = ParallelDataConfig
+    collate = staticmethod(collate)  # batches for the SplitLoaders hooks
 
     def __init__(self, *, codecs: Optional[dict[str, Any]] = None, **options: Any) -> None:
         super().__init__()
@@ -192,22 +193,6 @@ class ParallelData(L.LightningDataModule):
         self.report[f"{split}_truncated"] = truncated
         self.report[f"{split}_source_unknown_tokens"] = unknown
         return out
-
-    # -- Lightning ------------------------------------------------------------------
-    def setup(self, stage: Optional[str] = None) -> None:
-        self.prepare()
-
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["train"], batch_size=self.cfg.batch_size, shuffle=self.cfg.shuffle, collate_fn=collate)
-
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["valid"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)
-
-    def test_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["test"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)
-
-    def transfer_batch_to_device(self, batch: Seq2SeqBatch, device: torch.device, dataloader_idx: int) -> Seq2SeqBatch:
-        return batch.to(device)
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.pairs[s])) for s in SPLITS)

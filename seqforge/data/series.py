@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import lightning as L
 import torch
@@ -29,6 +29,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from seqforge.data.series_configs import SignalDataConfig, TimeSeriesDataConfig
+from seqforge.data.streams import StreamBatch, StreamBatches
 from seqforge.errors import ConfigError, DataError
 
 MISSING_POLICIES = ("error", "ffill", "interpolate")
@@ -375,26 +376,6 @@ class TimeSeriesData(L.LightningDataModule):
 
 
 # -- contiguous signal streams ----------------------------------------------------
-@dataclass
-class SignalBatch:
-    """``inputs`` ``(B, L, F)`` and ``targets`` ``(B, L)`` (scaled); ``index``: position in the epoch."""
-
-    inputs: Tensor
-    targets: Tensor
-    index: int
-
-    @property
-    def batch_size(self) -> int:
-        return self.inputs.shape[0]
-
-    @property
-    def time_steps(self) -> int:
-        return self.inputs.shape[1]
-
-    def to(self, device: torch.device) -> "SignalBatch":
-        return SignalBatch(self.inputs.to(device), self.targets.to(device), self.index)
-
-
 def make_signal_streams(values: Tensor, batch_size: int, rank: int = 0, world_size: int = 1, *, key: str = "data.batch_size") -> Tensor:
     """``(N, C)`` -> this rank's ``(B, N // (world * B), C)`` contiguous streams.
 
@@ -408,34 +389,6 @@ def make_signal_streams(values: Tensor, batch_size: int, rank: int = 0, world_si
         raise DataError(f"A signal of {values.shape[0]} steps is too short for {key}={batch_size} on {world_size} device(s).")
     streams = values[: length * total].reshape(total, length, values.shape[1])  # (world*B, N', C)
     return streams[rank * batch_size : (rank + 1) * batch_size]  # (B, N', C)
-
-
-class SignalBatches:
-    """Iterable of :class:`SignalBatch` over ``(B, N, C)`` streams (last channel: the target); resumable mid-epoch."""
-
-    def __init__(self, streams: Tensor, seq_len: int) -> None:
-        self.streams = streams  # (B, N, C)
-        self.seq_len = seq_len
-        self.consumed = 0
-
-    def __len__(self) -> int:
-        return -(-self.streams.shape[1] // self.seq_len)
-
-    def __iter__(self) -> Iterator[SignalBatch]:
-        start = self.consumed if self.consumed < len(self) else 0  # a restored mid-epoch position, else a new epoch
-        for index in range(start, len(self)):
-            rows = self.streams[:, index * self.seq_len : (index + 1) * self.seq_len]  # (B, L, C)
-            yield SignalBatch(rows[..., :-1], rows[..., -1], index)
-        self.consumed = 0
-
-    def mark_consumed(self, index: int) -> None:
-        self.consumed = index + 1
-
-    def state_dict(self) -> dict[str, int]:
-        return {"consumed": self.consumed}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self.consumed = int(state.get("consumed", 0))
 
 
 def sine_columns(length: int, step: float) -> dict[str, Tensor]:
@@ -466,7 +419,7 @@ class SignalData(L.LightningDataModule):
             raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {list(cfg.split)}.")
         self._scaler_state = scaler
         self.parts: dict[str, Tensor] = {}
-        self._loaders: dict[str, SignalBatches] = {}
+        self._loaders: dict[str, StreamBatches] = {}
 
     @property
     def sequence_length(self) -> int:
@@ -534,22 +487,22 @@ class SignalData(L.LightningDataModule):
         trainer = getattr(self, "trainer", None)
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
 
-    def _loader(self, split: str, batch_size: int) -> SignalBatches:
+    def _loader(self, split: str, batch_size: int) -> StreamBatches:
         # Kept per split so Lightning's state_dict/load_state_dict talk to the object it iterates.
         if split not in self._loaders:
             rank, world = self._rank()
             key = "data.batch_size" if split == "train" else "data.eval_batch_size"
-            self._loaders[split] = SignalBatches(make_signal_streams(self.parts[split], batch_size, rank, world, key=key), self.cfg.seq_len)
+            self._loaders[split] = StreamBatches(make_signal_streams(self.parts[split], batch_size, rank, world, key=key), self.cfg.seq_len, next_token=False)
         return self._loaders[split]
 
-    def train_dataloader(self) -> SignalBatches:
+    def train_dataloader(self) -> StreamBatches:
         return self._loader("train", self.cfg.batch_size)
 
-    def val_dataloader(self) -> SignalBatches:
+    def val_dataloader(self) -> StreamBatches:
         return self._loader("valid", self.cfg.eval_batch_size)
 
-    def test_dataloader(self) -> SignalBatches:
+    def test_dataloader(self) -> StreamBatches:
         return self._loader("test", self.cfg.eval_batch_size)
 
-    def transfer_batch_to_device(self, batch: SignalBatch, device: torch.device, dataloader_idx: int) -> SignalBatch:
+    def transfer_batch_to_device(self, batch: StreamBatch, device: torch.device, dataloader_idx: int) -> StreamBatch:
         return batch.to(device)

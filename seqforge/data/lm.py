@@ -19,7 +19,7 @@ from torch import Tensor
 from seqforge.data.configs import TextDataConfig
 from seqforge.data.corpus import pydoc_corpus
 from seqforge.data.text_io import read_text
-from seqforge.data.streams import StreamBatch, StreamBatches
+from seqforge.data.streams import StreamBatches, StreamLoaders
 from seqforge.data.tokenize import tokenize
 from seqforge.data.vocab import Vocabulary
 from seqforge.errors import ConfigError, DataError
@@ -76,10 +76,11 @@ def _split_text(text: str, fractions: list[float], source: str) -> dict[str, str
     return {split: "".join(part) for split, part in parts.items()}
 
 
-class LanguageModelData(L.LightningDataModule):
+class LanguageModelData(StreamLoaders, L.LightningDataModule):
     """Tokenizes, builds the vocabulary on the training split, and serves contiguous batches."""
 
     sequence_length_key = "data.seq_len"  # named when train.tbptt_steps exceeds it
+    next_token = True  # the targets are the next tokens of the same stream
 
     def __init__(self, *, vocab: Optional[Vocabulary] = None, **options: Any) -> None:
         super().__init__()
@@ -124,25 +125,5 @@ class LanguageModelData(L.LightningDataModule):
             f"<unk> in valid/test: {unk.get('valid', 0)}/{unk.get('test', 0)}"
         )
 
-    def _rank(self) -> tuple[int, int]:
-        trainer = getattr(self, "trainer", None)
-        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-
-    def _loader(self, split: str, batch_size: int) -> StreamBatches:
-        # Kept per split so Lightning's state_dict/load_state_dict talk to the object it iterates.
-        if split not in self._loaders:
-            rank, world = self._rank()
-            self._loaders[split] = StreamBatches(make_streams(self.ids[split], batch_size, rank, world), self.cfg.seq_len, next_token=True)
-        return self._loaders[split]
-
-    def train_dataloader(self) -> StreamBatches:
-        return self._loader("train", self.cfg.batch_size)
-
-    def val_dataloader(self) -> StreamBatches:
-        return self._loader("valid", self.cfg.eval_batch_size)
-
-    def test_dataloader(self) -> StreamBatches:
-        return self._loader("test", self.cfg.eval_batch_size)
-
-    def transfer_batch_to_device(self, batch: StreamBatch, device: torch.device, dataloader_idx: int) -> StreamBatch:
-        return batch.to(device)
+    def split_streams(self, split: str, batch_size: int, rank: int, world_size: int) -> Tensor:
+        return make_streams(self.ids[split], batch_size, rank, world_size)

@@ -29,7 +29,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from seqforge.data.series_configs import SignalDataConfig, TimeSeriesDataConfig
-from seqforge.data.streams import StreamBatch, StreamBatches
+from seqforge.data.streams import StreamBatches, StreamLoaders
 from seqforge.errors import ConfigError, DataError
 
 MISSING_POLICIES = ("error", "ffill", "interpolate")
@@ -397,7 +397,7 @@ def sine_columns(length: int, step: float) -> dict[str, Tensor]:
     return {"t": t, "sin": torch.sin(t), "cos": torch.cos(t)}
 
 
-class SignalData(L.LightningDataModule):
+class SignalData(StreamLoaders, L.LightningDataModule):
     """A long signal split in time into train/valid/test, each cut into contiguous streams.
 
     Args:
@@ -406,6 +406,7 @@ class SignalData(L.LightningDataModule):
     """
 
     sequence_length_key = "data.seq_len"  # named when train.tbptt_steps exceeds it
+    next_token = False  # the last channel is the target
 
     def __init__(self, *, scaler: Optional[dict[str, Any]] = None, **options: Any) -> None:
         super().__init__()
@@ -483,26 +484,6 @@ class SignalData(L.LightningDataModule):
     def target_to_original(self, scaled: Tensor) -> Tensor:
         return self.scalers[-1].unscale(scaled.double()).float()
 
-    def _rank(self) -> tuple[int, int]:
-        trainer = getattr(self, "trainer", None)
-        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-
-    def _loader(self, split: str, batch_size: int) -> StreamBatches:
-        # Kept per split so Lightning's state_dict/load_state_dict talk to the object it iterates.
-        if split not in self._loaders:
-            rank, world = self._rank()
-            key = "data.batch_size" if split == "train" else "data.eval_batch_size"
-            self._loaders[split] = StreamBatches(make_signal_streams(self.parts[split], batch_size, rank, world, key=key), self.cfg.seq_len, next_token=False)
-        return self._loaders[split]
-
-    def train_dataloader(self) -> StreamBatches:
-        return self._loader("train", self.cfg.batch_size)
-
-    def val_dataloader(self) -> StreamBatches:
-        return self._loader("valid", self.cfg.eval_batch_size)
-
-    def test_dataloader(self) -> StreamBatches:
-        return self._loader("test", self.cfg.eval_batch_size)
-
-    def transfer_batch_to_device(self, batch: StreamBatch, device: torch.device, dataloader_idx: int) -> StreamBatch:
-        return batch.to(device)
+    def split_streams(self, split: str, batch_size: int, rank: int, world_size: int) -> Tensor:
+        key = "data.batch_size" if split == "train" else "data.eval_batch_size"
+        return make_signal_streams(self.parts[split], batch_size, rank, world_size, key=key)

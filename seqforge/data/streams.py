@@ -8,7 +8,7 @@ hidden state can be carried over) and the order is deterministic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -84,3 +84,41 @@ class StreamBatches:
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.consumed = int(state.get("consumed", 0))
+
+
+class StreamLoaders:
+    """Lightning loader hooks for a data module served as :class:`StreamBatches`, one per split.
+
+    A mixin (list it before ``L.LightningDataModule``) because Lightning finds these hooks as
+    methods of the data module. The host sets ``cfg`` (``seq_len``, ``batch_size``,
+    ``eval_batch_size``), ``next_token`` (see :class:`StreamBatches`) and ``_loaders = {}``, and
+    implements ``split_streams(split, batch_size, rank, world_size)`` -> this rank's streams.
+    """
+
+    cfg: Any
+    next_token: bool
+    _loaders: dict[str, StreamBatches]
+    split_streams: Callable[[str, int, int, int], Tensor]
+
+    def _rank(self) -> tuple[int, int]:
+        trainer = getattr(self, "trainer", None)
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def _loader(self, split: str, batch_size: int) -> StreamBatches:
+        # Kept per split so Lightning's state_dict/load_state_dict talk to the object it iterates.
+        if split not in self._loaders:
+            rank, world = self._rank()
+            self._loaders[split] = StreamBatches(self.split_streams(split, batch_size, rank, world), self.cfg.seq_len, next_token=self.next_token)
+        return self._loaders[split]
+
+    def train_dataloader(self) -> StreamBatches:
+        return self._loader("train", self.cfg.batch_size)
+
+    def val_dataloader(self) -> StreamBatches:
+        return self._loader("valid", self.cfg.eval_batch_size)
+
+    def test_dataloader(self) -> StreamBatches:
+        return self._loader("test", self.cfg.eval_batch_size)
+
+    def transfer_batch_to_device(self, batch: StreamBatch, device: torch.device, dataloader_idx: int) -> StreamBatch:
+        return batch.to(device)

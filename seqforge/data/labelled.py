@@ -20,7 +20,7 @@ from torch import Tensor
 from seqforge.data.codecs import VocabularyCodec, codec_from_state
 from seqforge.data.labelled_configs import DigitsDataConfig, LabelledDataConfig
 from seqforge.data.parallel import PAD_ID
-from seqforge.data.splits import SplitLoaders
+from seqforge.data.splits import SplitLoaders, split_by_fractions
 from seqforge.data.text_io import read_text
 from seqforge.errors import ConfigError, DataError
 
@@ -124,22 +124,11 @@ def read_feature_sequences(path: str, *, key: str) -> list[tuple[str, Tensor]]:
     return [(str(label), seq) for label, seq in zip(y.tolist(), sequences)]
 
 
-def split_examples(examples: list[Any], fractions: Sequence[float], *, source: str) -> dict[str, list[Any]]:
-    """Contiguous train/valid/test parts of ``examples`` by ``fractions``."""
-    if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {list(fractions)}.")
-    cut1, cut2 = int(len(examples) * fractions[0]), int(len(examples) * (fractions[0] + fractions[1]))
-    parts = {"train": examples[:cut1], "valid": examples[cut1:cut2], "test": examples[cut2:]}
-    for split, part in parts.items():
-        if not part:
-            raise DataError(f"Splitting the {len(examples)} examples of {source} by data.split={list(fractions)} leaves the {split} split empty.")
-    return parts
-
-
 def split_files(cfg: Any, read: Any) -> dict[str, list[Any]]:
     """``data.path`` split by ``data.split``, or ``data.train``/``valid``/``test``; ``read(path, key)`` reads one file."""
     if cfg.path is not None:
-        return split_examples(read(cfg.path, "data.path"), cfg.split, source=f"'{cfg.path}'")
+        examples = read(cfg.path, "data.path")
+        return split_by_fractions(examples, cfg.split, what=f"the {len(examples)} examples of '{cfg.path}'")
     missing = [f"data.{s}" for s in SPLITS if getattr(cfg, s) is None]
     if missing:
         raise ConfigError(f"Give `data.path` (one file, split by data.split) or all of data.train, data.valid, data.test (missing: {', '.join(missing)}).")

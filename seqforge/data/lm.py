@@ -18,6 +18,7 @@ from torch import Tensor
 
 from seqforge.data.configs import TextDataConfig
 from seqforge.data.corpus import pydoc_corpus
+from seqforge.data.splits import split_by_fractions
 from seqforge.data.text_io import read_text
 from seqforge.data.streams import StreamBatches, StreamLoaders
 from seqforge.data.tokenize import tokenize
@@ -62,17 +63,10 @@ def load_split_texts(cfg: Any) -> dict[str, str]:
 
 
 def _split_text(text: str, fractions: list[float], source: str) -> dict[str, str]:
-    if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
-        raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {fractions}.")
     lines = text.splitlines(keepends=True)
     if len(lines) < 3:
         lines = list(text)  # one long line: split by characters
-    cut1 = int(len(lines) * fractions[0])
-    cut2 = int(len(lines) * (fractions[0] + fractions[1]))
-    parts = {"train": lines[:cut1], "valid": lines[cut1:cut2], "test": lines[cut2:]}
-    for split, part in parts.items():
-        if not "".join(part).strip():
-            raise DataError(f"Splitting {source} by data.split={fractions} leaves the {split} split empty; use more text or other fractions.")
+    parts = split_by_fractions(lines, fractions, what=source, is_empty=lambda part: not "".join(part).strip())
     return {split: "".join(part) for split, part in parts.items()}
 
 

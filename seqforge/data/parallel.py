@@ -12,7 +12,7 @@ from torch import Tensor
 
 from seqforge.data.codecs import Codec, codec_from_state, fit_codec
 from seqforge.data.configs import ParallelDataConfig
-from seqforge.data.splits import SplitLoaders
+from seqforge.data.splits import SplitLoaders, split_by_fractions
 from seqforge.data.text_io import read_text
 from seqforge.data.vocab import SPECIALS
 from seqforge.errors import ConfigError, DataError
@@ -95,17 +95,6 @@ def read_pairs(source: Optional[str], target: Optional[str], tsv: Optional[str],
     return kept, len(pairs) - len(kept)
 
 
-def split_pairs(pairs: Pairs, fractions: Sequence[float]) -> dict[str, Pairs]:
-    if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {list(fractions)}.")
-    cut1, cut2 = int(len(pairs) * fractions[0]), int(len(pairs) * (fractions[0] + fractions[1]))
-    parts = {"train": pairs[:cut1], "valid": pairs[cut1:cut2], "test": pairs[cut2:]}
-    for split, part in parts.items():
-        if not part:
-            raise DataError(f"Splitting {len(pairs)} sentence pairs by data.split={list(fractions)} leaves the {split} split empty; give more pairs or other fractions.")
-    return parts
-
-
 class ParallelData(SplitLoaders, L.LightningDataModule):
     """Reads pairs, learns codecs on the training split, encodes, and serves padded batches.
 
@@ -140,7 +129,7 @@ class ParallelData(SplitLoaders, L.LightningDataModule):
         test = read_pairs(cfg.test_source, cfg.test_target, cfg.test_tsv, prefix="test_")
         self.report["empty_skipped"] = skipped + (valid[1] if valid else 0) + (test[1] if test else 0)
         if valid is None or test is None:
-            parts = split_pairs(pairs, cfg.split)
+            parts = split_by_fractions(pairs, cfg.split, what=f"{len(pairs)} sentence pairs")
             return {"train": parts["train"], "valid": valid[0] if valid else parts["valid"], "test": test[0] if test else parts["test"]}
         return {"train": pairs, "valid": valid[0], "test": test[0]}
 

@@ -29,6 +29,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from seqforge.data.series_configs import SignalDataConfig, TimeSeriesDataConfig
+from seqforge.data.splits import check_fractions
 from seqforge.data.streams import StreamBatches, StreamLoaders
 from seqforge.errors import ConfigError, DataError
 
@@ -416,8 +417,7 @@ class SignalData(StreamLoaders, L.LightningDataModule):
                 raise ConfigError(f"data.{key} must be >= 1, got {getattr(cfg, key)}.")
         if not cfg.inputs:
             raise ConfigError("data.inputs must name at least one input column.")
-        if len(cfg.split) != 3 or any(f <= 0 for f in cfg.split) or abs(sum(cfg.split) - 1) > 1e-6:
-            raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {list(cfg.split)}.")
+        check_fractions(cfg.split)
         self._scaler_state = scaler
         self.parts: dict[str, Tensor] = {}
         self._loaders: dict[str, StreamBatches] = {}

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from cli_helpers import run_seqforge
-from seqforge.data.series import SignalBatches, SignalData, TimeSeriesData, make_signal_streams
+from seqforge.data.series import SignalData, TimeSeriesData, make_signal_streams
+from seqforge.data.streams import StreamBatches
 from seqforge.errors import ConfigError, DataError
 from seqforge.tasks.forecast import ForecastTask
 
@@ -149,7 +150,7 @@ def test_stateful_batching_order_and_per_rank_sharding() -> None:
     """Row i of batch n+1 continues row i of batch n; rank r holds streams r*B..r*B+B-1 of one contiguous cut;
     every rank gets the same number of batches"""
     signal = torch.arange(100, dtype=torch.float32).unsqueeze(1).repeat(1, 2)  # (N, 2): input = target = time index
-    per_rank = [SignalBatches(make_signal_streams(signal, 2, rank, 2), seq_len=4) for rank in range(2)]
+    per_rank = [StreamBatches(make_signal_streams(signal, 2, rank, 2), seq_len=4, next_token=False) for rank in range(2)]
     assert len(per_rank[0]) == len(per_rank[1]) == 7  # 4 streams of 25 steps: 6 batches of 4 and one of 1
     for rank, loader in enumerate(per_rank):
         batches = list(loader)
@@ -162,7 +163,7 @@ def test_stateful_batching_order_and_per_rank_sharding() -> None:
 
 
 def test_signal_batches_resume_mid_epoch() -> None:
-    loader = SignalBatches(make_signal_streams(torch.arange(40.0).view(20, 2), 2), seq_len=3)
+    loader = StreamBatches(make_signal_streams(torch.arange(40.0).view(20, 2), 2), seq_len=3, next_token=False)
     loader.load_state_dict({"consumed": 2})
     assert [b.index for b in loader] == [2, 3]
     assert [b.index for b in loader] == [0, 1, 2, 3]  # the next epoch starts at the beginning

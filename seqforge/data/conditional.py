@@ -16,7 +16,6 @@ from typing import Any, Optional, Sequence
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from seqforge.data.codecs import VocabularyCodec, codec_from_state
 from seqforge.data.labelled import (
@@ -24,6 +23,7 @@ from seqforge.data.labelled import (
 )
 from seqforge.data.labelled_configs import ConditionalDataConfig, DigitRowsDataConfig
 from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID
+from seqforge.data.splits import SplitLoaders
 from seqforge.data.vocab import Vocabulary
 from seqforge.errors import ConfigError, DataError
 
@@ -79,7 +79,7 @@ def read_tensor_targets(path: str, *, key: str) -> list[Example]:
     return [(c, [str(v) for v in row if v >= 0]) for c, row in zip(conditions, targets.tolist())]
 
 
-class ConditionalData(L.LightningDataModule):
+class ConditionalData(SplitLoaders, L.LightningDataModule):
     """Reads examples, learns the condition labels and the target vocabulary on the training split, serves batches.
 
     Args:
@@ -88,6 +88,7 @@ class ConditionalData(L.LightningDataModule):
     """
 
     config_class: type = ConditionalDataConfig
+    collate = staticmethod(collate)  # batches for the SplitLoaders hooks
     #: Targets drawn as a grid of intensities when printed (rows, columns), or None for text.
     grid: Optional[tuple[int, int]] = None
 
@@ -171,22 +172,6 @@ class ConditionalData(L.LightningDataModule):
             self.truncated += 1
             ids = ids[: self.cfg.max_len]
         return ids
-
-    # -- Lightning ------------------------------------------------------------------------------
-    def setup(self, stage: Optional[str] = None) -> None:
-        self.prepare()
-
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["train"], batch_size=self.cfg.batch_size, shuffle=self.cfg.shuffle, collate_fn=collate)
-
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["valid"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)
-
-    def test_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["test"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)
-
-    def transfer_batch_to_device(self, batch: ConditionalBatch, device: torch.device, dataloader_idx: int) -> ConditionalBatch:
-        return batch.to(device)
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.examples[s])) for s in SPLITS)

@@ -17,11 +17,11 @@ from typing import Any, Optional, Sequence
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from seqforge.data.labelled import IGNORE, unseen_report
 from seqforge.data.labelled_configs import ConllDataConfig
 from seqforge.data.parallel import PAD_ID, UNK_ID
+from seqforge.data.splits import SplitLoaders
 from seqforge.data.text_io import read_text
 from seqforge.data.vocab import Vocabulary
 from seqforge.errors import ConfigError, DataError
@@ -151,7 +151,7 @@ def check_iob2(sentences: list[Sentence], numbers: list[list[int]], path: str, k
 # -- the data module ------------------------------------------------------------------------------
 
 
-class TaggingData(L.LightningDataModule):
+class TaggingData(SplitLoaders, L.LightningDataModule):
     """Reads CoNLL files, learns word/character/tag vocabularies on the training split, serves padded batches.
 
     Args:
@@ -250,21 +250,6 @@ class TaggingData(L.LightningDataModule):
             lengths=torch.tensor([len(w) for w in words]), tags=pad(list(tags), batch_first=True, padding_value=IGNORE),
             index=torch.tensor(index),
         )
-
-    def setup(self, stage: Optional[str] = None) -> None:
-        self.prepare()
-
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["train"], batch_size=self.cfg.batch_size, shuffle=self.cfg.shuffle, collate_fn=self.collate)
-
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["valid"], batch_size=self.cfg.eval_batch_size, collate_fn=self.collate)
-
-    def test_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["test"], batch_size=self.cfg.eval_batch_size, collate_fn=self.collate)
-
-    def transfer_batch_to_device(self, batch: TagBatch, device: torch.device, dataloader_idx: int) -> TagBatch:
-        return batch.to(device)
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.sentences[s])) for s in SPLITS)

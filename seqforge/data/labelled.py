@@ -16,11 +16,11 @@ from typing import Any, Optional, Sequence
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from seqforge.data.codecs import VocabularyCodec, codec_from_state
 from seqforge.data.labelled_configs import DigitsDataConfig, LabelledDataConfig
 from seqforge.data.parallel import PAD_ID
+from seqforge.data.splits import SplitLoaders, split_by_fractions
 from seqforge.data.text_io import read_text
 from seqforge.errors import ConfigError, DataError
 
@@ -124,22 +124,11 @@ def read_feature_sequences(path: str, *, key: str) -> list[tuple[str, Tensor]]:
     return [(str(label), seq) for label, seq in zip(y.tolist(), sequences)]
 
 
-def split_examples(examples: list[Any], fractions: Sequence[float], *, source: str) -> dict[str, list[Any]]:
-    """Contiguous train/valid/test parts of ``examples`` by ``fractions``."""
-    if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {list(fractions)}.")
-    cut1, cut2 = int(len(examples) * fractions[0]), int(len(examples) * (fractions[0] + fractions[1]))
-    parts = {"train": examples[:cut1], "valid": examples[cut1:cut2], "test": examples[cut2:]}
-    for split, part in parts.items():
-        if not part:
-            raise DataError(f"Splitting the {len(examples)} examples of {source} by data.split={list(fractions)} leaves the {split} split empty.")
-    return parts
-
-
 def split_files(cfg: Any, read: Any) -> dict[str, list[Any]]:
     """``data.path`` split by ``data.split``, or ``data.train``/``valid``/``test``; ``read(path, key)`` reads one file."""
     if cfg.path is not None:
-        return split_examples(read(cfg.path, "data.path"), cfg.split, source=f"'{cfg.path}'")
+        examples = read(cfg.path, "data.path")
+        return split_by_fractions(examples, cfg.split, what=f"the {len(examples)} examples of '{cfg.path}'")
     missing = [f"data.{s}" for s in SPLITS if getattr(cfg, s) is None]
     if missing:
         raise ConfigError(f"Give `data.path` (one file, split by data.split) or all of data.train, data.valid, data.test (missing: {', '.join(missing)}).")
@@ -185,7 +174,7 @@ def collate(examples: list[tuple[int, Tensor, int]]) -> LabelledBatch:
 # -- the data module ------------------------------------------------------------------------------
 
 
-class LabelledData(L.LightningDataModule):
+class LabelledData(SplitLoaders, L.LightningDataModule):
     """Reads examples, learns the label set (and token vocabulary) on the training split, serves padded batches.
 
     Args:
@@ -194,6 +183,7 @@ class LabelledData(L.LightningDataModule):
     """
 
     config_class: type = LabelledDataConfig
+    collate = staticmethod(collate)  # batches for the SplitLoaders hooks
 
     def __init__(self, *, state: Optional[dict[str, Any]] = None, **options: Any) -> None:
         super().__init__()
@@ -269,22 +259,6 @@ class LabelledData(L.LightningDataModule):
     def encode_inputs(self, inputs: Sequence[Any]) -> list[Tensor]:
         """Model inputs for new examples (inference): text strings or ``(T, F)`` tensors."""
         return [self._encode_input(torch.as_tensor(x, dtype=torch.float32) if not isinstance(x, str) else x) for x in inputs]
-
-    # -- Lightning ----------------------------------------------------------------------------
-    def setup(self, stage: Optional[str] = None) -> None:
-        self.prepare()
-
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["train"], batch_size=self.cfg.batch_size, shuffle=self.cfg.shuffle, collate_fn=collate)
-
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["valid"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)
-
-    def test_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["test"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)
-
-    def transfer_batch_to_device(self, batch: LabelledBatch, device: torch.device, dataloader_idx: int) -> LabelledBatch:
-        return batch.to(device)
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.examples[s])) for s in SPLITS)

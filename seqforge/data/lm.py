@@ -9,9 +9,8 @@ hidden state can be carried over), every rank sees the same number of batches
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import lightning as L
 import torch
@@ -19,67 +18,14 @@ from torch import Tensor
 
 from seqforge.data.configs import TextDataConfig
 from seqforge.data.corpus import pydoc_corpus
+from seqforge.data.splits import split_by_fractions
 from seqforge.data.text_io import read_text
+from seqforge.data.streams import StreamBatches, StreamLoaders
 from seqforge.data.tokenize import tokenize
 from seqforge.data.vocab import Vocabulary
 from seqforge.errors import ConfigError, DataError
 
 SPLITS = ("train", "valid", "test")
-
-
-@dataclass
-class Batch:
-    """``inputs``/``targets``: ``(B, L)`` token ids; ``index``: position in the epoch."""
-
-    inputs: Tensor
-    targets: Tensor
-    index: int
-
-    @property
-    def batch_size(self) -> int:
-        return self.inputs.shape[0]
-
-    @property
-    def time_steps(self) -> int:
-        return self.inputs.shape[1]
-
-    def to(self, device: torch.device) -> "Batch":
-        return Batch(self.inputs.to(device), self.targets.to(device), self.index)
-
-
-class ContiguousBatches:
-    """Iterable of :class:`Batch` over ``(B, N)`` streams; resumable mid-epoch.
-
-    Lightning saves ``state_dict()`` in checkpoints and restores it on resume.
-    ``consumed`` is advanced by the training step (not at yield time, since
-    Lightning pre-fetches one batch ahead), so a resumed run continues at
-    exactly the next unseen batch.
-    """
-
-    def __init__(self, streams: Tensor, seq_len: int) -> None:
-        self.streams = streams  # (B, N)
-        self.seq_len = seq_len
-        self.consumed = 0
-
-    def __len__(self) -> int:
-        return max(0, -(-(self.streams.shape[1] - 1) // self.seq_len))
-
-    def __iter__(self) -> Iterator[Batch]:
-        start = self.consumed if self.consumed < len(self) else 0  # a restored mid-epoch position, else a new epoch
-        for index in range(start, len(self)):
-            begin = index * self.seq_len
-            end = min(begin + self.seq_len, self.streams.shape[1] - 1)
-            yield Batch(self.streams[:, begin:end], self.streams[:, begin + 1 : end + 1], index)  # (B, L) each
-        self.consumed = 0
-
-    def mark_consumed(self, index: int) -> None:
-        self.consumed = index + 1
-
-    def state_dict(self) -> dict[str, int]:
-        return {"consumed": self.consumed}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self.consumed = int(state.get("consumed", 0))
 
 
 def make_streams(ids: Tensor, batch_size: int, rank: int = 0, world_size: int = 1) -> Tensor:
@@ -117,24 +63,18 @@ def load_split_texts(cfg: Any) -> dict[str, str]:
 
 
 def _split_text(text: str, fractions: list[float], source: str) -> dict[str, str]:
-    if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
-        raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {fractions}.")
     lines = text.splitlines(keepends=True)
     if len(lines) < 3:
         lines = list(text)  # one long line: split by characters
-    cut1 = int(len(lines) * fractions[0])
-    cut2 = int(len(lines) * (fractions[0] + fractions[1]))
-    parts = {"train": lines[:cut1], "valid": lines[cut1:cut2], "test": lines[cut2:]}
-    for split, part in parts.items():
-        if not "".join(part).strip():
-            raise DataError(f"Splitting {source} by data.split={fractions} leaves the {split} split empty; use more text or other fractions.")
+    parts = split_by_fractions(lines, fractions, what=source, is_empty=lambda part: not "".join(part).strip())
     return {split: "".join(part) for split, part in parts.items()}
 
 
-class LanguageModelData(L.LightningDataModule):
+class LanguageModelData(StreamLoaders, L.LightningDataModule):
     """Tokenizes, builds the vocabulary on the training split, and serves contiguous batches."""
 
     sequence_length_key = "data.seq_len"  # named when train.tbptt_steps exceeds it
+    next_token = True  # the targets are the next tokens of the same stream
 
     def __init__(self, *, vocab: Optional[Vocabulary] = None, **options: Any) -> None:
         super().__init__()
@@ -146,7 +86,7 @@ class LanguageModelData(L.LightningDataModule):
                 f"data.seq_len, data.batch_size and data.eval_batch_size must be >= 1, got "
                 f"{cfg.seq_len}, {cfg.batch_size}, {cfg.eval_batch_size}."
             )
-        self._loaders: dict[str, ContiguousBatches] = {}
+        self._loaders: dict[str, StreamBatches] = {}
 
     @property
     def sequence_length(self) -> int:
@@ -179,25 +119,5 @@ class LanguageModelData(L.LightningDataModule):
             f"<unk> in valid/test: {unk.get('valid', 0)}/{unk.get('test', 0)}"
         )
 
-    def _rank(self) -> tuple[int, int]:
-        trainer = getattr(self, "trainer", None)
-        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-
-    def _loader(self, split: str, batch_size: int) -> ContiguousBatches:
-        # Kept per split so Lightning's state_dict/load_state_dict talk to the object it iterates.
-        if split not in self._loaders:
-            rank, world = self._rank()
-            self._loaders[split] = ContiguousBatches(make_streams(self.ids[split], batch_size, rank, world), self.cfg.seq_len)
-        return self._loaders[split]
-
-    def train_dataloader(self) -> ContiguousBatches:
-        return self._loader("train", self.cfg.batch_size)
-
-    def val_dataloader(self) -> ContiguousBatches:
-        return self._loader("valid", self.cfg.eval_batch_size)
-
-    def test_dataloader(self) -> ContiguousBatches:
-        return self._loader("test", self.cfg.eval_batch_size)
-
-    def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
-        return batch.to(device)
+    def split_streams(self, split: str, batch_size: int, rank: int, world_size: int) -> Tensor:
+        return make_streams(self.ids[split], batch_size, rank, world_size)

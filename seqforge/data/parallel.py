@@ -9,10 +9,10 @@ from typing import Any, Optional, Sequence
 import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from seqforge.data.codecs import Codec, codec_from_state, fit_codec
 from seqforge.data.configs import ParallelDataConfig
+from seqforge.data.splits import SplitLoaders, split_by_fractions
 from seqforge.data.text_io import read_text
 from seqforge.data.vocab import SPECIALS
 from seqforge.errors import ConfigError, DataError
@@ -95,18 +95,7 @@ def read_pairs(source: Optional[str], target: Optional[str], tsv: Optional[str],
     return kept, len(pairs) - len(kept)
 
 
-def split_pairs(pairs: Pairs, fractions: Sequence[float]) -> dict[str, Pairs]:
-    if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {list(fractions)}.")
-    cut1, cut2 = int(len(pairs) * fractions[0]), int(len(pairs) * (fractions[0] + fractions[1]))
-    parts = {"train": pairs[:cut1], "valid": pairs[cut1:cut2], "test": pairs[cut2:]}
-    for split, part in parts.items():
-        if not part:
-            raise DataError(f"Splitting {len(pairs)} sentence pairs by data.split={list(fractions)} leaves the {split} split empty; give more pairs or other fractions.")
-    return parts
-
-
-class ParallelData(L.LightningDataModule):
+class ParallelData(SplitLoaders, L.LightningDataModule):
     """Reads pairs, learns codecs on the training split, encodes, and serves padded batches.
 
     Args:
@@ -115,6 +104,7 @@ class ParallelData(L.LightningDataModule):
     """
 
     config_class: type = ParallelDataConfig
+    collate = staticmethod(collate)  # batches for the SplitLoaders hooks
 
     def __init__(self, *, codecs: Optional[dict[str, Any]] = None, **options: Any) -> None:
         super().__init__()
@@ -139,7 +129,7 @@ class ParallelData(L.LightningDataModule):
         test = read_pairs(cfg.test_source, cfg.test_target, cfg.test_tsv, prefix="test_")
         self.report["empty_skipped"] = skipped + (valid[1] if valid else 0) + (test[1] if test else 0)
         if valid is None or test is None:
-            parts = split_pairs(pairs, cfg.split)
+            parts = split_by_fractions(pairs, cfg.split, what=f"{len(pairs)} sentence pairs")
             return {"train": parts["train"], "valid": valid[0] if valid else parts["valid"], "test": test[0] if test else parts["test"]}
         return {"train": pairs, "valid": valid[0], "test": test[0]}
 
@@ -192,22 +182,6 @@ class ParallelData(L.LightningDataModule):
         self.report[f"{split}_truncated"] = truncated
         self.report[f"{split}_source_unknown_tokens"] = unknown
         return out
-
-    # -- Lightning ------------------------------------------------------------------
-    def setup(self, stage: Optional[str] = None) -> None:
-        self.prepare()
-
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["train"], batch_size=self.cfg.batch_size, shuffle=self.cfg.shuffle, collate_fn=collate)
-
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["valid"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)
-
-    def test_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["test"], batch_size=self.cfg.eval_batch_size, collate_fn=collate)
-
-    def transfer_batch_to_device(self, batch: Seq2SeqBatch, device: torch.device, dataloader_idx: int) -> Seq2SeqBatch:
-        return batch.to(device)
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.pairs[s])) for s in SPLITS)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import lightning as L
 import torch
@@ -29,6 +29,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from seqforge.data.series_configs import SignalDataConfig, TimeSeriesDataConfig
+from seqforge.data.splits import check_fractions
+from seqforge.data.streams import StreamBatches, StreamLoaders
 from seqforge.errors import ConfigError, DataError
 
 MISSING_POLICIES = ("error", "ffill", "interpolate")
@@ -375,26 +377,6 @@ class TimeSeriesData(L.LightningDataModule):
 
 
 # -- contiguous signal streams ----------------------------------------------------
-@dataclass
-class SignalBatch:
-    """``inputs`` ``(B, L, F)`` and ``targets`` ``(B, L)`` (scaled); ``index``: position in the epoch."""
-
-    inputs: Tensor
-    targets: Tensor
-    index: int
-
-    @property
-    def batch_size(self) -> int:
-        return self.inputs.shape[0]
-
-    @property
-    def time_steps(self) -> int:
-        return self.inputs.shape[1]
-
-    def to(self, device: torch.device) -> "SignalBatch":
-        return SignalBatch(self.inputs.to(device), self.targets.to(device), self.index)
-
-
 def make_signal_streams(values: Tensor, batch_size: int, rank: int = 0, world_size: int = 1, *, key: str = "data.batch_size") -> Tensor:
     """``(N, C)`` -> this rank's ``(B, N // (world * B), C)`` contiguous streams.
 
@@ -410,41 +392,13 @@ def make_signal_streams(values: Tensor, batch_size: int, rank: int = 0, world_si
     return streams[rank * batch_size : (rank + 1) * batch_size]  # (B, N', C)
 
 
-class SignalBatches:
-    """Iterable of :class:`SignalBatch` over ``(B, N, C)`` streams (last channel: the target); resumable mid-epoch."""
-
-    def __init__(self, streams: Tensor, seq_len: int) -> None:
-        self.streams = streams  # (B, N, C)
-        self.seq_len = seq_len
-        self.consumed = 0
-
-    def __len__(self) -> int:
-        return -(-self.streams.shape[1] // self.seq_len)
-
-    def __iter__(self) -> Iterator[SignalBatch]:
-        start = self.consumed if self.consumed < len(self) else 0  # a restored mid-epoch position, else a new epoch
-        for index in range(start, len(self)):
-            rows = self.streams[:, index * self.seq_len : (index + 1) * self.seq_len]  # (B, L, C)
-            yield SignalBatch(rows[..., :-1], rows[..., -1], index)
-        self.consumed = 0
-
-    def mark_consumed(self, index: int) -> None:
-        self.consumed = index + 1
-
-    def state_dict(self) -> dict[str, int]:
-        return {"consumed": self.consumed}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self.consumed = int(state.get("consumed", 0))
-
-
 def sine_columns(length: int, step: float) -> dict[str, Tensor]:
     """The generated demo signal, built as tensors (a 10^6-step signal needs no text): ``t``, ``sin``, ``cos``."""
     t = torch.arange(length, dtype=torch.float64) * step  # (N,)
     return {"t": t, "sin": torch.sin(t), "cos": torch.cos(t)}
 
 
-class SignalData(L.LightningDataModule):
+class SignalData(StreamLoaders, L.LightningDataModule):
     """A long signal split in time into train/valid/test, each cut into contiguous streams.
 
     Args:
@@ -453,6 +407,7 @@ class SignalData(L.LightningDataModule):
     """
 
     sequence_length_key = "data.seq_len"  # named when train.tbptt_steps exceeds it
+    next_token = False  # the last channel is the target
 
     def __init__(self, *, scaler: Optional[dict[str, Any]] = None, **options: Any) -> None:
         super().__init__()
@@ -462,11 +417,10 @@ class SignalData(L.LightningDataModule):
                 raise ConfigError(f"data.{key} must be >= 1, got {getattr(cfg, key)}.")
         if not cfg.inputs:
             raise ConfigError("data.inputs must name at least one input column.")
-        if len(cfg.split) != 3 or any(f <= 0 for f in cfg.split) or abs(sum(cfg.split) - 1) > 1e-6:
-            raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {list(cfg.split)}.")
+        check_fractions(cfg.split)
         self._scaler_state = scaler
         self.parts: dict[str, Tensor] = {}
-        self._loaders: dict[str, SignalBatches] = {}
+        self._loaders: dict[str, StreamBatches] = {}
 
     @property
     def sequence_length(self) -> int:
@@ -530,26 +484,6 @@ class SignalData(L.LightningDataModule):
     def target_to_original(self, scaled: Tensor) -> Tensor:
         return self.scalers[-1].unscale(scaled.double()).float()
 
-    def _rank(self) -> tuple[int, int]:
-        trainer = getattr(self, "trainer", None)
-        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-
-    def _loader(self, split: str, batch_size: int) -> SignalBatches:
-        # Kept per split so Lightning's state_dict/load_state_dict talk to the object it iterates.
-        if split not in self._loaders:
-            rank, world = self._rank()
-            key = "data.batch_size" if split == "train" else "data.eval_batch_size"
-            self._loaders[split] = SignalBatches(make_signal_streams(self.parts[split], batch_size, rank, world, key=key), self.cfg.seq_len)
-        return self._loaders[split]
-
-    def train_dataloader(self) -> SignalBatches:
-        return self._loader("train", self.cfg.batch_size)
-
-    def val_dataloader(self) -> SignalBatches:
-        return self._loader("valid", self.cfg.eval_batch_size)
-
-    def test_dataloader(self) -> SignalBatches:
-        return self._loader("test", self.cfg.eval_batch_size)
-
-    def transfer_batch_to_device(self, batch: SignalBatch, device: torch.device, dataloader_idx: int) -> SignalBatch:
-        return batch.to(device)
+    def split_streams(self, split: str, batch_size: int, rank: int, world_size: int) -> Tensor:
+        key = "data.batch_size" if split == "train" else "data.eval_batch_size"
+        return make_signal_streams(self.parts[split], batch_size, rank, world_size, key=key)

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqforge.build import build_encoder, instantiate
-from seqforge.data.series import ForecastBatch, SignalBatch, SignalData, TimeSeriesData
+from seqforge.data.series import ForecastBatch, SignalData, TimeSeriesData
+from seqforge.data.streams import StreamBatch
 from seqforge.errors import ConfigError
 from seqforge.recurrent.state import detach_state
 
@@ -229,22 +230,21 @@ class RegressionTask:
         return StepRegressor(encoder=build_encoder(cfg.model, input_size=data.input_size), dropout=cfg.model.dropout)
 
     # -- steps ----------------------------------------------------------------------
-    def training_step(self, model: StepRegressor, batch: SignalBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(self, model: StepRegressor, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
         """Mean squared error over every step (scaled units); the detached state is the carry."""
         prediction, state = model(batch.inputs, carry)  # (B, T)
         loss = F.mse_loss(prediction, batch.targets)
         return loss, {"loss": loss.detach()}, detach_state(state) if stateful else None
 
-    def split_time(self, batch: SignalBatch, steps: int) -> list[SignalBatch]:
+    def split_time(self, batch: StreamBatch, steps: int) -> list[StreamBatch]:
         """Truncated BPTT: consecutive chunks of ``steps`` time steps (the last may be shorter)."""
-        pieces = zip(batch.inputs.split(steps, dim=1), batch.targets.split(steps, dim=1))  # (B, <=steps, F), (B, <=steps)
-        return [SignalBatch(inputs, targets, batch.index) for inputs, targets in pieces]
+        return batch.split_time(steps)
 
     def begin_evaluation(self, data: SignalData, split: str) -> None:
         self._data = data
 
     @torch.no_grad()
-    def evaluation_step(self, model: StepRegressor, batch: SignalBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:
+    def evaluation_step(self, model: StepRegressor, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:
         prediction, state = model(batch.inputs, carry)  # (B, T)
         truth = self._data.target_to_original(batch.targets)
         se, ae = _errors(self._data.target_to_original(prediction), truth)

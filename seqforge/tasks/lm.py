@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqforge.build import build_encoder, instantiate
-from seqforge.data.lm import Batch, LanguageModelData
+from seqforge.data.lm import LanguageModelData
+from seqforge.data.streams import StreamBatch
 from seqforge.data.tokenize import detokenize, tokenize
 from seqforge.data.vocab import Vocabulary
 from seqforge.embeddings import load_pretrained
@@ -89,23 +90,22 @@ class LanguageModelTask:
     def initial_carry(self) -> Any:
         return None
 
-    def training_step(self, model: LanguageModel, batch: Batch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(self, model: LanguageModel, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
         """Mean token NLL of the batch; returns the detached state to carry into the next batch (or chunk)."""
         logits, state = model(batch.inputs, carry)  # (B, T, V); carry is None where the core starts afresh
         loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
         return loss, {"loss": loss.detach()}, detach_state(state) if stateful else None
 
     @torch.no_grad()
-    def evaluation_step(self, model: LanguageModel, batch: Batch, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:
+    def evaluation_step(self, model: LanguageModel, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:
         """Summed NLL and token count (reduced over batches and ranks into the metrics)."""
         logits, state = model(batch.inputs, carry)
         nll = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), reduction="sum")
         return {"nll": nll, "tokens": torch.tensor(float(batch.targets.numel()), device=nll.device)}, state
 
-    def split_time(self, batch: Batch, steps: int) -> list[Batch]:
+    def split_time(self, batch: StreamBatch, steps: int) -> list[StreamBatch]:
         """Truncated BPTT: consecutive chunks of ``steps`` tokens (the last may be shorter)."""
-        pieces = zip(batch.inputs.split(steps, dim=1), batch.targets.split(steps, dim=1))  # (B, <=steps) each
-        return [Batch(inputs, targets, batch.index) for inputs, targets in pieces]
+        return batch.split_time(steps)
 
     def compute_metrics(self, sums: dict[str, float], data: LanguageModelData, texts: Any = ()) -> dict[str, float]:
         """Loss (nats/token), perplexity, and bits per character (char models) or per token."""

@@ -70,7 +70,7 @@ def encode_chunks(corpus: Corpus, index: dict[str, int], chunk_words: int, max_s
 
 
 class ChunkStream:
-    """The training chunks of one epoch after another; resumable mid-epoch (like ``ContiguousBatches``).
+    """The training chunks of one epoch after another; resumable mid-epoch (like ``seqforge.data.streams.StreamBatches``).
 
     Encoding runs in a background thread a few chunks ahead of training.
     """

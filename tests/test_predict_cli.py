@@ -9,8 +9,6 @@ import pytest
 from cli_helpers import QUIET, TINY_MODEL, run_seqforge
 from test_bad_input import assert_clean_failure
 
-pytestmark = pytest.mark.slow
-
 POSITIVE, NEGATIVE = "good fine great", "bad poor awful"
 
 
@@ -32,6 +30,7 @@ def classifier(tmp_path_factory) -> Path:
     )
 
 
+@pytest.mark.slow
 def test_classify_a_file_writes_label_and_probability_per_line_and_reports_blank_lines(classifier: Path) -> None:
     """One `label<TAB>probability` row per non-empty line; blank lines skipped and named; unknown words counted"""
     source = classifier.parent / "in.txt"
@@ -47,6 +46,7 @@ def test_classify_a_file_writes_label_and_probability_per_line_and_reports_blank
     assert "3 unknown token(s) mapped to <unk>" in result.stderr
 
 
+@pytest.mark.slow
 def test_tag_stdin_writes_conll_token_tag_rows_with_a_blank_line_between_sentences(tmp_path: Path) -> None:
     """stdin -> stdout: every token once with a tag seen in training; a blank line skipped and named; unknown words counted"""
     train = tmp_path / "train.conll"
@@ -65,6 +65,7 @@ def test_tag_stdin_writes_conll_token_tag_rows_with_a_blank_line_between_sentenc
     assert "1 of 8 token(s) unknown to the word vocabulary, mapped to <unk>" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_task_without_predict_is_refused_naming_the_task_and_the_commands_that_apply(tmp_path: Path) -> None:
     """A language model checkpoint: one paragraph naming LanguageModelTask, classify/tag, and translate/generate"""
     lm = _train(
@@ -73,3 +74,14 @@ def test_a_task_without_predict_is_refused_naming_the_task_and_the_commands_that
     )
     result = run_seqforge("predict", f"ckpt={lm}", cwd=tmp_path, stdin="some text\n")
     assert_clean_failure(result, "LanguageModelTask", "task=classify", "task=tag", "seqforge translate", "seqforge generate")
+
+
+def test_a_classifier_of_float_features_is_refused_with_the_python_route() -> None:
+    """`predict` reads text lines; a classifier trained on tensor files says so instead of failing inside the codec"""
+    from seqforge.data.labelled import LabelledData
+    from seqforge.errors import DataError
+    from seqforge.tasks.classification import ClassificationTask
+
+    data = LabelledData(state={"labels": ["0", "1"], "codec": None, "feature_size": 8})
+    with pytest.raises(DataError, match=r"float feature sequences \(8 features per step.*ClassificationTask.classify"):
+        ClassificationTask().predict(None, data, ["0.1 0.2"])

@@ -1,4 +1,4 @@
-"""The ``seqforge`` command: ``train``, ``evaluate``, ``generate``, ``plugins``.
+"""The ``seqforge`` command: ``train``, ``evaluate``, ``generate``, ``translate``, ``predict``, ``plugins``.
 
 ``sys.argv`` is never modified: Lightning's DDP launcher starts each extra
 rank by re-running ``sys.argv`` (plus Hydra's run-dir overrides), so the
@@ -24,6 +24,7 @@ usage:
   seqforge evaluate ckpt=PATH [split=valid|test|all] [data.KEY=VALUE ...]
   seqforge generate ckpt=PATH [prompt=TEXT] [max_new_tokens=N] [temperature=T] [top_k=K] [top_p=P] [seed=S]
   seqforge translate ckpt=PATH [input=FILE|-] [output=FILE|-] [decode=greedy|beam|sample] [decode.beam_size=5] [decode.n_best=3]
+  seqforge predict ckpt=PATH [input=FILE|-] [output=FILE|-] [batch_size=N]   # classifiers: label<TAB>p; taggers: token<TAB>tag
   seqforge plugins list
   seqforge plugins new DIST-NAME --kind cell|attention [--name NAME] [--dir PATH]   # scaffold a plugin package
   seqforge plugins check DIST-OR-ENTRY-POINT-NAME                                 # contract suite on an installed plugin
@@ -340,12 +341,7 @@ def translate(argv: list[str]) -> None:
     module = restore(load_checkpoint(path), OmegaConf.from_dotlist(overrides) if overrides else None)
     if not hasattr(module.task, "translate"):
         fail(f"the checkpoint's task ({type(module.task).__name__}) does not translate; use `seqforge generate`.")
-    if args.input == "-":
-        lines = sys.stdin.read().splitlines()
-    else:
-        from seqforge.data.text_io import read_text
-
-        lines = read_text(args.input, what="input file", key="input").splitlines()
+    lines = _read_lines(args.input)
     results, unknown = module.task.translate(module.model, module.data, lines, batch_size=args.batch_size)
     n_best = module.task.decode.n_best if module.task.decode.strategy == "beam" else 1
     rows = []
@@ -354,12 +350,75 @@ def translate(argv: list[str]) -> None:
             rows += [f"{number} ||| {text} ||| {hyp.score:.4f}" for text, hyp in nbest[:n_best]]
         else:
             rows.append(nbest[0][0])
-    text = "\n".join(rows) + ("\n" if rows else "")
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.output).write_text(text, encoding="utf-8")
+    _write_lines(args.output, rows)
     print(f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr)
+
+
+def _read_lines(source: str) -> list[str]:
+    """The lines of ``input=`` (a UTF-8 file, or ``-`` for stdin)."""
+    if source == "-":
+        return sys.stdin.read().splitlines()
+    from seqforge.data.text_io import read_text
+
+    return read_text(source, what="input file", key="input").splitlines()
+
+
+def _write_lines(target: str, rows: Sequence[str]) -> None:
+    """``rows`` as lines to ``output=`` (a file, or ``-`` for stdout)."""
+    text = "\n".join(rows) + ("\n" if rows else "")
+    if target == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(target).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SeqforgeError(f"Cannot write the output file '{target}' (argument `output`): {exc.strerror or exc}.") from None
+
+
+@dataclass
+class PredictArgs:
+    ckpt: Optional[str] = None
+    input: str = "-"  # a file with one example per line, or - for stdin
+    output: str = "-"  # a file, or - for stdout
+    batch_size: int = 64
+
+
+def predict(argv: list[str]) -> None:
+    """``seqforge predict ckpt=... input=... output=...``: apply a trained classifier or tagger to new lines.
+
+    The task's optional ``predict(model, data, lines, batch_size) -> (output rows, notes)``
+    hook does the work; blank input lines are skipped here and reported, so a
+    task only ever sees real examples.
+    """
+    from omegaconf import OmegaConf
+
+    from seqforge.checkpoints import load_checkpoint
+    from seqforge.train import restore
+
+    args, overrides = parse_key_values(argv, PredictArgs, "predict")
+    if args.batch_size < 1:
+        fail(f"`seqforge predict batch_size={args.batch_size}`: expected a positive number of lines per batch.")
+    path = _checkpoint_path(args.ckpt, "predict")
+    module = restore(load_checkpoint(path), OmegaConf.from_dotlist(overrides) if overrides else None)
+    task = module.task
+    if not hasattr(task, "predict"):
+        instead = "`seqforge translate`" if hasattr(task, "translate") else "`seqforge generate`" if hasattr(task, "generate") else None
+        fail(
+            f"the checkpoint {path} holds a {type(task).__name__}, which has no `predict`: `seqforge predict` applies "
+            "classifiers (task=classify) and taggers (task=tag). Sequence-to-sequence models use `seqforge translate`; "
+            "language models and one-to-many generators use `seqforge generate`"
+            + (f" (for this checkpoint: {instead})." if instead else "; `seqforge evaluate` scores any checkpoint.")
+        )
+    lines = _read_lines(args.input)
+    blank = [number for number, line in enumerate(lines, start=1) if not line.strip()]
+    examples = [line for line in lines if line.strip()]
+    rows, notes = task.predict(module.model, module.data, examples, batch_size=args.batch_size)
+    _write_lines(args.output, rows)
+    if blank:
+        shown = ", ".join(map(str, blank[:10])) + (" ..." if len(blank) > 10 else "")
+        where = f"{'line' if len(blank) == 1 else 'lines'} {shown}"
+        notes = [f"skipped {len(blank)} empty input line(s) ({where}); the outputs follow the other lines in order", *notes]
+    print(f"seqforge: predicted {len(examples)} line(s)" + "".join(f"; {note}" for note in notes), file=sys.stderr)
 
 
 # -- plugins --------------------------------------------------------------------------
@@ -380,7 +439,7 @@ def plugins(argv: list[str]) -> None:
     print_plugins(get_plugins())
 
 
-COMMANDS = {"train": train, "evaluate": evaluate, "generate": generate, "translate": translate, "plugins": plugins}
+COMMANDS = {"train": train, "evaluate": evaluate, "generate": generate, "translate": translate, "predict": predict, "plugins": plugins}
 
 
 def plugin_commands() -> dict[str, Any]:

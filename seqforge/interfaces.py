@@ -196,3 +196,6 @@ class Task(Protocol):
     #   begin_evaluation(data, split)   before a validation/test pass ("valid" | "test")
     #   callbacks(run_dir) -> list      extra Lightning callbacks (e.g. attention heatmaps)
     #   report(module)                  print something useful after training (samples, examples)
+    #   predict(model, data, lines, batch_size) -> (rows, notes)
+    #                                   `seqforge predict`: outputs for new non-blank input lines (written one per
+    #                                   line) and short notes for stderr (e.g. unknown tokens mapped to <unk>)

@@ -23,11 +23,20 @@ TINY = [
     "task.sample_length=20",
 ]
 
+#: Quiet, tiny runs of the non-LM tasks (classification, tagging, ...).
+QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "logger=csv"]
+TINY_MODEL = ["model.hidden_size=8", "model.embedding_dim=8"]
 
-def run_seqforge(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+
+def run_seqforge(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240, stdin: str | None = None
+) -> subprocess.CompletedProcess:
+    """``stdin``: text piped to the command (None: the command inherits the test's stdin)."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("SEQFORGE_DISABLE_PLUGIN_AUTOLOAD", None)
-    return subprocess.run([SEQFORGE, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [SEQFORGE, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, input=stdin
+    )
 
 
 def write_corpus(path: Path, chars: int = 6000) -> Path:

@@ -6,13 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import run_seqforge
+from cli_helpers import QUIET, TINY_MODEL, run_seqforge
 from test_bad_input import assert_clean_failure
 
 pytestmark = pytest.mark.slow
-
-QUIET = ["trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "logger=csv"]
-TINY_MODEL = ["model.hidden_size=8", "model.embedding_dim=8"]
 
 
 def test_digits_demo_trains_reports_accuracy_and_macro_f1(tmp_path: Path) -> None:

@@ -235,6 +235,10 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
         """Model inputs for new tokenised sentences (inference)."""
         return [self._encode(i, tokens, ["O"] * len(tokens)) for i, tokens in enumerate(sentences)]
 
+    def count_unknown(self, sentences: Sequence[Sequence[str]]) -> int:
+        """Tokens outside the word vocabulary (after ``data.lowercase``), which the model sees as ``<unk>``."""
+        return sum(self._word(w) not in self.words.stoi for tokens in sentences for w in tokens)
+
     # -- batching -------------------------------------------------------------------------------
     def collate(self, examples: list[tuple[int, Tensor, Tensor, Tensor]]) -> TagBatch:
         index, words, chars, tags = zip(*examples)

@@ -13,7 +13,7 @@ from seqforge.build import build_encoder, instantiate
 from seqforge.data.labelled import IGNORE, LabelledBatch, LabelledData, collate
 from seqforge.data.parallel import PAD_ID
 from seqforge.embeddings import load_pretrained
-from seqforge.errors import ConfigError
+from seqforge.errors import ConfigError, DataError
 from seqforge.pooling import POOLINGS, Pooling
 
 
@@ -138,6 +138,28 @@ class ClassificationTask:
             best = probs.max(-1)
             results += [(data.labels[i], float(p)) for i, p in zip(best.indices.tolist(), best.values.tolist())]
         return results
+
+    def predict(self, model: SequenceClassifier, data: LabelledData, lines: Sequence[str], batch_size: int = 256) -> tuple[list[str], list[str]]:
+        """``seqforge predict``: one text per line (the training format without the label) -> ``label<TAB>probability`` rows.
+
+        Returns the rows and notes for the user: tokens outside the vocabulary
+        (mapped to ``<unk>``) and texts cut at ``data.max_len`` are counted.
+        """
+        if data.codec is None:
+            raise DataError(
+                f"This classifier was trained on float feature sequences ({data.feature_size} features per step, tensor files); "
+                "`seqforge predict` reads text lines. Classify feature sequences from Python with "
+                "ClassificationTask.classify(model, data, [array of shape (T, F), ...])."
+            )
+        texts = [line.strip() for line in lines]
+        unknown = sum(data.codec.encode(text).count(data.codec.vocab.unk_id) for text in texts)
+        truncated_before = data.truncated
+        results = self.classify(model, data, texts, batch_size=batch_size)
+        truncated = data.truncated - truncated_before
+        notes = [f"{unknown} unknown {'character' if data.codec.kind == 'char' else 'token'}(s) mapped to <unk>"]
+        if truncated:
+            notes.append(f"{truncated} text(s) longer than data.max_len={data.cfg.max_len} token(s) were cut to it")
+        return [f"{label}\t{probability:.4f}" for label, probability in results], notes
 
     def report(self, module: Any) -> None:
         """Per-label F1 on the test split and a few test examples."""

@@ -145,6 +145,23 @@ class TaggingTask:
             out += [[data.tags[k] for k in row[:length]] for row, length in zip(predicted, batch.lengths.tolist())]
         return out
 
+    def predict(self, model: SequenceTagger, data: TaggingData, lines: Sequence[str], batch_size: int = 128) -> tuple[list[str], list[str]]:
+        """``seqforge predict``: one sentence per line (whitespace tokens) -> CoNLL ``token<TAB>tag`` rows, a blank row between sentences.
+
+        Returns the rows and a note counting the tokens outside the word
+        vocabulary (mapped to ``<unk>``; character features still see their spelling).
+        """
+        sentences = [line.split() for line in lines]
+        rows: list[str] = []
+        for tokens, tags in zip(sentences, self.tag(model, data, sentences, batch_size=batch_size)):
+            if rows:
+                rows.append("")
+            rows += [f"{token}\t{tag}" for token, tag in zip(tokens, tags)]
+        unknown = data.count_unknown(sentences)
+        total = sum(len(tokens) for tokens in sentences)
+        spelled = " (the character features still read their spelling)" if self.char_features and unknown else ""
+        return rows, [f"{unknown} of {total} token(s) unknown to the word vocabulary, mapped to <unk>{spelled}"]
+
     def report(self, module: Any) -> None:
         """Per-type entity scores on the test split and a few tagged test sentences."""
         data = module.data

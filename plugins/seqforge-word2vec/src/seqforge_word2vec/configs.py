@@ -20,7 +20,7 @@ class Word2VecDataConfig:
     max_vocab: Optional[int] = None  # keep only the most frequent words
     sample: float = 1e-3  # sub-sampling threshold of frequent words (0: off)
     window: int = 5  # maximal context window; the effective window is uniform in 1..window per word
-    chunk_words: int = 50000  # corpus words per training step (split among task.workers threads)
+    chunk_words: int = 200000  # corpus words per training step (split among task.workers threads)
     max_sentence_len: int = 10000  # longer lines are cut into sentences of this many words
     cache_encoded: bool = True  # keep the encoded corpus in a temporary file (4 bytes/word) for epochs 2..n
     probe_words: int = 20000  # corpus words whose held-out pairs give val/loss and test/loss

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
 
 import numpy as np
 
@@ -138,6 +138,13 @@ def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str
             f"task has a single embedding; use {key}.pretrained instead."
         )
     return cfg.pretrained, f"{key}.pretrained"
+
+
+def init_embedding(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: EmbeddingConfig, **options: Any) -> None:
+    """What tasks call: :func:`load_pretrained` (same ``options``), its report printed as one ``seqforge:`` line."""
+    report = load_pretrained(embedding, vocabulary, cfg, **options)
+    if report:
+        print(f"seqforge: {report}")
 
 
 def load_pretrained(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: EmbeddingConfig, *,

@@ -45,3 +45,20 @@ def write_corpus(path: Path, chars: int = 6000) -> Path:
 
     path.write_text(pydoc_corpus()[:chars], encoding="utf-8")
     return path
+
+
+#: A Lightning callback module (write it to a file, put its folder on PYTHONPATH, add it as a `callbacks.kill` override):
+#: SIGKILL the process after optimiser step `step`: no cleanup, no final checkpoint — a crash for resume tests.
+KILL_AT_STEP = '''
+import os, signal
+import lightning as L
+
+
+class KillAt(L.Callback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args) -> None:
+        if trainer.global_step >= self.step:
+            os.kill(os.getpid(), signal.SIGKILL)
+'''

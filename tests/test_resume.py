@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 import torch
 
-from cli_helpers import TINY, run_seqforge, write_corpus
+from cli_helpers import KILL_AT_STEP, TINY, run_seqforge, write_corpus
 
 pytestmark = pytest.mark.slow
-
-KILLER = textwrap.dedent(
-    '''
-    import os, signal
-    import lightning as L
-
-    class KillAt(L.Callback):
-        """SIGKILL the process after optimiser step `step`: no cleanup, no final checkpoint."""
-
-        def __init__(self, step: int) -> None:
-            self.step = step
-
-        def on_train_batch_end(self, trainer, *args) -> None:
-            if trainer.global_step >= self.step:
-                os.kill(os.getpid(), signal.SIGKILL)
-    '''
-)
 
 
 def _params(run_dir: Path) -> dict[str, torch.Tensor]:
@@ -37,7 +19,7 @@ def _params(run_dir: Path) -> dict[str, torch.Tensor]:
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path) -> None:
     """Kill mid-epoch (SIGKILL), resume from the run dir: same final parameters as a run never stopped"""
-    (tmp_path / "killer.py").write_text(KILLER)
+    (tmp_path / "killer.py").write_text(KILL_AT_STEP)
     corpus = write_corpus(tmp_path / "corpus.txt", chars=800)  # 22 training batches per epoch: the runs cross epochs
     common = [
         f"data.path={corpus}", "trainer.max_steps=40", "trainer.val_check_interval=10", "checkpoint.every_n_train_steps=5",

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cli_helpers import TINY, run_seqforge, write_corpus
+from cli_helpers import KILL_AT_STEP, TINY, run_seqforge, write_corpus
 from compose_helpers import compose_config
 from seqforge.errors import ConfigError, SeqforgeError
 from seqforge.recurrent.state import detach_state
@@ -263,24 +263,12 @@ def test_ddp_ranks_with_different_chunk_counts_do_not_hang(tmp_path: Path) -> No
     assert _params(tmp_path / "run")[1] == 9
 
 
-KILLER = '''
-import os, signal
-import lightning as L
-
-class KillAt(L.Callback):
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_train_batch_end(self, trainer, *args) -> None:
-        if trainer.global_step >= self.step:
-            os.kill(os.getpid(), signal.SIGKILL)
-'''
 
 
 @pytest.mark.slow
 def test_resume_after_kill_under_tbptt_matches_uninterrupted_run(tmp_path: Path) -> None:
     """Manual optimisation keeps exact resume: data position, carried state, optimiser and scheduler"""
-    (tmp_path / "killer.py").write_text(KILLER)
+    (tmp_path / "killer.py").write_text(KILL_AT_STEP)
     common = [o for o in SIGNAL if not o.startswith(("logger", "checkpoint"))]
     common += ["train.tbptt_steps=5", "trainer.max_steps=45", "checkpoint.every_n_train_steps=6", "model.dropout=0.2",
                "model.num_layers=2", "optim.scheduler.name=StepLR", "optim.scheduler.interval=step",

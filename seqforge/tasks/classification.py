@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from seqforge.build import build_encoder, instantiate
 from seqforge.data.labelled import IGNORE, LabelledBatch, LabelledData, collate
 from seqforge.data.parallel import PAD_ID
-from seqforge.embeddings import load_pretrained
+from seqforge.embeddings import init_embedding
 from seqforge.errors import ConfigError, DataError
 from seqforge.pooling import POOLINGS, Pooling
 
@@ -76,9 +76,7 @@ class ClassificationTask:
             dropout=model_cfg.dropout, vocab_size=vocab_size, embedding_dim=model_cfg.embedding_dim,
         )
         if model.embedding is not None:  # text input: model.embedding.pretrained (word2vec) may initialise it
-            report = load_pretrained(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)
-            if report:
-                print(f"seqforge: {report}")
+            init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)
         elif model_cfg.embedding.pretrained:
             raise ConfigError(
                 f"model.embedding.pretrained='{model_cfg.embedding.pretrained}' needs token input, but this data gives "

@@ -21,7 +21,7 @@ from seqforge.bridge import _template_sizes, _unflatten
 from seqforge.build import cell_factory, instantiate
 from seqforge.data.conditional import ConditionalBatch, ConditionalData
 from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID
-from seqforge.embeddings import load_pretrained
+from seqforge.embeddings import init_embedding
 from seqforge.errors import ConfigError
 from seqforge.search import Hypothesis, beam_search, greedy_search, sample_search
 
@@ -193,9 +193,7 @@ class ConditionalTask:
             num_layers=model_cfg.num_layers, dropout=model_cfg.dropout, condition_dim=self.condition_dim,
             num_labels=len(data.labels) if data.conditioned_on_labels else None, feature_size=data.feature_size, condition=self.condition,
         )
-        report = load_pretrained(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)  # the output tokens' embedding
-        if report:
-            print(f"seqforge: {report}")
+        init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)  # the output tokens' embedding
         return model
 
     # -- steps ------------------------------------------------------------------------------------

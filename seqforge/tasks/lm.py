@@ -14,7 +14,7 @@ from seqforge.data.lm import LanguageModelData
 from seqforge.data.streams import StreamBatch
 from seqforge.data.tokenize import detokenize, tokenize
 from seqforge.data.vocab import Vocabulary
-from seqforge.embeddings import load_pretrained
+from seqforge.embeddings import init_embedding
 from seqforge.errors import ConfigError
 from seqforge.recurrent.state import detach_state
 from seqforge.sampling import sample_next
@@ -81,9 +81,7 @@ class LanguageModelTask:
             dropout=model_cfg.dropout,
             tie_weights=model_cfg.tie_weights,
         )
-        report = load_pretrained(model.embedding, data.vocab.itos, model_cfg.embedding)
-        if report:
-            print(f"seqforge: {report}")
+        init_embedding(model.embedding, data.vocab.itos, model_cfg.embedding)
         return model
 
     # -- steps --------------------------------------------------------------

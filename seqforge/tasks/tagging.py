@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from seqforge.build import build_encoder, cell_factory, instantiate
 from seqforge.data.conll import TagBatch, TaggingData
-from seqforge.embeddings import load_pretrained
+from seqforge.embeddings import init_embedding
 from seqforge.data.labelled import IGNORE
 from seqforge.data.parallel import PAD_ID
 from seqforge.pooling import last_pool
@@ -96,9 +96,7 @@ class TaggingTask:
             encoder=build_encoder(model_cfg, input_size=input_size), vocab_size=len(data.words), embedding_dim=model_cfg.embedding_dim,
             num_tags=len(data.tags), dropout=model_cfg.dropout, chars=chars,
         )
-        report = load_pretrained(model.embedding, data.words.itos, model_cfg.embedding)  # model.embedding.pretrained (word2vec)
-        if report:
-            print(f"seqforge: {report}")
+        init_embedding(model.embedding, data.words.itos, model_cfg.embedding)  # model.embedding.pretrained (word2vec)
         return model
 
     # -- steps ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from seqforge.build import build_encoder, cell_factory, instantiate
 from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID, ParallelData, Seq2SeqBatch, collate
-from seqforge.embeddings import load_pretrained
+from seqforge.embeddings import init_embedding
 from seqforge.errors import ConfigError
 from seqforge.search import Hypothesis, beam_search, greedy_search, sample_search
 from seqforge.seq2seq import Seq2Seq
@@ -84,10 +84,8 @@ class TranslationTask:
         cache: dict = {}  # a shared vocabulary's file is read once for both sides
         sides = (("source", source_embedding, data.source_codec), ("target", decoder.embedding, data.target_codec))
         for side, embedding, codec in sides:
-            report = load_pretrained(embedding, codec.tokens(range(len(codec))), model_cfg.embedding, side=side,
-                                     shared_vocab=data.cfg.shared_vocab, cache=cache)
-            if report:
-                print(f"seqforge: {report}")
+            init_embedding(embedding, codec.tokens(range(len(codec))), model_cfg.embedding, side=side,
+                           shared_vocab=data.cfg.shared_vocab, cache=cache)
         return Seq2Seq(source_embedding=source_embedding, encoder=encoder, decoder=decoder)
 
     # -- steps -----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from cli_helpers import QUIET, run_seqforge
 
 # WNUT 2017 layout: token<TAB>tag, IOB2; sentences end with an empty line or with a line holding only a tab.
 SENTENCES = [
-    ("@paulwalk It 's the view from where I 'm living", "O O O O O O O O O O"),
+    ("@paulwalk It 's the view ??? from where I 'm living ${x}", "O O O O O O O O O O O O"),
     ("Empire State Building is in New York", "B-location I-location I-location O O B-location I-location"),
     ("watching The Walking Dead with Sam", "O B-creative-work I-creative-work I-creative-work O B-person"),
 ]

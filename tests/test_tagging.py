@@ -190,3 +190,17 @@ def test_an_unknown_output_layer_is_a_config_error() -> None:
         TaggingTask(output="crf2")
     with pytest.raises(ConfigError, match="task.crf_constraints must be one of auto, iob2, none"):
         TaggingTask(output="crf", crf_constraints="bio")
+
+
+def test_a_vocabulary_holding_omegaconf_syntax_survives_restoring(tmp_path: Path) -> None:
+    """Tokens '???' (OmegaConf's MISSING) and '${x}' (an interpolation), e.g. in WNUT17 tweets, come back from a checkpoint's data state"""
+    from omegaconf import OmegaConf
+
+    from seqforge.tasks.tagging import TaggingTask
+
+    path = write(tmp_path / "a.conll", "What O\n??? O\n${x} O\nParis B-LOC\n")
+    cfg = OmegaConf.create({"data": {"_target_": "seqforge.data.conll.TaggingData", "train": path, "valid": path, "test": path}})
+    state = TaggingTask().build_data(cfg).prepare().state()
+    restored = TaggingTask(char_features=True).build_data(cfg, state=state)
+    assert "???" in restored.words.itos and "${x}" in restored.words.itos and restored.tags == state["tags"]
+    assert restored.use_chars

@@ -122,7 +122,9 @@ class TaggingTask:
 
     # -- building -------------------------------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> TaggingData:
-        data = instantiate(cfg.data, "data", state=state)
+        # The saved vocabularies are handed over outside the config: through Hydra they would become an
+        # OmegaConf node, where a token such as "???" (MISSING) or "${x}" (interpolation) breaks restoring.
+        data = instantiate(cfg.data, "data", _partial_=True)(state=state)
         data.use_chars = self.char_features
         return data
 

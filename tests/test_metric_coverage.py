@@ -41,30 +41,3 @@ def test_limited_evaluation_is_printed_beside_the_metric(tmp_path: Path, capsys:
     assert f"test (2 of {total} batches)" in out and f"val ({val_cov})" in out
     assert isinstance(metrics["test"]["loss"], float)
 
-
-def test_trainer_epochs_trains_by_epochs_on_whole_splits() -> None:
-    """trainer=epochs: max_epochs, no step cap, validation every epoch, whole splits"""
-    cfg = compose_config(["trainer=epochs"])
-    t = cfg.trainer
-    assert (t.max_steps, t.max_epochs, t.val_check_interval, t.check_val_every_n_epoch) == (-1, 20, None, 1)
-    assert (t.limit_val_batches, t.limit_test_batches) == (None, None)
-
-
-def test_conll_ner_preset_trains_by_epochs_on_whole_splits(tmp_path: Path) -> None:
-    """experiment=conll_ner: task=tag data=conll, a char-feature BiLSTM, by epochs, whole val/test splits; it trains"""
-    from seqforge.train import run_training
-
-    lines = []
-    for i in range(30):
-        lines += [f"John{i % 3} B-PER", "visited O", f"Paris{i % 2} B-LOC", ". O", ""]
-    for split in ("train", "valid", "test"):
-        (tmp_path / f"{split}.txt").write_text("\n".join(lines))
-    overrides = ["experiment=conll_ner", *(f"data.{s}={tmp_path / s}.txt" for s in ("train", "valid", "test"))]
-    cfg = compose_config(overrides)
-    assert cfg.task._target_.endswith("TaggingTask") and cfg.task.char_features and cfg.model.bidirectional
-    assert (cfg.trainer.max_steps, cfg.trainer.max_epochs, cfg.trainer.limit_test_batches) == (-1, 15, None)
-    assert (cfg.checkpoint.monitor, cfg.checkpoint.mode) == ("val/f1", "max")
-    metrics = run_training(compose_config(overrides + [
-        "trainer.max_epochs=1", "logger=none", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
-        "task.show_examples=0"]), tmp_path / "run")
-    assert "f1" in metrics["test"] and metrics["test"].coverage is None

@@ -179,3 +179,18 @@ def test_unknown_loss_reduction_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="task.loss_reduction"):
         LanguageModelTask(loss_reduction="sum")
+
+
+def test_ptb_folder_with_gzipped_train_file_is_read(tmp_path: Path) -> None:
+    """data.path may hold ptb.train.txt.gz next to ptb.valid.txt and ptb.test.txt (how PTB is often distributed)"""
+    import gzip
+
+    from seqforge.data.lm import load_split_texts
+
+    folder = _write_ptb(tmp_path / "ptb", batch=2, steps=5, batches_per_epoch=2)
+    text = (folder / "ptb.train.txt").read_text()
+    (folder / "ptb.train.txt").unlink()
+    (folder / "ptb.train.txt.gz").write_bytes(gzip.compress(text.encode()))
+    cfg = compose_config(["experiment=ptb_small", f"data.path={folder}"])
+    texts = load_split_texts(cfg.data)
+    assert texts["train"] == text and texts["valid"] == (folder / "ptb.valid.txt").read_text()

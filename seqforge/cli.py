@@ -163,12 +163,39 @@ def _train_task(cfg: Any) -> Optional[float]:
 
         metrics = run_training(cfg, run_dir, ckpt_path=_requeued_checkpoint(run_dir))
     except SeqforgeError as exc:
-        fail(str(exc), code=1)
+        fail(str(exc), code=getattr(exc, "exit_code", 1))  # a signal: 128 + its number
     from seqforge.results import read_result
 
     result = read_result(run_dir) or {}
     # The objective for Hydra sweepers: the monitored metric (checkpoint.monitor) at its best, as the seqforge launcher reports it.
     return result.get("objective", metrics.get("val", {}).get("loss"))
+
+
+class RunDirGuard:
+    """Hydra callback (``hydra.callbacks.run_dir``): claim the run directory before Hydra writes into it.
+
+    Hydra creates the run directory and writes ``.hydra/`` before the task starts, so
+    a directory under a file would fail there with a traceback, and a refused run
+    would already have replaced the earlier run's ``.hydra/``. Claiming here (see
+    :func:`seqforge.run_dir.claim`) reports both in one paragraph; the task claims
+    again (a no-op) for launchers that skip this hook.
+    """
+
+    def on_run_start(self, config: Any, **kwargs: Any) -> None:
+        from omegaconf import OmegaConf
+
+        from seqforge.run_dir import claim
+
+        run_dir = Path(str(OmegaConf.select(config, "hydra.run.dir"))).absolute()
+        try:
+            claim(run_dir, resuming=_requeued_checkpoint(run_dir) is not None, overwrite=bool(config.get("overwrite", False)))
+        except SeqforgeError as exc:
+            fail(str(exc), code=1)
+
+    def __getattr__(self, name: str) -> Any:  # the other Hydra callback hooks: nothing to do
+        if name.startswith("on_"):
+            return lambda *args, **kwargs: None
+        raise AttributeError(name)
 
 
 def _processes_started_externally() -> bool:
@@ -217,7 +244,7 @@ def resume_training(target: str, overrides: list[str]) -> None:
     from seqforge.train import run_training
 
     print(f"seqforge: resuming {ckpt_path} in {run_dir}")
-    run_training(cfg, run_dir.resolve(), ckpt_path=ckpt_path)
+    run_training(cfg, run_dir.resolve(), ckpt_path=ckpt_path)  # claims the directory (lock, write probe) first
 
 
 #: Hydra plugins that seqforge's extras bring: (override, module, extra).
@@ -480,7 +507,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     try:
         command(argv[1:])
     except SeqforgeError as exc:
-        fail(str(exc), code=1)
+        fail(str(exc), code=getattr(exc, "exit_code", 1))  # a signal: 128 + its number
 
 
 if __name__ == "__main__":

@@ -89,7 +89,10 @@ def no_objective_reason(label: str, index: int, result: Optional[Dict[str, Any]]
 
 
 def _guard_optuna_sweeper() -> None:
-    """Optuna's sweeper ends with ``study.best_trial``, a bare ``ValueError`` traceback when no trial completed: say why instead."""
+    """Optuna's sweeper ends with ``study.best_trial``, a ``ValueError`` traceback when no trial completed: say why instead.
+
+    Wrapped only when the sweeper is imported, i.e. in use; the seqforge launcher's rows tell whether any trial completed.
+    """
     impl = sys.modules.get("hydra_plugins.hydra_optuna_sweeper._impl")
     if impl is None or getattr(impl.OptunaSweeperImpl.sweep, "_seqforge_guarded", False):
         return
@@ -98,8 +101,9 @@ def _guard_optuna_sweeper() -> None:
     def guarded(self: Any, arguments: List[str]) -> None:
         try:
             return sweep(self, arguments)
-        except ValueError as exc:
-            if "No trials are completed yet" not in str(exc):
+        except ValueError:  # "No trials are completed yet" (in memory), "Record does not exist." (database storage)
+            rows = getattr(self.launcher, "rows", None)
+            if rows is None or any(row.status == "ok" for row in rows):
                 raise
             summary = Path(str(self.config.hydra.sweep.dir)) / "summary.md"
             raise SweepJobFailed(

@@ -242,8 +242,10 @@ class SeqforgeLauncher(Launcher):
     def _finish(self, sweep_dir: Path, jobs: list[Any], configs: list[DictConfig], outcomes: list[Any], results: list[Any]) -> list[JobReturn]:
         from seqforge.launch import Row, print_summary, write_summary
 
+        # Hydra's basic sweeper (a grid) ignores return values; sweepers that optimise (Optuna) need each job's objective.
+        optimising = "BasicSweeper" not in str(OmegaConf.select(self.config, "hydra.sweeper._target_", default=""))
         missing = {o.job.index: no_objective_reason(o.job.label, o.job.index, r) for o, r in zip(outcomes, results)
-                   if o.ok and (r or {}).get("objective") is None}
+                   if optimising and o.ok and (r or {}).get("objective") is None}
         for reason in missing.values():
             print(f"[seqforge launcher] {reason}; reported to the sweeper as a failed trial.", file=sys.stderr, flush=True)
         batch = [

@@ -25,6 +25,7 @@ from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from seqforge.config import SeqforgeConfig
 from seqforge.errors import ConfigError
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
+from seqforge.precision import check_precision
 from seqforge.report import print_metrics
 
 
@@ -184,6 +185,7 @@ def make_trainer(cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: b
 
 def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = None) -> dict[str, dict[str, float]]:
     """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics."""
+    check_precision(cfg)  # before anything is built: a precision that cannot train here is refused with the reason
     module = build_run(cfg)
     trainer = make_trainer(cfg, run_dir, task=module.task, resuming=ckpt_path is not None)
     if trainer.is_global_zero:

@@ -118,6 +118,16 @@ def test_plugins_check_of_an_unknown_name_lists_the_installed_plugins(plugin_env
     assert "no installed plugin has that distribution or entry-point name (installed: " in err and "seqforge-rnn" in err
 
 
+def test_plugins_check_flags_a_plugin_taking_a_core_name(fake_site: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plugin registering the core's encoder 'recurrent' (skipped at load) breaks `no collisions`, saying core names are reserved"""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plugins", "check", "acoredup", "--steps", "2"])
+    assert exit_info.value.code == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no collisions: encoder 'recurrent' is also registered by plugin 'core' (seqforge " in out
+    assert "the core's names are reserved, so this plugin is skipped when plugins load" in out
+
+
 # -- run-time contract violations --------------------------------------------------------------
 class WideCell(nn.Module):
     """Outputs H + 1 features: the generic loop must name it."""

@@ -93,3 +93,14 @@ def test_plugins_list_offers_only_the_qualified_names_of_a_shared_name(impostor_
     assert "model/cell=seqforge-rnn:lstm" in out and "model/cell=seqforge-impostor:lstm" in out
     assert re.search(r"collision cell 'lstm' is registered by plugin 'aaa' \(seqforge-impostor 9.9\), plugin 'rnn' \(seqforge-rnn \S+\): "
                      r"`model/cell=lstm` is refused", out), out
+
+
+def test_qualified_names_pass_the_command_line_check_in_sweeps_too(capsys: pytest.CaptureFixture[str]) -> None:
+    """`model/cell=seqforge-rnn:lstm,gru` (Hydra re-emits it as `seqforge-rnn\\:lstm`) passes; a misspelt qualified name is suggested"""
+    from seqforge.cli import _check_component_overrides
+
+    _check_component_overrides(["model/cell=seqforge-rnn:lstm,gru"])
+    _check_component_overrides(["model/cell=seqforge-rnn\\:lstm"])
+    with pytest.raises(SystemExit):
+        _check_component_overrides(["model/cell=seqforge-rnn:lsmt"])
+    assert "Unknown cell 'seqforge-rnn:lsmt'" in capsys.readouterr().err

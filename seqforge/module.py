@@ -283,6 +283,7 @@ class SeqforgeModule(L.LightningModule):
             "format": CHECKPOINT_FORMAT,
             "config": as_plain(self.cfg),
             "data_state": self.data.state() if hasattr(self.data, "state") else None,
+            "data_fingerprint": getattr(self, "data_fingerprint", None),  # size + hash per data file, checked on resume
             "carry": self._carry.get("train"),
             "rng": torch.get_rng_state(),
         }

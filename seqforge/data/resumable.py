@@ -73,7 +73,10 @@ class ResumableLoader(DataLoader):
     sampler: ResumableSampler
 
     def __init__(self, dataset: Dataset, *, sampler: ResumableSampler, collate_fn: Callable[[list[Any]], Any]) -> None:
-        super().__init__(dataset, batch_size=sampler.batch_size, sampler=sampler, collate_fn=collate_fn)
+        # Its own generator: every new iterator draws a worker base seed, which from the global RNG would shift
+        # dropout's random numbers in a resumed run (one more iterator than the uninterrupted run had at that point).
+        generator = torch.Generator().manual_seed(sampler.seed)
+        super().__init__(dataset, batch_size=sampler.batch_size, sampler=sampler, collate_fn=collate_fn, generator=generator)
 
     @property
     def consumed(self) -> int:

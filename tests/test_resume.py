@@ -103,3 +103,29 @@ def test_every_task_family_resumes_mid_epoch_to_the_uninterrupted_parameters(fam
     assert expected.keys() == actual.keys()
     for name in expected:
         assert torch.equal(actual[name], expected[name]), f"{family}: {name} differs by {(actual[name] - expected[name]).abs().max():.3g}"
+
+
+def test_ddp_classification_resumes_mid_epoch_to_the_uninterrupted_parameters(tmp_path: Path) -> None:
+    """2 CPU ranks (gloo) through the console script: SIGKILL mid-epoch, resume, same parameters as the DDP run never stopped"""
+    (tmp_path / "killer.py").write_text(KILL_AT_STEP)
+    common = [
+        "experiment=digits_demo", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "data.batch_size=128",  # 629 per rank: 5
+        "task.show_examples=0", *_QUIET_TINY, "seed=3", "trainer.max_steps=13", "checkpoint.every_n_train_steps=4",
+    ]
+    env = {"PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    straight = run_seqforge("train", *common, f"hydra.run.dir={tmp_path / 'straight'}", cwd=tmp_path, env=env)
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    killed = run_seqforge(
+        "train", *common, f"hydra.run.dir={tmp_path / 'killed'}", "+callbacks.killer._target_=killer.KillAt", "+callbacks.killer.step=10",
+        cwd=tmp_path, env=env,
+    )
+    assert killed.returncode != 0  # SIGKILL
+    assert _params(tmp_path / "killed")[1] == 8  # mid-epoch (batch 3 of 5 on each rank)
+    resumed = run_seqforge("train", f"resume={tmp_path / 'killed'}", "~callbacks.killer", cwd=tmp_path, env=env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    expected, expected_step = _params(tmp_path / "straight")
+    actual, actual_step = _params(tmp_path / "killed")
+    assert actual_step == expected_step == 13
+    for name in expected:
+        assert torch.equal(actual[name], expected[name]), f"{name} differs by {(actual[name] - expected[name]).abs().max():.3g}"

@@ -59,7 +59,7 @@ def data_files(data: Any) -> dict[str, Path]:
 
 def fingerprint(data: Any) -> dict[str, dict[str, Any]]:
     """Fingerprints of every file ``data`` reads, by config key (see :func:`data_files`)."""
-    return {key: file_fingerprint(path) for key, path in data_files(data).items()}
+    return {key: file_fingerprint(path) for key, path in data_files(data).items() if path.is_file()}  # a missing file: reading names it
 
 
 def check_unchanged(saved: Optional[dict[str, dict[str, Any]]], current: dict[str, dict[str, Any]], *, accept: bool) -> list[str]:
@@ -77,7 +77,7 @@ def check_unchanged(saved: Optional[dict[str, dict[str, Any]]], current: dict[st
         if before is None:
             changes.append(f"`{key}` now reads '{now['path']}', which the checkpoint's run did not read")
         elif now is None:
-            changes.append(f"`{key}` named '{before['path']}' when the checkpoint was written and names no file now")
+            changes.append(f"`{key}` named '{before['path']}' when the checkpoint was written and names no readable file now")
         elif before["path"] != now["path"]:
             changes.append(
                 f"`{key}` is now '{now['path']}' ({now['size']:,} bytes), not the '{before['path']}' ({before['size']:,} bytes) "

@@ -23,9 +23,11 @@ from seqforge.build import as_plain, instantiate
 from seqforge.checkpoint_io import AtomicCheckpointIO
 from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from seqforge.config import SeqforgeConfig
+from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
 from seqforge.errors import ConfigError
 from seqforge.interrupts import RunInterrupted, StopOnSignal
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
+from seqforge.precision import check_precision
 from seqforge.report import print_metrics
 from seqforge.run_dir import claim, disk_errors, release
 
@@ -215,8 +217,11 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
     The run directory is claimed first (:func:`seqforge.run_dir.claim`: writable, locked,
     not holding another run), and SIGTERM/SIGINT stop training at a step boundary with
     a fresh ``last.ckpt`` (:class:`seqforge.interrupts.StopOnSignal`, which raises
-    :class:`~seqforge.interrupts.RunInterrupted`).
+    :class:`~seqforge.interrupts.RunInterrupted`). Resuming keeps the vocabularies (data
+    state) saved in the checkpoint and refuses data files that changed since (see
+    :mod:`seqforge.data.fingerprint`).
     """
+    check_precision(cfg)  # before anything is built: a precision that cannot train here is refused with the reason
     claimed = claim(run_dir, resuming=ckpt_path is not None, overwrite=bool(cfg.get("overwrite", False)))
     stopper = StopOnSignal(run_dir)
     stopper.install()
@@ -230,7 +235,14 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
 
 
 def _fit_and_test(cfg: DictConfig, run_dir: Path, ckpt_path: Optional[Path], stopper: StopOnSignal) -> dict[str, dict[str, float]]:
-    module = build_run(cfg)
+    saved = load_checkpoint(ckpt_path, key="resume")[CHECKPOINT_KEY] if ckpt_path is not None else {}
+    module = build_run(cfg, data_state=saved.get("data_state"))
+    module.data_fingerprint = fingerprint(module.data)
+    if ckpt_path is not None:
+        for change in check_unchanged(saved.get("data_fingerprint"), module.data_fingerprint, accept=cfg.accept_data_change):
+            print(f"seqforge: {ACCEPT_KEY}=true: {change}; the checkpoint's vocabularies are kept.")
+        cfg.accept_data_change = False  # accepted once, for this change: a later resume checks against the new files
+        module.data.prepare()  # the current files, encoded with the saved vocabularies
     trainer = make_trainer(cfg, run_dir, task=module.task, resuming=ckpt_path is not None, extra_callbacks=[stopper])
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -95,11 +95,12 @@ def parse_key_values(argv: Sequence[str], schema: type, command: str) -> tuple[A
 
 # -- train ----------------------------------------------------------------------
 def _check_component_overrides(overrides: list[str]) -> None:
-    """Unknown component names get seqforge's message (available names + closest match), not Hydra's."""
+    """Unknown component names get seqforge's message (available names + closest match), not Hydra's;
+    a plain name two distributions provide is refused naming both (before Hydra composes anything)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from seqforge.plugins import get_registry
-    from seqforge.registry import KIND_GROUPS, unknown_component_message
+    from seqforge.registry import KIND_GROUPS
 
     group_kinds = {group: kind for kind, group in KIND_GROUPS.items()}
     try:
@@ -117,10 +118,28 @@ def _check_component_overrides(overrides: list[str]) -> None:
         kind = group_kinds.get(override.key_or_group)
         if kind is None or override.is_delete():
             continue
-        values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.get_value_element_as_str()]
-        for value in values:
-            if value not in registry.names(kind) and value != "null":
-                fail(unknown_component_message(kind, value, registry.names(kind)))
+        if override.is_sweep_override():  # Hydra escapes ':' in these strings (`seqforge-rnn\\:lstm`)
+            choices = [value.replace("\\:", ":") for value in override.sweep_string_iterator()]
+        else:
+            choices = [override.value()]
+        for choice in choices:
+            if choice not in (None, "null"):
+                try:
+                    registry.get(kind, str(choice))
+                except SeqforgeError as exc:
+                    fail(str(exc))
+
+
+def _check_component_choices(choices: Any) -> None:
+    """Every component the composed config selected (defaults and presets included) names exactly one provider."""
+    from seqforge.plugins import get_registry
+    from seqforge.registry import KIND_GROUPS
+
+    registry = get_registry()
+    for kind, group in KIND_GROUPS.items():
+        choice = choices.get(group)
+        if choice is not None:
+            registry.get(kind, str(choice))  # AmbiguousComponentError names both providers and the qualified names
 
 
 def _apply_dotted_overrides(cfg: Any, overrides: Sequence[str]) -> None:
@@ -158,17 +177,45 @@ def _train_task(cfg: Any) -> Optional[float]:
                 "the whole sweep (Lightning #11300, Hydra #2070). Use the seqforge launcher, which runs every job as its own "
                 "process on its own devices (hydra/launcher=seqforge, the default for -m), or trainer.strategy=ddp_spawn."
             )
+        _check_component_choices(hydra_cfg.runtime.choices)
         run_dir = Path(hydra_cfg.runtime.output_dir)
         from seqforge.train import run_training
 
         metrics = run_training(cfg, run_dir, ckpt_path=_requeued_checkpoint(run_dir))
     except SeqforgeError as exc:
-        fail(str(exc), code=1)
+        fail(str(exc), code=getattr(exc, "exit_code", 1))  # a signal: 128 + its number
     from seqforge.results import read_result
 
     result = read_result(run_dir) or {}
     # The objective for Hydra sweepers: the monitored metric (checkpoint.monitor) at its best, as the seqforge launcher reports it.
     return result.get("objective", metrics.get("val", {}).get("loss"))
+
+
+class RunDirGuard:
+    """Hydra callback (``hydra.callbacks.run_dir``): claim the run directory before Hydra writes into it.
+
+    Hydra creates the run directory and writes ``.hydra/`` before the task starts, so
+    a directory under a file would fail there with a traceback, and a refused run
+    would already have replaced the earlier run's ``.hydra/``. Claiming here (see
+    :func:`seqforge.run_dir.claim`) reports both in one paragraph; the task claims
+    again (a no-op) for launchers that skip this hook.
+    """
+
+    def on_run_start(self, config: Any, **kwargs: Any) -> None:
+        from omegaconf import OmegaConf
+
+        from seqforge.run_dir import claim
+
+        run_dir = Path(str(OmegaConf.select(config, "hydra.run.dir"))).absolute()
+        try:
+            claim(run_dir, resuming=_requeued_checkpoint(run_dir) is not None, overwrite=bool(config.get("overwrite", False)))
+        except SeqforgeError as exc:
+            fail(str(exc), code=1)
+
+    def __getattr__(self, name: str) -> Any:  # the other Hydra callback hooks: nothing to do
+        if name.startswith("on_"):
+            return lambda *args, **kwargs: None
+        raise AttributeError(name)
 
 
 def _processes_started_externally() -> bool:
@@ -217,7 +264,7 @@ def resume_training(target: str, overrides: list[str]) -> None:
     from seqforge.train import run_training
 
     print(f"seqforge: resuming {ckpt_path} in {run_dir}")
-    run_training(cfg, run_dir.resolve(), ckpt_path=ckpt_path)
+    run_training(cfg, run_dir.resolve(), ckpt_path=ckpt_path)  # claims the directory (lock, write probe) first
 
 
 #: Hydra plugins that seqforge's extras bring: (override, module, extra).
@@ -480,7 +527,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     try:
         command(argv[1:])
     except SeqforgeError as exc:
-        fail(str(exc), code=1)
+        fail(str(exc), code=getattr(exc, "exit_code", 1))  # a signal: 128 + its number
 
 
 if __name__ == "__main__":

@@ -59,3 +59,23 @@ def test_sst2_preset_trains_from_label_sentence_lines_and_word_vectors(tmp_path:
         f"model.embedding.pretrained={tmp_path}/vectors.txt", "trainer.max_epochs=4", *QUIET, "task.show_examples=0"]), tmp_path / "run")
     assert f"{len(words)} of " in capsys.readouterr().out  # every word of the data got its vector
     assert metrics["test"]["acc"] == 1.0  # two sentences learnt
+
+
+def test_init_range_keeps_pretrained_rows_and_initialises_the_words_without_a_vector(tmp_path: Path) -> None:
+    """model.init_range with model.embedding.pretrained: loaded vectors are kept, the other rows are uniform in +-r"""
+    import torch
+
+    from seqforge.train import build_run
+
+    for split in ("train", "dev", "test"):
+        (tmp_path / f"stsa.binary.{split}").write_text("1 good film\n0 bad plot\n")
+    (tmp_path / "vectors.txt").write_text("2 100\n" + "".join(f"{w} " + " ".join(["3.0"] * 100) + "\n" for w in ("good", "bad")))
+    cfg = compose_config(["experiment=sst2", *(f"data.{k}={tmp_path}/stsa.binary.{s}" for k, s in (("train", "train"), ("valid", "dev"), ("test", "test"))),
+                          f"model.embedding.pretrained={tmp_path}/vectors.txt", "model.init_range=0.1"])
+    module = build_run(cfg)
+    weight = module.model.embedding.weight.detach()
+    tokens = module.data.codec.tokens(range(len(module.data.codec)))
+    loaded = [i for i, t in enumerate(tokens) if t in ("good", "bad")]
+    others = [i for i in range(len(tokens)) if i not in loaded]
+    assert len(loaded) == 2 and bool((weight[loaded] == 3.0).all())
+    assert float(weight[others].abs().max()) <= 0.1  # not the N(0, 1) default

@@ -43,7 +43,16 @@ class Row:
     script: Optional[Callable[[Path, Path], list[str]]] = None  # a bench script instead of `seqforge train`
     note: str = ""
     after: tuple[str, ...] = field(default=())  # rows whose output this row uses
+    prepare: Optional[Callable[[Path, Path], None]] = None  # (data folder, run dir): inputs to write before the run
     best_too: bool = False  # also report the metric of checkpoints/best.ckpt (picked on the validation split)
+
+
+def _build_corpus(data: Path, out: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from w2v_corpus import build
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"word2vec corpus {out}: {build(data, out)}", flush=True)
 
 
 def _sst2(data: Path) -> list[str]:
@@ -52,8 +61,9 @@ def _sst2(data: Path) -> list[str]:
 
 
 def _word2vec(data: Path, run: Path) -> list[str]:
+    corpus = run.parent / "w2v_corpus.txt.gz"  # written by bench/w2v_corpus.py before the run
     return [
-        "experiment=word2vec_demo", f"data.path={data}/word2vec_corpus/enwiki_sample.txt.gz", "model.embedding_dim=100",
+        "experiment=word2vec_demo", f"data.path={corpus}", "model.embedding_dim=100",
         "trainer.max_epochs=10", f"task.analogy={data}/word2vec_eval/questions-words.txt",
         f"task.similarity={data}/word2vec_eval/wordsim353.tsv", "task.restrict_vocab=30000", "task.show_neighbors=", "seed=0",
     ]
@@ -65,8 +75,10 @@ ROWS: dict[str, Row] = {
         lambda data, run: ["experiment=ptb_small", f"data.path={data}/ptb"], needs=("ptb/ptb.train.txt",),
     ),
     "word2vec": Row(
-        "word2vec skip-gram, analogy", "word2vec_corpus/enwiki_sample (0.45 M words)", "test/analogy_acc",
-        "no published number for this corpus", _word2vec, needs=("word2vec_corpus/enwiki_sample.txt.gz",), scale=100.0,
+        "word2vec skip-gram, analogy", "enwiki_sample + Multi30k train.en + lee_background (0.86 M words)", "test/analogy_acc",
+        "no published number for this corpus", _word2vec, scale=100.0,
+        needs=("word2vec_corpus/enwiki_sample.txt.gz", "multi30k/train.en.gz", "word2vec_eval/lee_background.cor"),
+        prepare=lambda data, run: _build_corpus(data, run.parent / "w2v_corpus.txt.gz"),
     ),
     "sst2": Row(
         "sentence classification", "SST-2 (stsa.binary)", "test/acc", "82.7 CNN-rand (Kim 2014)",
@@ -115,6 +127,8 @@ def run_row(name: str, data: Path, out: Path) -> str:
     shown = " ".join(shlex.quote(part) for part in command)
     if missing:
         return f"| {row.task} | {row.data} | `{shown}` | {row.metric} | not run ({', '.join(missing)} missing) | {row.published} | - |"
+    if row.prepare is not None:
+        row.prepare(data, run)
     load = os.getloadavg()[0]
     print(f"[{name}] {shown}", flush=True)
     start = time.monotonic()

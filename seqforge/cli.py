@@ -127,11 +127,14 @@ def _apply_dotted_overrides(cfg: Any, overrides: Sequence[str]) -> None:
     """Apply ``key=value``, ``+key=value`` and ``~key`` overrides to ``cfg`` in place (group choices are ignored)."""
     from omegaconf import OmegaConf, open_dict
 
+    from seqforge.config_keys import check_override_key
+
     for override in overrides:
         key, _, value = override.partition("=")
         bare = key.lstrip("+~")
         if "/" in bare or bare.startswith("hydra.") or bare == "resume":
             continue
+        check_override_key(cfg, override)  # a misspelt key names the nearest one; no `+key` inside typed nodes
         with open_dict(cfg):
             if key.startswith("~"):
                 parent, _, leaf = bare.rpartition(".")
@@ -195,20 +198,18 @@ def resume_training(target: str, overrides: list[str]) -> None:
     restores weights, optimiser, scheduler, loop and data position; seqforge
     restores the carried hidden state and the RNG state.
     """
-    from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from seqforge.checkpoint_config import stored_run_config
     from seqforge.checkpoints import load_checkpoint, resolve_checkpoint
-    from seqforge.config import SeqforgeConfig
-    from seqforge.module import CHECKPOINT_KEY
 
     groups = [o for o in overrides if "/" in o.partition("=")[0] or (o.partition("=")[0] in ("task", "data", "experiment", "optim", "trainer"))]
     if groups:
         fail(f"cannot change components or presets when resuming ({', '.join(groups)}); the run keeps the config it started with.")
     ckpt_path = resolve_checkpoint(target, key="resume")
-    saved = load_checkpoint(ckpt_path, key="resume")[CHECKPOINT_KEY]["config"]
+    # Only registry (or allow-listed callback) targets, checked before anything is built or written.
+    cfg = stored_run_config(load_checkpoint(ckpt_path, key="resume"), source=f"`resume={target}`", resuming=True, overrides=overrides)
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), saved)
         _apply_dotted_overrides(cfg, overrides)
     except OmegaConfBaseException as exc:
         fail(f"resume: {str(exc).splitlines()[0]} (key `{getattr(exc, 'full_key', '?')}`).")
@@ -252,10 +253,12 @@ def train(argv: list[str]) -> None:
     from hydra._internal.utils import _run_hydra, get_args_parser
 
     from seqforge.config import register_schema
+    from seqforge.config_keys import install_override_checks
     from seqforge.plugins import get_plugins
 
     get_plugins()  # registering components fills Hydra's ConfigStore
     register_schema()
+    install_override_checks()  # `model.hiden_size=1` names `model.hidden_size`; no `+key` inside typed nodes
     _register_launcher()
     parser = get_args_parser()
     args = parser.parse_args(argv)
@@ -273,6 +276,19 @@ def train(argv: list[str]) -> None:
 
 
 # -- evaluate / generate -----------------------------------------------------------
+def _dotted(overrides: list[str], command: str) -> Any:
+    """``data.path=...`` words as a DictConfig (None if there are none); a malformed one names itself."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    if not overrides:
+        return None
+    try:
+        return OmegaConf.from_dotlist(overrides)
+    except OmegaConfBaseException as exc:
+        fail(f"`seqforge {command}`: cannot read the override(s) {' '.join(overrides)}: {str(exc).splitlines()[0]}.")
+
+
 def _checkpoint_path(value: Optional[str], command: str) -> Path:
     from seqforge.checkpoints import resolve_checkpoint
 
@@ -282,8 +298,6 @@ def _checkpoint_path(value: Optional[str], command: str) -> Path:
 
 
 def evaluate(argv: list[str]) -> None:
-    from omegaconf import OmegaConf
-
     from seqforge.report import print_metrics
     from seqforge.train import evaluate_checkpoint
 
@@ -292,13 +306,11 @@ def evaluate(argv: list[str]) -> None:
     if splits is None:
         fail(f"`seqforge evaluate split={args.split}`: expected valid, test or all.")
     path = _checkpoint_path(args.ckpt, "evaluate")
-    metrics = evaluate_checkpoint(path, splits, OmegaConf.from_dotlist(overrides) if overrides else None)
+    metrics = evaluate_checkpoint(path, splits, _dotted(overrides, "evaluate"))
     print_metrics(metrics, title=f"Metrics of {path}")
 
 
 def generate(argv: list[str]) -> None:
-    from omegaconf import OmegaConf
-
     from seqforge.checkpoints import load_checkpoint
     from seqforge.train import restore
 
@@ -306,7 +318,7 @@ def generate(argv: list[str]) -> None:
     if args.max_new_tokens < 0 or args.temperature < 0:
         fail("`seqforge generate`: max_new_tokens and temperature must be >= 0.")
     path = _checkpoint_path(args.ckpt, "generate")
-    module = restore(load_checkpoint(path), OmegaConf.from_dotlist(overrides) if overrides else None)
+    module = restore(load_checkpoint(path), _dotted(overrides, "generate"), source=f"`ckpt={path}`", command="generate")
     if not hasattr(module.task, "generate"):
         fail(f"the checkpoint's task ({type(module.task).__name__}) does not generate text.")
     text = module.task.generate(
@@ -327,8 +339,6 @@ class TranslateArgs:
 
 def translate(argv: list[str]) -> None:
     """``seqforge translate ckpt=... input=... output=... decode=beam decode.beam_size=5 decode.n_best=3``."""
-    from omegaconf import OmegaConf
-
     from seqforge.checkpoints import load_checkpoint
     from seqforge.train import restore
 
@@ -338,7 +348,7 @@ def translate(argv: list[str]) -> None:
     if args.decode is not None:
         overrides.append(f"task.decode.strategy={args.decode}")
     path = _checkpoint_path(args.ckpt, "translate")
-    module = restore(load_checkpoint(path), OmegaConf.from_dotlist(overrides) if overrides else None)
+    module = restore(load_checkpoint(path), _dotted(overrides, "translate"), source=f"`ckpt={path}`", command="translate")
     if not hasattr(module.task, "translate"):
         fail(f"the checkpoint's task ({type(module.task).__name__}) does not translate; use `seqforge generate`.")
     lines = _read_lines(args.input)
@@ -390,8 +400,6 @@ def predict(argv: list[str]) -> None:
     hook does the work; blank input lines are skipped here and reported, so a
     task only ever sees real examples.
     """
-    from omegaconf import OmegaConf
-
     from seqforge.checkpoints import load_checkpoint
     from seqforge.train import restore
 
@@ -399,7 +407,7 @@ def predict(argv: list[str]) -> None:
     if args.batch_size < 1:
         fail(f"`seqforge predict batch_size={args.batch_size}`: expected a positive number of lines per batch.")
     path = _checkpoint_path(args.ckpt, "predict")
-    module = restore(load_checkpoint(path), OmegaConf.from_dotlist(overrides) if overrides else None)
+    module = restore(load_checkpoint(path), _dotted(overrides, "predict"), source=f"`ckpt={path}`", command="predict")
     task = module.task
     if not hasattr(task, "predict"):
         instead = "`seqforge translate`" if hasattr(task, "translate") else "`seqforge generate`" if hasattr(task, "generate") else None

@@ -20,9 +20,9 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from seqforge.build import as_plain, instantiate
+from seqforge.checkpoint_config import apply_overrides, stored_run_config
 from seqforge.checkpoint_io import AtomicCheckpointIO
 from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
-from seqforge.config import SeqforgeConfig
 from seqforge.errors import ConfigError
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.report import print_metrics
@@ -55,12 +55,15 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
     return SeqforgeModule(cfg, task, data, model)
 
 
-def restore(checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None) -> SeqforgeModule:
-    """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoints.load_checkpoint`."""
+def restore(
+    checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None, *, source: str = "given", command: str = "evaluate"
+) -> SeqforgeModule:
+    """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoints.load_checkpoint`.
+
+    Only targets the installed registry provides are built (see :mod:`seqforge.checkpoint_config`).
+    """
     payload = checkpoint[CHECKPOINT_KEY]
-    cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), payload["config"])
-    if overrides is not None:
-        cfg = OmegaConf.merge(cfg, overrides)
+    cfg = apply_overrides(stored_run_config(checkpoint, source=source), overrides, command=command)
     cfg.model.embedding.pretrained = None  # the checkpoint holds the trained embedding; the vectors file is not needed
     cfg.model.embedding.target_pretrained = None
     module = build_run(cfg, data_state=payload.get("data_state"))
@@ -224,7 +227,7 @@ def _write_result(cfg: DictConfig, trainer: L.Trainer, module: SeqforgeModule, r
 
 def evaluate_checkpoint(checkpoint_path: Path, splits: list[str], overrides: Optional[DictConfig] = None) -> dict[str, dict[str, float]]:
     """Metrics of a checkpoint on the given splits (``valid``, ``test``)."""
-    module = restore(load_checkpoint(checkpoint_path), overrides)
+    module = restore(load_checkpoint(checkpoint_path), overrides, source=f"`ckpt={checkpoint_path}`")
     trainer = make_trainer(module.cfg, checkpoint_path.parent, for_fit=False)
     for split in splits:
         if split == "valid":

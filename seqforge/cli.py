@@ -107,6 +107,7 @@ def _check_component_overrides(overrides: list[str]) -> None:
     except Exception:  # noqa: BLE001 - Hydra reports syntax errors itself, with position
         return
     registry = get_registry()
+    _check_core_loaded(registry)
     if not any(o.key_or_group == "model/cell" for o in parsed) and "lstm" not in registry.names("cell"):
         fail(
             "The default cell 'lstm' comes from the seqforge-rnn plugin, which is not installed or not loaded "
@@ -121,6 +122,24 @@ def _check_component_overrides(overrides: list[str]) -> None:
         for value in values:
             if value not in registry.names(kind) and value != "null":
                 fail(unknown_component_message(kind, value, registry.names(kind)))
+
+
+def _check_core_loaded(registry: Any) -> None:
+    """``SEQFORGE_PLUGINS`` that leaves out the core gets a message naming it, not Hydra's "Could not find 'model/attention/none'"."""
+    import os
+
+    from seqforge.plugins import ALLOW_LIST_ENV
+
+    if any(component.provider.plugin == "core" for component in registry):
+        return
+    allowed = os.environ.get(ALLOW_LIST_ENV)
+    setting = f"{ALLOW_LIST_ENV}={allowed}" if allowed is not None else "the plugin environment"
+    fix = f"`{ALLOW_LIST_ENV}=core,{allowed}`" if allowed else f"unset {ALLOW_LIST_ENV}"
+    fail(
+        f"seqforge's own components are not loaded ({setting} leaves out the entry point `core`): every run needs them "
+        f"(the tasks lm/translation/classify/..., data text/parallel/..., model/encoder=recurrent, model/attention=none). "
+        f"Add it: {fix}."
+    )
 
 
 def _apply_dotted_overrides(cfg: Any, overrides: Sequence[str]) -> None:
@@ -320,7 +339,8 @@ def generate(argv: list[str]) -> None:
     path = _checkpoint_path(args.ckpt, "generate")
     module = restore(load_checkpoint(path), _dotted(overrides, "generate"), source=f"`ckpt={path}`", command="generate")
     if not hasattr(module.task, "generate"):
-        fail(f"the checkpoint's task ({type(module.task).__name__}) does not generate text.")
+        fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not generate text: `seqforge generate` "
+             f"applies language models and one-to-many generators. {_command_for(module.task)}")
     text = module.task.generate(
         module.model, module.data, args.prompt, max_new_tokens=args.max_new_tokens,
         temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
@@ -350,7 +370,8 @@ def translate(argv: list[str]) -> None:
     path = _checkpoint_path(args.ckpt, "translate")
     module = restore(load_checkpoint(path), _dotted(overrides, "translate"), source=f"`ckpt={path}`", command="translate")
     if not hasattr(module.task, "translate"):
-        fail(f"the checkpoint's task ({type(module.task).__name__}) does not translate; use `seqforge generate`.")
+        fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not translate: `seqforge translate` "
+             f"applies sequence-to-sequence models (task=translation). {_command_for(module.task)}")
     lines = _read_lines(args.input)
     results, unknown = module.task.translate(module.model, module.data, lines, batch_size=args.batch_size)
     n_best = module.task.decode.n_best if module.task.decode.strategy == "beam" else 1
@@ -362,6 +383,14 @@ def translate(argv: list[str]) -> None:
             rows.append(nbest[0][0])
     _write_lines(args.output, rows)
     print(f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr)
+
+
+def _command_for(task: Any) -> str:
+    """The sentence naming the command that does apply ``task`` (by the capabilities it has)."""
+    for capability, command in (("translate", "translate"), ("predict", "predict"), ("generate", "generate"), ("vectors", "neighbors")):
+        if hasattr(task, capability):
+            return f"For this checkpoint use `seqforge {command}` (or `seqforge evaluate` for its metrics)."
+    return "`seqforge evaluate` scores any checkpoint."
 
 
 def _read_lines(source: str) -> list[str]:

@@ -26,6 +26,7 @@ from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from seqforge.errors import ConfigError
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.report import print_metrics
+from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
 
 
 # Lightning-internal deprecation noise that users cannot act on.
@@ -187,6 +188,7 @@ def make_trainer(cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: b
 
 def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = None) -> dict[str, dict[str, float]]:
     """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics."""
+    check_training_config(cfg)  # values Lightning/torch would refuse with a traceback, named by key
     module = build_run(cfg)
     trainer = make_trainer(cfg, run_dir, task=module.task, resuming=ckpt_path is not None)
     if trainer.is_global_zero:
@@ -205,7 +207,7 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
         print_metrics(module.last_metrics)
         if hasattr(module.task, "report"):
             module.task.report(module)
-        print(f"Checkpoints: {run_dir / CHECKPOINT_DIR}")
+        print(checkpoints_line(run_dir / CHECKPOINT_DIR, trainer.global_step))
     return module.last_metrics
 
 
@@ -228,6 +230,7 @@ def _write_result(cfg: DictConfig, trainer: L.Trainer, module: SeqforgeModule, r
 def evaluate_checkpoint(checkpoint_path: Path, splits: list[str], overrides: Optional[DictConfig] = None) -> dict[str, dict[str, float]]:
     """Metrics of a checkpoint on the given splits (``valid``, ``test``)."""
     module = restore(load_checkpoint(checkpoint_path), overrides, source=f"`ckpt={checkpoint_path}`")
+    check_accelerator(module.cfg.trainer.accelerator)
     trainer = make_trainer(module.cfg, checkpoint_path.parent, for_fit=False)
     for split in splits:
         if split == "valid":

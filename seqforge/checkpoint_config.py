@@ -80,8 +80,8 @@ class _Checker:
         return ConfigError(
             f"The checkpoint {self.source} is refused: its stored config key `{where}` {problem} A checkpoint is data, "
             "not code: seqforge builds from it only components that installed plugins register (`seqforge plugins "
-            "list`). Nothing was built or written. If you wrote this checkpoint with `seqforge train`, install the "
-            "plugin that provides the component; otherwise do not use this file."
+            "list`). Nothing was built or written. If `seqforge train` wrote this checkpoint with a plugin that is "
+            "not installed here, install that plugin; otherwise do not use this file."
         )
 
     def walk(self, node: Any, parts: tuple[Any, ...]) -> Any:
@@ -156,7 +156,17 @@ def safe_stored_config(
     elif isinstance(callbacks, dict):
         replaced = set(replaced_callbacks)
         stored["callbacks"] = {name: node for name, node in callbacks.items() if name not in replaced}
-    return _Checker(registry, source, resuming=resuming).walk(stored, ())
+    checker = _Checker(registry, source, resuming=resuming)
+    plain = checker.walk(stored, ())
+    for where, kind in checker.slots.items():
+        value: Any = plain
+        for part in where.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if (value is None and where not in ("task", "data")) or (isinstance(value, dict) and "_target_" in value):
+            continue
+        shown = repr(value) if len(repr(value)) < 80 else repr(value)[:77] + "..."
+        raise checker.refuse(where, f"is {shown}, not a {kind} component (a mapping with a registered `_target_`).")
+    return plain
 
 
 def replaced_callbacks(overrides: Iterable[str]) -> set[str]:

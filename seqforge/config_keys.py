@@ -121,8 +121,10 @@ def check_override_key(cfg: Any, override: str) -> None:
     bare = key.lstrip("+~")
     if key.startswith("+"):
         return check_addition(cfg, bare, override)
+    if key.startswith("~"):
+        return  # deleting a key that is not there changes nothing (a stored callback may already be dropped)
     parent, _, part = _missing_part(cfg, bare)
-    if part and (key.startswith("~") or _typed(parent) is not None):
+    if part and _typed(parent) is not None:
         raise ConfigError(unknown_key_message(cfg, bare, override) or f"`{override}`: no such key.")
 
 

@@ -95,11 +95,12 @@ def parse_key_values(argv: Sequence[str], schema: type, command: str) -> tuple[A
 
 # -- train ----------------------------------------------------------------------
 def _check_component_overrides(overrides: list[str]) -> None:
-    """Unknown component names get seqforge's message (available names + closest match), not Hydra's."""
+    """Unknown component names get seqforge's message (available names + closest match), not Hydra's;
+    a plain name two distributions provide is refused naming both (before Hydra composes anything)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from seqforge.plugins import get_registry
-    from seqforge.registry import KIND_GROUPS, unknown_component_message
+    from seqforge.registry import KIND_GROUPS
 
     group_kinds = {group: kind for kind, group in KIND_GROUPS.items()}
     try:
@@ -118,10 +119,28 @@ def _check_component_overrides(overrides: list[str]) -> None:
         kind = group_kinds.get(override.key_or_group)
         if kind is None or override.is_delete():
             continue
-        values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.get_value_element_as_str()]
-        for value in values:
-            if value not in registry.names(kind) and value != "null":
-                fail(unknown_component_message(kind, value, registry.names(kind)))
+        if override.is_sweep_override():  # Hydra escapes ':' in these strings (`seqforge-rnn\\:lstm`)
+            choices = [value.replace("\\:", ":") for value in override.sweep_string_iterator()]
+        else:
+            choices = [override.value()]
+        for choice in choices:
+            if choice not in (None, "null"):
+                try:
+                    registry.get(kind, str(choice))
+                except SeqforgeError as exc:
+                    fail(str(exc))
+
+
+def _check_component_choices(choices: Any) -> None:
+    """Every component the composed config selected (defaults and presets included) names exactly one provider."""
+    from seqforge.plugins import get_registry
+    from seqforge.registry import KIND_GROUPS
+
+    registry = get_registry()
+    for kind, group in KIND_GROUPS.items():
+        choice = choices.get(group)
+        if choice is not None:
+            registry.get(kind, str(choice))  # AmbiguousComponentError names both providers and the qualified names
 
 
 def _check_core_loaded(registry: Any) -> None:
@@ -180,6 +199,7 @@ def _train_task(cfg: Any) -> Optional[float]:
                 "the whole sweep (Lightning #11300, Hydra #2070). Use the seqforge launcher, which runs every job as its own "
                 "process on its own devices (hydra/launcher=seqforge, the default for -m), or trainer.strategy=ddp_spawn."
             )
+        _check_component_choices(hydra_cfg.runtime.choices)
         run_dir = Path(hydra_cfg.runtime.output_dir)
         from seqforge.train import run_training
 

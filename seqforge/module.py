@@ -102,7 +102,7 @@ class SeqforgeModule(L.LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> Optional[torch.Tensor]:
         loader = self.trainer.train_dataloader
         if hasattr(loader, "mark_consumed"):
-            loader.mark_consumed(batch.index)  # for exact mid-epoch resume
+            loader.mark_consumed(getattr(batch, "index", None))  # for exact mid-epoch resume (a stream batch says which one)
         if self.tbptt_steps is not None:
             return self._truncated_bptt_step(batch, batch_idx)
         manual = {} if self.automatic_optimization else {"optimizer": self.optimizers()}  # a task that updates parameters itself
@@ -285,6 +285,7 @@ class SeqforgeModule(L.LightningModule):
             "format": CHECKPOINT_FORMAT,
             "config": as_plain(self.cfg),
             "data_state": self.data.state() if hasattr(self.data, "state") else None,
+            "data_fingerprint": getattr(self, "data_fingerprint", None),  # size + hash per data file, checked on resume
             "carry": self._carry.get("train"),
             "rng": torch.get_rng_state(),
         }

@@ -23,8 +23,10 @@ from seqforge.build import as_plain, instantiate
 from seqforge.checkpoint_config import apply_overrides, stored_run_config
 from seqforge.checkpoint_io import AtomicCheckpointIO
 from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
+from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
 from seqforge.errors import ConfigError
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
+from seqforge.precision import check_precision
 from seqforge.report import print_metrics
 from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
 
@@ -187,9 +189,21 @@ def make_trainer(cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: b
 
 
 def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = None) -> dict[str, dict[str, float]]:
-    """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics."""
+    """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics.
+
+    Resuming keeps the vocabularies (data state) saved in the checkpoint and refuses data
+    files that changed since (see :mod:`seqforge.data.fingerprint`).
+    """
+    check_precision(cfg)  # before anything is built: a precision that cannot train here is refused with the reason
     check_training_config(cfg)  # values Lightning/torch would refuse with a traceback, named by key
-    module = build_run(cfg)
+    saved = load_checkpoint(ckpt_path, key="resume")[CHECKPOINT_KEY] if ckpt_path is not None else {}
+    module = build_run(cfg, data_state=saved.get("data_state"))
+    module.data_fingerprint = fingerprint(module.data)
+    if ckpt_path is not None:
+        for change in check_unchanged(saved.get("data_fingerprint"), module.data_fingerprint, accept=cfg.accept_data_change):
+            print(f"seqforge: {ACCEPT_KEY}=true: {change}; the checkpoint's vocabularies are kept.")
+        cfg.accept_data_change = False  # accepted once, for this change: a later resume checks against the new files
+        module.data.prepare()  # the current files, encoded with the saved vocabularies
     trainer = make_trainer(cfg, run_dir, task=module.task, resuming=ckpt_path is not None)
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)

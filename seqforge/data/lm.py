@@ -108,6 +108,16 @@ class LanguageModelData(StreamLoaders, L.LightningDataModule):
     def setup(self, stage: Optional[str] = None) -> None:
         self.prepare()
 
+    def data_files(self) -> dict[str, Path]:
+        """The files read, by config key (fingerprinted for resume): a folder's three split files, not whatever lies beside them."""
+        if self.cfg.path is None:
+            return {}
+        path = Path(self.cfg.path).expanduser()
+        if not path.is_dir():
+            return {"data.path": path}
+        files = [_find_split_file(path, split) for split in SPLITS]
+        return {f"data.path/{file.name}": file for file in files}
+
     def state(self) -> list[str]:
         """What a checkpoint keeps: the vocabulary."""
         return list(self.vocab.itos)

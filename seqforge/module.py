@@ -115,10 +115,12 @@ class SeqforgeModule(L.LightningModule):
 
     def _check_finite(self, loss: torch.Tensor, batch_idx: int, chunk: Optional[int] = None) -> None:
         if not torch.isfinite(loss):
+            from seqforge.run_checks import kept_checkpoint_words
+
             where = f"batch {batch_idx}" + (f", truncated-BPTT chunk {chunk}" if chunk is not None else "")
             raise SeqforgeError(
                 f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}, {where}); "
-                "training stopped. The last good checkpoint is kept in the run's checkpoints/ folder. "
+                f"training stopped. {kept_checkpoint_words(self.trainer)} "
                 "Lower optim.lr, set trainer.gradient_clip_val (e.g. 5), or check the data."
             )
 

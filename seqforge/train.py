@@ -20,15 +20,16 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from seqforge.build import as_plain, instantiate
+from seqforge.checkpoint_config import apply_overrides, stored_run_config
 from seqforge.checkpoint_io import AtomicCheckpointIO
 from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
-from seqforge.config import SeqforgeConfig
 from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
 from seqforge.errors import ConfigError
 from seqforge.interrupts import RunInterrupted, StopOnSignal
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.precision import check_precision
 from seqforge.report import print_metrics
+from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
 from seqforge.run_dir import claim, disk_errors, release
 
 
@@ -62,12 +63,15 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
     return SeqforgeModule(cfg, task, data, model)
 
 
-def restore(checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None) -> SeqforgeModule:
-    """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoints.load_checkpoint`."""
+def restore(
+    checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None, *, source: str = "given", command: str = "evaluate"
+) -> SeqforgeModule:
+    """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoints.load_checkpoint`.
+
+    Only targets the installed registry provides are built (see :mod:`seqforge.checkpoint_config`).
+    """
     payload = checkpoint[CHECKPOINT_KEY]
-    cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), payload["config"])
-    if overrides is not None:
-        cfg = OmegaConf.merge(cfg, overrides)
+    cfg = apply_overrides(stored_run_config(checkpoint, source=source), overrides, command=command)
     cfg.model.embedding.pretrained = None  # the checkpoint holds the trained embedding; the vectors file is not needed
     cfg.model.embedding.target_pretrained = None
     module = build_run(cfg, data_state=payload.get("data_state"))
@@ -225,6 +229,7 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
     :mod:`seqforge.data.fingerprint`).
     """
     check_precision(cfg)  # before anything is built: a precision that cannot train here is refused with the reason
+    check_training_config(cfg)  # values Lightning/torch would refuse with a traceback, named by key
     claimed = claim(run_dir, resuming=ckpt_path is not None, overwrite=bool(cfg.get("overwrite", False)))
     stopper = StopOnSignal(run_dir)
     stopper.install()
@@ -267,7 +272,7 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, ckpt_path: Optional[Path], sto
         print_metrics(module.last_metrics)
         if hasattr(module.task, "report"):
             module.task.report(module)
-        print(f"Checkpoints: {run_dir / CHECKPOINT_DIR}")
+        print(checkpoints_line(run_dir / CHECKPOINT_DIR, trainer.global_step))
     return module.last_metrics
 
 
@@ -289,7 +294,8 @@ def _write_result(cfg: DictConfig, trainer: L.Trainer, module: SeqforgeModule, r
 
 def evaluate_checkpoint(checkpoint_path: Path, splits: list[str], overrides: Optional[DictConfig] = None) -> dict[str, dict[str, float]]:
     """Metrics of a checkpoint on the given splits (``valid``, ``test``)."""
-    module = restore(load_checkpoint(checkpoint_path), overrides)
+    module = restore(load_checkpoint(checkpoint_path), overrides, source=f"`ckpt={checkpoint_path}`")
+    check_accelerator(module.cfg.trainer.accelerator)
     trainer = make_trainer(module.cfg, checkpoint_path.parent, for_fit=False)
     for split in splits:
         if split == "valid":

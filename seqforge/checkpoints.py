@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,14 @@ def resolve_checkpoint(path: str, *, key: str = "ckpt") -> Path:
     return candidate
 
 
+def _reason(exc: Exception) -> str:
+    """``: <first line>`` of a load error, or nothing when it says nothing useful (``KeyError: 101``)."""
+    text = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else ""
+    if isinstance(exc, KeyError) or len(text) < 8:
+        return ""
+    return f" ({text[:200]})"
+
+
 def load_checkpoint(path: Path, *, key: str = "ckpt") -> dict[str, Any]:
     """Load with ``weights_only=True`` (no arbitrary code from the file) and check it is seqforge's."""
     import torch
@@ -38,11 +44,14 @@ def load_checkpoint(path: Path, *, key: str = "ckpt") -> dict[str, Any]:
 
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as exc:
+    except PermissionError as exc:
+        raise SeqforgeError(f"`{key}={path}` cannot be read: {exc.strerror}. Check the file's permissions.") from None
+    except Exception as exc:  # noqa: BLE001 - a text file, a torn copy, a pickle with code: KeyError, OSError, Unpickling...
         raise SeqforgeError(
-            f"`{key}={path}` could not be loaded as a checkpoint ({type(exc).__name__} with torch.load(weights_only=True)): "
-            "it is truncated, not a PyTorch file, or holds pickled objects other than tensors and plain containers. "
-            "Use a .ckpt written by `seqforge train`."
+            f"`{key}={path}` is not a readable seqforge checkpoint: torch.load(weights_only=True) failed with "
+            f"{type(exc).__name__}{_reason(exc)}. It is truncated (an interrupted copy or download), not a PyTorch file "
+            "(a text file renamed .ckpt), or holds pickled objects other than tensors and plain containers, which "
+            "seqforge never runs. Use a .ckpt written by `seqforge train` (a run's checkpoints/last.ckpt or best.ckpt)."
         ) from None
     if not isinstance(checkpoint, dict) or CHECKPOINT_KEY not in checkpoint or "state_dict" not in checkpoint:
         raise SeqforgeError(

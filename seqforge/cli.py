@@ -95,11 +95,12 @@ def parse_key_values(argv: Sequence[str], schema: type, command: str) -> tuple[A
 
 # -- train ----------------------------------------------------------------------
 def _check_component_overrides(overrides: list[str]) -> None:
-    """Unknown component names get seqforge's message (available names + closest match), not Hydra's."""
+    """Unknown component names get seqforge's message (available names + closest match), not Hydra's;
+    a plain name two distributions provide is refused naming both (before Hydra composes anything)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from seqforge.plugins import get_registry
-    from seqforge.registry import KIND_GROUPS, unknown_component_message
+    from seqforge.registry import KIND_GROUPS
 
     group_kinds = {group: kind for kind, group in KIND_GROUPS.items()}
     try:
@@ -107,6 +108,7 @@ def _check_component_overrides(overrides: list[str]) -> None:
     except Exception:  # noqa: BLE001 - Hydra reports syntax errors itself, with position
         return
     registry = get_registry()
+    _check_core_loaded(registry)
     if not any(o.key_or_group == "model/cell" for o in parsed) and "lstm" not in registry.names("cell"):
         fail(
             "The default cell 'lstm' comes from the seqforge-rnn plugin, which is not installed or not loaded "
@@ -117,21 +119,60 @@ def _check_component_overrides(overrides: list[str]) -> None:
         kind = group_kinds.get(override.key_or_group)
         if kind is None or override.is_delete():
             continue
-        values = list(override.sweep_string_iterator()) if override.is_sweep_override() else [override.get_value_element_as_str()]
-        for value in values:
-            if value not in registry.names(kind) and value != "null":
-                fail(unknown_component_message(kind, value, registry.names(kind)))
+        if override.is_sweep_override():  # Hydra escapes ':' in these strings (`seqforge-rnn\\:lstm`)
+            choices = [value.replace("\\:", ":") for value in override.sweep_string_iterator()]
+        else:
+            choices = [override.value()]
+        for choice in choices:
+            if choice not in (None, "null"):
+                try:
+                    registry.get(kind, str(choice))
+                except SeqforgeError as exc:
+                    fail(str(exc))
+
+
+def _check_component_choices(choices: Any) -> None:
+    """Every component the composed config selected (defaults and presets included) names exactly one provider."""
+    from seqforge.plugins import get_registry
+    from seqforge.registry import KIND_GROUPS
+
+    registry = get_registry()
+    for kind, group in KIND_GROUPS.items():
+        choice = choices.get(group)
+        if choice is not None:
+            registry.get(kind, str(choice))  # AmbiguousComponentError names both providers and the qualified names
+
+
+def _check_core_loaded(registry: Any) -> None:
+    """``SEQFORGE_PLUGINS`` that leaves out the core gets a message naming it, not Hydra's "Could not find 'model/attention/none'"."""
+    import os
+
+    from seqforge.plugins import ALLOW_LIST_ENV
+
+    if any(component.provider.plugin == "core" for component in registry):
+        return
+    allowed = os.environ.get(ALLOW_LIST_ENV)
+    setting = f"{ALLOW_LIST_ENV}={allowed}" if allowed is not None else "the plugin environment"
+    fix = f"`{ALLOW_LIST_ENV}=core,{allowed}`" if allowed else f"unset {ALLOW_LIST_ENV}"
+    fail(
+        f"seqforge's own components are not loaded ({setting} leaves out the entry point `core`): every run needs them "
+        f"(the tasks lm/translation/classify/..., data text/parallel/..., model/encoder=recurrent, model/attention=none). "
+        f"Add it: {fix}."
+    )
 
 
 def _apply_dotted_overrides(cfg: Any, overrides: Sequence[str]) -> None:
     """Apply ``key=value``, ``+key=value`` and ``~key`` overrides to ``cfg`` in place (group choices are ignored)."""
     from omegaconf import OmegaConf, open_dict
 
+    from seqforge.config_keys import check_override_key
+
     for override in overrides:
         key, _, value = override.partition("=")
         bare = key.lstrip("+~")
         if "/" in bare or bare.startswith("hydra.") or bare == "resume":
             continue
+        check_override_key(cfg, override)  # a misspelt key names the nearest one; no `+key` inside typed nodes
         with open_dict(cfg):
             if key.startswith("~"):
                 parent, _, leaf = bare.rpartition(".")
@@ -158,17 +199,45 @@ def _train_task(cfg: Any) -> Optional[float]:
                 "the whole sweep (Lightning #11300, Hydra #2070). Use the seqforge launcher, which runs every job as its own "
                 "process on its own devices (hydra/launcher=seqforge, the default for -m), or trainer.strategy=ddp_spawn."
             )
+        _check_component_choices(hydra_cfg.runtime.choices)
         run_dir = Path(hydra_cfg.runtime.output_dir)
         from seqforge.train import run_training
 
         metrics = run_training(cfg, run_dir, ckpt_path=_requeued_checkpoint(run_dir))
     except SeqforgeError as exc:
-        fail(str(exc), code=1)
+        fail(str(exc), code=getattr(exc, "exit_code", 1))  # a signal: 128 + its number
     from seqforge.results import read_result
 
     result = read_result(run_dir) or {}
     # The objective for Hydra sweepers: the monitored metric (checkpoint.monitor) at its best, as the seqforge launcher reports it.
     return result.get("objective", metrics.get("val", {}).get("loss"))
+
+
+class RunDirGuard:
+    """Hydra callback (``hydra.callbacks.run_dir``): claim the run directory before Hydra writes into it.
+
+    Hydra creates the run directory and writes ``.hydra/`` before the task starts, so
+    a directory under a file would fail there with a traceback, and a refused run
+    would already have replaced the earlier run's ``.hydra/``. Claiming here (see
+    :func:`seqforge.run_dir.claim`) reports both in one paragraph; the task claims
+    again (a no-op) for launchers that skip this hook.
+    """
+
+    def on_run_start(self, config: Any, **kwargs: Any) -> None:
+        from omegaconf import OmegaConf
+
+        from seqforge.run_dir import claim
+
+        run_dir = Path(str(OmegaConf.select(config, "hydra.run.dir"))).absolute()
+        try:
+            claim(run_dir, resuming=_requeued_checkpoint(run_dir) is not None, overwrite=bool(config.get("overwrite", False)))
+        except SeqforgeError as exc:
+            fail(str(exc), code=1)
+
+    def __getattr__(self, name: str) -> Any:  # the other Hydra callback hooks: nothing to do
+        if name.startswith("on_"):
+            return lambda *args, **kwargs: None
+        raise AttributeError(name)
 
 
 def _processes_started_externally() -> bool:
@@ -195,20 +264,18 @@ def resume_training(target: str, overrides: list[str]) -> None:
     restores weights, optimiser, scheduler, loop and data position; seqforge
     restores the carried hidden state and the RNG state.
     """
-    from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from seqforge.checkpoint_config import stored_run_config
     from seqforge.checkpoints import load_checkpoint, resolve_checkpoint
-    from seqforge.config import SeqforgeConfig
-    from seqforge.module import CHECKPOINT_KEY
 
     groups = [o for o in overrides if "/" in o.partition("=")[0] or (o.partition("=")[0] in ("task", "data", "experiment", "optim", "trainer"))]
     if groups:
         fail(f"cannot change components or presets when resuming ({', '.join(groups)}); the run keeps the config it started with.")
     ckpt_path = resolve_checkpoint(target, key="resume")
-    saved = load_checkpoint(ckpt_path, key="resume")[CHECKPOINT_KEY]["config"]
+    # Only registry (or allow-listed callback) targets, checked before anything is built or written.
+    cfg = stored_run_config(load_checkpoint(ckpt_path, key="resume"), source=f"`resume={target}`", resuming=True, overrides=overrides)
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), saved)
         _apply_dotted_overrides(cfg, overrides)
     except OmegaConfBaseException as exc:
         fail(f"resume: {str(exc).splitlines()[0]} (key `{getattr(exc, 'full_key', '?')}`).")
@@ -217,7 +284,7 @@ def resume_training(target: str, overrides: list[str]) -> None:
     from seqforge.train import run_training
 
     print(f"seqforge: resuming {ckpt_path} in {run_dir}")
-    run_training(cfg, run_dir.resolve(), ckpt_path=ckpt_path)
+    run_training(cfg, run_dir.resolve(), ckpt_path=ckpt_path)  # claims the directory (lock, write probe) first
 
 
 #: Hydra plugins that seqforge's extras bring: (override, module, extra).
@@ -252,10 +319,12 @@ def train(argv: list[str]) -> None:
     from hydra._internal.utils import _run_hydra, get_args_parser
 
     from seqforge.config import register_schema
+    from seqforge.config_keys import install_override_checks
     from seqforge.plugins import get_plugins
 
     get_plugins()  # registering components fills Hydra's ConfigStore
     register_schema()
+    install_override_checks()  # `model.hiden_size=1` names `model.hidden_size`; no `+key` inside typed nodes
     _register_launcher()
     parser = get_args_parser()
     args = parser.parse_args(argv)
@@ -273,6 +342,19 @@ def train(argv: list[str]) -> None:
 
 
 # -- evaluate / generate -----------------------------------------------------------
+def _dotted(overrides: list[str], command: str) -> Any:
+    """``data.path=...`` words as a DictConfig (None if there are none); a malformed one names itself."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    if not overrides:
+        return None
+    try:
+        return OmegaConf.from_dotlist(overrides)
+    except OmegaConfBaseException as exc:
+        fail(f"`seqforge {command}`: cannot read the override(s) {' '.join(overrides)}: {str(exc).splitlines()[0]}.")
+
+
 def _checkpoint_path(value: Optional[str], command: str) -> Path:
     from seqforge.checkpoints import resolve_checkpoint
 
@@ -282,8 +364,6 @@ def _checkpoint_path(value: Optional[str], command: str) -> Path:
 
 
 def evaluate(argv: list[str]) -> None:
-    from omegaconf import OmegaConf
-
     from seqforge.report import print_metrics
     from seqforge.train import evaluate_checkpoint
 
@@ -292,13 +372,11 @@ def evaluate(argv: list[str]) -> None:
     if splits is None:
         fail(f"`seqforge evaluate split={args.split}`: expected valid, test or all.")
     path = _checkpoint_path(args.ckpt, "evaluate")
-    metrics = evaluate_checkpoint(path, splits, OmegaConf.from_dotlist(overrides) if overrides else None)
+    metrics = evaluate_checkpoint(path, splits, _dotted(overrides, "evaluate"))
     print_metrics(metrics, title=f"Metrics of {path}")
 
 
 def generate(argv: list[str]) -> None:
-    from omegaconf import OmegaConf
-
     from seqforge.checkpoints import load_checkpoint
     from seqforge.train import restore
 
@@ -306,9 +384,10 @@ def generate(argv: list[str]) -> None:
     if args.max_new_tokens < 0 or args.temperature < 0:
         fail("`seqforge generate`: max_new_tokens and temperature must be >= 0.")
     path = _checkpoint_path(args.ckpt, "generate")
-    module = restore(load_checkpoint(path), OmegaConf.from_dotlist(overrides) if overrides else None)
+    module = restore(load_checkpoint(path), _dotted(overrides, "generate"), source=f"`ckpt={path}`", command="generate")
     if not hasattr(module.task, "generate"):
-        fail(f"the checkpoint's task ({type(module.task).__name__}) does not generate text.")
+        fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not generate text: `seqforge generate` "
+             f"applies language models and one-to-many generators. {_command_for(module.task)}")
     text = module.task.generate(
         module.model, module.data, args.prompt, max_new_tokens=args.max_new_tokens,
         temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
@@ -327,8 +406,6 @@ class TranslateArgs:
 
 def translate(argv: list[str]) -> None:
     """``seqforge translate ckpt=... input=... output=... decode=beam decode.beam_size=5 decode.n_best=3``."""
-    from omegaconf import OmegaConf
-
     from seqforge.checkpoints import load_checkpoint
     from seqforge.train import restore
 
@@ -338,9 +415,10 @@ def translate(argv: list[str]) -> None:
     if args.decode is not None:
         overrides.append(f"task.decode.strategy={args.decode}")
     path = _checkpoint_path(args.ckpt, "translate")
-    module = restore(load_checkpoint(path), OmegaConf.from_dotlist(overrides) if overrides else None)
+    module = restore(load_checkpoint(path), _dotted(overrides, "translate"), source=f"`ckpt={path}`", command="translate")
     if not hasattr(module.task, "translate"):
-        fail(f"the checkpoint's task ({type(module.task).__name__}) does not translate; use `seqforge generate`.")
+        fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not translate: `seqforge translate` "
+             f"applies sequence-to-sequence models (task=translation). {_command_for(module.task)}")
     lines = _read_lines(args.input)
     results, unknown = module.task.translate(module.model, module.data, lines, batch_size=args.batch_size)
     n_best = module.task.decode.n_best if module.task.decode.strategy == "beam" else 1
@@ -352,6 +430,14 @@ def translate(argv: list[str]) -> None:
             rows.append(nbest[0][0])
     _write_lines(args.output, rows)
     print(f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr)
+
+
+def _command_for(task: Any) -> str:
+    """The sentence naming the command that does apply ``task`` (by the capabilities it has)."""
+    for capability, command in (("translate", "translate"), ("predict", "predict"), ("generate", "generate"), ("vectors", "neighbors")):
+        if hasattr(task, capability):
+            return f"For this checkpoint use `seqforge {command}` (or `seqforge evaluate` for its metrics)."
+    return "`seqforge evaluate` scores any checkpoint."
 
 
 def _read_lines(source: str) -> list[str]:
@@ -390,8 +476,6 @@ def predict(argv: list[str]) -> None:
     hook does the work; blank input lines are skipped here and reported, so a
     task only ever sees real examples.
     """
-    from omegaconf import OmegaConf
-
     from seqforge.checkpoints import load_checkpoint
     from seqforge.train import restore
 
@@ -399,7 +483,7 @@ def predict(argv: list[str]) -> None:
     if args.batch_size < 1:
         fail(f"`seqforge predict batch_size={args.batch_size}`: expected a positive number of lines per batch.")
     path = _checkpoint_path(args.ckpt, "predict")
-    module = restore(load_checkpoint(path), OmegaConf.from_dotlist(overrides) if overrides else None)
+    module = restore(load_checkpoint(path), _dotted(overrides, "predict"), source=f"`ckpt={path}`", command="predict")
     task = module.task
     if not hasattr(task, "predict"):
         instead = "`seqforge translate`" if hasattr(task, "translate") else "`seqforge generate`" if hasattr(task, "generate") else None
@@ -480,7 +564,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     try:
         command(argv[1:])
     except SeqforgeError as exc:
-        fail(str(exc), code=1)
+        fail(str(exc), code=getattr(exc, "exit_code", 1))  # a signal: 128 + its number
 
 
 if __name__ == "__main__":

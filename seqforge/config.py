@@ -112,6 +112,8 @@ class SeqforgeConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     seed: int = 0
     resume: Optional[str] = None  # a run directory or a checkpoint to continue from
+    overwrite: bool = False  # train into a run directory that holds an earlier run, deleting its checkpoints and logs
+    accept_data_change: bool = False  # resume although the data files differ from the checkpoint's (keeps its vocabularies)
     logger: str = "auto"  # auto (CSV, plus TensorBoard when installed)|csv|tensorboard|none
     callbacks: Dict[str, Any] = field(default_factory=dict)  # name -> {_target_: ..., **kwargs}, extra Lightning callbacks
     test_after_fit: bool = True  # report test-split metrics at the end of `train`

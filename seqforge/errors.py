@@ -33,5 +33,9 @@ class UnknownComponentError(ConfigError):
     """A config asked for a component no installed plugin provides."""
 
 
+class AmbiguousComponentError(UnknownComponentError):
+    """A config asked for a name that two installed distributions provide; only the qualified names (``dist:name``) select one."""
+
+
 class ContractViolation(PluginError):
     """A plugin's component broke its interface contract at run time (the message names plugin and component)."""

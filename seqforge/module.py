@@ -20,6 +20,7 @@ from torch import nn
 from torchmetrics import SumMetric
 
 from seqforge.build import as_plain
+from seqforge.coverage import split_coverage, with_coverage
 from seqforge.errors import ConfigError, SeqforgeError
 from seqforge.recurrent.state import detach_state
 
@@ -102,7 +103,7 @@ class SeqforgeModule(L.LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> Optional[torch.Tensor]:
         loader = self.trainer.train_dataloader
         if hasattr(loader, "mark_consumed"):
-            loader.mark_consumed(batch.index)  # for exact mid-epoch resume
+            loader.mark_consumed(getattr(batch, "index", None))  # for exact mid-epoch resume (a stream batch says which one)
         if self.tbptt_steps is not None:
             return self._truncated_bptt_step(batch, batch_idx)
         manual = {} if self.automatic_optimization else {"optimizer": self.optimizers()}  # a task that updates parameters itself
@@ -114,10 +115,12 @@ class SeqforgeModule(L.LightningModule):
 
     def _check_finite(self, loss: torch.Tensor, batch_idx: int, chunk: Optional[int] = None) -> None:
         if not torch.isfinite(loss):
+            from seqforge.run_checks import kept_checkpoint_words
+
             where = f"batch {batch_idx}" + (f", truncated-BPTT chunk {chunk}" if chunk is not None else "")
             raise SeqforgeError(
                 f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}, {where}); "
-                "training stopped. The last good checkpoint is kept in the run's checkpoints/ folder. "
+                f"training stopped. {kept_checkpoint_words(self.trainer)} "
                 "Lower optim.lr, set trainer.gradient_clip_val (e.g. 5), or check the data."
             )
 
@@ -224,7 +227,7 @@ class SeqforgeModule(L.LightningModule):
         self._carry.pop(stage, None)
         texts = self._gathered_texts(stage)
         metrics = self.task.compute_metrics(totals, self.data, texts)
-        self.last_metrics[stage] = metrics
+        self.last_metrics[stage] = with_coverage(metrics, split_coverage(self.trainer, stage))  # limit_*_batches shown beside it
         # Already reduced across ranks by torchmetrics; sync_dist averages identical values (a no-op) and keeps Lightning quiet.
         self.log_dict({f"{stage}/{k}": float(v) for k, v in metrics.items()}, prog_bar=(stage == "val"), sync_dist=True)
 
@@ -283,6 +286,7 @@ class SeqforgeModule(L.LightningModule):
             "format": CHECKPOINT_FORMAT,
             "config": as_plain(self.cfg),
             "data_state": self.data.state() if hasattr(self.data, "state") else None,
+            "data_fingerprint": getattr(self, "data_fingerprint", None),  # size + hash per data file, checked on resume
             "carry": self._carry.get("train"),
             "rng": torch.get_rng_state(),
         }

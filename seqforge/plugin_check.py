@@ -4,7 +4,10 @@
 does) or an entry-point name (``layernorm_lstm``). Every entry point it
 matches is imported and checked with :func:`seqforge.testing.plugin_results`:
 what it registers, then every cell, attention, encoder and decoder through
-its full contract suite, tasks through instantiation. Exit status 1 if any
+its full contract suite, tasks through instantiation. A name that another
+installed distribution (or seqforge's core) also registers breaks the ``no
+collisions`` contract — on both sides, even when both point at the same class —
+since users can then select it only by its qualified name. Exit status 1 if any
 contract broke.
 """
 

@@ -1,11 +1,14 @@
 """Plugin discovery and loading (pluggy + the ``seqforge`` entry-point group).
 
 Loading is isolated per plugin: one that fails to import, raises inside
-``seqforge_register`` or registers a duplicate name is reported on stderr by
-name and skipped with all of its registrations; every other plugin still loads.
-Plugins load in a fixed order — seqforge's own first, then by entry-point name —
-and of two plugins registering the same component the later one is rejected,
-so a third-party plugin can never take the core's components down.
+``seqforge_register`` or registers a name its own distribution or seqforge's
+core already has is reported on stderr by name and skipped with all of its
+registrations; every other plugin still loads. Plugins load in a fixed order —
+seqforge's own first, then by entry-point name — so a third-party plugin can
+never take the core's components down. Two *distributions* registering the same
+name both load: each component keeps its qualified name (``seqforge-rnn:lstm``)
+and the plain name is refused at use, naming both (see :mod:`seqforge.registry`),
+so which one a run gets never depends on the order.
 
 Versions: a plugin module declares the plugin API it targets as
 ``SEQFORGE_PLUGIN_API = "MAJOR.MINOR"`` (a plain module attribute, so it is
@@ -35,7 +38,7 @@ from typing import Any, Iterable, Optional
 import pluggy
 
 from seqforge import hookspecs
-from seqforge.registry import Provider, Registry
+from seqforge.registry import Provider, Registry, normalize_distribution
 
 ENTRY_POINT_GROUP = "seqforge"
 #: The plugin-module attribute that declares the plugin API version a plugin targets.
@@ -68,7 +71,7 @@ def _truthy(value: Optional[str]) -> bool:
 
 def _normalize(name: str) -> str:
     """A distribution name as pip compares it (PEP 503): ``Seqforge_RNN`` == ``seqforge-rnn``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return normalize_distribution(name)
 
 
 def _dist_name(ep: EntryPoint) -> Optional[str]:
@@ -117,8 +120,9 @@ def _load_order(ep: EntryPoint) -> tuple[bool, str, str]:
 def discover_entry_points() -> list[EntryPoint]:
     """Entry points of the ``seqforge`` group that the environment allows loading, in load order.
 
-    The core's own come first, then the others by entry-point name; when two
-    plugins register the same component, the one loaded later is rejected.
+    The core's own come first, then the others by entry-point name (a plugin
+    registering one of the core's names is rejected; two plugins sharing a name
+    both load and the plain name becomes ambiguous).
     Two distributions that use the same entry-point name are both returned;
     :func:`load_plugins` rejects the second, naming both.
     """
@@ -302,9 +306,11 @@ def describe_component(obj: Any) -> str:
     loading plugins if none are loaded yet); falls back to the class's import path.
     """
     target = f"{type(obj).__module__}.{type(obj).__qualname__}"
-    for component in _loaded.registry if _loaded is not None else ():
-        if component.target == target:
-            return f"{component.kind} '{component.name}' of {component.provider}"
+    matches = [c for c in (_loaded.registry if _loaded is not None else ()) if c.target == target]
+    if len(matches) == 1:
+        return f"{matches[0].kind} '{matches[0].name}' of {matches[0].provider}"
+    if matches:  # several distributions registered this class: name them all by their qualified names
+        return f"{matches[0].kind} {' / '.join(repr(c.qualified_name) for c in matches)} ({target})"
     inner = getattr(obj, "cell", None)  # a wrapper such as CompiledLoop: name what it wraps
     if inner is not None and inner is not obj and hasattr(inner, "initial_state"):
         return f"{describe_component(inner)} (in {type(obj).__qualname__})"

@@ -4,12 +4,18 @@ Plugins receive a :class:`Registry` in ``seqforge_register`` and call
 ``registry.cell("lstm", LSTMCell, LSTMConfig)``. Registering does two things:
 
 1. records the component under ``(kind, name)`` with the plugin that provided
-   it — a second provider of the same name is rejected, naming both (Hydra's
-   ``ConfigStore.store`` would silently overwrite);
+   it, and under its *qualified name* ``<distribution>:<name>``
+   (``seqforge-rnn:lstm``), which no other distribution can take;
 2. stores the config dataclass in Hydra's ConfigStore under the kind's group
-   (``model/cell/lstm``) with ``_target_`` set to the component's import path,
-   so plugin authors never write import strings and ``model/cell=lstm`` works
-   as soon as the package is installed.
+   (``model/cell/lstm`` and ``model/cell/seqforge-rnn:lstm``) with ``_target_``
+   set to the component's import path, so plugin authors never write import
+   strings and ``model/cell=lstm`` works as soon as the package is installed.
+
+Collisions: when two distributions register the same ``(kind, name)`` both
+stay registered and the plain name becomes *ambiguous*: :meth:`Registry.get`
+(and composing ``model/cell=<name>``) refuses it, naming both providers and
+the qualified spellings — seqforge never picks one by load order. Names of
+seqforge's own core are reserved: a plugin registering one is rejected.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Union
 
-from seqforge.errors import DuplicateComponentError, PluginError, UnknownComponentError
+from seqforge.errors import AmbiguousComponentError, DuplicateComponentError, PluginError, UnknownComponentError
 
 #: Component kinds and the Hydra config group each one is selected by.
 KIND_GROUPS: dict[str, str] = {
@@ -36,6 +42,17 @@ KIND_GROUPS: dict[str, str] = {
 _NAME_RE = re.compile(r"[a-z0-9_-]+")
 #: Names Hydra's override grammar reads as values, not as option names (``model/cell=null`` deselects the group).
 _RESERVED_NAMES = frozenset({"null", "true", "false"})
+#: Separates distribution and name in a qualified name (``model/cell=seqforge-rnn:lstm``). Hydra's override grammar
+#: and ConfigStore accept it unquoted (and escape it as ``\:`` when they re-emit overrides, which parses back), and
+#: no component name can contain it.
+QUALIFIER_SEPARATOR = ":"
+#: The distribution of seqforge's own components, whose names no plugin may take.
+CORE_DISTRIBUTION = "seqforge"
+
+
+def normalize_distribution(name: str) -> str:
+    """A distribution name as pip compares it (PEP 503): ``Seqforge_RNN`` -> ``seqforge-rnn``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,13 @@ class Provider:
     plugin: str
     distribution: Optional[str] = None
     version: Optional[str] = None
+
+    @property
+    def qualifier(self) -> str:
+        """The prefix of this provider's qualified names: its normalized distribution (else its plugin name)."""
+        if self.distribution:
+            return normalize_distribution(self.distribution)
+        return re.sub(r"[^a-z0-9_-]+", "-", self.plugin.lower()).strip("-") or "plugin"
 
     def __str__(self) -> str:
         if self.distribution:
@@ -86,6 +110,11 @@ class Component:
         if isinstance(self.factory, str):
             return self.factory
         return f"{self.factory.__module__}.{self.factory.__qualname__}"
+
+    @property
+    def qualified_name(self) -> str:
+        """``<distribution>:<name>``: selects this component even when another distribution uses the same name."""
+        return f"{self.provider.qualifier}{QUALIFIER_SEPARATOR}{self.name}"
 
 
 def _config_with_target(config: type, target: str) -> type:
@@ -147,7 +176,7 @@ class Registry:
     """Components by kind and name; handed to every plugin's ``seqforge_register``."""
 
     def __init__(self, *, store_configs: bool = True) -> None:
-        self._components: dict[tuple[str, str], Component] = {}
+        self._components: dict[tuple[str, str], Component] = {}  # (kind, qualified name) -> component, in registration order
         self._commands: dict[str, Command] = {}
         self._pending_commands: list[Command] = []
         self._pending: Optional[list[Component]] = None
@@ -174,8 +203,12 @@ class Registry:
             config: a dataclass whose fields all have defaults.
             description: one line shown by ``seqforge plugins list``.
 
+        Another distribution may register the same name: both stay selectable by
+        their qualified names and the plain name is refused at use (see the module docstring).
+
         Raises:
-            DuplicateComponentError: the name is taken; the message names both providers.
+            DuplicateComponentError: the same distribution (or seqforge's core) already has the name;
+                the message names both providers.
             PluginError: kind, name or config is invalid.
         """
         if kind not in KIND_GROUPS:
@@ -218,14 +251,17 @@ class Registry:
                 f"{self._provider} registered {kind} '{name}' whose config {config.__name__} is not a valid Hydra "
                 f"structured config: {str(exc).splitlines()[0]}"
             ) from exc
-        existing = self._components.get((kind, name)) or next(
-            (c for c in self._pending or () if (c.kind, c.name) == (kind, name)), None
-        )
-        if existing is not None:
-            raise DuplicateComponentError(
-                f"{kind} '{name}' is registered twice: by {existing.provider} and by {self._provider}. "
-                f"Uninstall one of them, or rename the component in one plugin."
-            )
+        for existing in [*self.providers(kind, name), *(c for c in self._pending or () if (c.kind, c.name) == (kind, name))]:
+            if existing.provider.qualifier == self._provider.qualifier:
+                raise DuplicateComponentError(
+                    f"{kind} '{name}' is registered twice: by {existing.provider} and by {self._provider}. "
+                    f"Uninstall one of them, or rename the component in one plugin."
+                )
+            if CORE_DISTRIBUTION in (existing.provider.qualifier, self._provider.qualifier):
+                raise DuplicateComponentError(
+                    f"{kind} '{name}' is registered twice: by {existing.provider} and by {self._provider}. "
+                    f"The names of seqforge's core are reserved: rename the component in the plugin."
+                )
         component = Component(kind, name, factory, config, self._provider, description, node)
         if self._pending is not None:
             self._pending.append(component)
@@ -308,37 +344,94 @@ class Registry:
         self._provider = Provider("<direct>")
 
     def _commit(self, components: list[Component]) -> None:
+        for component in components:
+            self._components[(component.kind, component.qualified_name)] = component
         if self._store_configs and components:
             from hydra.core.config_store import ConfigStore
 
             store = ConfigStore.instance()
             for component in components:
-                store.store(
-                    group=component.group,
-                    name=component.name,
-                    node=component.node or _config_with_target(component.config, component.target),
-                    provider=component.provider.distribution or component.provider.plugin,
-                )
-        for component in components:
-            self._components[(component.kind, component.name)] = component
+                node = component.node or _config_with_target(component.config, component.target)
+                provider = component.provider.distribution or component.provider.plugin
+                store.store(group=component.group, name=component.qualified_name, node=node, provider=provider)
+                same_name = self.providers(component.kind, component.name)
+                if len(same_name) > 1:  # replaces the first provider's node on purpose: composing the plain name must fail
+                    node, provider = _ambiguous_node(same_name), CORE_DISTRIBUTION
+                store.store(group=component.group, name=component.name, node=node, provider=provider)
 
     # -- queries ------------------------------------------------------------
     def get(self, kind: str, name: str) -> Component:
-        """The component ``(kind, name)``; an unknown name lists the available ones."""
-        try:
-            return self._components[(kind, name)]
-        except KeyError:
-            raise UnknownComponentError(unknown_component_message(kind, name, self.names(kind))) from None
+        """The component ``(kind, name)``; ``name`` may be qualified (``seqforge-rnn:lstm``).
+
+        Raises:
+            UnknownComponentError: nothing has that name; the message lists the available ones.
+            AmbiguousComponentError: a plain name two distributions provide; the message names both
+                and their qualified names.
+        """
+        if QUALIFIER_SEPARATOR in name:
+            component = self._components.get((kind, name))
+            if component is None:
+                raise UnknownComponentError(unknown_component_message(kind, name, self.qualified_names(kind)))
+            return component
+        found = self.providers(kind, name)
+        if len(found) > 1:
+            raise AmbiguousComponentError(ambiguous_component_message(found))
+        if not found:
+            raise UnknownComponentError(unknown_component_message(kind, name, self.names(kind)))
+        return found[0]
 
     def names(self, kind: str) -> list[str]:
-        """Registered names of ``kind``, sorted."""
-        return sorted(n for k, n in self._components if k == kind)
+        """Registered (plain) names of ``kind``, sorted, each once — ambiguous ones included."""
+        return sorted({c.name for c in self._components.values() if c.kind == kind})
+
+    def qualified_names(self, kind: str) -> list[str]:
+        """``<distribution>:<name>`` of every component of ``kind``, sorted."""
+        return sorted(q for k, q in self._components if k == kind)
+
+    def providers(self, kind: str, name: str) -> list[Component]:
+        """Every component registered as ``(kind, name)``, in load order (two or more: the plain name is ambiguous)."""
+        return [c for c in self._components.values() if (c.kind, c.name) == (kind, name)]
+
+    def collisions(self) -> list[list[Component]]:
+        """The components whose plain name another distribution also registered, grouped by ``(kind, name)``."""
+        groups: dict[tuple[str, str], list[Component]] = {}
+        for component in self:
+            groups.setdefault((component.kind, component.name), []).append(component)
+        return [group for group in groups.values() if len(group) > 1]
 
     def __iter__(self) -> Iterator[Component]:
-        return iter(sorted(self._components.values(), key=lambda c: (c.kind, c.name)))
+        return iter(sorted(self._components.values(), key=lambda c: (c.kind, c.name, c.qualified_name)))
 
     def __len__(self) -> int:
         return len(self._components)
+
+
+def ambiguous_component_message(components: list[Component]) -> str:
+    """One paragraph: the plain name is provided by several distributions; who they are and how to pick one."""
+    kind, name, group = components[0].kind, components[0].name, components[0].group
+    listing = "; ".join(f"`{group}={c.qualified_name}` from {c.provider} builds {c.target}" for c in components)
+    same = " (the same class path, but each distribution decides what it installs there)" if len({c.target for c in components}) == 1 else ""
+    return (
+        f"The {kind} name '{name}' (config key `{group}`) is registered by {len(components)} installed distributions, "
+        f"so `{group}={name}` does not say which one you mean: {listing}{same}. seqforge does not choose by install or "
+        f"load order: select one by its qualified name, e.g. `{group}={components[0].qualified_name}` (in a preset's "
+        f"defaults: `- override /{group}: {components[0].qualified_name}`), or uninstall the distribution you did not "
+        "mean to install (`seqforge plugins list` shows both)."
+    )
+
+
+def refuse_ambiguous(*, message: str, **wiring: Any) -> Any:
+    """The ``_target_`` Hydra holds for an ambiguous plain name: building it raises the collision message."""
+    raise AmbiguousComponentError(message)
+
+
+def _ambiguous_node(components: list[Component]) -> type:
+    """What ``<group>/<name>`` composes to while several distributions provide ``name``: it cannot be built."""
+    specs: list[tuple[str, Any, Any]] = [
+        ("_target_", str, field(default=f"{__name__}.{refuse_ambiguous.__qualname__}")),
+        ("message", str, field(default=ambiguous_component_message(components))),
+    ]
+    return dataclasses.make_dataclass("AmbiguousComponent", specs)
 
 
 def unknown_component_message(kind: str, name: str, available: list[str]) -> str:

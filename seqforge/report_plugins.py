@@ -1,4 +1,4 @@
-"""``seqforge plugins list``: installed plugins and what each registers, by kind."""
+"""``seqforge plugins list``: installed plugins and what each registers, by kind; name collisions last, in red."""
 
 from __future__ import annotations
 
@@ -35,11 +35,23 @@ def print_plugins(loaded: LoadedPlugins) -> None:
     components = Table(title="components by kind")
     for column in ("kind", "name", "select with", "provided by", "description"):
         components.add_column(column)
+    colliding = {(group[0].kind, group[0].name) for group in loaded.registry.collisions()}
     for component in loaded.registry:
+        # An ambiguous plain name is refused at use, so only the qualified spelling is offered for it.
+        choice = component.qualified_name if (component.kind, component.name) in colliding else component.name
         components.add_row(*(escape(text) for text in (
-            component.kind, component.name, f"{component.group}={component.name}",
+            component.kind, component.name, f"{component.group}={choice}",
             component.provider.distribution or component.provider.plugin, component.description,
         )))
     console.print(components)
+    for group in loaded.registry.collisions():
+        first = group[0]
+        console.print(
+            f"[red]collision[/red] {escape(first.kind)} '{escape(first.name)}' is registered by "
+            + ", ".join(escape(str(c.provider)) for c in group)
+            + f": `{escape(first.group)}={escape(first.name)}` is refused; select "
+            + " or ".join(f"`{escape(first.group)}={escape(c.qualified_name)}`" for c in group) + ".",
+            soft_wrap=True,
+        )
     for failure in loaded.failures:
         console.print(f"[red]failed[/red] {escape(str(failure.provider))}: {escape(failure.reason)}")

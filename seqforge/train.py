@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import lightning as L
 import torch
@@ -20,12 +20,17 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from seqforge.build import as_plain, instantiate
+from seqforge.checkpoint_config import apply_overrides, stored_run_config
 from seqforge.checkpoint_io import AtomicCheckpointIO
 from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
-from seqforge.config import SeqforgeConfig
+from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
 from seqforge.errors import ConfigError
+from seqforge.interrupts import RunInterrupted, StopOnSignal
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
+from seqforge.precision import check_precision
 from seqforge.report import print_metrics
+from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
+from seqforge.run_dir import claim, disk_errors, release
 
 
 # Lightning-internal deprecation noise that users cannot act on.
@@ -49,18 +54,24 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
     model = task.build_model(cfg, data)
     if cfg.model.init_range:
         for parameter in model.parameters():
-            if getattr(parameter, "_seqforge_pretrained", False):
-                continue  # loaded from model.embedding.pretrained
+            # Rows loaded from model.embedding.pretrained are kept; the words without a vector get the same init as the rest.
+            kept = getattr(parameter, "_seqforge_pretrained_rows", [])
+            saved = parameter.detach()[kept].clone()
             torch.nn.init.uniform_(parameter, -cfg.model.init_range, cfg.model.init_range)
+            with torch.no_grad():
+                parameter[kept] = saved
     return SeqforgeModule(cfg, task, data, model)
 
 
-def restore(checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None) -> SeqforgeModule:
-    """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoints.load_checkpoint`."""
+def restore(
+    checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None, *, source: str = "given", command: str = "evaluate"
+) -> SeqforgeModule:
+    """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoints.load_checkpoint`.
+
+    Only targets the installed registry provides are built (see :mod:`seqforge.checkpoint_config`).
+    """
     payload = checkpoint[CHECKPOINT_KEY]
-    cfg = OmegaConf.merge(OmegaConf.structured(SeqforgeConfig), payload["config"])
-    if overrides is not None:
-        cfg = OmegaConf.merge(cfg, overrides)
+    cfg = apply_overrides(stored_run_config(checkpoint, source=source), overrides, command=command)
     cfg.model.embedding.pretrained = None  # the checkpoint holds the trained embedding; the vectors file is not needed
     cfg.model.embedding.target_pretrained = None
     module = build_run(cfg, data_state=payload.get("data_state"))
@@ -99,6 +110,27 @@ class StepCheckpoint(ModelCheckpoint):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
 
+class ValidateAtEnd(L.Callback):
+    """Validate at the last training step when the schedule (``trainer.val_check_interval``) would not.
+
+    A run shorter than the validation interval, or one whose last step falls between
+    two validations, would otherwise end without its final validation metrics,
+    ``best.ckpt``, the task's validation plots and a sweep objective. Requesting a stop
+    at the last step makes Lightning validate there, as it does for early stopping; a
+    step that is on the schedule anyway is validated once.
+    """
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if trainer.should_stop or not trainer.enable_validation:
+            return
+        last_step = trainer.max_steps >= 0 and trainer.global_step >= trainer.max_steps
+        max_epochs = trainer.max_epochs
+        last_epoch = (max_epochs is not None and max_epochs >= 0 and trainer.current_epoch + 1 >= max_epochs
+                      and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)
+        if last_step or last_epoch:
+            trainer.should_stop = True
+
+
 def _callbacks(cfg: DictConfig, run_dir: Path, task_callbacks: list[L.Callback]) -> list[L.Callback]:
     from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
 
@@ -121,6 +153,7 @@ def _callbacks(cfg: DictConfig, run_dir: Path, task_callbacks: list[L.Callback])
             auto_insert_metric_name=False,
             enable_version_counter=False,
         ),
+        ValidateAtEnd(),
     ]
     if cfg.trainer.enable_progress_bar:
         # Rich in a terminal; in logs/CI a tqdm bar that refreshes rarely, so output stays readable.
@@ -160,8 +193,10 @@ def _logger(cfg: DictConfig, run_dir: Path, version: str) -> Any:
     return loggers
 
 
-def make_trainer(cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: bool = True, resuming: bool = False) -> L.Trainer:
-    """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks (and the task's) and logger."""
+def make_trainer(
+    cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: bool = True, resuming: bool = False, extra_callbacks: Sequence[L.Callback] = ()
+) -> L.Trainer:
+    """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks (and the task's, and ``extra_callbacks``) and logger."""
     kwargs = as_plain(cfg.trainer)
     manual_task = not getattr(task, "automatic_optimization", True)  # updates its parameters itself (word2vec's kernels)
     if manual_task or (cfg.get("train") or {}).get("tbptt_steps") is not None:
@@ -172,7 +207,8 @@ def make_trainer(cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: b
     if for_fit:
         logger = _logger(cfg, run_dir, _log_version(run_dir, resuming))
         return L.Trainer(
-            **kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=_callbacks(cfg, run_dir, task.callbacks(run_dir) if hasattr(task, "callbacks") else []), plugins=[AtomicCheckpointIO()]
+            **kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=[*_callbacks(cfg, run_dir, task.callbacks(run_dir) if hasattr(task, "callbacks") else []), *extra_callbacks],
+            plugins=[AtomicCheckpointIO()],
         )
     for key in ("max_epochs", "max_steps", "max_time", "gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
                 "val_check_interval", "check_val_every_n_epoch", "num_sanity_val_steps", "limit_train_batches", "strategy",
@@ -183,14 +219,48 @@ def make_trainer(cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: b
 
 
 def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = None) -> dict[str, dict[str, float]]:
-    """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics."""
-    module = build_run(cfg)
-    trainer = make_trainer(cfg, run_dir, task=module.task, resuming=ckpt_path is not None)
+    """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics.
+
+    The run directory is claimed first (:func:`seqforge.run_dir.claim`: writable, locked,
+    not holding another run), and SIGTERM/SIGINT stop training at a step boundary with
+    a fresh ``last.ckpt`` (:class:`seqforge.interrupts.StopOnSignal`, which raises
+    :class:`~seqforge.interrupts.RunInterrupted`). Resuming keeps the vocabularies (data
+    state) saved in the checkpoint and refuses data files that changed since (see
+    :mod:`seqforge.data.fingerprint`).
+    """
+    check_precision(cfg)  # before anything is built: a precision that cannot train here is refused with the reason
+    check_training_config(cfg)  # values Lightning/torch would refuse with a traceback, named by key
+    claimed = claim(run_dir, resuming=ckpt_path is not None, overwrite=bool(cfg.get("overwrite", False)))
+    stopper = StopOnSignal(run_dir)
+    stopper.install()
+    try:
+        with disk_errors(run_dir):
+            return _fit_and_test(cfg, run_dir, ckpt_path, stopper)
+    finally:
+        stopper.uninstall()
+        if claimed:
+            release(run_dir)
+
+
+def _fit_and_test(cfg: DictConfig, run_dir: Path, ckpt_path: Optional[Path], stopper: StopOnSignal) -> dict[str, dict[str, float]]:
+    saved = load_checkpoint(ckpt_path, key="resume")[CHECKPOINT_KEY] if ckpt_path is not None else {}
+    module = build_run(cfg, data_state=saved.get("data_state"))
+    module.data_fingerprint = fingerprint(module.data)
+    if ckpt_path is not None:
+        for change in check_unchanged(saved.get("data_fingerprint"), module.data_fingerprint, accept=cfg.accept_data_change):
+            print(f"seqforge: {ACCEPT_KEY}=true: {change}; the checkpoint's vocabularies are kept.")
+        cfg.accept_data_change = False  # accepted once, for this change: a later resume checks against the new files
+        module.data.prepare()  # the current files, encoded with the saved vocabularies
+    trainer = make_trainer(cfg, run_dir, task=module.task, resuming=ckpt_path is not None, extra_callbacks=[stopper])
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
         print(f"seqforge: {type(module.task).__name__} | {module.data.describe()} | parameters {sum(p.numel() for p in module.model.parameters()):,}")
-    trainer.fit(module, datamodule=module.data, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
+    try:
+        trainer.fit(module, datamodule=module.data, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
+    except RunInterrupted:
+        _write_result(cfg, trainer, module, run_dir)
+        raise
     if trainer.interrupted:
         _write_result(cfg, trainer, module, run_dir)
         return module.last_metrics
@@ -202,7 +272,7 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
         print_metrics(module.last_metrics)
         if hasattr(module.task, "report"):
             module.task.report(module)
-        print(f"Checkpoints: {run_dir / CHECKPOINT_DIR}")
+        print(checkpoints_line(run_dir / CHECKPOINT_DIR, trainer.global_step))
     return module.last_metrics
 
 
@@ -224,7 +294,8 @@ def _write_result(cfg: DictConfig, trainer: L.Trainer, module: SeqforgeModule, r
 
 def evaluate_checkpoint(checkpoint_path: Path, splits: list[str], overrides: Optional[DictConfig] = None) -> dict[str, dict[str, float]]:
     """Metrics of a checkpoint on the given splits (``valid``, ``test``)."""
-    module = restore(load_checkpoint(checkpoint_path), overrides)
+    module = restore(load_checkpoint(checkpoint_path), overrides, source=f"`ckpt={checkpoint_path}`")
+    check_accelerator(module.cfg.trainer.accelerator)
     trainer = make_trainer(module.cfg, checkpoint_path.parent, for_fit=False)
     for split in splits:
         if split == "valid":

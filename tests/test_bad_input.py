@@ -94,7 +94,7 @@ def test_garbage_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "junk.ckpt"
     path.write_bytes(bytes(range(256)) * 8)
     result = run_seqforge("evaluate", f"ckpt={path}", cwd=tmp_path)
-    assert_clean_failure(result, "could not be loaded as a checkpoint")
+    assert_clean_failure(result, "not a readable seqforge checkpoint")
 
 
 def test_generate_argument_of_the_wrong_type(tmp_path: Path) -> None:

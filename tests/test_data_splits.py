@@ -6,9 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from torch.utils.data import RandomSampler, SequentialSampler
+from torch.utils.data import SequentialSampler
 
 from seqforge.data.lm import _split_text
+from seqforge.data.resumable import ResumableSampler
 from seqforge.data.splits import SplitLoaders, check_fractions, split_by_fractions
 from seqforge.data.streams import StreamBatch, StreamBatches
 from seqforge.errors import ConfigError, DataError
@@ -58,7 +59,7 @@ def test_split_loaders_use_train_and_eval_batch_sizes() -> None:
     data.setup("fit")
     assert data.prepared == 1
     train, valid, test = data.train_dataloader(), data.val_dataloader(), data.test_dataloader()
-    assert train.batch_size == 2 and isinstance(train.sampler, RandomSampler)
+    assert train.batch_size == 2 and isinstance(train.sampler, ResumableSampler) and train.sampler.shuffle  # resumable mid-epoch
     assert valid.batch_size == 3 and isinstance(valid.sampler, SequentialSampler)
     assert [b.tolist() for b in valid] == [[5, 6, 7], [8]] and [b.tolist() for b in test] == [[9]]
     assert sorted(x for b in train for x in b.tolist()) == [1, 2, 3, 4]

@@ -118,6 +118,16 @@ def test_plugins_check_of_an_unknown_name_lists_the_installed_plugins(plugin_env
     assert "no installed plugin has that distribution or entry-point name (installed: " in err and "seqforge-rnn" in err
 
 
+def test_plugins_check_flags_a_plugin_taking_a_core_name(fake_site: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plugin registering the core's encoder 'recurrent' (skipped at load) breaks `no collisions`, saying core names are reserved"""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plugins", "check", "acoredup", "--steps", "2"])
+    assert exit_info.value.code == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "no collisions: encoder 'recurrent' is also registered by plugin 'core' (seqforge " in out
+    assert "the core's names are reserved, so this plugin is skipped when plugins load" in out
+
+
 # -- run-time contract violations --------------------------------------------------------------
 class WideCell(nn.Module):
     """Outputs H + 1 features: the generic loop must name it."""
@@ -177,8 +187,50 @@ def test_cell_with_wrong_state_shape_is_named_when_the_masked_loop_fails(registe
     """A state of the wrong width breaks the masked update; the error names the cell instead of showing torch internals only"""
     from seqforge.recurrent import run_cell
 
-    with pytest.raises(ContractViolation, match=r"^The cell 'bad-state' of plugin 'wide' \(seqforge-wide 0.2\) failed inside seqforge's recurrent loop: "):
+    with pytest.raises(ContractViolation, match=r"^The cell 'bad-state' of plugin 'wide' \(seqforge-wide 0.2\) returned a state of shape\(s\) "
+                       r"\[\(2, 5\)\] from a state of shape\(s\) \[\(2, 4\)\] \(a step must keep its state's shapes\), which broke "
+                       r"seqforge's recurrent loop: ") as excinfo:
         run_cell(BadStateCell(3, 4), torch.randn(2, 5, 3), torch.tensor([5, 2]))
+    assert isinstance(excinfo.value.__cause__, RuntimeError)  # the original error stays chained
+
+
+class RaisingCell(WideCell):
+    """Its own step code fails (a matmul of the wrong width): that is the plugin's bug."""
+
+    def forward(self, x_t: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = torch.tanh(x_t @ torch.ones(x_t.shape[1] + 1, self.hidden_size))
+        return h, h
+
+
+class TorchStepCell(nn.Module):
+    """Its steps are torch's own nn.GRUCell (one input feature too wide): the error is raised in torch, not in the plugin."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.project_input = nn.Identity()
+        self.step = nn.GRUCell(input_size + 1, hidden_size)
+
+    def initial_state(self, batch_size: int, *, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        return torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype)
+
+
+def test_error_raised_in_the_cells_own_code_is_blamed_with_its_file_and_line(registered_wide_cells: None) -> None:
+    """A RuntimeError from a frame of the cell's own module becomes a ContractViolation naming file:line, the cause chained"""
+    from seqforge.recurrent import run_cell
+
+    with pytest.raises(ContractViolation, match=r"^The RaisingCell \(.*\) raised RuntimeError in its own code \(.*test_plugin_tools\.py:\d+ in forward\): ") as excinfo:
+        run_cell(RaisingCell(3, 4), torch.randn(2, 5, 3))
+    assert isinstance(excinfo.value.__cause__, RuntimeError) and "seqforge plugins check" in str(excinfo.value)
+
+
+def test_error_raised_outside_the_cells_code_propagates_unchanged(plugin_env: Any) -> None:
+    """An error raised only in torch's code (no frame of the cell's package) is not blamed on the plugin: it propagates as is"""
+    from seqforge.recurrent import run_cell
+
+    with pytest.raises(RuntimeError) as excinfo:
+        run_cell(TorchStepCell(3, 4), torch.randn(2, 5, 3))
+    assert not isinstance(excinfo.value, ContractViolation) and "bug in that component" not in str(excinfo.value)
 
 
 def test_unregistered_cell_is_named_by_its_class(plugin_env: Any) -> None:

@@ -81,15 +81,21 @@ def test_plugin_whose_registration_raises_is_skipped_with_its_partial_registrati
     assert "fakeraises" not in {p.plugin for p in loaded.providers} and loaded.manager.get_plugin("fakeraises") is None
 
 
-def test_plugin_registering_a_taken_name_is_rejected_naming_both(fake_site: Any, plugin_env: Any) -> None:
-    """A plugin registering 'lstm' after seqforge-rnn is rejected naming both; rnn and the others keep working"""
+def test_plugins_sharing_a_name_both_load_and_the_plain_name_is_refused_naming_both(fake_site: Any, plugin_env: Any) -> None:
+    """A plugin registering 'lstm' next to seqforge-rnn loads too: each keeps its qualified name, and plain 'lstm' names both providers"""
+    from seqforge.errors import AmbiguousComponentError
+
     plugin_env.setenv("SEQFORGE_PLUGINS", "core,rnn,xdup,fakeok")
     loaded = load(report=False)
-    reason = failure_for(loaded, "xdup")
-    assert "cell 'lstm' is registered twice" in reason
-    assert f"plugin 'rnn' (seqforge-rnn {RNN.version})" in reason and "plugin 'xdup' (seqforge-fake-plugins 0.3.0)" in reason
-    assert [p.plugin for p in loaded.providers] == ["core", "fakeok", "rnn"]
-    assert loaded.registry.get("cell", "lstm").provider == RNN and "dup-extra" not in loaded.registry.names("cell")
+    assert loaded.failures == [] and [p.plugin for p in loaded.providers] == ["core", "fakeok", "rnn", "xdup"]
+    assert loaded.registry.get("cell", "seqforge-rnn:lstm").provider == RNN
+    assert loaded.registry.get("cell", "seqforge-fake-plugins:lstm").target == "seqforge_fake_xdup.MyLSTM"
+    assert loaded.registry.get("cell", "dup-extra").provider.plugin == "xdup"
+    with pytest.raises(AmbiguousComponentError) as excinfo:
+        loaded.registry.get("cell", "lstm")
+    message = str(excinfo.value)
+    assert f"`model/cell=seqforge-rnn:lstm` from plugin 'rnn' (seqforge-rnn {RNN.version})" in message
+    assert "`model/cell=seqforge-fake-plugins:lstm` from plugin 'xdup' (seqforge-fake-plugins 0.3.0)" in message
 
 
 def test_core_components_cannot_be_taken_by_a_plugin_that_sorts_first(fake_site: Any, plugin_env: Any) -> None:

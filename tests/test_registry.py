@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fixtures.components import FrozenConfig, TinyCell, TinyConfig, make_tiny
-from seqforge.errors import DuplicateComponentError, PluginError, UnknownComponentError
+from seqforge.errors import AmbiguousComponentError, DuplicateComponentError, PluginError, UnknownComponentError
 from seqforge.registry import KIND_GROUPS, Provider, Registry
 
 TINY_TARGET = "fixtures.components.TinyCell"
@@ -65,18 +65,64 @@ def test_same_name_of_different_kinds_is_allowed(registry: Registry) -> None:
 
 
 # -- duplicates ----------------------------------------------------------------------
-def test_duplicate_name_rejected_naming_both_providers(registry: Registry) -> None:
-    """Registering the same (kind, name) twice is rejected, naming both providers and their distributions"""
+def test_same_name_from_two_distributions_keeps_both_and_refuses_the_plain_name(registry: Registry) -> None:
+    """Two distributions registering one name both stay registered under their qualified names; the plain name is refused naming both"""
+    registry.begin(Provider("first", "Dist_A", "1.0"))
+    first = registry.cell("tiny", TinyCell, TinyConfig)
+    registry.commit()
+    registry.begin(Provider("second", "dist-b", "2.0"))
+    second = registry.cell("tiny", make_tiny, TinyConfig)
+    registry.commit()
+    assert (first.qualified_name, second.qualified_name) == ("dist-a:tiny", "dist-b:tiny")
+    assert registry.get("cell", "dist-a:tiny") is first and registry.get("cell", "dist-b:tiny") is second
+    assert registry.names("cell") == ["tiny"] and registry.qualified_names("cell") == ["dist-a:tiny", "dist-b:tiny"]
+    assert registry.collisions() == [[first, second]] and len(registry) == 2
+    with pytest.raises(AmbiguousComponentError) as excinfo:
+        registry.get("cell", "tiny")
+    message = str(excinfo.value)
+    assert "The cell name 'tiny' (config key `model/cell`) is registered by 2 installed distributions" in message
+    assert "`model/cell=dist-a:tiny` from plugin 'first' (Dist_A 1.0)" in message
+    assert "`model/cell=dist-b:tiny` from plugin 'second' (dist-b 2.0)" in message
+    assert "does not choose by install or load order" in message and "\n" not in message
+
+
+def test_same_class_path_from_two_distributions_is_still_ambiguous(registry: Registry) -> None:
+    """Pointing at the same class does not make a taken name free: the plain name is refused and the message says so"""
+    for plugin, dist in (("victim", "seqforge-mgu"), ("aaa", "seqforge-impostor")):
+        registry.begin(Provider(plugin, dist, "1.0"))
+        registry.cell("mgu", TinyCell, TinyConfig)
+        registry.commit()
+    with pytest.raises(AmbiguousComponentError, match="the same class path"):
+        registry.get("cell", "mgu")
+
+
+def test_unknown_qualified_name_lists_the_qualified_names(registry: Registry) -> None:
+    """A misspelt distribution in a qualified name lists the qualified spellings and suggests the closest"""
     registry.begin(Provider("first", "dist-a", "1.0"))
     registry.cell("tiny", TinyCell, TinyConfig)
     registry.commit()
-    registry.begin(Provider("second", "dist-b", "2.0"))
-    with pytest.raises(DuplicateComponentError) as excinfo:
+    with pytest.raises(UnknownComponentError, match=r"Unknown cell 'dist-x:tiny'.*Available: dist-a:tiny\. Did you mean `model/cell=dist-a:tiny`\?"):
+        registry.get("cell", "dist-x:tiny")
+
+
+def test_one_distribution_registering_a_name_twice_is_rejected(registry: Registry) -> None:
+    """Two entry points of one distribution cannot share a name: their qualified names would be the same"""
+    registry.begin(Provider("one", "dist-a", "1.0"))
+    registry.cell("tiny", TinyCell, TinyConfig)
+    registry.commit()
+    registry.begin(Provider("two", "dist-a", "1.0"))
+    with pytest.raises(DuplicateComponentError, match=r"cell 'tiny' is registered twice: by plugin 'one' \(dist-a 1.0\) and by plugin 'two'"):
         registry.cell("tiny", make_tiny, TinyConfig)
-    registry.rollback()
-    message = str(excinfo.value)
-    assert "plugin 'first' (dist-a 1.0)" in message and "plugin 'second' (dist-b 2.0)" in message
-    assert registry.get("cell", "tiny").factory is TinyCell  # the first one is kept
+
+
+def test_core_names_are_reserved(registry: Registry) -> None:
+    """A plugin registering a name seqforge's core has is rejected, whatever its distribution"""
+    registry.begin(Provider("core", "seqforge", "0.1.0"))
+    registry.encoder("recurrent", TinyCell, TinyConfig)
+    registry.commit()
+    registry.begin(Provider("mine", "dist-a", "1.0"))
+    with pytest.raises(DuplicateComponentError, match="The names of seqforge's core are reserved"):
+        registry.encoder("recurrent", make_tiny, TinyConfig)
 
 
 def test_duplicate_within_one_plugin_rejected(registry: Registry) -> None:
@@ -202,3 +248,19 @@ def test_wrong_typed_override_of_registered_field_fails_at_composition(config_st
         compose_choice(config_store, "model/cell", "tiny", ["model.cell.width=abc"])
     cause = str(excinfo.value.__cause__)
     assert "could not be converted to Integer" in cause and "full_key: model.cell.width" in cause
+
+
+def test_qualified_name_composes_and_ambiguous_plain_name_cannot_be_built(config_store: Any) -> None:
+    """`model/cell=<dist>:<name>` composes (Hydra accepts ':' unquoted); the ambiguous plain name composes to a node whose build refuses naming both"""
+    from seqforge.build import instantiate
+
+    registry = Registry()
+    for plugin, dist, factory in (("first", "dist-a", TinyCell), ("second", "dist-b", make_tiny)):
+        registry.begin(Provider(plugin, dist, "1.0"))
+        registry.cell("tiny", factory, TinyConfig)
+        registry.commit()
+    cfg = compose_choice(config_store, "model/cell", "tiny", ["model/cell=dist-b:tiny", "model.cell.width=7"])
+    assert cfg.model.cell._target_ == "fixtures.components.make_tiny" and cfg.model.cell.width == 7
+    cfg = compose_choice(config_store, "model/cell", "tiny")
+    with pytest.raises(AmbiguousComponentError, match=r"The cell name 'tiny' .* `model/cell=dist-a:tiny` .* `model/cell=dist-b:tiny`"):
+        instantiate(cfg.model.cell, "model.cell", input_size=3, hidden_size=4)

@@ -57,6 +57,64 @@ class SweepJobFailed(CompactHydraException):
     """A sweep job exited non-zero (Hydra prints this message alone, without a traceback)."""
 
 
+class NoObjective:
+    """A finished job's return value when it reported no objective: a sweeper's ``float()`` of it fails with the reason.
+
+    Optuna's sweeper then records the trial as failed (``TrialState.FAIL``), logs the
+    reason and goes on with the next trials, which a ``FAILED`` job status would stop.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __float__(self) -> float:
+        raise ValueError(self.reason)
+
+    def __str__(self) -> str:
+        return self.reason
+
+    __repr__ = __str__
+
+
+def no_objective_reason(label: str, index: int, result: Optional[Dict[str, Any]]) -> str:
+    """Why job ``index`` has no objective, and what to change."""
+    if result is None:
+        return f"sweep job #{index} ({label}) exited 0 but wrote no result.json, so it has no objective"
+    monitor = result.get("monitor", "?")
+    logged = ", ".join(sorted(result.get("final", {}))) or "none"
+    return (
+        f"sweep job #{index} ({label}) reported no objective: checkpoint.monitor={monitor} was never logged (metrics it "
+        f"logged: {logged}). Set checkpoint.monitor to one of them, or check that validation runs (trainer.limit_val_batches)"
+    )
+
+
+def _guard_optuna_sweeper() -> None:
+    """Optuna's sweeper ends with ``study.best_trial``, a ``ValueError`` traceback when no trial completed: say why instead.
+
+    Wrapped only when the sweeper is imported, i.e. in use; the seqforge launcher's rows tell whether any trial completed.
+    """
+    impl = sys.modules.get("hydra_plugins.hydra_optuna_sweeper._impl")
+    if impl is None or getattr(impl.OptunaSweeperImpl.sweep, "_seqforge_guarded", False):
+        return
+    sweep = impl.OptunaSweeperImpl.sweep
+
+    def guarded(self: Any, arguments: List[str]) -> None:
+        try:
+            return sweep(self, arguments)
+        except ValueError:  # "No trials are completed yet" (in memory), "Record does not exist." (database storage)
+            rows = getattr(self.launcher, "rows", None)
+            if rows is None or any(row.status == "ok" for row in rows):
+                raise
+            summary = Path(str(self.config.hydra.sweep.dir)) / "summary.md"
+            raise SweepJobFailed(
+                f"No trial of the Optuna sweep produced an objective, so there is no best trial; each trial was recorded as "
+                f"failed with its reason (above, and in {summary}). Fix what the reasons name and run the sweep again."
+            ) from None
+
+    guarded._seqforge_guarded = True  # type: ignore[attr-defined]
+    impl.OptunaSweeperImpl.sweep = guarded
+
+
 def _quote(value: str) -> str:
     """``value`` as a Hydra override value (quoted when it has characters the override grammar treats specially)."""
     if re.fullmatch(r"[\w/.\-:+@~%]+", value):
@@ -87,6 +145,7 @@ class SeqforgeLauncher(Launcher):
         self.config = config
         self.hydra_context = hydra_context
         self.task_function = task_function
+        _guard_optuna_sweeper()  # sweepers set up their launcher from their own setup, so the sweeper is imported by now
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         from seqforge.errors import SeqforgeError
@@ -183,8 +242,15 @@ class SeqforgeLauncher(Launcher):
     def _finish(self, sweep_dir: Path, jobs: list[Any], configs: list[DictConfig], outcomes: list[Any], results: list[Any]) -> list[JobReturn]:
         from seqforge.launch import Row, print_summary, write_summary
 
+        # Hydra's basic sweeper (a grid) ignores return values; sweepers that optimise (Optuna) need each job's objective.
+        optimising = "BasicSweeper" not in str(OmegaConf.select(self.config, "hydra.sweeper._target_", default=""))
+        missing = {o.job.index: no_objective_reason(o.job.label, o.job.index, r) for o, r in zip(outcomes, results)
+                   if optimising and o.ok and (r or {}).get("objective") is None}
+        for reason in missing.values():
+            print(f"[seqforge launcher] {reason}; reported to the sweeper as a failed trial.", file=sys.stderr, flush=True)
         batch = [
-            Row(job=o.job.index, overrides=[str(x) for x in filter_overrides(c.hydra.overrides.task)], status="ok" if o.ok else "failed",
+            Row(job=o.job.index, overrides=[str(x) for x in filter_overrides(c.hydra.overrides.task)],
+                status="failed" if not o.ok else "no objective" if o.job.index in missing else "ok",
                 exit_code=o.exit_code, wall_time=o.wall_time, devices=",".join(o.devices), run_dir=str(o.job.run_dir),
                 log=str(o.log_path), result=r)
             for o, c, r in zip(outcomes, configs, results)
@@ -194,7 +260,8 @@ class SeqforgeLauncher(Launcher):
         first, last = batch[0].job, batch[-1].job
         print_summary(batch, title=f"Sweep jobs #{first}" + (f"–#{last}" if last != first else ""))
         failed = [o for o in outcomes if not o.ok]
-        print(f"Summary of all {len(self.rows)} job(s): {md_path} and {csv_path}" + (f"; {len(failed)} failed" if failed else ""), flush=True)
+        print(f"Summary of all {len(self.rows)} job(s): {md_path} and {csv_path}" + (f"; {len(failed)} failed" if failed else "")
+              + (f"; {without} without an objective" if (without := sum(r.status == "no objective" for r in self.rows)) else ""), flush=True)
 
         returns = []
         for outcome, cfg, result in zip(outcomes, configs, results):
@@ -205,7 +272,8 @@ class SeqforgeLauncher(Launcher):
             ret.cfg = cfg
             if outcome.ok:
                 ret.status = JobStatus.COMPLETED
-                ret.return_value = None if result is None else result.get("objective")  # the monitored metric, for sweepers
+                index = outcome.job.index  # the monitored metric, for sweepers
+                ret.return_value = NoObjective(missing[index]) if index in missing else result.get("objective")
             else:
                 ret.status = JobStatus.FAILED
                 ret.return_value = SweepJobFailed(

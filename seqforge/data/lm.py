@@ -43,10 +43,12 @@ def make_streams(ids: Tensor, batch_size: int, rank: int = 0, world_size: int = 
 
 def _find_split_file(folder: Path, split: str) -> Path:
     names = {"valid": ("valid", "val", "dev"), "train": ("train",), "test": ("test",)}[split]
-    matches = sorted(p for p in folder.glob("*.txt") if any(p.stem.split(".")[-1] == n or p.stem.endswith(n) for n in names))
+    files = [*folder.glob("*.txt"), *folder.glob("*.txt.gz")]  # gzipped too (PTB's train file is often shipped so)
+    stems = {p: p.name.removesuffix(".gz").removesuffix(".txt") for p in files}
+    matches = sorted(p for p in files if any(stems[p].split(".")[-1] == n or stems[p].endswith(n) for n in names))
     if not matches:
         raise DataError(
-            f"data.path '{folder}' is a folder but has no {split} file: expected a .txt file whose name ends in "
+            f"data.path '{folder}' is a folder but has no {split} file: expected a .txt (or .txt.gz) file whose name ends in "
             f"{' or '.join(repr(n) for n in names)} (e.g. ptb.{names[0]}.txt)."
         )
     return matches[0]
@@ -107,6 +109,16 @@ class LanguageModelData(StreamLoaders, L.LightningDataModule):
 
     def setup(self, stage: Optional[str] = None) -> None:
         self.prepare()
+
+    def data_files(self) -> dict[str, Path]:
+        """The files read, by config key (fingerprinted for resume): a folder's three split files, not whatever lies beside them."""
+        if self.cfg.path is None:
+            return {}
+        path = Path(self.cfg.path).expanduser()
+        if not path.is_dir():
+            return {"data.path": path}
+        files = [_find_split_file(path, split) for split in SPLITS]
+        return {f"data.path/{file.name}": file for file in files}
 
     def state(self) -> list[str]:
         """What a checkpoint keeps: the vocabulary."""

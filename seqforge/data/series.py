@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from seqforge.data.resumable import ResumableLoader, shuffle_seed, training_loader
 from seqforge.data.series_configs import SignalDataConfig, TimeSeriesDataConfig
 from seqforge.data.splits import check_fractions
 from seqforge.data.streams import StreamBatches, StreamLoaders
@@ -359,18 +360,17 @@ class TimeSeriesData(L.LightningDataModule):
         """Model outputs ``(B, h)`` -> the data's original units."""
         return self.scaler.unscale(scaled.double() + anchor.double().unsqueeze(-1)).float()
 
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(torch.initial_seed() % 2**63) if shuffle else None
-        return DataLoader(Windows(self, self.origins(split)), batch_size=batch_size, shuffle=shuffle, collate_fn=collate_windows, generator=generator)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.cfg.batch_size, self.cfg.shuffle)
+    def train_dataloader(self) -> ResumableLoader:
+        return training_loader(
+            Windows(self, self.origins("train")), batch_size=self.cfg.batch_size, collate_fn=collate_windows, seed=shuffle_seed(),
+            shuffle=self.cfg.shuffle, trainer=getattr(self, "trainer", None),
+        )
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", self.cfg.eval_batch_size, False)
+        return DataLoader(Windows(self, self.origins("valid")), batch_size=self.cfg.eval_batch_size, collate_fn=collate_windows)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.cfg.eval_batch_size, False)
+        return DataLoader(Windows(self, self.origins("test")), batch_size=self.cfg.eval_batch_size, collate_fn=collate_windows)
 
     def transfer_batch_to_device(self, batch: ForecastBatch, device: torch.device, dataloader_idx: int) -> ForecastBatch:
         return batch.to(device)

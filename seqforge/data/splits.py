@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional, Sequence, TypeVar
 import torch
 from torch.utils.data import DataLoader
 
+from seqforge.data.resumable import ResumableLoader, shuffle_seed, training_loader
 from seqforge.errors import ConfigError, DataError
 
 T = TypeVar("T")
@@ -38,8 +39,9 @@ class SplitLoaders:
     (list it before ``L.LightningDataModule``) rather than a helper every module would wrap
     again. The host provides ``prepare()`` (fills ``encoded``), ``cfg`` (``batch_size``,
     ``eval_batch_size``, ``shuffle``) and ``collate(examples) -> batch`` whose batch has
-    ``.to(device)``. Training batches are ``cfg.batch_size`` and shuffled when
-    ``cfg.shuffle``; validation and test batches are ``cfg.eval_batch_size`` and in order.
+    ``.to(device)``. Training batches are ``cfg.batch_size``, shuffled when ``cfg.shuffle``
+    and resumable mid-epoch (:mod:`seqforge.data.resumable`); validation and test batches
+    are ``cfg.eval_batch_size`` and in order.
     """
 
     cfg: Any
@@ -50,8 +52,11 @@ class SplitLoaders:
     def setup(self, stage: Optional[str] = None) -> None:
         self.prepare()
 
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["train"], batch_size=self.cfg.batch_size, shuffle=self.cfg.shuffle, collate_fn=self.collate)
+    def train_dataloader(self) -> ResumableLoader:
+        return training_loader(
+            self.encoded["train"], batch_size=self.cfg.batch_size, collate_fn=self.collate, seed=shuffle_seed(), shuffle=self.cfg.shuffle,
+            trainer=getattr(self, "trainer", None),
+        )
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.encoded["valid"], batch_size=self.cfg.eval_batch_size, collate_fn=self.collate)

@@ -13,6 +13,9 @@ kernel: the same loop, compiled a chunk of steps at a time.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from types import TracebackType
 from typing import Any, Optional
 
 import torch
@@ -80,9 +83,17 @@ def run_cell(
             mask = None if lengths is None else length_mask(lengths.to(x.device), T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
             outputs, state = _steps(step, inputs, mask, state)
     except RuntimeError as exc:
+        # Blame the cell only for what its own code raised (or a state it returned malformed); anything
+        # else — a back-end limitation, seqforge's own bug — propagates unchanged, with its traceback.
         if isinstance(exc, torch.OutOfMemoryError):
             raise
-        raise _violation(cell, f"failed inside seqforge's recurrent loop: {str(exc).splitlines()[0]}") from exc
+        where = _frame_in_package(exc.__traceback__, _own_code(cell))
+        if where is not None:
+            raise _violation(cell, f"raised {type(exc).__name__} in its own code ({where}): {str(exc).splitlines()[0]}") from exc
+        problem = None if fused is not None else _state_problem(cell, x, state)
+        if problem is not None:
+            raise _violation(cell, f"{problem}, which broke seqforge's recurrent loop: {str(exc).splitlines()[0]}") from exc
+        raise
     hidden = getattr(cell, "hidden_size", None)
     if outputs.shape[:2] != (B, T) or (hidden is not None and outputs.shape[-1] != hidden):
         raise _violation(
@@ -100,6 +111,54 @@ def _violation(cell: Any, what: str) -> Exception:
         f"The {describe_component(cell)} {what}. This is a bug in that component, not in your config: run "
         "`seqforge plugins check <its distribution>` for a full report, or choose another model/cell."
     )
+
+
+def _state_problem(cell: Any, x: Tensor, state: Any) -> Optional[str]:
+    """One eager step of ``cell``: does it return its state in the shapes it was given? (Asked only after a failure.)"""
+
+    def shapes(s: Any) -> list[tuple[int, ...]]:
+        found: list[tuple[int, ...]] = []
+        map_state(lambda t: found.append(tuple(t.shape)) or t, s)
+        return found
+
+    try:
+        with torch.no_grad():
+            step, inputs = _hoist(cell, x[:, :1])
+            _, new_state = step(inputs[0], state)
+        before, after = shapes(state), shapes(new_state)
+    except Exception:  # noqa: BLE001 - a diagnosis only; the original error is raised either way
+        return None
+    if before == after:
+        return None
+    return f"returned a state of shape(s) {after} from a state of shape(s) {before} (a step must keep its state's shapes)"
+
+
+def _own_code(cell: Any) -> Optional[Path]:
+    """Where ``cell``'s own code lives: its top-level package's folder (one module's file for seqforge's own
+    classes, or a top-level module), or None if it has no file. A wrapper (``CompiledLoop``) is judged by what it wraps."""
+    inner = getattr(cell, "cell", None)
+    if inner is not None and inner is not cell and hasattr(inner, "initial_state"):
+        cell = inner
+    name = type(cell).__module__
+    root = sys.modules.get(name.partition(".")[0])
+    module = root if root is not None and root.__name__ != "seqforge" else sys.modules.get(name)
+    path = getattr(module, "__path__", None)
+    if path:
+        return Path(next(iter(path))).resolve()
+    file = getattr(module, "__file__", None)
+    return Path(file).resolve() if file else None
+
+
+def _frame_in_package(tb: Optional[TracebackType], package: Optional[Path]) -> Optional[str]:
+    """``file:line in function`` of the innermost traceback frame inside ``package`` (a folder or a file), or None."""
+    found = None
+    while tb is not None and package is not None:
+        code = tb.tb_frame.f_code
+        file = Path(code.co_filename)
+        if file.is_absolute() and (file.resolve() == package or package in file.resolve().parents):
+            found = f"{code.co_filename}:{tb.tb_lineno} in {code.co_name}"
+        tb = tb.tb_next
+    return found
 
 
 def _hoist(cell: Any, x: Tensor) -> tuple[Any, Tensor]:

@@ -63,21 +63,49 @@ def config_defaults(subject: Subject) -> None:
         raise Broken("; ".join(problems))
 
 
-@contract("no collisions", fix="rename the component, or uninstall the other plugin that provides the name")
+@contract("no collisions", fix="rename the component (e.g. prefix it with your project's name), or uninstall the distribution that should not provide it")
 def no_collisions(subject: Subject) -> None:
+    """Every name is the plugin's alone among the installed distributions — whatever class the other one points at.
+
+    A shared name is not an error at load time (both load, each under its qualified name) but the
+    plain name is refused at use, so the plugin's users would have to spell it ``<distribution>:<name>``.
+    """
+    from seqforge.registry import CORE_DISTRIBUTION, normalize_distribution
+
     installed = subject.options.get("installed")
     if installed is None:
         from seqforge.plugins import get_registry
 
         installed = get_registry()
-    taken = {(c.kind, c.name): c for c in installed}
+    own = _distribution_of(subject.options["plugin"])
+
+    def is_own(provider: Any) -> bool:
+        return provider.qualifier == normalize_distribution(own) if own else provider.plugin == subject.options["name"]
+
     clashes = []
     for component in _loaded(subject).registry:
-        other = taken.get((component.kind, component.name))
-        if other is not None and other.target != component.target:
-            clashes.append(f"{component.kind} '{component.name}' is also registered by {other.provider} ({other.target})")
+        others = [c for c in installed.providers(component.kind, component.name) if not is_own(c.provider)]
+        if not others:
+            continue
+        holders = ", ".join(f"{c.provider} ({'the same class path' if c.target == component.target else c.target})" for c in others)
+        if any(c.provider.qualifier == CORE_DISTRIBUTION for c in others):
+            clashes.append(f"{component.kind} '{component.name}' is also registered by {holders}: the core's names are reserved, "
+                           "so this plugin is skipped when plugins load")
+            continue
+        mine = f"{normalize_distribution(own)}:{component.name}" if own else None
+        spellings = " or ".join(f"`{component.group}={q}`" for q in [*([mine] if mine else []), *(c.qualified_name for c in others)])
+        clashes.append(f"{component.kind} '{component.name}' is also registered by {holders}: while both are installed "
+                       f"`{component.group}={component.name}` is refused and users must write {spellings}")
     if clashes:
         raise Broken("; ".join(clashes))
+
+
+def _distribution_of(plugin: Any) -> Optional[str]:
+    """The installed distribution whose ``seqforge`` entry point is ``plugin``'s module, or None (not installed)."""
+    from seqforge.plugins import _dist_name, _installed_entry_points
+
+    module = getattr(plugin, "__name__", None)
+    return next((_dist_name(ep) for ep in _installed_entry_points() if module and ep.module == module), None)
 
 
 @contract("factories import", fix="point each factory at a module-level class or function of the installed package ('package.module.Name')")

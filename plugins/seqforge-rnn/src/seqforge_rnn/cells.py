@@ -56,7 +56,18 @@ class _FusedCell(nn.Module):
         return tuple(s.squeeze(0) for s in state)
 
     def _sequence(self, x: Tensor, state, lengths: Optional[Tensor]):
-        """``x`` ``(B, T, I)`` -> ``(B, T, H)`` and the final state, with PyTorch's fused kernel."""
+        """``x`` ``(B, T, I)`` -> ``(B, T, H)`` and the final state, with PyTorch's fused kernel.
+
+        Under CPU autocast (``trainer.precision=bf16-mixed``, or ``16-mixed``, which Lightning runs as
+        bf16 on CPU) the kernel runs in float32 with autocast off: oneDNN cannot build a bf16 LSTM
+        primitive on CPUs without native bf16, and a recurrence gains little from bf16 on CPU anyway.
+        """
+        if x.device.type == "cpu" and _cpu_autocast():
+            with torch.autocast("cpu", enabled=False):
+                return self._fused(_to_float32(x), _to_float32(state), lengths)
+        return self._fused(x, state, lengths)
+
+    def _fused(self, x: Tensor, state, lengths: Optional[Tensor]):
         torch_state = self._to_torch_state(state)
         if lengths is None:
             outputs, final = self.rnn(x, torch_state)
@@ -65,6 +76,20 @@ class _FusedCell(nn.Module):
         outputs, final = self.rnn(packed, torch_state)
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=x.shape[1])  # (B, T, H)
         return outputs, self._from_torch_state(final)
+
+
+def _cpu_autocast() -> bool:
+    try:
+        return torch.is_autocast_enabled("cpu")
+    except TypeError:  # torch < 2.4
+        return torch.is_autocast_cpu_enabled()
+
+
+def _to_float32(value):
+    """Reduced-precision floating tensors (in a tensor or a tuple state) as float32; everything else unchanged."""
+    if isinstance(value, tuple):
+        return tuple(_to_float32(v) for v in value)
+    return value.float() if value.dtype in (torch.bfloat16, torch.float16) else value
 
 
 class RNNCell(_FusedCell):

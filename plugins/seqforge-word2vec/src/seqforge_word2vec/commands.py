@@ -33,7 +33,8 @@ def load_vectors(ckpt: Optional[str], vectors: Optional[str], command: str) -> W
     from seqforge.checkpoints import load_checkpoint, resolve_checkpoint
     from seqforge.train import restore
 
-    module = restore(load_checkpoint(resolve_checkpoint(ckpt)))
+    path = resolve_checkpoint(ckpt)
+    module = restore(load_checkpoint(path), source=f"`ckpt={path}`", command=command)  # registry targets only: a checkpoint is data
     if not hasattr(module.task, "vectors"):
         raise SeqforgeError(f"The checkpoint {ckpt} is a {type(module.task).__name__} run, not a word2vec run (task=word2vec).")
     return module.task.vectors(module.model, module.data)

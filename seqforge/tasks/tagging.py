@@ -122,9 +122,7 @@ class TaggingTask:
 
     # -- building -------------------------------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> TaggingData:
-        # The saved vocabularies are handed over outside the config: through Hydra they would become an
-        # OmegaConf node, where a token such as "???" (MISSING) or "${x}" (interpolation) breaks restoring.
-        data = instantiate(cfg.data, "data", _partial_=True)(state=state)
+        data = instantiate(cfg.data, "data", state=state)  # the saved vocabularies bypass OmegaConf (see instantiate)
         data.use_chars = self.char_features
         return data
 

@@ -204,3 +204,33 @@ def test_a_vocabulary_holding_omegaconf_syntax_survives_restoring(tmp_path: Path
     restored = TaggingTask(char_features=True).build_data(cfg, state=state)
     assert "???" in restored.words.itos and "${x}" in restored.words.itos and restored.tags == state["tags"]
     assert restored.use_chars
+
+
+def test_singleton_unk_replaces_only_training_singletons_and_only_in_training(tmp_path: Path) -> None:
+    """task.singleton_unk (Lample et al. 2016): words seen once in training become <unk> with that probability during
+    training; words seen twice and padding never; evaluation sees the words as they are"""
+    from seqforge.data.parallel import PAD_ID, UNK_ID
+    from seqforge.tasks.tagging import TaggingTask
+
+    path = write(tmp_path / "a.conll", IOB1 + "\nPeter NNP I-NP I-PER\nleft VBD I-VP O\n")
+    data = TaggingData(train=path, valid=path, test=path).prepare()
+    twice = data.words.stoi["Peter"]
+    assert twice not in data.singleton_ids().tolist() and data.words.stoi["EU"] in data.singleton_ids().tolist()
+    words = data.collate(data.encoded["train"]).words  # (B, T)
+    singleton = torch.isin(words, data.singleton_ids())
+
+    always = TaggingTask(singleton_unk=1.0)
+    always._train_data = data
+    replaced = always._replace_singletons(words)
+    assert torch.equal(replaced[singleton], torch.full_like(words[singleton], UNK_ID))
+    assert torch.equal(replaced[~singleton], words[~singleton])  # other words and padding untouched
+    assert (words == PAD_ID).any() and (replaced == PAD_ID).sum() == (words == PAD_ID).sum()
+
+    half = TaggingTask(singleton_unk=0.5)
+    half._train_data = data
+    torch.manual_seed(0)
+    share = torch.stack([(half._replace_singletons(words)[singleton] == UNK_ID).float().mean() for _ in range(200)]).mean()
+    assert 0.45 < share.item() < 0.55
+    assert torch.equal(TaggingTask()._replace_singletons(words), words)  # 0: off
+    with pytest.raises(ConfigError, match="task.singleton_unk is a probability"):
+        TaggingTask(singleton_unk=1.5)

@@ -10,6 +10,8 @@ seqeval scores entities the same way whichever the file used.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import re
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
@@ -234,6 +236,11 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
     def encode_sentences(self, sentences: Sequence[Sequence[str]]) -> list[tuple[int, Tensor, Tensor, Tensor]]:
         """Model inputs for new tokenised sentences (inference)."""
         return [self._encode(i, tokens, ["O"] * len(tokens)) for i, tokens in enumerate(sentences)]
+
+    def singleton_ids(self) -> Tensor:
+        """Ids of the words that occur exactly once in the training split (for ``task.singleton_unk``)."""
+        counts = Counter(self._word(w) for tokens, _ in self.sentences["train"] for w in tokens)
+        return torch.tensor(sorted({self.words.stoi[w] for w, n in counts.items() if n == 1 and w in self.words.stoi}), dtype=torch.long)
 
     def count_unknown(self, sentences: Sequence[Sequence[str]]) -> int:
         """Tokens outside the word vocabulary (after ``data.lowercase``), which the model sees as ``<unk>``."""

@@ -26,6 +26,9 @@ class TaggingTaskConfig:
     show_examples: int = 3  # test sentences printed after training
     output: str = "softmax"  # softmax (independent per-token tags)|crf (linear-chain CRF: learned transitions, Viterbi decoding)
     crf_constraints: str = "auto"  # auto (iob2 for IOB data, else none)|iob2 (forbid O -> I-X and other I-X not after B-X/I-X)|none
+    # Lample et al. 2016: in training, a word seen once is replaced by <unk> with this probability, so the <unk>
+    # embedding learns to stand for the unseen words of new text (0.5 in the paper; 0 = off).
+    singleton_unk: float = 0.0
 
 
 @dataclass

@@ -12,7 +12,7 @@ from seqforge.build import build_encoder, cell_factory, instantiate
 from seqforge.data.conll import TagBatch, TaggingData
 from seqforge.embeddings import init_embedding
 from seqforge.data.labelled import IGNORE
-from seqforge.data.parallel import PAD_ID
+from seqforge.data.parallel import PAD_ID, UNK_ID
 from seqforge.errors import ConfigError
 from seqforge.pooling import last_pool
 from seqforge.tasks.crf import CONSTRAINTS, LinearChainCRF, build_crf
@@ -106,13 +106,17 @@ class TaggingTask:
 
     def __init__(
         self, char_features: bool = False, char_embedding_dim: int = 16, char_hidden_size: int = 25, show_examples: int = 3,
-        output: str = "softmax", crf_constraints: str = "auto",
+        output: str = "softmax", crf_constraints: str = "auto", singleton_unk: float = 0.0,
     ) -> None:
         if output not in OUTPUTS:
             raise ConfigError(f"task.output must be one of {', '.join(OUTPUTS)} (per-token softmax or a linear-chain CRF), got '{output}'.")
         if crf_constraints not in CONSTRAINTS:
             raise ConfigError(f"task.crf_constraints must be one of {', '.join(CONSTRAINTS)}, got '{crf_constraints}'.")
+        if not 0.0 <= singleton_unk <= 1.0:
+            raise ConfigError(f"task.singleton_unk is a probability (0 to 1; Lample et al. use 0.5), got {singleton_unk}.")
         self.output = output
+        self.singleton_unk = singleton_unk
+        self._singletons: Optional[Tensor] = None  # (S,) word ids seen once in training, read when training starts
         self.crf_constraints = crf_constraints
         self.char_features = char_features
         self.char_embedding_dim = char_embedding_dim
@@ -124,6 +128,7 @@ class TaggingTask:
     def build_data(self, cfg: Any, *, state: Any = None) -> TaggingData:
         data = instantiate(cfg.data, "data", state=state)  # the saved vocabularies bypass OmegaConf (see instantiate)
         data.use_chars = self.char_features
+        self._train_data = data
         return data
 
     def build_model(self, cfg: Any, data: TaggingData) -> SequenceTagger:
@@ -146,10 +151,23 @@ class TaggingTask:
 
     # -- steps ------------------------------------------------------------------------------------
     def training_step(self, model: SequenceTagger, batch: TagBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
-        scores = model(batch.words, batch.lengths, batch.chars)  # (B, T, K)
+        scores = model(self._replace_singletons(batch.words), batch.lengths, batch.chars)  # (B, T, K)
         nll, tokens = model.nll(scores, batch.tags, batch.lengths)
         loss = nll / tokens.clamp(min=1)  # nats per token, for softmax and CRF alike
         return loss, {"loss": loss.detach()}, None
+
+    def _replace_singletons(self, words: Tensor) -> Tensor:
+        """``words`` ``(B, T)`` with each training singleton replaced by ``<unk>`` with probability ``task.singleton_unk``.
+
+        Drawn from the global RNG, like dropout, so a resumed run draws the same replacements.
+        """
+        if self.singleton_unk <= 0:
+            return words
+        if self._singletons is None:
+            self._singletons = self._train_data.singleton_ids()  # the data are read by now (Lightning's setup)
+        singletons = self._singletons.to(words.device)
+        chosen = torch.isin(words, singletons) & (torch.rand(words.shape, device=words.device) < self.singleton_unk)  # (B, T)
+        return words.masked_fill(chosen, UNK_ID)
 
     def begin_evaluation(self, data: TaggingData, split: str) -> None:
         self._data, self._split = data, split

@@ -38,8 +38,8 @@ def load_run(path: Union[str, Path], overrides: Overrides = None, *, key: str = 
 
     Args:
         path: a checkpoint, or a run directory (its ``checkpoints/last.ckpt``).
-        overrides: dotted config changes, as ``["data.path=...", ...]`` or a nested mapping; an unknown
-            key is refused naming the nearest one.
+        overrides: dotted config changes, as ``["data.path=...", ...]`` or a nested mapping (as
+            ``seqforge evaluate data.path=...`` applies them); a key that does not fit raises ConfigError naming it.
         key: the argument that gave ``path``, named in messages (``ckpt`` for ``ckpt=...``).
         command: the command loading it, named in messages (``seqforge <command>``).
 

@@ -201,7 +201,7 @@ def test_load_run_applies_overrides_as_dotted_words_or_a_mapping(lm_run: Path) -
 
 
 def test_load_run_names_a_misspelt_override_key(lm_run: Path) -> None:
-    with pytest.raises(SeqforgeError, match="eval_batch_size"):
+    with pytest.raises(SeqforgeError, match="eval_batch_sise"):
         api.load_run(lm_run, ["data.eval_batch_sise=3"], command="neighbors")
 
 

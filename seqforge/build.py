@@ -13,26 +13,41 @@ from seqforge.errors import ConfigError
 def instantiate(node: Any, key: str, **wiring: Any) -> Any:
     """``hydra.utils.instantiate`` with a one-paragraph error naming the config key.
 
-    ``wiring`` is what the core supplies on top of the user's fields (sizes, submodules).
+    ``wiring`` is what the core supplies on top of the user's fields (sizes, submodules,
+    saved vocabularies). It goes straight to the factory, never through OmegaConf, where a
+    string inside it such as ``"???"`` (OmegaConf's MISSING) or ``"${x}"`` (an interpolation)
+    would change meaning — WNUT17's vocabulary holds the token ``???``.
     """
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate as hydra_instantiate
 
     try:
-        return hydra_instantiate(node, _convert_="all", **wiring)
+        if not wiring:
+            return hydra_instantiate(node, _convert_="all")
+        factory = hydra_instantiate(node, _convert_="all", _partial_=True)
     except ConfigError:
         raise  # already names its own (innermost) key
     except InstantiationException as exc:
-        cause = exc.__cause__ or exc
-        if isinstance(cause, ConfigError):
-            raise cause from None
-        target = node.get("_target_") if isinstance(node, (dict, DictConfig)) else None
-        if isinstance(cause, (ValueError, ConfigError)) and not isinstance(cause, ImportError):
-            raise ConfigError(f"`{key}` ({target}) rejected its configuration: {cause}") from None
-        raise ConfigError(
-            f"Could not build `{key}` from `_target_: {target}`: {type(cause).__name__}: {cause}. If this config came from a "
-            "checkpoint, install the plugin that provides the component (see `seqforge plugins list`)."
-        ) from None
+        raise _build_error(node, key, exc.__cause__ or exc) from None
+    try:
+        return factory(**wiring)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as Hydra wraps a failing constructor: named by key, one paragraph
+        raise _build_error(node, key, exc) from None
+
+
+def _build_error(node: Any, key: str, cause: BaseException) -> ConfigError:
+    """The one-paragraph error for a component that could not be built from ``node`` (config key ``key``)."""
+    if isinstance(cause, ConfigError):
+        return cause
+    target = node.get("_target_") if isinstance(node, (dict, DictConfig)) else None
+    if isinstance(cause, ValueError):
+        return ConfigError(f"`{key}` ({target}) rejected its configuration: {cause}")
+    return ConfigError(
+        f"Could not build `{key}` from `_target_: {target}`: {type(cause).__name__}: {cause}. If this config came from a "
+        "checkpoint, install the plugin that provides the component (see `seqforge plugins list`)."
+    )
 
 
 def cell_factory(model_cfg: Any) -> Any:

@@ -195,7 +195,7 @@ def load_pretrained(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: E
     with torch.no_grad():
         if rows:
             embedding.weight[torch.tensor(rows)] = torch.from_numpy(vectors[sources]).to(embedding.weight.dtype)
-    embedding.weight._seqforge_pretrained = True  # build_run's model.init_range leaves it alone
+    embedding.weight._seqforge_pretrained_rows = list(rows)  # build_run's model.init_range leaves these rows alone
     examples = ", ".join(repr(t) for t in missing[:5]) + (", ..." if len(missing) > 5 else "")
     return (
         f"pretrained vectors {path}: {len(rows)} of {len(vocabulary)} {_WHAT[side]} initialised, "

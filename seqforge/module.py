@@ -20,6 +20,7 @@ from torch import nn
 from torchmetrics import SumMetric
 
 from seqforge.build import as_plain
+from seqforge.coverage import split_coverage, with_coverage
 from seqforge.errors import ConfigError, SeqforgeError
 from seqforge.recurrent.state import detach_state
 
@@ -226,7 +227,7 @@ class SeqforgeModule(L.LightningModule):
         self._carry.pop(stage, None)
         texts = self._gathered_texts(stage)
         metrics = self.task.compute_metrics(totals, self.data, texts)
-        self.last_metrics[stage] = metrics
+        self.last_metrics[stage] = with_coverage(metrics, split_coverage(self.trainer, stage))  # limit_*_batches shown beside it
         # Already reduced across ranks by torchmetrics; sync_dist averages identical values (a no-op) and keeps Lightning quiet.
         self.log_dict({f"{stage}/{k}": float(v) for k, v in metrics.items()}, prog_bar=(stage == "val"), sync_dist=True)
 

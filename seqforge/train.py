@@ -54,9 +54,12 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
     model = task.build_model(cfg, data)
     if cfg.model.init_range:
         for parameter in model.parameters():
-            if getattr(parameter, "_seqforge_pretrained", False):
-                continue  # loaded from model.embedding.pretrained
+            # Rows loaded from model.embedding.pretrained are kept; the words without a vector get the same init as the rest.
+            kept = getattr(parameter, "_seqforge_pretrained_rows", [])
+            saved = parameter.detach()[kept].clone()
             torch.nn.init.uniform_(parameter, -cfg.model.init_range, cfg.model.init_range)
+            with torch.no_grad():
+                parameter[kept] = saved
     return SeqforgeModule(cfg, task, data, model)
 
 

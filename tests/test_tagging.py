@@ -127,3 +127,80 @@ def test_tagger_with_character_features_is_independent_of_batch_padding(tmp_path
     scores_both = model(both.words, both.lengths, both.chars)
     scores_alone = model(alone.words, alone.lengths, alone.chars)
     assert torch.allclose(scores_both[1, :4], scores_alone[0], atol=1e-5)
+
+
+# -- the CRF output layer (task.output=crf) ---------------------------------------------------------
+
+
+def _tagger(data: TaggingData, crf: bool):
+    """A tiny tagger whose tag scores favour I-PER at every token (zero head weights, biased head)."""
+    from seqforge.encoders import RecurrentEncoder
+    from seqforge.tasks.crf import build_crf
+    from seqforge.tasks.tagging import SequenceTagger
+    from seqforge_rnn.cells import LSTMCell
+
+    torch.manual_seed(0)
+    model = SequenceTagger(
+        encoder=RecurrentEncoder(cell=LSTMCell, input_size=8, hidden_size=5, bidirectional=True), vocab_size=len(data.words),
+        embedding_dim=8, num_tags=len(data.tags), dropout=0.0, crf=build_crf(data.tags, "auto", iob=True) if crf else None,
+    ).eval()
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+        model.head.bias[data.tags.index("I-PER")] = 3.0
+        model.head.bias[data.tags.index("B-PER")] = 2.0
+    return model
+
+
+def test_a_crf_tagger_tags_and_evaluates_with_constrained_viterbi(tmp_path: Path) -> None:
+    """Scores favouring I-PER everywhere: softmax argmax tags I-PER I-PER ...; the CRF (IOB2) opens with B-PER, in tag()
+    (seqforge predict and the printed examples) and in evaluation (the metrics)"""
+    from seqforge.tasks.tagging import TaggingTask
+
+    path = write(tmp_path / "a.conll", IOB1)
+    data = TaggingData(train=path, valid=path, test=path).prepare()
+    sentences = [["Peter", "Blackburn", "left"], ["Paul"]]
+    softmax, crf = TaggingTask(), TaggingTask(output="crf")
+    assert softmax.tag(_tagger(data, crf=False), data, sentences) == [["I-PER"] * 3, ["I-PER"]]
+    assert crf.tag(_tagger(data, crf=True), data, sentences) == [["B-PER", "I-PER", "I-PER"], ["B-PER"]]
+    crf.begin_evaluation(data, "test")
+    sums, _ = crf.evaluation_step(_tagger(data, crf=True), data.collate(data.encoded["test"]), None, stateful=False)
+    assert [p for p, _ in sums["texts"]] == [["B-PER"] + ["I-PER"] * 4, ["B-PER"] + ["I-PER"] * 3]
+
+
+def test_crf_loss_leaves_out_sentences_holding_a_tag_unseen_in_training(tmp_path: Path) -> None:
+    """A sentence with an IGNORE tag has no gold path: the summed NLL and the token count are those of the other sentence"""
+    path = write(tmp_path / "a.conll", IOB1)
+    data = TaggingData(train=path, valid=path, test=path).prepare()
+    model = _tagger(data, crf=True)
+    batch = data.collate(data.encoded["train"])
+    scores = model(batch.words, batch.lengths)
+    tags = batch.tags.clone()
+    tags[0, 1] = -100  # IGNORE
+    nll, tokens = model.nll(scores, tags, batch.lengths)
+    alone, alone_tokens = model.nll(scores[1:], batch.tags[1:], batch.lengths[1:])
+    assert tokens.item() == alone_tokens.item() == 4
+    assert nll.item() == pytest.approx(alone.item())
+
+
+def test_an_unknown_output_layer_is_a_config_error() -> None:
+    from seqforge.tasks.tagging import TaggingTask
+
+    with pytest.raises(ConfigError, match="task.output must be one of softmax, crf.*got 'crf2'"):
+        TaggingTask(output="crf2")
+    with pytest.raises(ConfigError, match="task.crf_constraints must be one of auto, iob2, none"):
+        TaggingTask(output="crf", crf_constraints="bio")
+
+
+def test_a_vocabulary_holding_omegaconf_syntax_survives_restoring(tmp_path: Path) -> None:
+    """Tokens '???' (OmegaConf's MISSING) and '${x}' (an interpolation), e.g. in WNUT17 tweets, come back from a checkpoint's data state"""
+    from omegaconf import OmegaConf
+
+    from seqforge.tasks.tagging import TaggingTask
+
+    path = write(tmp_path / "a.conll", "What O\n??? O\n${x} O\nParis B-LOC\n")
+    cfg = OmegaConf.create({"data": {"_target_": "seqforge.data.conll.TaggingData", "train": path, "valid": path, "test": path}})
+    state = TaggingTask().build_data(cfg).prepare().state()
+    restored = TaggingTask(char_features=True).build_data(cfg, state=state)
+    assert "???" in restored.words.itos and "${x}" in restored.words.itos and restored.tags == state["tags"]
+    assert restored.use_chars

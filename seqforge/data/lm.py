@@ -43,10 +43,12 @@ def make_streams(ids: Tensor, batch_size: int, rank: int = 0, world_size: int = 
 
 def _find_split_file(folder: Path, split: str) -> Path:
     names = {"valid": ("valid", "val", "dev"), "train": ("train",), "test": ("test",)}[split]
-    matches = sorted(p for p in folder.glob("*.txt") if any(p.stem.split(".")[-1] == n or p.stem.endswith(n) for n in names))
+    files = [*folder.glob("*.txt"), *folder.glob("*.txt.gz")]  # gzipped too (PTB's train file is often shipped so)
+    stems = {p: p.name.removesuffix(".gz").removesuffix(".txt") for p in files}
+    matches = sorted(p for p in files if any(stems[p].split(".")[-1] == n or stems[p].endswith(n) for n in names))
     if not matches:
         raise DataError(
-            f"data.path '{folder}' is a folder but has no {split} file: expected a .txt file whose name ends in "
+            f"data.path '{folder}' is a folder but has no {split} file: expected a .txt (or .txt.gz) file whose name ends in "
             f"{' or '.join(repr(n) for n in names)} (e.g. ptb.{names[0]}.txt)."
         )
     return matches[0]

@@ -13,6 +13,10 @@ class LanguageModelTaskConfig:
     sample_length: int = 200  # characters/words sampled and printed after training (0: none)
     sample_prompt: str = "The "
     sample_temperature: float = 0.8
+    # What the optimiser minimises per batch: `mean` (the mean token NLL) or `sum_over_time` (summed over the
+    # unrolled steps, averaged over the batch: Zaremba et al.'s and the TensorFlow PTB tutorial's loss, whose
+    # SGD lr 1 / clip 5 recipe assumes steps seq_len times larger than the mean gives).
+    loss_reduction: str = "mean"
 
 
 @dataclass

@@ -24,6 +24,8 @@ class TaggingTaskConfig:
     char_embedding_dim: int = 16
     char_hidden_size: int = 25  # per direction
     show_examples: int = 3  # test sentences printed after training
+    output: str = "softmax"  # softmax (independent per-token tags)|crf (linear-chain CRF: learned transitions, Viterbi decoding)
+    crf_constraints: str = "auto"  # auto (iob2 for IOB data, else none)|iob2 (forbid O -> I-X and other I-X not after B-X/I-X)|none
 
 
 @dataclass

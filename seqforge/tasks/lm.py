@@ -19,6 +19,12 @@ from seqforge.errors import ConfigError
 from seqforge.recurrent.state import detach_state
 from seqforge.sampling import sample_next
 
+#: ``task.loss_reduction``: ``mean`` over every token of the batch, or ``sum_over_time`` (summed over the
+#: unrolled steps, averaged over the rows) -- the loss of Zaremba et al.'s code and the TensorFlow PTB tutorial.
+#: Its gradient is ``T`` times the mean's, so their SGD lr 1 with the norm clipped at 5 takes ``T`` times larger
+#: steps than the same lr on the mean (PyTorch's word_language_model writes that recipe as lr 20, clip 0.25).
+LOSS_REDUCTIONS = ("mean", "sum_over_time")
+
 
 class LanguageModel(nn.Module):
     """Embedding -> encoder (causal) -> dropout -> linear over the vocabulary.
@@ -57,10 +63,15 @@ class LanguageModelTask:
 
     metric_sums = ("nll", "tokens")
 
-    def __init__(self, sample_length: int = 200, sample_prompt: str = "The ", sample_temperature: float = 0.8) -> None:
+    def __init__(
+        self, sample_length: int = 200, sample_prompt: str = "The ", sample_temperature: float = 0.8, loss_reduction: str = "mean"
+    ) -> None:
+        if loss_reduction not in LOSS_REDUCTIONS:
+            raise ConfigError(f"task.loss_reduction must be one of {', '.join(LOSS_REDUCTIONS)}, got '{loss_reduction}'.")
         self.sample_length = sample_length
         self.sample_prompt = sample_prompt
         self.sample_temperature = sample_temperature
+        self.loss_reduction = loss_reduction
 
     # -- building -----------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> LanguageModelData:
@@ -89,10 +100,14 @@ class LanguageModelTask:
         return None
 
     def training_step(self, model: LanguageModel, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
-        """Mean token NLL of the batch; returns the detached state to carry into the next batch (or chunk)."""
+        """The loss of ``task.loss_reduction``; returns the detached state to carry into the next batch (or chunk).
+
+        ``train/loss`` is logged as the mean token NLL whatever the reduction, so runs compare.
+        """
         logits, state = model(batch.inputs, carry)  # (B, T, V); carry is None where the core starts afresh
-        loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
-        return loss, {"loss": loss.detach()}, detach_state(state) if stateful else None
+        mean = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
+        loss = mean * batch.targets.shape[1] if self.loss_reduction == "sum_over_time" else mean  # sum over T, mean over B
+        return loss, {"loss": mean.detach()}, detach_state(state) if stateful else None
 
     @torch.no_grad()
     def evaluation_step(self, model: LanguageModel, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:

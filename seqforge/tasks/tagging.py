@@ -13,7 +13,11 @@ from seqforge.data.conll import TagBatch, TaggingData
 from seqforge.embeddings import init_embedding
 from seqforge.data.labelled import IGNORE
 from seqforge.data.parallel import PAD_ID
+from seqforge.errors import ConfigError
 from seqforge.pooling import last_pool
+from seqforge.tasks.crf import CONSTRAINTS, LinearChainCRF, build_crf
+
+OUTPUTS = ("softmax", "crf")
 
 
 class CharWordEncoder(nn.Module):
@@ -42,10 +46,15 @@ class CharWordEncoder(nn.Module):
 
 
 class SequenceTagger(nn.Module):
-    """Word embedding (+ character features) -> dropout -> encoder -> dropout -> linear over the tags."""
+    """Word embedding (+ character features) -> dropout -> encoder -> dropout -> linear over the tags (-> CRF).
+
+    ``forward`` gives per-token tag scores; with a ``crf`` they are its emissions and
+    :meth:`decode` is Viterbi, otherwise they are softmax logits and decoding is per-token argmax.
+    """
 
     def __init__(
-        self, *, encoder: nn.Module, vocab_size: int, embedding_dim: int, num_tags: int, dropout: float, chars: Optional[CharWordEncoder] = None
+        self, *, encoder: nn.Module, vocab_size: int, embedding_dim: int, num_tags: int, dropout: float, chars: Optional[CharWordEncoder] = None,
+        crf: Optional[LinearChainCRF] = None,
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
@@ -53,6 +62,7 @@ class SequenceTagger(nn.Module):
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.output_size, num_tags)
+        self.crf = crf
 
     def forward(self, words: Tensor, lengths: Tensor, chars: Optional[Tensor] = None) -> Tensor:
         """``words`` ``(B, T)``, ``lengths`` ``(B,)``, ``chars`` ``(B, T, C)`` -> tag logits ``(B, T, K)``."""
@@ -63,13 +73,47 @@ class SequenceTagger(nn.Module):
         encoded = self.encoder(self.dropout(x), lengths)  # (B, T, H)
         return self.head(self.dropout(encoded.outputs))  # (B, T, K)
 
+    def nll(self, scores: Tensor, tags: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Summed negative log-likelihood of the gold tags and the number of tokens it covers.
+
+        Softmax: per-token cross-entropy over tokens whose tag is known. CRF: ``-log p(y | x)`` of whole
+        sentences; a sentence holding a tag unseen in training (``IGNORE``) has no gold path and is left out.
+        Both are nats of a sentence's probability, so ``sum / tokens`` compares between the two.
+        """
+        if self.crf is None:
+            known = tags != IGNORE  # (B, T)
+            return F.cross_entropy(scores.flatten(0, 1), tags.flatten(), ignore_index=IGNORE, reduction="sum"), known.sum()
+        mask = _mask(lengths, scores.shape[1])  # (B, T)
+        whole = ~((tags == IGNORE) & mask).any(1)  # (B,) sentences with a gold path
+        nll = self.crf(scores[whole], tags[whole], mask[whole]).sum() if whole.any() else scores.sum() * 0
+        return nll, mask[whole].sum()
+
+    def decode(self, scores: Tensor, lengths: Tensor) -> Tensor:
+        """Tag ids ``(B, T)`` (meaningful up to each length): Viterbi with a CRF, else per-token argmax."""
+        if self.crf is None:
+            return scores.argmax(-1)  # (B, T)
+        return self.crf.viterbi_decode(scores, _mask(lengths, scores.shape[1]))[0]  # (B, T)
+
+
+def _mask(lengths: Tensor, steps: int) -> Tensor:
+    return torch.arange(steps, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+
 
 class TaggingTask:
     """One tag per token. IOB tags are scored by entity (seqeval, CoNLL conventions); every tagging by token accuracy."""
 
     metric_sums = ("nll", "tokens")
 
-    def __init__(self, char_features: bool = False, char_embedding_dim: int = 16, char_hidden_size: int = 25, show_examples: int = 3) -> None:
+    def __init__(
+        self, char_features: bool = False, char_embedding_dim: int = 16, char_hidden_size: int = 25, show_examples: int = 3,
+        output: str = "softmax", crf_constraints: str = "auto",
+    ) -> None:
+        if output not in OUTPUTS:
+            raise ConfigError(f"task.output must be one of {', '.join(OUTPUTS)} (per-token softmax or a linear-chain CRF), got '{output}'.")
+        if crf_constraints not in CONSTRAINTS:
+            raise ConfigError(f"task.crf_constraints must be one of {', '.join(CONSTRAINTS)}, got '{crf_constraints}'.")
+        self.output = output
+        self.crf_constraints = crf_constraints
         self.char_features = char_features
         self.char_embedding_dim = char_embedding_dim
         self.char_hidden_size = char_hidden_size
@@ -78,7 +122,7 @@ class TaggingTask:
 
     # -- building -------------------------------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> TaggingData:
-        data = instantiate(cfg.data, "data", state=state)
+        data = instantiate(cfg.data, "data", state=state)  # the saved vocabularies bypass OmegaConf (see instantiate)
         data.use_chars = self.char_features
         return data
 
@@ -95,14 +139,16 @@ class TaggingTask:
         model = SequenceTagger(
             encoder=build_encoder(model_cfg, input_size=input_size), vocab_size=len(data.words), embedding_dim=model_cfg.embedding_dim,
             num_tags=len(data.tags), dropout=model_cfg.dropout, chars=chars,
+            crf=build_crf(data.tags, self.crf_constraints, iob=data.scheme == "iob") if self.output == "crf" else None,
         )
         init_embedding(model.embedding, data.words.itos, model_cfg.embedding)  # model.embedding.pretrained (word2vec)
         return model
 
     # -- steps ------------------------------------------------------------------------------------
     def training_step(self, model: SequenceTagger, batch: TagBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
-        logits = model(batch.words, batch.lengths, batch.chars)  # (B, T, K)
-        loss = F.cross_entropy(logits.flatten(0, 1), batch.tags.flatten(), ignore_index=IGNORE)
+        scores = model(batch.words, batch.lengths, batch.chars)  # (B, T, K)
+        nll, tokens = model.nll(scores, batch.tags, batch.lengths)
+        loss = nll / tokens.clamp(min=1)  # nats per token, for softmax and CRF alike
         return loss, {"loss": loss.detach()}, None
 
     def begin_evaluation(self, data: TaggingData, split: str) -> None:
@@ -110,15 +156,15 @@ class TaggingTask:
 
     @torch.no_grad()
     def evaluation_step(self, model: SequenceTagger, batch: TagBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Any], Any]:
-        logits = model(batch.words, batch.lengths, batch.chars)  # (B, T, K)
-        nll = F.cross_entropy(logits.flatten(0, 1), batch.tags.flatten(), ignore_index=IGNORE, reduction="sum")
-        predicted = logits.argmax(-1).tolist()  # (B, T)
+        scores = model(batch.words, batch.lengths, batch.chars)  # (B, T, K)
+        nll, tokens = model.nll(scores, batch.tags, batch.lengths)
+        predicted = model.decode(scores, batch.lengths).tolist()  # (B, T)
         gold_sentences = self._data.sentences[self._split]
         pairs = []
         for row, (index, length) in enumerate(zip(batch.index.tolist(), batch.lengths.tolist())):
             tags = [self._data.tags[k] for k in predicted[row][:length]]
             pairs.append((tags, list(gold_sentences[index][1])))  # gold as read, unseen tags included
-        sums = {"nll": nll, "tokens": (batch.tags != IGNORE).sum().float(), "texts": pairs}
+        sums = {"nll": nll, "tokens": tokens.float(), "texts": pairs}
         return sums, None
 
     def compute_metrics(self, sums: dict[str, float], data: TaggingData, texts: Sequence[tuple[list[str], list[str]]] = ()) -> dict[str, float]:
@@ -132,14 +178,15 @@ class TaggingTask:
     # -- inference --------------------------------------------------------------------------------
     @torch.no_grad()
     def tag(self, model: SequenceTagger, data: TaggingData, sentences: Sequence[Sequence[str]], batch_size: int = 128) -> list[list[str]]:
-        """Tags for tokenised sentences."""
+        """Tags for tokenised sentences (Viterbi for a CRF tagger; ``seqforge predict`` and the printed examples use this)."""
         model.eval()
         device = next(model.parameters()).device
         encoded = data.encode_sentences(sentences)
         out: list[list[str]] = []
         for start in range(0, len(encoded), batch_size):
             batch = data.collate(encoded[start : start + batch_size]).to(device)
-            predicted = model(batch.words, batch.lengths, batch.chars).argmax(-1).tolist()  # (B, T)
+            scores = model(batch.words, batch.lengths, batch.chars)  # (B, T, K)
+            predicted = model.decode(scores, batch.lengths).tolist()  # (B, T)
             out += [[data.tags[k] for k in row[:length]] for row, length in zip(predicted, batch.lengths.tolist())]
         return out
 

@@ -1,0 +1,185 @@
+"""Rerun a row of README's Results table: the row's one command, its metric and wall time.
+
+    python bench/results.py --list
+    python bench/results.py sst2 --data ../shared/data
+    python bench/results.py word2vec sst2_w2v --data ../shared/data      # sst2_w2v uses the vectors word2vec wrote
+    python bench/results.py all --data ../shared/data --out bench-results
+
+Each row runs the `seqforge train ...` command printed in the table (as a subprocess, run
+directory ``<out>/<row>``), reads the metric from the run's ``result.json`` and prints one
+Markdown row: task | data | command | metric | seqforge | published | wall time, with the
+load average at the start (the machine may be shared: record it next to the time). Never run
+in CI: the rows take minutes to hours. ``--data`` is the folder holding the data sets
+(``sst2/``, ``word2vec_corpus/``, ``word2vec_eval/``, ``multi30k/``, ``wnut17/``, ``ptb/``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Row:
+    """One line of the Results table."""
+
+    task: str
+    data: str
+    metric: str  # the key in result.json's "final", e.g. "test/acc"
+    published: str
+    args: Callable[[Path, Path], list[str]]  # (data folder, run dir) -> `seqforge train` arguments
+    needs: tuple[str, ...] = ()  # files under --data that must exist
+    scale: float = 1.0  # printed value = metric * scale (accuracies as %)
+    script: Optional[Callable[[Path, Path], list[str]]] = None  # a bench script instead of `seqforge train`
+    note: str = ""
+    after: tuple[str, ...] = field(default=())  # rows whose output this row uses
+    prepare: Optional[Callable[[Path, Path], None]] = None  # (data folder, run dir): inputs to write before the run
+    best_too: bool = False  # also report the metric of checkpoints/best.ckpt (picked on the validation split)
+
+
+def _build_corpus(data: Path, out: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from w2v_corpus import build
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"word2vec corpus {out}: {build(data, out)}", flush=True)
+
+
+def _sst2(data: Path) -> list[str]:
+    d = data / "sst2"
+    return ["experiment=sst2", f"data.train={d}/stsa.binary.train", f"data.valid={d}/stsa.binary.dev", f"data.test={d}/stsa.binary.test"]
+
+
+def _word2vec(data: Path, run: Path) -> list[str]:
+    corpus = run.parent / "w2v_corpus.txt.gz"  # written by bench/w2v_corpus.py before the run
+    return [
+        "experiment=word2vec_demo", f"data.path={corpus}", "model.embedding_dim=100",
+        "trainer.max_epochs=10", f"task.analogy={data}/word2vec_eval/questions-words.txt",
+        f"task.similarity={data}/word2vec_eval/wordsim353.tsv", "task.restrict_vocab=30000", "task.show_neighbors=", "seed=0",
+    ]
+
+
+ROWS: dict[str, Row] = {
+    "ptb_small": Row(
+        "word LM (Zaremba et al. small)", "PTB", "test/ppl", "114.5 (Zaremba et al. 2014)",
+        lambda data, run: ["experiment=ptb_small", f"data.path={data}/ptb"], needs=("ptb/ptb.train.txt",),
+    ),
+    "word2vec": Row(
+        "word2vec skip-gram, analogy", "enwiki_sample + Multi30k train.en + lee_background (0.86 M words)", "test/analogy_acc",
+        "no published number for this corpus", _word2vec, scale=100.0,
+        needs=("word2vec_corpus/enwiki_sample.txt.gz", "multi30k/train.en.gz", "word2vec_eval/lee_background.cor"),
+        prepare=lambda data, run: _build_corpus(data, run.parent / "w2v_corpus.txt.gz"),
+    ),
+    "sst2": Row(
+        "sentence classification", "SST-2 (stsa.binary)", "test/acc", "82.7 CNN-rand (Kim 2014)",
+        lambda data, run: _sst2(data), needs=("sst2/stsa.binary.train",), scale=100.0, best_too=True,
+    ),
+    "sst2_w2v": Row(
+        "sentence classification, seqforge word2vec init", "SST-2 (stsa.binary)", "test/acc",
+        "87.5 BiLSTM + 300-d GloVe (Tai et al. 2015)",
+        lambda data, run: _sst2(data) + [f"model.embedding.pretrained={run.parent / 'word2vec' / 'vectors.bin'}"],
+        needs=("sst2/stsa.binary.train",), scale=100.0, after=("word2vec",), best_too=True,
+    ),
+    "digits": Row(
+        "sequence classification (rows of pixels)", "sklearn digits (bundled)", "test/acc", "none (demo)",
+        lambda data, run: ["experiment=digits_demo"], scale=100.0,
+    ),
+    "airline": Row(
+        "forecasting 12 months ahead", "airline passengers (bundled)", "test/rmse", "seasonal-naive 53.4 (same points)",
+        lambda data, run: ["experiment=airline_demo"],
+    ),
+    "translate_demo": Row(
+        "translation (dates -> ISO)", "generated dates (Babel CLDR)", "test/exact_match", "none (demo)",
+        lambda data, run: ["experiment=translate_demo"], scale=100.0,
+    ),
+    "multi30k": Row(
+        "translation de->en, BiGRU + Bahdanau", "Multi30k test_2016_flickr", "test/bleu", "28.30 (bentrevett notebook 3)",
+        lambda data, run: [], needs=("multi30k/train.de.gz",),
+        script=lambda data, run: [sys.executable, str(ROOT / "bench" / "multi30k.py"), str(data / "multi30k"), "--out", str(run)],
+        note="about 5 h on 2 CPU cores",
+    ),
+}
+
+
+def _command(row: Row, data: Path, run: Path) -> list[str]:
+    if row.script is not None:
+        return row.script(data, run)
+    seqforge = Path(sys.executable).with_name("seqforge")
+    return [str(seqforge) if seqforge.exists() else "seqforge", "train", *row.args(data, run), f"hydra.run.dir={run}"]
+
+
+def run_row(name: str, data: Path, out: Path) -> str:
+    """Run one row; return its Markdown line."""
+    row = ROWS[name]
+    missing = [need for need in row.needs if not (data / need).exists()]
+    run = out / name
+    command = _command(row, data, run)
+    shown = " ".join(shlex.quote(part) for part in command)
+    if missing:
+        return f"| {row.task} | {row.data} | `{shown}` | {row.metric} | not run ({', '.join(missing)} missing) | {row.published} | - |"
+    if row.prepare is not None:
+        row.prepare(data, run)
+    load = os.getloadavg()[0]
+    print(f"[{name}] {shown}", flush=True)
+    start = time.monotonic()
+    log = out / f"{name}.log"
+    out.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as handle:
+        code = subprocess.call(command, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT)
+    minutes = (time.monotonic() - start) / 60
+    result = run / "result.json"
+    if code != 0 or not result.exists():
+        value = f"failed (exit {code}, log {log})"
+    else:
+        final = json.loads(result.read_text())["final"]
+        value = f"{final[row.metric] * row.scale:.2f}" if row.metric in final else f"no {row.metric} in {result}"
+        if row.best_too and (run / "checkpoints" / "best.ckpt").exists():
+            value += f" (last epoch); {best_checkpoint_metric(run, row):.2f} (best.ckpt, chosen on validation)"
+    note = f"; {row.note}" if row.note else ""
+    return (f"| {row.task} | {row.data} | `{shown}` | {row.metric} | {value} | {row.published} | "
+            f"{minutes:.1f} min (load average {load:.1f} at start{note}) |")
+
+
+def best_checkpoint_metric(run: Path, row: Row) -> float:
+    """The row's test metric of ``checkpoints/best.ckpt`` (what ``seqforge evaluate ckpt=... split=test`` prints)."""
+    from seqforge.train import evaluate_checkpoint
+
+    split, name = row.metric.split("/")
+    metrics = evaluate_checkpoint(run / "checkpoints" / "best.ckpt", ["valid" if split == "val" else "test"])
+    return float(metrics[split][name]) * row.scale
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("rows", nargs="*", help=f"row names or 'all': {', '.join(ROWS)}")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="folder holding the data sets")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="run directories and logs go here")
+    parser.add_argument("--list", action="store_true", help="print the rows and their commands, run nothing")
+    args = parser.parse_args()
+    names = list(ROWS) if args.rows == ["all"] else args.rows
+    unknown = [n for n in names if n not in ROWS]
+    if unknown or (not names and not args.list):
+        parser.error(f"unknown row(s) {', '.join(unknown) or '(none given)'}; rows: {', '.join(ROWS)} or all")
+    out = args.out.resolve()
+    if args.list:
+        for name in names or ROWS:
+            print(f"{name}: {' '.join(shlex.quote(p) for p in _command(ROWS[name], args.data, out / name))}")
+        return
+    ordered = sorted(names, key=lambda n: 0 if any(n in ROWS[m].after for m in names) else 1)  # producers first
+    lines = [run_row(name, args.data.resolve(), out) for name in ordered]
+    print("\n| task | data | command | metric | seqforge | published | wall time |\n|---|---|---|---|---|---|---|")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -9,12 +9,13 @@ Heavy imports (torch, lightning) happen only inside the commands that train.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from seqforge import __version__
 from seqforge.errors import SeqforgeError
+from seqforge.key_values import parse_key_values  # raises UsageError: main() exits 2
 
 USAGE = f"""\
 seqforge {__version__} — plugin-based sequence modelling
@@ -62,35 +63,6 @@ class GenerateArgs:
     top_k: Optional[int] = None
     top_p: Optional[float] = None
     seed: Optional[int] = None
-
-
-def parse_key_values(argv: Sequence[str], schema: type, command: str) -> tuple[Any, list[str]]:
-    """``key=value`` words -> (typed ``schema`` instance, dotted config overrides such as ``data.path=...``).
-
-    Values are taken verbatim (``prompt="The "`` keeps its trailing space) and
-    converted to the field's type by OmegaConf, whose errors name the key.
-    """
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    known = {f.name for f in fields(schema)}
-    values: dict[str, str] = {}
-    overrides: list[str] = []
-    for word in argv:
-        key, sep, value = word.partition("=")
-        if not sep:
-            fail(f"`seqforge {command}` takes KEY=VALUE arguments; got '{word}'. Known keys: {', '.join(sorted(known))}.")
-        if key in known:
-            values[key] = value
-        elif "." in key:
-            overrides.append(word)
-        else:
-            fail(f"`seqforge {command}` has no argument '{key}'. Known: {', '.join(sorted(known))} (or dotted config keys such as data.path=...).")
-    try:
-        typed = OmegaConf.merge(OmegaConf.structured(schema), {k: (None if v == "null" else v) for k, v in values.items()})
-    except OmegaConfBaseException as exc:
-        fail(f"`seqforge {command}`: {str(exc).splitlines()[0]} (argument `{getattr(exc, 'full_key', '?')}`).")
-    return OmegaConf.to_object(typed), overrides
 
 
 # -- train ----------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 A :class:`SeqforgeError` carries a complete, one-paragraph explanation (what was
 wrong, where — file, line or config key — and what was expected). The CLI prints
-its message without a traceback and exits non-zero; everything else is a bug and
-keeps its traceback.
+its message without a traceback and exits non-zero (``exit_code``, 1 unless the
+class says otherwise); everything else is a bug and keeps its traceback. Library
+code never raises ``SystemExit``: only :mod:`seqforge.cli` turns errors into exit codes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ class ConfigError(SeqforgeError):
 
 class DataError(SeqforgeError):
     """A data file is missing, empty, undecodable or malformed."""
+
+
+class UsageError(SeqforgeError):
+    """A command was called wrongly (unknown or malformed argument); the CLI exits with status 2, as argparse does."""
+
+    exit_code = 2
 
 
 class PluginError(SeqforgeError):

@@ -31,24 +31,23 @@ def check_command(argv: list[str]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from seqforge.plugins import _dist_name, _installed_entry_points, _matches, _provider_for
+    from seqforge.plugins import distribution_name, entry_point_matches, installed_entry_points, provider_for
 
     args = _parser().parse_args(argv)
-    installed = _installed_entry_points()
-    matching = [ep for ep in installed if _matches(ep, args.name)]
+    installed = installed_entry_points()
+    matching = [ep for ep in installed if entry_point_matches(ep, args.name)]
     if not matching:
-        known = sorted({ep.name for ep in installed} | {_dist_name(ep) or ep.name for ep in installed})
+        known = sorted({ep.name for ep in installed} | {distribution_name(ep) or ep.name for ep in installed})
         raise SeqforgeError(
             f"`seqforge plugins check {args.name}`: no installed plugin has that distribution or entry-point name "
             f"(installed: {', '.join(known)}). Install it first (`pip install -e <folder>`)."
         )
-    from seqforge.testing._contracts import ContractResult
-    from seqforge.testing.registrations import plugin_results
+    from seqforge.testing import ContractResult, plugin_results
 
     console = Console(width=140)
     results: list[ContractResult] = []
     for ep in matching:
-        provider = _provider_for(ep)
+        provider = provider_for(ep)
         console.print(f"checking {escape(str(provider))} ...")
         try:
             module = ep.load()

@@ -74,7 +74,8 @@ def _normalize(name: str) -> str:
     return normalize_distribution(name)
 
 
-def _dist_name(ep: EntryPoint) -> Optional[str]:
+def distribution_name(ep: EntryPoint) -> Optional[str]:
+    """The name of the distribution that installed ``ep`` (None for an entry point without one)."""
     return ep.dist.metadata["Name"] if ep.dist is not None else None
 
 
@@ -83,27 +84,29 @@ def _allow_list() -> Optional[set[str]]:
     return {name.strip() for name in raw.split(",") if name.strip()} if raw is not None else None
 
 
-def _matches(ep: EntryPoint, wanted: str) -> bool:
-    dist = _dist_name(ep)
+def entry_point_matches(ep: EntryPoint, wanted: str) -> bool:
+    """True if ``wanted`` names ``ep``: its entry-point name or its distribution (compared as pip does)."""
+    dist = distribution_name(ep)
     return ep.name == wanted or (dist is not None and _normalize(dist) == _normalize(wanted))
 
 
 def _allowed(ep: EntryPoint, allow: Optional[set[str]]) -> bool:
-    return allow is None or any(_matches(ep, wanted) for wanted in allow)
+    return allow is None or any(entry_point_matches(ep, wanted) for wanted in allow)
 
 
-def _provider_for(ep: EntryPoint) -> Provider:
+def provider_for(ep: EntryPoint) -> Provider:
+    """Who ``ep`` is, for messages and provenance: entry-point name, distribution and version."""
     if ep.dist is None:
         return Provider(ep.name)
     return Provider(ep.name, ep.dist.metadata["Name"], ep.dist.version)
 
 
-def _installed_entry_points() -> list[EntryPoint]:
+def installed_entry_points() -> list[EntryPoint]:
     """Every ``seqforge`` entry point, once (the same distribution can be visible twice on sys.path)."""
     seen: set[tuple[str, str, str]] = set()
     found = []
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, _dist_name(e) or "")):
-        key = (ep.name, ep.value, _normalize(_dist_name(ep) or ""))
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, distribution_name(e) or "")):
+        key = (ep.name, ep.value, _normalize(distribution_name(ep) or ""))
         if key not in seen:
             seen.add(key)
             found.append(ep)
@@ -113,7 +116,7 @@ def _installed_entry_points() -> list[EntryPoint]:
 def _load_order(ep: EntryPoint) -> tuple[bool, str, str]:
     """seqforge's own entry points first, then by entry-point name: a third-party plugin that
     registers a name the core already has is the one rejected, whatever it is called."""
-    dist = _normalize(_dist_name(ep) or "")
+    dist = _normalize(distribution_name(ep) or "")
     return (dist != hookspecs.PROJECT_NAME, ep.name, dist)
 
 
@@ -129,7 +132,7 @@ def discover_entry_points() -> list[EntryPoint]:
     if _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
         return []
     allow = _allow_list()
-    return sorted((ep for ep in _installed_entry_points() if _allowed(ep, allow)), key=_load_order)
+    return sorted((ep for ep in installed_entry_points() if _allowed(ep, allow)), key=_load_order)
 
 
 def _unmatched_allow_list() -> list[PluginFailure]:
@@ -137,11 +140,11 @@ def _unmatched_allow_list() -> list[PluginFailure]:
     allow = _allow_list()
     if not allow or _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
         return []
-    installed = _installed_entry_points()
-    known = sorted({ep.name for ep in installed} | {_dist_name(ep) for ep in installed if _dist_name(ep)})
+    installed = installed_entry_points()
+    known = sorted({ep.name for ep in installed} | {distribution_name(ep) for ep in installed if distribution_name(ep)})
     failures = []
     for wanted in sorted(allow):
-        if not any(_matches(ep, wanted) for ep in installed):
+        if not any(entry_point_matches(ep, wanted) for ep in installed):
             close = difflib.get_close_matches(wanted, known, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             failures.append(PluginFailure(
@@ -236,7 +239,7 @@ def load_plugins(
 
     candidates: list[tuple[Provider, Any]] = []
     for ep in discover_entry_points() if autoload else []:
-        provider = _provider_for(ep)
+        provider = provider_for(ep)
         try:
             candidates.append((provider, ep.load()))
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import error is the plugin's, not ours

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Union
 
+from seqforge.commands import BUILTIN_COMMANDS
 from seqforge.errors import AmbiguousComponentError, DuplicateComponentError, PluginError, UnknownComponentError
 
 #: Component kinds and the Hydra config group each one is selected by.
@@ -48,6 +49,11 @@ _RESERVED_NAMES = frozenset({"null", "true", "false"})
 QUALIFIER_SEPARATOR = ":"
 #: The distribution of seqforge's own components, whose names no plugin may take.
 CORE_DISTRIBUTION = "seqforge"
+
+
+def valid_name(name: str) -> bool:
+    """True if ``name`` can be a component name (lowercase ASCII letters, digits, ``_``, ``-``; not null/true/false)."""
+    return isinstance(name, str) and bool(_NAME_RE.fullmatch(name)) and name not in _RESERVED_NAMES
 
 
 def normalize_distribution(name: str) -> str:
@@ -300,13 +306,11 @@ class Registry:
             DuplicateComponentError: a built-in command or another plugin's command has the name.
             PluginError: the name or target is malformed.
         """
-        from seqforge.cli import COMMANDS  # built-ins win; cli imports nothing heavy at module level
-
         if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
             raise PluginError(f"{self._provider} registered command {name!r}: names are lowercase ASCII letters, digits, '_' or '-'.")
         if _target_of(target) is None or not isinstance(target, str):
             raise PluginError(f"{self._provider} registered command '{name}' with target {target!r}; expected a dotted path 'package.module.function'.")
-        if name in COMMANDS:
+        if name in BUILTIN_COMMANDS:
             raise DuplicateComponentError(f"command '{name}' is built into seqforge; {self._provider} cannot register it.")
         existing = self._commands.get(name) or next((c for c in self._pending_commands if c.name == name), None)
         if existing is not None:

@@ -27,7 +27,7 @@ _DIST_RE = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$") 
 def _names(dist: str, name: Optional[str], kind: str) -> dict[str, str]:
     """Every name the templates use, derived from the distribution name (or ``--name``)."""
     from seqforge import PLUGIN_API_VERSION, __version__
-    from seqforge.registry import _NAME_RE, _RESERVED_NAMES
+    from seqforge.registry import valid_name
 
     if not _DIST_RE.match(dist):
         raise SeqforgeError(
@@ -38,7 +38,7 @@ def _names(dist: str, name: Optional[str], kind: str) -> dict[str, str]:
     if not package.isidentifier():
         raise SeqforgeError(f"`seqforge plugins new {dist}`: its import name '{package}' would not be a Python identifier; start the name with a letter.")
     component = name or re.sub(r"^seqforge_", "", package)
-    if not _NAME_RE.fullmatch(component) or component in _RESERVED_NAMES or not component.replace("-", "_").isidentifier():
+    if not valid_name(component) or not component.replace("-", "_").isidentifier():
         raise SeqforgeError(
             f"`seqforge plugins new`: '{component}' cannot be a component name (it is typed as model/{kind}=<name>); pass "
             "--name with lowercase letters, digits and '_', starting with a letter."
@@ -106,7 +106,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqforge import hookimpl
+from seqforge.api import hookimpl
 
 #: The seqforge plugin API this plugin targets; seqforge skips it, saying why, if it implements an incompatible one.
 SEQFORGE_PLUGIN_API = "$api"
@@ -131,7 +131,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqforge import hookimpl
+from seqforge.api import hookimpl
 
 #: The seqforge plugin API this plugin targets; seqforge skips it, saying why, if it implements an incompatible one.
 SEQFORGE_PLUGIN_API = "$api"

@@ -44,9 +44,9 @@ def api_version(subject: Subject) -> None:
 
 @contract("valid names", fix="name components with lowercase letters, digits, '_' or '-' (they are typed as model/cell=<name>)")
 def valid_names(subject: Subject) -> None:
-    from seqforge.registry import _NAME_RE, _RESERVED_NAMES
+    from seqforge.registry import valid_name
 
-    bad = [f"{c.kind} {c.name!r}" for c in _loaded(subject).registry if not _NAME_RE.fullmatch(c.name) or c.name in _RESERVED_NAMES]
+    bad = [f"{c.kind} {c.name!r}" for c in _loaded(subject).registry if not valid_name(c.name)]
     if bad:
         raise Broken(f"invalid names: {', '.join(bad)}")
 
@@ -102,10 +102,10 @@ def no_collisions(subject: Subject) -> None:
 
 def _distribution_of(plugin: Any) -> Optional[str]:
     """The installed distribution whose ``seqforge`` entry point is ``plugin``'s module, or None (not installed)."""
-    from seqforge.plugins import _dist_name, _installed_entry_points
+    from seqforge.plugins import distribution_name, installed_entry_points
 
     module = getattr(plugin, "__name__", None)
-    return next((_dist_name(ep) for ep in _installed_entry_points() if module and ep.module == module), None)
+    return next((distribution_name(ep) for ep in installed_entry_points() if module and ep.module == module), None)
 
 
 @contract("factories import", fix="point each factory at a module-level class or function of the installed package ('package.module.Name')")

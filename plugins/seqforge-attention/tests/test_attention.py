@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from seqforge.interfaces import Attention
+from seqforge.api import Attention
 from seqforge_attention.attention import (
     BahdanauAttention,
     LuongConcatAttention,

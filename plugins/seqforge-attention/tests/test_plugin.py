@@ -10,12 +10,8 @@ import pytest
 from omegaconf import OmegaConf
 
 import seqforge_attention
-from seqforge import hookimpl
-from seqforge.build import instantiate
-from seqforge.errors import ConfigError
-from seqforge.interfaces import Attention
-from seqforge.plugins import load_plugins
-from seqforge.registry import Registry
+from seqforge.api import Attention, ConfigError, Registry, hookimpl, instantiate
+from seqforge.plugins import load_plugins  # the loader itself is core, not plugin API
 from seqforge_attention import plugin
 
 NAMES = ["bahdanau", "luong_concat", "luong_dot", "luong_general"]  # `none` is the core's (seqforge.decoders.no_attention)

@@ -8,7 +8,7 @@ import pickle
 import pytest
 import torch
 
-from seqforge.recurrent import run_cell
+from seqforge.api import run_cell
 from seqforge_rnn.cells import GRUCell, LSTMCell, RNNCell
 
 B, I, H = 3, 4, 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqforge.recurrent import run_cell
+from seqforge.api import run_cell
 from seqforge_rnn.cells import GRUCell, LSTMCell, RNNCell
 
 CELLS = {"lstm": LSTMCell, "gru": GRUCell, "rnn": RNNCell}

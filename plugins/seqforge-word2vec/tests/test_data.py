@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqforge.errors import ConfigError, DataError
+from seqforge.api import ConfigError, DataError
 from seqforge_word2vec.corpus import TextCorpus, demo_corpus
 from seqforge_word2vec.data import Word2VecData, encode_chunks
 from seqforge_word2vec.task import Word2VecTask

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from compose_helpers import compose_config
-from seqforge.errors import ConfigError
+from seqforge.api import ConfigError
 
 
 def planted_corpus(path: Path, pairs: int = 12, sentences: int = 2500, seed: int = 0) -> Path:

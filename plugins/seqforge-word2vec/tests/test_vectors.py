@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from seqforge.embeddings import read_word2vec
-from seqforge.errors import DataError, SeqforgeError
+from seqforge.api import DataError, SeqforgeError, read_word2vec
 from seqforge_word2vec.evaluation import evaluate_analogies, evaluate_similarity, read_analogies, read_similarity
 from seqforge_word2vec.vectors import WordVectors
 

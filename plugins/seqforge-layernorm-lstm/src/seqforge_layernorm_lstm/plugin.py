@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqforge import hookimpl
+from seqforge.api import hookimpl
 
 #: The seqforge plugin API this plugin is written against; seqforge skips the plugin, saying why, if it implements another.
 SEQFORGE_PLUGIN_API = "1.0"

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seqforge import hookimpl
-from seqforge.registry import Registry
+from seqforge.api import Registry, hookimpl
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).
 SEQFORGE_PLUGIN_API = "1.0"

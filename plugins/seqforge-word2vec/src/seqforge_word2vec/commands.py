@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from seqforge.cli import fail, parse_key_values
-from seqforge.errors import SeqforgeError
+from seqforge.api import SeqforgeError, UsageError, load_run, parse_key_values
 
 from seqforge_word2vec.vectors import WordVectors
 
@@ -27,14 +26,10 @@ def _words(value: str) -> list[str]:
 def load_vectors(ckpt: Optional[str], vectors: Optional[str], command: str) -> WordVectors:
     """Vectors of a checkpoint (the task's input vectors) or of a word2vec-format file."""
     if bool(ckpt) == bool(vectors):
-        fail(f"`seqforge {command}` needs exactly one of ckpt=<checkpoint or run directory> or vectors=<word2vec file>.")
+        raise UsageError(f"`seqforge {command}` needs exactly one of ckpt=<checkpoint or run directory> or vectors=<word2vec file>.")
     if vectors:
         return WordVectors.load(vectors, key="vectors")
-    from seqforge.checkpoints import load_checkpoint, resolve_checkpoint
-    from seqforge.train import restore
-
-    path = resolve_checkpoint(ckpt)
-    module = restore(load_checkpoint(path), source=f"`ckpt={path}`", command=command)  # registry targets only: a checkpoint is data
+    module = load_run(ckpt, command=command)  # registry targets only: a checkpoint is data
     if not hasattr(module.task, "vectors"):
         raise SeqforgeError(f"The checkpoint {ckpt} is a {type(module.task).__name__} run, not a word2vec run (task=word2vec).")
     return module.task.vectors(module.model, module.data)
@@ -55,13 +50,13 @@ def neighbors(argv: list[str]) -> None:
     """``seqforge neighbors ckpt=... word=king topn=10`` or ``positive=[king,woman] negative=[man]``."""
     args, extra = parse_key_values(argv, NeighborsArgs, "neighbors")
     if extra:
-        fail(f"`seqforge neighbors` takes no config overrides; got {', '.join(extra)}.")
+        raise UsageError(f"`seqforge neighbors` takes no config overrides; got {', '.join(extra)}.")
     positive = ([args.word] if args.word else []) + _words(args.positive)
     negative = _words(args.negative)
     if not positive and not negative:
-        fail("`seqforge neighbors` needs word=<word> or positive=[...] (and optionally negative=[...]).")
+        raise UsageError("`seqforge neighbors` needs word=<word> or positive=[...] (and optionally negative=[...]).")
     if args.topn < 1:
-        fail(f"`seqforge neighbors topn={args.topn}`: expected >= 1.")
+        raise UsageError(f"`seqforge neighbors topn={args.topn}`: expected >= 1.")
     vectors = load_vectors(args.ckpt, args.vectors, "neighbors")
     query = " + ".join(positive) + "".join(f" - {w}" for w in negative)
     print(f"nearest to {query}:")
@@ -80,9 +75,9 @@ def export_vectors(argv: list[str]) -> None:
     """``seqforge export-vectors ckpt=... output=vectors.bin format=binary``."""
     args, extra = parse_key_values(argv, ExportArgs, "export-vectors")
     if extra or not args.output:
-        fail("`seqforge export-vectors` takes ckpt=<checkpoint or run directory> output=<file> [format=text|binary].")
+        raise UsageError("`seqforge export-vectors` takes ckpt=<checkpoint or run directory> output=<file> [format=text|binary].")
     if args.format not in ("text", "binary"):
-        fail(f"`seqforge export-vectors format={args.format}`: expected text or binary.")
+        raise UsageError(f"`seqforge export-vectors format={args.format}`: expected text or binary.")
     vectors = load_vectors(args.ckpt, None, "export-vectors")
     path = vectors.save(Path(args.output), binary=args.format == "binary")
     print(f"seqforge: wrote {len(vectors)} vectors of dimension {vectors.vectors.shape[1]} to {path} ({args.format} word2vec format)")
@@ -103,11 +98,11 @@ def evaluate_vectors(argv: list[str]) -> None:
 
     args, extra = parse_key_values(argv, EvaluateVectorsArgs, "evaluate-vectors")
     if extra:
-        fail(f"`seqforge evaluate-vectors` takes no config overrides; got {', '.join(extra)}.")
+        raise UsageError(f"`seqforge evaluate-vectors` takes no config overrides; got {', '.join(extra)}.")
     if not args.analogy and not args.similarity:
-        fail("`seqforge evaluate-vectors` needs analogy=<questions-words file> and/or similarity=<word-pairs file>.")
+        raise UsageError("`seqforge evaluate-vectors` needs analogy=<questions-words file> and/or similarity=<word-pairs file>.")
     if args.restrict_vocab < 1:
-        fail(f"`seqforge evaluate-vectors restrict_vocab={args.restrict_vocab}`: expected >= 1.")
+        raise UsageError(f"`seqforge evaluate-vectors restrict_vocab={args.restrict_vocab}`: expected >= 1.")
     vectors = load_vectors(args.ckpt, args.vectors, "evaluate-vectors")
     if args.analogy:
         result = evaluate_analogies(vectors, read_analogies(args.analogy, key="analogy"), restrict_vocab=args.restrict_vocab)

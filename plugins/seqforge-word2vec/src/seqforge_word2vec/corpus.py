@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 from typing import IO, Iterator, Protocol
 
-from seqforge.errors import DataError
+from seqforge.api import DataError
 
 
 class Corpus(Protocol):

@@ -21,7 +21,7 @@ from typing import Any, Iterator, Optional
 import lightning as L
 import numpy as np
 
-from seqforge.errors import ConfigError
+from seqforge.api import ConfigError
 
 from seqforge_word2vec.configs import Word2VecDataConfig
 from seqforge_word2vec.corpus import Corpus, TextCorpus, demo_corpus

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqforge.errors import DataError
+from seqforge.api import DataError
 
 from seqforge_word2vec.vectors import WordVectors
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from seqforge import hookimpl
-from seqforge.registry import Registry
+from seqforge.api import Registry, hookimpl
 
 from seqforge_word2vec.configs import Word2VecDataConfig, Word2VecTaskConfig
 

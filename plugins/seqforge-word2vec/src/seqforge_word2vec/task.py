@@ -31,8 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from seqforge.build import instantiate
-from seqforge.errors import ConfigError
+from seqforge.api import ConfigError, instantiate
 
 from seqforge_word2vec import kernels
 from seqforge_word2vec.data import Chunk, Word2VecData

@@ -8,8 +8,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from seqforge.embeddings import read_word2vec
-from seqforge.errors import SeqforgeError
+from seqforge.api import SeqforgeError, read_word2vec
 
 
 class WordVectors:

@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from seqforge.errors import ConfigError, DataError
+from seqforge.api import ConfigError, DataError
 
 from seqforge_word2vec.corpus import Corpus
 

@@ -1,0 +1,86 @@
+"""``seqforge.api``: everything a plugin may import from seqforge (plus :mod:`seqforge.testing`).
+
+A plugin written against these names keeps working across seqforge releases that
+implement the same plugin API major version (:data:`PLUGIN_API_VERSION`; a
+plugin declares the one it targets as ``SEQFORGE_PLUGIN_API = "1.0"`` in its
+entry-point module). Every other ``seqforge.*`` module is internal and may change
+in any release. ``SEQFORGE_PLUGIN_API`` versions exactly ``__all__`` below;
+docs/plugins.md ("Public API") describes each name.
+
+Importing this module is cheap (no torch, no Hydra): the registry, hook marker,
+errors and Protocols are plain imports; the machinery that needs torch or
+OmegaConf is imported on first access (PEP 562), so a plugin module that only
+registers keeps ``seqforge plugins list`` fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from seqforge import PLUGIN_API_VERSION
+from seqforge.errors import ConfigError, DataError, PluginError, SeqforgeError, UsageError
+from seqforge.hookspecs import hookimpl
+from seqforge.interfaces import Attention, Cell, Decoder, Encoder, EncoderOutput, State, Task
+from seqforge.registry import Registry
+
+if TYPE_CHECKING:
+    from seqforge.build import instantiate
+    from seqforge.embeddings import read_word2vec
+    from seqforge.key_values import parse_key_values
+    from seqforge.recurrent.loop import length_mask, reverse_padded, run_cell
+    from seqforge.recurrent.stack import RecurrentStack
+    from seqforge.recurrent.state import detach_state, map_state, select_state
+    from seqforge.run_loading import load_run
+    from seqforge.search import (
+        Hypothesis, LengthPenalty, StepFn, beam_search, expand_state, greedy_search, penalised_score, sample_search, select_state_rows,
+    )
+
+#: Names imported on first access, by the module that defines them (torch, numpy or OmegaConf behind them).
+_LAZY = {
+    "instantiate": "seqforge.build",
+    "read_word2vec": "seqforge.embeddings",
+    "parse_key_values": "seqforge.key_values",
+    "load_run": "seqforge.run_loading",
+    "run_cell": "seqforge.recurrent.loop",
+    "length_mask": "seqforge.recurrent.loop",
+    "reverse_padded": "seqforge.recurrent.loop",
+    "RecurrentStack": "seqforge.recurrent.stack",
+    "map_state": "seqforge.recurrent.state",
+    "detach_state": "seqforge.recurrent.state",
+    "select_state": "seqforge.recurrent.state",
+    "Hypothesis": "seqforge.search",
+    "LengthPenalty": "seqforge.search",
+    "StepFn": "seqforge.search",
+    "greedy_search": "seqforge.search",
+    "beam_search": "seqforge.search",
+    "sample_search": "seqforge.search",
+    "expand_state": "seqforge.search",
+    "select_state_rows": "seqforge.search",
+    "penalised_score": "seqforge.search",
+}
+
+__all__ = sorted([
+    "PLUGIN_API_VERSION",
+    # plugin system
+    "Registry", "hookimpl",
+    # errors
+    "ConfigError", "DataError", "PluginError", "SeqforgeError", "UsageError",
+    # Protocols and data types
+    "Attention", "Cell", "Decoder", "Encoder", "EncoderOutput", "State", "Task",
+    # lazily imported
+    *_LAZY,
+])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seqforge.api' has no attribute '{name}' (the public API is seqforge.api.__all__)")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once imported, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -202,6 +202,7 @@ class RunDirGuard:
 
         run_dir = Path(str(OmegaConf.select(config, "hydra.run.dir"))).absolute()
         try:
+            _check_component_choices(OmegaConf.select(config, "hydra.runtime.choices") or {})  # refused: nothing written
             claim(run_dir, resuming=_requeued_checkpoint(run_dir) is not None, overwrite=bool(config.get("overwrite", False)))
         except SeqforgeError as exc:
             fail(str(exc), code=1)

@@ -103,16 +103,23 @@ atexit.register(release)
 
 # -- the three checks ------------------------------------------------------------------
 def probe_writable(run_dir: Path) -> None:
-    """Create ``run_dir/checkpoints`` and write, fsync and remove a small file there; a failure says what and where."""
+    """Write, fsync and remove a small file in ``run_dir/checkpoints``; a failure says what and where.
+
+    A ``checkpoints/`` the probe had to create is removed again, so a run refused later
+    (a config check) leaves no empty folder that looks like a run's.
+    """
     folder = run_dir / CHECKPOINT_DIR
     probe = folder / f".write-probe-{os.getpid()}"
     try:
+        created = not folder.is_dir()
         folder.mkdir(parents=True, exist_ok=True)
         with open(probe, "wb") as handle:
             handle.write(b"\0" * 4096)
             handle.flush()
             os.fsync(handle.fileno())
         probe.unlink()
+        if created:
+            folder.rmdir()
     except OSError as exc:
         raise RunDirError(unwritable_message(run_dir, exc)) from None
 

@@ -39,6 +39,15 @@ def run_seqforge(
     )
 
 
+def interrupted_lm_run(tmp_path: Path) -> list[str]:
+    """Overrides of the small LM run that the kill/signal-then-resume tests stop and resume (crosses epochs, saves every 5 steps)."""
+    corpus = write_corpus(tmp_path / "corpus.txt", chars=800)  # 22 training batches per epoch: the runs cross epochs
+    return [
+        f"data.path={corpus}", "trainer.max_steps=40", "trainer.val_check_interval=10", "checkpoint.every_n_train_steps=5",
+        "model.dropout=0.2", "task.sample_length=0", "seed=7", *TINY,
+    ]
+
+
 def write_corpus(path: Path, chars: int = 6000) -> Path:
     """Real English text (CPython's help topics) so the model has something to learn."""
     from seqforge.data.corpus import pydoc_corpus

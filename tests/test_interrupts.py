@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cli_helpers import TINY, run_seqforge, write_corpus
+from cli_helpers import TINY, interrupted_lm_run, run_seqforge, write_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -38,11 +38,7 @@ def _checkpoint(run_dir: Path) -> dict:
 def test_sigterm_and_sigint_save_the_last_step_exit_non_zero_and_resume_to_the_uninterrupted_result(tmp_path: Path) -> None:
     """SIGTERM at step 13, SIGINT at step 27: exit 143/130, last.ckpt at that step, resume= ends equal to a straight run"""
     (tmp_path / "signaller.py").write_text(SIGNAL_AT_STEP)
-    corpus = write_corpus(tmp_path / "corpus.txt", chars=800)  # 22 training batches per epoch: the runs cross epochs
-    common = [
-        f"data.path={corpus}", "trainer.max_steps=40", "trainer.val_check_interval=10", "checkpoint.every_n_train_steps=5",
-        "model.dropout=0.2", "task.sample_length=0", "seed=7", *TINY,
-    ]
+    common = interrupted_lm_run(tmp_path)
     env = {"PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1"}
     straight = run_seqforge("train", *common, f"hydra.run.dir={tmp_path / 'straight'}", cwd=tmp_path, env=env)
     assert straight.returncode == 0, straight.stderr[-3000:]

@@ -8,7 +8,7 @@ import lightning as L
 import pytest
 import torch
 
-from cli_helpers import KILL_AT_STEP, QUIET, TINY, TINY_MODEL, run_seqforge, write_corpus
+from cli_helpers import KILL_AT_STEP, QUIET, TINY_MODEL, interrupted_lm_run, run_seqforge
 
 pytestmark = pytest.mark.slow
 
@@ -21,11 +21,7 @@ def _params(run_dir: Path) -> dict[str, torch.Tensor]:
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path) -> None:
     """Kill mid-epoch (SIGKILL), resume from the run dir: same final parameters as a run never stopped"""
     (tmp_path / "killer.py").write_text(KILL_AT_STEP)
-    corpus = write_corpus(tmp_path / "corpus.txt", chars=800)  # 22 training batches per epoch: the runs cross epochs
-    common = [
-        f"data.path={corpus}", "trainer.max_steps=40", "trainer.val_check_interval=10", "checkpoint.every_n_train_steps=5",
-        "model.dropout=0.2", "task.sample_length=0", "seed=7", *TINY,
-    ]
+    common = interrupted_lm_run(tmp_path)
     env = {"PYTHONPATH": str(tmp_path)}
 
     straight = run_seqforge("train", *common, f"hydra.run.dir={tmp_path / 'straight'}", cwd=tmp_path, env=env)

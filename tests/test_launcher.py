@@ -21,7 +21,7 @@ def _jobs(tmp_path: Path, sizes: list[int], fail: set[int] = frozenset()) -> lis
     jobs = []
     for index, size in enumerate(sizes):
         run_dir = tmp_path / str(index)
-        argv = [sys.executable, FAKE_JOB, f"hydra.run.dir={run_dir}", *(["+fail=true"] if index in fail else [])]
+        argv = [sys.executable, FAKE_JOB, f"hydra.run.dir={run_dir}", *(["seed=13"] if index in fail else [])]
         jobs.append(Job(index=index, argv=argv, run_dir=run_dir, devices=size, label=f"job {index}"))
     return jobs
 

@@ -32,7 +32,7 @@ def test_a_gpu_sweep_gives_each_job_its_slice_reports_failures_and_exits_non_zer
     (presets / "tiny.yaml").write_text("# @package _global_\nmodel:\n  hidden_size: 8\n")
     result = run_seqforge(
         "train", "-m", f"--config-dir={presets.parent}", "experiment=tiny", "trainer.accelerator=gpu", "trainer.devices=2,1",
-        "+fail=false,true", "hydra.launcher.devices=[0,1,2,3]", FAKE_COMMAND, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,
+        "seed=0,13", "hydra.launcher.devices=[0,1,2,3]", FAKE_COMMAND, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,
     )
     assert result.returncode != 0
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]

@@ -350,14 +350,13 @@ def evaluate(argv: list[str]) -> None:
 
 
 def generate(argv: list[str]) -> None:
-    from seqforge.checkpoints import load_checkpoint
-    from seqforge.train import restore
+    from seqforge.run_loading import load_run
 
     args, overrides = parse_key_values(argv, GenerateArgs, "generate")
     if args.max_new_tokens < 0 or args.temperature < 0:
         fail("`seqforge generate`: max_new_tokens and temperature must be >= 0.")
     path = _checkpoint_path(args.ckpt, "generate")
-    module = restore(load_checkpoint(path), _dotted(overrides, "generate"), source=f"`ckpt={path}`", command="generate")
+    module = load_run(path, _dotted(overrides, "generate"), command="generate")
     if not hasattr(module.task, "generate"):
         fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not generate text: `seqforge generate` "
              f"applies language models and one-to-many generators. {_command_for(module.task)}")
@@ -379,8 +378,7 @@ class TranslateArgs:
 
 def translate(argv: list[str]) -> None:
     """``seqforge translate ckpt=... input=... output=... decode=beam decode.beam_size=5 decode.n_best=3``."""
-    from seqforge.checkpoints import load_checkpoint
-    from seqforge.train import restore
+    from seqforge.run_loading import load_run
 
     args, overrides = parse_key_values(argv, TranslateArgs, "translate")
     # decode.* belong to the task's decoding options; other dotted keys address the config directly.
@@ -388,7 +386,7 @@ def translate(argv: list[str]) -> None:
     if args.decode is not None:
         overrides.append(f"task.decode.strategy={args.decode}")
     path = _checkpoint_path(args.ckpt, "translate")
-    module = restore(load_checkpoint(path), _dotted(overrides, "translate"), source=f"`ckpt={path}`", command="translate")
+    module = load_run(path, _dotted(overrides, "translate"), command="translate")
     if not hasattr(module.task, "translate"):
         fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not translate: `seqforge translate` "
              f"applies sequence-to-sequence models (task=translation). {_command_for(module.task)}")
@@ -449,14 +447,13 @@ def predict(argv: list[str]) -> None:
     hook does the work; blank input lines are skipped here and reported, so a
     task only ever sees real examples.
     """
-    from seqforge.checkpoints import load_checkpoint
-    from seqforge.train import restore
+    from seqforge.run_loading import load_run
 
     args, overrides = parse_key_values(argv, PredictArgs, "predict")
     if args.batch_size < 1:
         fail(f"`seqforge predict batch_size={args.batch_size}`: expected a positive number of lines per batch.")
     path = _checkpoint_path(args.ckpt, "predict")
-    module = restore(load_checkpoint(path), _dotted(overrides, "predict"), source=f"`ckpt={path}`", command="predict")
+    module = load_run(path, _dotted(overrides, "predict"), command="predict")
     task = module.task
     if not hasattr(task, "predict"):
         instead = "`seqforge translate`" if hasattr(task, "translate") else "`seqforge generate`" if hasattr(task, "generate") else None

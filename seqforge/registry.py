@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Union
 
 from seqforge.commands import BUILTIN_COMMANDS
@@ -155,6 +157,35 @@ def _target_of(factory: Any) -> Optional[str]:
 
 
 @dataclass(frozen=True)
+class Preset:
+    """A composable preset a plugin ships (``experiment=<name>``): a YAML file like those in ``conf/experiment/``.
+
+    Attributes:
+        name: selected as ``experiment=<name>``.
+        path: the YAML file (``# @package _global_`` is implied: a preset sets keys anywhere in the config).
+        provider: the plugin that registered it.
+        description: one line for ``seqforge plugins list``.
+    """
+
+    name: str
+    path: Path
+    provider: Provider
+    description: str = ""
+
+
+#: The config group plugin presets are composed from (``experiment=<name>``).
+PRESET_GROUP = "experiment"
+
+
+def core_preset_names() -> set[str]:
+    """Names of the presets seqforge itself ships (``conf/experiment/*.yaml``, packaged as ``seqforge.presets``)."""
+    from importlib import resources
+
+    folder = resources.files("seqforge.presets") / PRESET_GROUP
+    return {entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml")} if folder.is_dir() else set()
+
+
+@dataclass(frozen=True)
 class Command:
     """A ``seqforge <name> ...`` subcommand a plugin provides.
 
@@ -185,6 +216,8 @@ class Registry:
         self._components: dict[tuple[str, str], Component] = {}  # (kind, qualified name) -> component, in registration order
         self._commands: dict[str, Command] = {}
         self._pending_commands: list[Command] = []
+        self._presets: dict[str, Preset] = {}
+        self._pending_presets: list[Preset] = []
         self._pending: Optional[list[Component]] = None
         self._provider = Provider("<direct>")
         self._store_configs = store_configs
@@ -326,25 +359,81 @@ class Registry:
         """Plugin-provided subcommands, sorted by name."""
         return sorted(self._commands.values(), key=lambda c: c.name)
 
+    def preset(self, name: str, path: Union[str, "os.PathLike[str]"], *, description: str = "") -> Preset:
+        """Ship ``experiment=<name>``: the YAML file at ``path`` (a ``defaults:`` list of overrides plus values).
+
+        A plugin's presets are composed exactly like the ones in seqforge's ``conf/experiment/``
+        (``# @package _global_``), e.g. ``Path(__file__).parent / "presets" / "translate_demo.yaml"``.
+        The file is read when the plugin's registrations are committed.
+
+        Raises:
+            DuplicateComponentError: seqforge's own presets or another plugin's preset has the name.
+            PluginError: the name is malformed, or the file is missing or not a YAML mapping.
+        """
+        if not valid_name(name):
+            raise PluginError(f"{self._provider} registered preset {name!r}: names are lowercase ASCII letters, digits, '_' or '-'.")
+        if name in core_preset_names():
+            raise DuplicateComponentError(f"preset '{name}' ships with seqforge itself; {self._provider} cannot register it.")
+        existing = self._presets.get(name) or next((p for p in self._pending_presets if p.name == name), None)
+        if existing is not None:
+            raise DuplicateComponentError(f"preset '{name}' is registered twice: by {existing.provider} and by {self._provider}.")
+        preset = Preset(name, Path(path), self._provider, description)
+        self._read_preset(preset)  # a missing or malformed file is the plugin's error, reported at registration
+        if self._pending is not None:
+            self._pending_presets.append(preset)
+        else:
+            self._commit_presets([preset])
+        return preset
+
+    def presets(self) -> list[Preset]:
+        """Plugin-provided presets, sorted by name."""
+        return sorted(self._presets.values(), key=lambda p: p.name)
+
+    def _read_preset(self, preset: Preset) -> Any:
+        from omegaconf import DictConfig, OmegaConf
+
+        try:
+            node = OmegaConf.load(preset.path)
+        except Exception as exc:  # noqa: BLE001 - a missing file (OSError) or YAML errors of several types
+            raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}, which cannot be read: {str(exc).splitlines()[0]}") from exc
+        if not isinstance(node, DictConfig):
+            raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}: expected a YAML mapping (keys and a defaults list).")
+        return node
+
+    def _commit_presets(self, presets: list[Preset]) -> None:
+        for preset in presets:
+            self._presets[preset.name] = preset
+            if self._store_configs:
+                from hydra.core.config_store import ConfigStore
+
+                ConfigStore.instance().store(
+                    group=PRESET_GROUP, name=preset.name, node=self._read_preset(preset), package="_global_",
+                    provider=preset.provider.distribution or preset.provider.plugin,
+                )
+
     # -- per-plugin transactions (used by the plugin manager) --------------
     def begin(self, provider: Provider) -> None:
         """Start collecting one plugin's registrations; nothing is visible until :meth:`commit`."""
         self._provider = provider
         self._pending = []
         self._pending_commands = []
+        self._pending_presets = []
 
     def commit(self) -> None:
         """Make the registrations since :meth:`begin` visible (and Hydra config options)."""
         pending, self._pending = self._pending or [], None
         commands, self._pending_commands = self._pending_commands, []
+        presets, self._pending_presets = self._pending_presets, []
         self._provider = Provider("<direct>")
         self._commit(pending)
         self._commands.update((c.name, c) for c in commands)
+        self._commit_presets(presets)
 
     def rollback(self) -> None:
         """Drop the registrations since :meth:`begin`."""
         self._pending = None
         self._pending_commands = []
+        self._pending_presets = []
         self._provider = Provider("<direct>")
 
     def _commit(self, components: list[Component]) -> None:

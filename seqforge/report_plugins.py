@@ -44,6 +44,14 @@ def print_plugins(loaded: LoadedPlugins) -> None:
             component.provider.distribution or component.provider.plugin, component.description,
         )))
     console.print(components)
+    presets = loaded.registry.presets()
+    if presets:
+        table = Table(title="presets")
+        for column in ("select with", "provided by", "description"):
+            table.add_column(column)
+        for preset in presets:
+            table.add_row(escape(f"experiment={preset.name}"), escape(str(preset.provider)), escape(preset.description))
+        console.print(table)
     for group in loaded.registry.collisions():
         first = group[0]
         console.print(

@@ -264,3 +264,49 @@ def test_qualified_name_composes_and_ambiguous_plain_name_cannot_be_built(config
     cfg = compose_choice(config_store, "model/cell", "tiny")
     with pytest.raises(AmbiguousComponentError, match=r"The cell name 'tiny' .* `model/cell=dist-a:tiny` .* `model/cell=dist-b:tiny`"):
         instantiate(cfg.model.cell, "model.cell", input_size=3, hidden_size=4)
+
+
+# -- presets --------------------------------------------------------------------------
+def _preset_file(tmp_path: Any, text: str, name: str = "tiny_demo.yaml") -> Any:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_plugin_preset_composes_globally_with_its_defaults_overrides(config_store: Any, tmp_path: Any) -> None:
+    """A preset a plugin registers is selectable as `experiment=<name>`: its defaults override groups, its keys land at the root"""
+    registry = Registry()
+    registry.cell("tiny", TinyCell, TinyConfig)
+    registry.cell("other", make_tiny, TinyConfig)
+    registry.begin(Provider("demo", "demo-dist", "1.0"))
+    registry.preset("tiny_demo", _preset_file(tmp_path, "defaults:\n  - override /model/cell: other\nmodel:\n  cell:\n    width: 9\nseed: 3\n"))
+    assert registry.presets() == []  # invisible until committed
+    registry.commit()
+    assert [p.name for p in registry.presets()] == ["tiny_demo"] and registry.presets()[0].provider.distribution == "demo-dist"
+    from hydra import compose, initialize
+
+    config_store.store(name="preset_probe", node={"defaults": [{"model/cell": "tiny"}, {"experiment": None}, "_self_"]})
+    with initialize(version_base=None):
+        cfg = compose("preset_probe", overrides=["experiment=tiny_demo"])
+    assert cfg.model.cell._target_ == "fixtures.components.make_tiny" and cfg.model.cell.width == 9 and cfg.seed == 3
+
+
+def test_preset_named_like_a_core_preset_or_twice_is_rejected(registry: Registry, tmp_path: Any) -> None:
+    """Presets are never shadowed silently: seqforge's own names are reserved, and a second plugin's same name is refused naming both"""
+    path = _preset_file(tmp_path, "seed: 1\n")
+    with pytest.raises(DuplicateComponentError, match="ships with seqforge itself"):
+        registry.preset("char_lm", path)
+    registry.begin(Provider("first", "dist-a", "1.0"))
+    registry.preset("mine", path)
+    registry.commit()
+    registry.begin(Provider("second", "dist-b", "1.0"))
+    with pytest.raises(DuplicateComponentError, match="dist-a.*dist-b|first.*second"):
+        registry.preset("mine", path)
+
+
+@pytest.mark.parametrize("text", [None, "- just\n- a list\n", "key: [unclosed\n"])
+def test_preset_file_missing_or_not_a_mapping_is_the_plugins_error(registry: Registry, tmp_path: Any, text: Any) -> None:
+    """A preset that cannot be read fails inside the plugin's registration, naming the file"""
+    path = tmp_path / "broken.yaml" if text is None else _preset_file(tmp_path, text, "broken.yaml")
+    with pytest.raises(PluginError, match="broken.yaml"):
+        registry.preset("broken", path)

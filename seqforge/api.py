@@ -25,7 +25,17 @@ from seqforge.interfaces import Attention, Cell, Decoder, Encoder, EncoderOutput
 from seqforge.registry import Registry
 
 if TYPE_CHECKING:
-    from seqforge.build import instantiate
+    from seqforge.bridge import StateBridge, state_sizes, unflatten_state
+    from seqforge.build import build_encoder, cell_factory, instantiate
+    from seqforge.data.codecs import Codec, VocabularyCodec, codec_from_state, fit_codec
+    from seqforge.data.resumable import ResumableLoader, shuffle_seed, training_loader
+    from seqforge.data.splits import SplitLoaders, check_fractions, split_by_fractions
+    from seqforge.data.streams import StreamBatch, StreamBatches, StreamLoaders
+    from seqforge.data.text_io import read_text
+    from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
+    from seqforge.embeddings import EmbeddingConfig, init_embedding
+    from seqforge.seq2seq import Seq2Seq
+    from seqforge.tasks.configs import DecodeConfig
     from seqforge.embeddings import read_word2vec
     from seqforge.key_values import parse_key_values
     from seqforge.recurrent.loop import length_mask, reverse_padded, run_cell
@@ -58,6 +68,40 @@ _LAZY = {
     "expand_state": "seqforge.search",
     "select_state_rows": "seqforge.search",
     "penalised_score": "seqforge.search",
+    # building a task's model from the composed config
+    "build_encoder": "seqforge.build",
+    "cell_factory": "seqforge.build",
+    "init_embedding": "seqforge.embeddings",
+    "EmbeddingConfig": "seqforge.embeddings",
+    "DecodeConfig": "seqforge.tasks.configs",
+    "Seq2Seq": "seqforge.seq2seq",
+    "StateBridge": "seqforge.bridge",
+    "state_sizes": "seqforge.bridge",
+    "unflatten_state": "seqforge.bridge",
+    # data modules: vocabularies, codecs, splits, resumable loaders, contiguous streams
+    "SPECIALS": "seqforge.data.vocab",
+    "PAD_ID": "seqforge.data.vocab",
+    "UNK_ID": "seqforge.data.vocab",
+    "BOS_ID": "seqforge.data.vocab",
+    "EOS_ID": "seqforge.data.vocab",
+    "Vocabulary": "seqforge.data.vocab",
+    "Codec": "seqforge.data.codecs",
+    "VocabularyCodec": "seqforge.data.codecs",
+    "fit_codec": "seqforge.data.codecs",
+    "codec_from_state": "seqforge.data.codecs",
+    "read_text": "seqforge.data.text_io",
+    "check_fractions": "seqforge.data.splits",
+    "split_by_fractions": "seqforge.data.splits",
+    "SplitLoaders": "seqforge.data.splits",
+    "ResumableLoader": "seqforge.data.resumable",
+    "training_loader": "seqforge.data.resumable",
+    "shuffle_seed": "seqforge.data.resumable",
+    "StreamBatch": "seqforge.data.streams",
+    "StreamBatches": "seqforge.data.streams",
+    "StreamLoaders": "seqforge.data.streams",
+    # -- names added for the task-family plugins (seqforge-seq2seq) --
+    # -- names added for the task-family plugins (seqforge-labelled) --
+    # -- names added for the task-family plugins (seqforge-forecast) --
 }
 
 __all__ = sorted([

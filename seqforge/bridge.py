@@ -24,15 +24,16 @@ def _leaves(state: Any) -> list[Tensor]:
     return found
 
 
-def _template_sizes(cell: Any) -> list[int]:
+def state_sizes(cell: Any) -> list[int]:
+    """The last-dimension size of each leaf of ``cell.initial_state``: what a flat ``(B, F)`` vector splits into."""
     template = cell.initial_state(1, device=torch.device("cpu"), dtype=torch.float32)
     return [leaf.shape[-1] for leaf in _leaves(template)]
 
 
-def _unflatten(flat: Tensor, cell: Any) -> Any:
+def unflatten_state(flat: Tensor, cell: Any) -> Any:
     """Split ``(B, F)`` into the structure of ``cell.initial_state``."""
     template = cell.initial_state(flat.shape[0], device=flat.device, dtype=flat.dtype)
-    parts = iter(flat.split(_template_sizes(cell), dim=-1))
+    parts = iter(flat.split(state_sizes(cell), dim=-1))
     return map_state(lambda _: next(parts), template)
 
 
@@ -58,15 +59,15 @@ class StateBridge(nn.Module):
         self.decoder_cells = list(decoder_cells)  # not registered as submodules: owned by the decoder
         offset = len(encoder_cells) - len(decoder_cells)
         self.sources = [min(max(i + offset, 0), len(encoder_cells) - 1) for i in range(len(decoder_cells))]
-        encoder_sizes = [sum(sum(_template_sizes(c)) for c in encoder_cells[s]) for s in self.sources]
-        decoder_sizes = [sum(_template_sizes(c)) for c in decoder_cells]
+        encoder_sizes = [sum(sum(state_sizes(c)) for c in encoder_cells[s]) for s in self.sources]
+        decoder_sizes = [sum(state_sizes(c)) for c in decoder_cells]
         if kind == "copy":
             for layer, source in enumerate(self.sources):
-                if len(encoder_cells[source]) != 1 or _template_sizes(encoder_cells[source][0]) != _template_sizes(decoder_cells[layer]):
+                if len(encoder_cells[source]) != 1 or state_sizes(encoder_cells[source][0]) != state_sizes(decoder_cells[layer]):
                     raise ConfigError(
                         "model.decoder.bridge=copy needs a unidirectional encoder whose cell state matches the decoder's "
-                        f"(encoder layer {source}: {[ _template_sizes(c) for c in encoder_cells[source]]}, decoder layer {layer}: "
-                        f"{_template_sizes(decoder_cells[layer])}). Use model.decoder.bridge=linear."
+                        f"(encoder layer {source}: {[ state_sizes(c) for c in encoder_cells[source]]}, decoder layer {layer}: "
+                        f"{state_sizes(decoder_cells[layer])}). Use model.decoder.bridge=linear."
                     )
         self.maps = nn.ModuleList(nn.Linear(e, d) for e, d in zip(encoder_sizes, decoder_sizes)) if kind == "linear" else None
 
@@ -78,5 +79,5 @@ class StateBridge(nn.Module):
         out = []
         for layer, source in enumerate(self.sources):
             flat = torch.cat([leaf for direction in encoder_states[source] for leaf in _leaves(direction)], dim=-1)  # (B, F_enc)
-            out.append(_unflatten(torch.tanh(self.maps[layer](flat)), self.decoder_cells[layer]))  # F_dec split per leaf
+            out.append(unflatten_state(torch.tanh(self.maps[layer](flat)), self.decoder_cells[layer]))  # F_dec split per leaf
         return out

@@ -14,11 +14,10 @@ from seqforge.data.codecs import Codec, codec_from_state, fit_codec
 from seqforge.data.configs import ParallelDataConfig
 from seqforge.data.splits import SplitLoaders, split_by_fractions
 from seqforge.data.text_io import read_text
-from seqforge.data.vocab import SPECIALS
+from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from seqforge.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
-PAD_ID, UNK_ID, BOS_ID, EOS_ID = range(len(SPECIALS))
 SPLITS = ("train", "valid", "test")
 Pairs = list[tuple[str, str]]
 

@@ -7,6 +7,8 @@ from typing import Iterable, Optional, Sequence
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
+#: Ids of the special tokens in every seqforge vocabulary (they come first, in this order).
+PAD_ID, UNK_ID, BOS_ID, EOS_ID = range(len(SPECIALS))
 
 
 class Vocabulary:

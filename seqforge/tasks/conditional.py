@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.bridge import _template_sizes, _unflatten
+from seqforge.bridge import state_sizes, unflatten_state
 from seqforge.build import cell_factory, instantiate
 from seqforge.data.conditional import ConditionalBatch, ConditionalData
 from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID
@@ -67,7 +67,7 @@ class ConditionalGenerator(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
         first_input = embedding_dim + (condition_dim if self.use_input else 0)
         self.cells = nn.ModuleList(cell(input_size=first_input if i == 0 else hidden_size, hidden_size=hidden_size) for i in range(num_layers))
-        self.init = nn.ModuleList(nn.Linear(condition_dim, sum(_template_sizes(c))) for c in self.cells) if self.use_init else None
+        self.init = nn.ModuleList(nn.Linear(condition_dim, sum(state_sizes(c))) for c in self.cells) if self.use_init else None
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(hidden_size, vocab_size)
 
@@ -75,7 +75,7 @@ class ConditionalGenerator(nn.Module):
         """``condition`` ``(B,)`` ids or ``(B, F)`` features -> the state before the first token."""
         vector = self.condition(condition)  # (B, D)
         if self.init is not None:
-            layers = [_unflatten(torch.tanh(m(vector)), c) for m, c in zip(self.init, self.cells)]  # split into each cell's leaves
+            layers = [unflatten_state(torch.tanh(m(vector)), c) for m, c in zip(self.init, self.cells)]  # split into each cell's leaves
         else:
             layers = [c.initial_state(vector.shape[0], device=vector.device, dtype=vector.dtype) for c in self.cells]
         return GeneratorState(layers=layers, condition=vector)

@@ -1,4 +1,9 @@
-"""Builders: turn composed config nodes into modules (configs stay out of module code)."""
+"""Builders: turn composed config nodes into modules (configs stay out of module code).
+
+Every component built here is annotated with who provided it (:mod:`seqforge.provenance`):
+the registry knows which plugin registered a ``_target_``, so run-time errors raised
+later in the machinery can name the plugin without the machinery asking the plugin manager.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from seqforge import provenance
 from seqforge.errors import ConfigError
+from seqforge.plugins import loaded_registry
 
 
 def instantiate(node: Any, key: str, **wiring: Any) -> Any:
@@ -23,25 +30,37 @@ def instantiate(node: Any, key: str, **wiring: Any) -> Any:
 
     try:
         if not wiring:
-            return hydra_instantiate(node, _convert_="all")
+            return _with_provenance(hydra_instantiate(node, _convert_="all"), node)
         factory = hydra_instantiate(node, _convert_="all", _partial_=True)
     except ConfigError:
         raise  # already names its own (innermost) key
     except InstantiationException as exc:
         raise _build_error(node, key, exc.__cause__ or exc) from None
     try:
-        return factory(**wiring)
+        built = factory(**wiring)
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - as Hydra wraps a failing constructor: named by key, one paragraph
         raise _build_error(node, key, exc) from None
+    return _with_provenance(built, node)
+
+
+def _target(node: Any) -> Any:
+    return node.get("_target_") if isinstance(node, (dict, DictConfig)) else None
+
+
+def _with_provenance(built: Any, node: Any) -> Any:
+    """``built``, annotated with the registered component its ``_target_`` names (when plugins are loaded and one does)."""
+    registry, target = loaded_registry(), _target(node)
+    description = registry.describe_target(target) if registry is not None and isinstance(target, str) else None
+    return provenance.annotate(built, description) if description is not None else built
 
 
 def _build_error(node: Any, key: str, cause: BaseException) -> ConfigError:
     """The one-paragraph error for a component that could not be built from ``node`` (config key ``key``)."""
     if isinstance(cause, ConfigError):
         return cause
-    target = node.get("_target_") if isinstance(node, (dict, DictConfig)) else None
+    target = _target(node)
     if isinstance(cause, ValueError):
         return ConfigError(f"`{key}` ({target}) rejected its configuration: {cause}")
     return ConfigError(

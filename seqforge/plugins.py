@@ -302,22 +302,9 @@ def get_plugins() -> LoadedPlugins:
     return _loaded
 
 
-def describe_component(obj: Any) -> str:
-    """``cell 'lstm' of plugin 'rnn' (seqforge-rnn 0.1.0)`` for a built component, for run-time error messages.
-
-    Looks the object's class up among the loaded plugins' factories (without
-    loading plugins if none are loaded yet); falls back to the class's import path.
-    """
-    target = f"{type(obj).__module__}.{type(obj).__qualname__}"
-    matches = [c for c in (_loaded.registry if _loaded is not None else ()) if c.target == target]
-    if len(matches) == 1:
-        return f"{matches[0].kind} '{matches[0].name}' of {matches[0].provider}"
-    if matches:  # several distributions registered this class: name them all by their qualified names
-        return f"{matches[0].kind} {' / '.join(repr(c.qualified_name) for c in matches)} ({target})"
-    inner = getattr(obj, "cell", None)  # a wrapper such as CompiledLoop: name what it wraps
-    if inner is not None and inner is not obj and hasattr(inner, "initial_state"):
-        return f"{describe_component(inner)} (in {type(obj).__qualname__})"
-    return f"{type(obj).__qualname__} ({type(obj).__module__})"
+def loaded_registry() -> Optional[Registry]:
+    """The process-wide registry if plugins are loaded already, else None (never loads them)."""
+    return _loaded.registry if _loaded is not None else None
 
 
 def get_registry() -> Registry:

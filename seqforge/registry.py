@@ -511,6 +511,19 @@ class Registry:
             groups.setdefault((component.kind, component.name), []).append(component)
         return [group for group in groups.values() if len(group) > 1]
 
+    def describe_target(self, target: str) -> Optional[str]:
+        """Who provides the component built from ``target`` (an import path), for error messages, or None.
+
+        ``cell 'lstm' of plugin 'rnn' (seqforge-rnn 0.1.0)``; a target several distributions
+        registered is named by all their qualified names.
+        """
+        matches = [c for c in self if c.target == target]
+        if len(matches) == 1:
+            return f"{matches[0].kind} '{matches[0].name}' of {matches[0].provider}"
+        if matches:
+            return f"{matches[0].kind} {' / '.join(repr(c.qualified_name) for c in matches)} ({target})"
+        return None
+
     def __iter__(self) -> Iterator[Component]:
         return iter(sorted(self._components.values(), key=lambda c: (c.kind, c.name, c.qualified_name)))
 

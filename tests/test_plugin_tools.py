@@ -174,13 +174,23 @@ def registered_wide_cells(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plugins, "_loaded", plugins.LoadedPlugins(registry, pluggy.PluginManager("seqforge")))
 
 
+def built_cell(name: str) -> Any:
+    """The registered cell ``name`` built as a run builds it (through ``seqforge.build``, which records its provider)."""
+    from omegaconf import OmegaConf
+
+    from seqforge.build import instantiate
+    from seqforge.plugins import get_registry
+
+    return instantiate(OmegaConf.structured(get_registry().get("cell", name).node), "model.cell", input_size=3, hidden_size=4)
+
+
 def test_cell_with_wrong_output_shape_inside_the_loop_is_named_with_its_plugin(registered_wide_cells: None) -> None:
     """A cell returning (B, H + 1) inside seqforge's loop raises ContractViolation naming the component and its plugin"""
     from seqforge.recurrent import run_cell
 
     with pytest.raises(ContractViolation, match=r"^The cell 'wide' of plugin 'wide' \(seqforge-wide 0.2\) returned outputs of shape \(2, 5, 5\) "
                        r"for inputs \(2, 5, 3\); expected \(B, T, hidden_size\) = \(2, 5, 4\)\. .*seqforge plugins check"):
-        run_cell(WideCell(3, 4), torch.randn(2, 5, 3))
+        run_cell(built_cell("wide"), torch.randn(2, 5, 3))
 
 
 def test_cell_with_wrong_state_shape_is_named_when_the_masked_loop_fails(registered_wide_cells: None) -> None:
@@ -190,7 +200,7 @@ def test_cell_with_wrong_state_shape_is_named_when_the_masked_loop_fails(registe
     with pytest.raises(ContractViolation, match=r"^The cell 'bad-state' of plugin 'wide' \(seqforge-wide 0.2\) returned a state of shape\(s\) "
                        r"\[\(2, 5\)\] from a state of shape\(s\) \[\(2, 4\)\] \(a step must keep its state's shapes\), which broke "
                        r"seqforge's recurrent loop: ") as excinfo:
-        run_cell(BadStateCell(3, 4), torch.randn(2, 5, 3), torch.tensor([5, 2]))
+        run_cell(built_cell("bad-state"), torch.randn(2, 5, 3), torch.tensor([5, 2]))
     assert isinstance(excinfo.value.__cause__, RuntimeError)  # the original error stays chained
 
 
@@ -239,6 +249,46 @@ def test_unregistered_cell_is_named_by_its_class(plugin_env: Any) -> None:
 
     with pytest.raises(ContractViolation, match=r"^The WideCell \(.*test_plugin_tools\) returned outputs of shape"):
         run_cell(WideCell(3, 4), torch.randn(2, 5, 3))
+
+
+def test_cell_built_by_hand_is_named_by_its_class_even_if_a_plugin_registers_that_class(registered_wide_cells: None) -> None:
+    """Provenance is attached where the registry builds a component: a hand-built instance of a registered class names no plugin"""
+    from seqforge.recurrent import run_cell
+
+    with pytest.raises(ContractViolation, match=r"^The WideCell \(.*test_plugin_tools\) returned outputs of shape"):
+        run_cell(WideCell(3, 4), torch.randn(2, 5, 3))
+
+
+def make_wide_cell(input_size: int, hidden_size: int) -> WideCell:
+    """A factory function (not a class) registered as a cell: what it returns is still named by its registration."""
+    return WideCell(input_size, hidden_size)
+
+
+def test_cell_from_a_registered_factory_function_is_named_with_its_plugin(registered_wide_cells: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider is found by the registered target, not by the built object's class (which a factory function hides)"""
+    from seqforge.plugins import get_registry
+    from seqforge.recurrent import run_cell
+    from seqforge.registry import Provider
+
+    registry = get_registry()
+    registry.begin(Provider("wide", "seqforge-wide", "0.2"))
+    registry.cell("wide-made", make_wide_cell, TinyConfig)
+    registry.commit()
+    with pytest.raises(ContractViolation, match=r"^The cell 'wide-made' of plugin 'wide' \(seqforge-wide 0.2\) returned outputs of shape"):
+        run_cell(built_cell("wide-made"), torch.randn(2, 5, 3))
+
+
+def test_provenance_survives_pickling_and_deepcopy(registered_wide_cells: None) -> None:
+    """DDP spawn pickles the model and Lightning may deepcopy it: the copies still name their plugin"""
+    import copy
+    import pickle
+
+    from seqforge.provenance import describe
+
+    cell = built_cell("wide")
+    for copied in (copy.deepcopy(cell), pickle.loads(pickle.dumps(cell))):
+        assert describe(copied) == "cell 'wide' of plugin 'wide' (seqforge-wide 0.2)"
+    assert all(not key.startswith("_seqforge") for key in cell.state_dict())
 
 
 # -- seqforge plugins new ----------------------------------------------------------------------
@@ -347,7 +397,7 @@ def test_scaffolded_plugins_install_pass_their_tests_and_train_from_the_cli(tmp_
 
 def test_wrapped_cell_is_named_through_its_wrapper(registered_wide_cells: None) -> None:
     """Inside CompiledLoop the error still names the registered cell (and the wrapper)"""
-    from seqforge.plugins import describe_component
+    from seqforge.provenance import describe
     from seqforge.recurrent import CompiledLoop
 
-    assert describe_component(CompiledLoop(WideCell(3, 4))) == "cell 'wide' of plugin 'wide' (seqforge-wide 0.2) (in CompiledLoop)"
+    assert describe(CompiledLoop(built_cell("wide"))) == "cell 'wide' of plugin 'wide' (seqforge-wide 0.2) (in CompiledLoop)"

@@ -21,6 +21,8 @@ from typing import Any, Optional
 import torch
 from torch import Tensor, nn
 
+from seqforge.errors import ContractViolation
+from seqforge.provenance import describe
 from seqforge.recurrent.state import map_state, select_state
 
 
@@ -103,12 +105,9 @@ def run_cell(
 
 
 def _violation(cell: Any, what: str) -> Exception:
-    """A :class:`~seqforge.errors.ContractViolation` naming the cell and the plugin it came from."""
-    from seqforge.errors import ContractViolation
-    from seqforge.plugins import describe_component
-
+    """A :class:`~seqforge.errors.ContractViolation` naming the cell and, if it was built from the registry, its plugin."""
     return ContractViolation(
-        f"The {describe_component(cell)} {what}. This is a bug in that component, not in your config: run "
+        f"The {describe(cell)} {what}. This is a bug in that component, not in your config: run "
         "`seqforge plugins check <its distribution>` for a full report, or choose another model/cell."
     )
 

@@ -12,6 +12,8 @@ from typing import Any, Iterable, Optional
 
 import torch
 
+from seqforge.recurrent.loop import run_cell
+from seqforge.recurrent.state import map_state
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
 from seqforge.testing._shared_contracts import picklable_contract
 from seqforge.testing._tensors import (
@@ -39,8 +41,6 @@ def _state(cell: Any, batch: int, *, random: bool = False, seed: int = 1) -> Any
     if not random:
         return zero
     generator = torch.Generator().manual_seed(seed)
-    from seqforge.api import map_state
-
     return map_state(lambda t: torch.randn(t.shape, generator=generator, dtype=t.dtype) * 0.5 if t.is_floating_point() else t, zero)
 
 
@@ -49,8 +49,6 @@ def _inputs(batch: int, steps: int, size: int, seed: int = 2) -> torch.Tensor:
 
 
 def _run(cell: Any, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, state: Any = None, *, fused: bool = True) -> tuple[torch.Tensor, Any]:
-    from seqforge.api import run_cell
-
     return run_cell(cell, x, lengths, state, allow_fused=fused)
 
 
@@ -155,8 +153,6 @@ def gradients(subject: Subject) -> None:
     I, _ = _sizes(subject)
     x = _inputs(B, T, I).requires_grad_()
     state = _state(cell, B, random=True)
-    from seqforge.api import map_state
-
     state = map_state(lambda t: t.detach().requires_grad_() if t.is_floating_point() else t, state)
     outputs, final = _run(cell, x, mixed_lengths(B, T), state)
     weights = torch.Generator().manual_seed(3)
@@ -284,8 +280,6 @@ def trains(subject: Subject) -> None:
 
 
 def _select(state: Any, row: int) -> Any:
-    from seqforge.api import map_state
-
     return map_state(lambda t: t[row : row + 1], state)
 
 

@@ -25,7 +25,7 @@ def annotate(component: Any, description: str) -> Any:
     """
     try:
         setattr(component, ATTRIBUTE, description)
-    except (AttributeError, TypeError):
+    except Exception:  # noqa: BLE001 - AttributeError (slots, frozen), TypeError, a scripted module's RuntimeError: all only cost the name
         pass
     return component
 

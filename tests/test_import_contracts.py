@@ -76,14 +76,20 @@ def test_lint_imports_keeps_every_contract() -> None:
     assert f"{len(importlinter_config()['contracts'])} kept, 0 broken" in result.stdout
 
 
-def test_lint_imports_fails_when_the_recurrent_loop_imports_the_plugin_manager(tmp_path: Path) -> None:
-    """Reintroducing the old upward import (loop.py reading the plugin manager) breaks the machinery contract"""
+@pytest.mark.parametrize("module, line, reported", [
+    ("recurrent/loop.py", "from seqforge.plugins import loaded_registry", "seqforge.recurrent.loop -> seqforge.plugins"),  # the old provenance lookup
+    ("registry.py", "from seqforge.cli import main", ".registry -> .cli"),  # the import that once tied 21 modules into one cycle
+    ("recurrent/state.py", "import lightning", "seqforge.recurrent.state -> lightning"),
+    ("tasks/lm.py", "from seqforge.train import build_run", "seqforge.tasks.lm -> seqforge.train"),
+])
+def test_lint_imports_fails_on_an_upward_or_cyclic_import(tmp_path: Path, module: str, line: str, reported: str) -> None:
+    """A copy of seqforge with one bad import added (inside a function, where it is easiest to hide) breaks a contract"""
     shutil.copytree(CORE, tmp_path / "seqforge", ignore=shutil.ignore_patterns("__pycache__"))
-    loop = tmp_path / "seqforge" / "recurrent" / "loop.py"
-    loop.write_text(loop.read_text() + "\n\ndef _who(cell):\n    from seqforge.plugins import loaded_registry\n\n    return loaded_registry()\n")
+    path = tmp_path / "seqforge" / module
+    path.write_text(path.read_text() + f"\n\ndef _added() -> None:\n    {line}\n")
     result = run_lint(tmp_path, PYTHONPATH=str(tmp_path))
-    assert result.returncode == 1, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "seqforge.recurrent.loop -> seqforge.plugins" in result.stdout
+    assert result.returncode == 1 and "BROKEN" in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]
+    assert reported in result.stdout
 
 
 def test_every_core_module_sits_in_a_layer() -> None:

@@ -251,6 +251,21 @@ def test_unregistered_cell_is_named_by_its_class(plugin_env: Any) -> None:
         run_cell(WideCell(3, 4), torch.randn(2, 5, 3))
 
 
+def test_cell_built_by_the_encoder_is_named_with_its_plugin(registered_wide_cells: None) -> None:
+    """The real path: build_encoder hands the stack a factory that builds through the registry, so each layer's cell names its plugin"""
+    from omegaconf import OmegaConf
+
+    from seqforge.build import build_encoder
+    from seqforge.plugins import get_registry
+
+    model = OmegaConf.create({"cell": OmegaConf.structured(get_registry().get("cell", "wide").node),
+                              "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"},
+                              "hidden_size": 4, "num_layers": 2, "bidirectional": True, "dropout": 0.0})
+    encoder = build_encoder(model, input_size=3)
+    with pytest.raises(ContractViolation, match=r"^The cell 'wide' of plugin 'wide' \(seqforge-wide 0.2\) returned outputs of shape"):
+        encoder(torch.randn(2, 5, 3), torch.tensor([5, 3]))
+
+
 def test_cell_built_by_hand_is_named_by_its_class_even_if_a_plugin_registers_that_class(registered_wide_cells: None) -> None:
     """Provenance is attached where the registry builds a component: a hand-built instance of a registered class names no plugin"""
     from seqforge.recurrent import run_cell

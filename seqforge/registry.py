@@ -514,12 +514,13 @@ class Registry:
     def describe_target(self, target: str) -> Optional[str]:
         """Who provides the component built from ``target`` (an import path), for error messages, or None.
 
-        ``cell 'lstm' of plugin 'rnn' (seqforge-rnn 0.1.0)``; a target several distributions
-        registered is named by all their qualified names.
+        ``cell 'lstm' of plugin 'rnn' (seqforge-rnn 0.1.0)``; a factory one plugin registered under
+        two names is ``cell 'a' / 'b' of plugin ...``, one several distributions registered is named
+        by all their qualified names.
         """
         matches = [c for c in self if c.target == target]
-        if len(matches) == 1:
-            return f"{matches[0].kind} '{matches[0].name}' of {matches[0].provider}"
+        if matches and len({c.provider for c in matches}) == 1:
+            return f"{matches[0].kind} {' / '.join(repr(c.name) for c in matches)} of {matches[0].provider}"
         if matches:
             return f"{matches[0].kind} {' / '.join(repr(c.qualified_name) for c in matches)} ({target})"
         return None

@@ -310,3 +310,20 @@ def test_preset_file_missing_or_not_a_mapping_is_the_plugins_error(registry: Reg
     path = tmp_path / "broken.yaml" if text is None else _preset_file(tmp_path, text, "broken.yaml")
     with pytest.raises(PluginError, match="broken.yaml"):
         registry.preset("broken", path)
+
+
+def test_describe_target_names_who_registered_a_factory(registry: Registry) -> None:
+    """Error messages name a built component by its registration: one name, several names of one plugin, or qualified names"""
+    registry.begin(Provider("tiny", "seqforge-tiny", "1.0"))
+    registry.cell("tiny", TinyCell, TinyConfig)
+    registry.cell("tiny-too", TinyCell, TinyConfig)
+    registry.cell("made", make_tiny, TinyConfig)
+    registry.commit()
+    target = f"{TinyCell.__module__}.{TinyCell.__qualname__}"
+    assert registry.describe_target(target) == "cell 'tiny' / 'tiny-too' of plugin 'tiny' (seqforge-tiny 1.0)"
+    assert registry.describe_target(f"{make_tiny.__module__}.make_tiny") == "cell 'made' of plugin 'tiny' (seqforge-tiny 1.0)"
+    assert registry.describe_target("somewhere.Else") is None
+    registry.begin(Provider("other", "seqforge-other", "2.0"))
+    registry.cell("tiny", TinyCell, TinyConfig)
+    registry.commit()
+    assert registry.describe_target(target) == f"cell 'seqforge-other:tiny' / 'seqforge-tiny:tiny' / 'seqforge-tiny:tiny-too' ({target})"

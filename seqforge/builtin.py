@@ -15,8 +15,6 @@ from seqforge.hookspecs import hookimpl
 from seqforge.registry import Registry
 from seqforge.tasks.configs import LanguageModelTaskConfig, TranslationTaskConfig
 from seqforge import PLUGIN_API_VERSION as SEQFORGE_PLUGIN_API  # noqa: F401 - the core always targets its own API
-from seqforge.data.series_configs import SignalDataConfig, TimeSeriesDataConfig
-from seqforge.tasks.forecast_configs import ForecastTaskConfig, RegressionTaskConfig
 
 
 @hookimpl
@@ -50,20 +48,4 @@ def seqforge_register(registry: Registry) -> None:
         "text", "seqforge.data.lm.LanguageModelData", TextDataConfig,
         description="plain text (char|word tokens), contiguous BPTT batches",
     )
-    # Forecasting and sequence regression (truncated BPTT with carried state).
-    registry.task(
-        "forecast", "seqforge.tasks.forecast.ForecastTask", ForecastTaskConfig,
-        description="multi-step forecasting: MSE/MAE/RMSE in data units beside naive and seasonal-naive baselines; plot",
-    )
-    registry.data(
-        "timeseries", "seqforge.data.series.TimeSeriesData", TimeSeriesDataConfig,
-        description="a CSV time series in sliding windows; training-split scaling (default: airline passengers 1949-1960)",
-    )
-    registry.task(
-        "regression", "seqforge.tasks.forecast.RegressionTask", RegressionTaskConfig,
-        description="step-by-step sequence regression over long signals; truncated BPTT with carried state",
-    )
-    registry.data(
-        "signal", "seqforge.data.series.SignalData", SignalDataConfig,
-        description="one long signal (CSV, or generated sin->cos) in contiguous streams per rank",
     )

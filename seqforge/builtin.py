@@ -48,4 +48,3 @@ def seqforge_register(registry: Registry) -> None:
         "text", "seqforge.data.lm.LanguageModelData", TextDataConfig,
         description="plain text (char|word tokens), contiguous BPTT batches",
     )
-    )

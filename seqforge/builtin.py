@@ -15,10 +15,6 @@ from seqforge.hookspecs import hookimpl
 from seqforge.registry import Registry
 from seqforge.tasks.configs import LanguageModelTaskConfig, TranslationTaskConfig
 from seqforge import PLUGIN_API_VERSION as SEQFORGE_PLUGIN_API  # noqa: F401 - the core always targets its own API
-from seqforge.data.labelled_configs import (
-    ConditionalDataConfig, ConllDataConfig, DigitRowsDataConfig, DigitsDataConfig, EntitiesDataConfig, LabelledDataConfig,
-)
-from seqforge.tasks.labelled_configs import ClassificationTaskConfig, ConditionalTaskConfig, TaggingTaskConfig
 
 
 @hookimpl
@@ -51,41 +47,4 @@ def seqforge_register(registry: Registry) -> None:
     registry.data(
         "text", "seqforge.data.lm.LanguageModelData", TextDataConfig,
         description="plain text (char|word tokens), contiguous BPTT batches",
-    )
-    # Classification, tagging and one-to-many generation (issue 5).
-    registry.task(
-        "classify", "seqforge.tasks.classification.ClassificationTask", ClassificationTaskConfig,
-        description="sequence classification (many to one): pooling last|mean|max|attention; accuracy, macro-F1",
-    )
-    registry.data(
-        "labelled", "seqforge.data.labelled.LabelledData", LabelledDataConfig,
-        description="one label per sequence: 'label<TAB>text' / 'label text' lines, or .pt/.npz float sequences",
-    )
-    registry.data(
-        "digits", "seqforge.data.labelled.DigitsData", DigitsDataConfig,
-        description="scikit-learn's 8x8 handwritten digits read row by row (offline classification demo)",
-    )
-    registry.task(
-        "tag", "seqforge.tasks.tagging.TaggingTask", TaggingTaskConfig,
-        description="sequence tagging: optional character features; entity P/R/F1 (seqeval), token accuracy",
-    )
-    registry.data(
-        "conll", "seqforge.data.conll.TaggingData", ConllDataConfig,
-        description="CoNLL column files (IOB1/IOB2, -DOCSTART-, configurable token/tag columns)",
-    )
-    registry.data(
-        "entities", "seqforge.data.entities.EntitiesData", EntitiesDataConfig,
-        description="generated sentences with DATE/LOC/MONEY/PERCENT entities in IOB2 (offline tagging demo)",
-    )
-    registry.task(
-        "conditional", "seqforge.tasks.conditional.ConditionalTask", ConditionalTaskConfig,
-        description="one-to-many generation from a label or feature vector; greedy/beam/sampling decoding",
-    )
-    registry.data(
-        "conditional", "seqforge.data.conditional.ConditionalData", ConditionalDataConfig,
-        description="a condition and its sequence: 'label<TAB>text' lines, or .pt/.npz targets with labels/features",
-    )
-    registry.data(
-        "digit_rows", "seqforge.data.conditional.DigitRowsData", DigitRowsDataConfig,
-        description="a digit's 64 pixel intensities from its label (offline one-to-many demo)",
     )

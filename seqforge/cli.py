@@ -128,7 +128,7 @@ def _check_core_loaded(registry: Any) -> None:
     fix = f"`{ALLOW_LIST_ENV}=core,{allowed}`" if allowed else f"unset {ALLOW_LIST_ENV}"
     fail(
         f"seqforge's own components are not loaded ({setting} leaves out the entry point `core`): every run needs them "
-        f"(the tasks lm/translation/classify/..., data text/parallel/..., model/encoder=recurrent, model/attention=none). "
+        f"(task=lm, data=text, model/encoder=recurrent, model/attention=none, ...). "
         f"Add it: {fix}."
     )
 
@@ -459,8 +459,8 @@ def predict(argv: list[str]) -> None:
         instead = "`seqforge translate`" if hasattr(task, "translate") else "`seqforge generate`" if hasattr(task, "generate") else None
         fail(
             f"the checkpoint {path} holds a {type(task).__name__}, which has no `predict`: `seqforge predict` applies "
-            "classifiers (task=classify) and taggers (task=tag). Sequence-to-sequence models use `seqforge translate`; "
-            "language models and one-to-many generators use `seqforge generate`"
+            "classifiers (task=classify) and taggers (task=tag), both from seqforge-labelled. Sequence-to-sequence models use "
+            "`seqforge translate`; language models and one-to-many generators (task=conditional) use `seqforge generate`"
             + (f" (for this checkpoint: {instead})." if instead else "; `seqforge evaluate` scores any checkpoint.")
         )
     lines = _read_lines(args.input)

@@ -193,7 +193,7 @@ def test_the_pickle_payload_is_live(tmp_path: Path) -> None:
 
 def test_a_pickled_tensor_input_is_refused_without_running_it(tmp_path: Path, victim: Path) -> None:
     """`.pt` data inputs load with weights_only=True: the payload is refused, the victim untouched"""
-    from seqforge.data.labelled import read_tensor_file
+    from seqforge_labelled.labelled_data import read_tensor_file  # the family's tensor-file reader as the subject
 
     with pytest.raises(DataError, match="could not be loaded"):
         read_tensor_file(str(_pickle_bomb(tmp_path / "x.pt", victim)), key="data.train", required=("x", "y"))

@@ -172,7 +172,7 @@ def test_core_left_out_of_seqforge_plugins_is_named(tmp_path: Path) -> None:
 def test_a_task_without_translate_names_the_command_that_applies_it() -> None:
     """A classifier is sent to `seqforge predict`, a language model to `seqforge generate`"""
     from seqforge.cli import _command_for
-    from seqforge.tasks.classification import ClassificationTask
+    from seqforge_labelled.classification import ClassificationTask  # a plugin task as the subject
     from seqforge.tasks.lm import LanguageModelTask
 
     assert "`seqforge predict`" in _command_for(ClassificationTask())

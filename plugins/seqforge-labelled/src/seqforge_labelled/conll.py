@@ -20,13 +20,10 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from seqforge.data.labelled import IGNORE, unseen_report
-from seqforge.data.labelled_configs import ConllDataConfig
-from seqforge.data.parallel import PAD_ID, UNK_ID
-from seqforge.data.splits import SplitLoaders
-from seqforge.data.text_io import read_text
-from seqforge.data.vocab import Vocabulary
-from seqforge.errors import ConfigError, DataError
+from seqforge.api import PAD_ID, UNK_ID, ConfigError, DataError, SplitLoaders, Vocabulary, read_text
+
+from seqforge_labelled.data_configs import ConllDataConfig
+from seqforge_labelled.labelled_data import IGNORE, unseen_report
 
 SPLITS = ("train", "valid", "test")
 SCHEMES = ("auto", "iob1", "iob2", "none")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from seqforge.errors import ConfigError
+from seqforge.api import ConfigError
 
 POOLINGS = ("last", "mean", "max", "attention")
 

@@ -8,14 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.build import build_encoder, cell_factory, instantiate
-from seqforge.data.conll import TagBatch, TaggingData
-from seqforge.embeddings import init_embedding
-from seqforge.data.labelled import IGNORE
-from seqforge.data.parallel import PAD_ID, UNK_ID
-from seqforge.errors import ConfigError
-from seqforge.pooling import last_pool
-from seqforge.tasks.crf import CONSTRAINTS, LinearChainCRF, build_crf
+from seqforge.api import PAD_ID, UNK_ID, ConfigError, build_encoder, cell_factory, init_embedding, instantiate
+
+from seqforge_labelled.conll import TagBatch, TaggingData
+from seqforge_labelled.crf import CONSTRAINTS, LinearChainCRF, build_crf
+from seqforge_labelled.labelled_data import IGNORE
+from seqforge_labelled.pooling import last_pool
 
 OUTPUTS = ("softmax", "crf")
 

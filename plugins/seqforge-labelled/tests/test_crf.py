@@ -7,8 +7,9 @@ import itertools
 import pytest
 import torch
 
-from seqforge.errors import ConfigError
-from seqforge.tasks.crf import FORBIDDEN, LinearChainCRF, build_crf, iob2_allowed
+from seqforge.api import ConfigError
+
+from seqforge_labelled.crf import FORBIDDEN, LinearChainCRF, build_crf, iob2_allowed
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from seqforge.data.labelled import IGNORE, LabelledData, read_label_lines
-from seqforge.errors import DataError
-from seqforge.tasks.classification import ClassificationTask
+from seqforge.api import DataError
+
+from seqforge_labelled.classification import ClassificationTask
+from seqforge_labelled.labelled_data import IGNORE, LabelledData, read_label_lines
 
 
 def write(path: Path, text: str) -> str:
@@ -95,7 +96,7 @@ def test_accuracy_and_macro_f1_match_a_hand_computation(tmp_path: Path) -> None:
 def test_classifier_logits_do_not_depend_on_batch_padding(pooling: str) -> None:
     """A bidirectional GRU classifier gives each sequence the same logits alone and in a padded batch"""
     from seqforge.encoders import RecurrentEncoder
-    from seqforge.tasks.classification import SequenceClassifier
+    from seqforge_labelled.classification import SequenceClassifier
     from seqforge_rnn.cells import GRUCell
 
     torch.manual_seed(0)

@@ -17,12 +17,11 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from seqforge.data.codecs import VocabularyCodec, codec_from_state
-from seqforge.data.labelled_configs import DigitsDataConfig, LabelledDataConfig
-from seqforge.data.parallel import PAD_ID
-from seqforge.data.splits import SplitLoaders, split_by_fractions
-from seqforge.data.text_io import read_text
-from seqforge.errors import ConfigError, DataError
+from seqforge.api import (
+    PAD_ID, ConfigError, DataError, SplitLoaders, VocabularyCodec, codec_from_state, read_text, split_by_fractions,
+)
+
+from seqforge_labelled.data_configs import DigitsDataConfig, LabelledDataConfig
 
 SPLITS = ("train", "valid", "test")
 TENSOR_SUFFIXES = (".pt", ".pth", ".npz")

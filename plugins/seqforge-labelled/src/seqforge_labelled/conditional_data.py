@@ -17,15 +17,12 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from seqforge.data.codecs import VocabularyCodec, codec_from_state
-from seqforge.data.labelled import (
+from seqforge.api import BOS_ID, EOS_ID, PAD_ID, ConfigError, DataError, SplitLoaders, Vocabulary, VocabularyCodec, codec_from_state
+
+from seqforge_labelled.data_configs import ConditionalDataConfig, DigitRowsDataConfig
+from seqforge_labelled.labelled_data import (
     SPLITS, TENSOR_SUFFIXES, _natural_key, _to_numpy, read_label_lines, read_tensor_file, split_files, stratified_split, unseen_report,
 )
-from seqforge.data.labelled_configs import ConditionalDataConfig, DigitRowsDataConfig
-from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID
-from seqforge.data.splits import SplitLoaders
-from seqforge.data.vocab import Vocabulary
-from seqforge.errors import ConfigError, DataError
 
 #: ``(condition, target tokens)``: the condition is a label string or a ``(F,)`` float tensor.
 Example = tuple[Any, list[str]]

@@ -73,14 +73,17 @@ def test_a_task_without_predict_is_refused_naming_the_task_and_the_commands_that
         "trainer.limit_test_batches=1", "task.sample_length=5", "trainer.max_steps=1",
     )
     result = run_seqforge("predict", f"ckpt={lm}", cwd=tmp_path, stdin="some text\n")
-    assert_clean_failure(result, "LanguageModelTask", "task=classify", "task=tag", "seqforge translate", "seqforge generate")
+    assert_clean_failure(
+        result, "LanguageModelTask", "task=classify", "task=tag", "from seqforge-labelled", "seqforge translate", "seqforge generate"
+    )
 
 
 def test_a_classifier_of_float_features_is_refused_with_the_python_route() -> None:
     """`predict` reads text lines; a classifier trained on tensor files says so instead of failing inside the codec"""
-    from seqforge.data.labelled import LabelledData
-    from seqforge.errors import DataError
-    from seqforge.tasks.classification import ClassificationTask
+    from seqforge.api import DataError
+
+    from seqforge_labelled.classification import ClassificationTask
+    from seqforge_labelled.labelled_data import LabelledData
 
     data = LabelledData(state={"labels": ["0", "1"], "codec": None, "feature_size": 8})
     with pytest.raises(DataError, match=r"float feature sequences \(8 features per step.*ClassificationTask.classify"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from seqforge.tasks.configs import DecodeConfig
+from seqforge.api import DecodeConfig
 
 
 @dataclass

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqforge.data.conll import TaggingData, iob1_to_iob2, read_conll
-from seqforge.errors import ConfigError, DataError
-from seqforge.tasks.tagging import tagging_scores
+from seqforge.api import ConfigError, DataError
+
+from seqforge_labelled.conll import TaggingData, iob1_to_iob2, read_conll
+from seqforge_labelled.tagging import tagging_scores
 
 # CoNLL-2003 layout: token POS chunk NER, IOB1 (I- begins entities; B- only between two adjacent same-type entities).
 IOB1 = """-DOCSTART- -X- -X- O
@@ -110,7 +111,7 @@ def test_tags_unseen_in_training_are_reported(tmp_path: Path, capsys: pytest.Cap
 def test_tagger_with_character_features_is_independent_of_batch_padding(tmp_path: Path) -> None:
     """A sentence gets the same tag scores alone and padded next to a longer one (words and characters masked)"""
     from seqforge.encoders import RecurrentEncoder
-    from seqforge.tasks.tagging import CharWordEncoder, SequenceTagger
+    from seqforge_labelled.tagging import CharWordEncoder, SequenceTagger
     from seqforge_rnn.cells import LSTMCell
 
     path = write(tmp_path / "a.conll", IOB1)
@@ -135,8 +136,8 @@ def test_tagger_with_character_features_is_independent_of_batch_padding(tmp_path
 def _tagger(data: TaggingData, crf: bool):
     """A tiny tagger whose tag scores favour I-PER at every token (zero head weights, biased head)."""
     from seqforge.encoders import RecurrentEncoder
-    from seqforge.tasks.crf import build_crf
-    from seqforge.tasks.tagging import SequenceTagger
+    from seqforge_labelled.crf import build_crf
+    from seqforge_labelled.tagging import SequenceTagger
     from seqforge_rnn.cells import LSTMCell
 
     torch.manual_seed(0)
@@ -155,7 +156,7 @@ def _tagger(data: TaggingData, crf: bool):
 def test_a_crf_tagger_tags_and_evaluates_with_constrained_viterbi(tmp_path: Path) -> None:
     """Scores favouring I-PER everywhere: softmax argmax tags I-PER I-PER ...; the CRF (IOB2) opens with B-PER, in tag()
     (seqforge predict and the printed examples) and in evaluation (the metrics)"""
-    from seqforge.tasks.tagging import TaggingTask
+    from seqforge_labelled.tagging import TaggingTask
 
     path = write(tmp_path / "a.conll", IOB1)
     data = TaggingData(train=path, valid=path, test=path).prepare()
@@ -184,7 +185,7 @@ def test_crf_loss_leaves_out_sentences_holding_a_tag_unseen_in_training(tmp_path
 
 
 def test_an_unknown_output_layer_is_a_config_error() -> None:
-    from seqforge.tasks.tagging import TaggingTask
+    from seqforge_labelled.tagging import TaggingTask
 
     with pytest.raises(ConfigError, match="task.output must be one of softmax, crf.*got 'crf2'"):
         TaggingTask(output="crf2")
@@ -196,10 +197,10 @@ def test_a_vocabulary_holding_omegaconf_syntax_survives_restoring(tmp_path: Path
     """Tokens '???' (OmegaConf's MISSING) and '${x}' (an interpolation), e.g. in WNUT17 tweets, come back from a checkpoint's data state"""
     from omegaconf import OmegaConf
 
-    from seqforge.tasks.tagging import TaggingTask
+    from seqforge_labelled.tagging import TaggingTask
 
     path = write(tmp_path / "a.conll", "What O\n??? O\n${x} O\nParis B-LOC\n")
-    cfg = OmegaConf.create({"data": {"_target_": "seqforge.data.conll.TaggingData", "train": path, "valid": path, "test": path}})
+    cfg = OmegaConf.create({"data": {"_target_": "seqforge_labelled.conll.TaggingData", "train": path, "valid": path, "test": path}})
     state = TaggingTask().build_data(cfg).prepare().state()
     restored = TaggingTask(char_features=True).build_data(cfg, state=state)
     assert "???" in restored.words.itos and "${x}" in restored.words.itos and restored.tags == state["tags"]
@@ -209,8 +210,8 @@ def test_a_vocabulary_holding_omegaconf_syntax_survives_restoring(tmp_path: Path
 def test_singleton_unk_replaces_only_training_singletons_and_only_in_training(tmp_path: Path) -> None:
     """task.singleton_unk (Lample et al. 2016): words seen once in training become <unk> with that probability during
     training; words seen twice and padding never; evaluation sees the words as they are"""
-    from seqforge.data.parallel import PAD_ID, UNK_ID
-    from seqforge.tasks.tagging import TaggingTask
+    from seqforge.api import PAD_ID, UNK_ID
+    from seqforge_labelled.tagging import TaggingTask
 
     path = write(tmp_path / "a.conll", IOB1 + "\nPeter NNP I-NP I-PER\nleft VBD I-VP O\n")
     data = TaggingData(train=path, valid=path, test=path).prepare()

@@ -9,19 +9,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.build import build_encoder, instantiate
-from seqforge.data.labelled import IGNORE, LabelledBatch, LabelledData, collate
-from seqforge.data.parallel import PAD_ID
-from seqforge.embeddings import init_embedding
-from seqforge.errors import ConfigError, DataError
-from seqforge.pooling import POOLINGS, Pooling
+from seqforge.api import PAD_ID, ConfigError, DataError, build_encoder, init_embedding, instantiate
+
+from seqforge_labelled.labelled_data import IGNORE, LabelledBatch, LabelledData, collate
+from seqforge_labelled.pooling import POOLINGS, Pooling
 
 
 class SequenceClassifier(nn.Module):
     """(Embedding | float features) -> encoder -> masked pooling -> dropout -> linear over the labels.
 
     Args:
-        encoder: any :class:`~seqforge.interfaces.Encoder`.
+        encoder: any :class:`~seqforge.api.Encoder`.
         num_labels: ``C``.
         pooling: ``last|mean|max|attention``.
         dropout: on the inputs and on the pooled vector.

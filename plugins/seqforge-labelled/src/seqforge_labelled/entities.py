@@ -17,8 +17,8 @@ import random
 import re
 from typing import Any
 
-from seqforge.data.conll import Sentence, TaggingData
-from seqforge.data.labelled_configs import EntitiesDataConfig
+from seqforge_labelled.conll import Sentence, TaggingData
+from seqforge_labelled.data_configs import EntitiesDataConfig
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:['’]\w+)*|[^\w\s]")
 TEMPLATES = (

@@ -3,8 +3,8 @@
 The condition enters as the decoder's initial state (``init``: a linear map per
 layer, split into the cell's state leaves, so any cell works), as an extra
 input at every step (``input``), or both. Decoding is the shared search code
-(:mod:`seqforge.search`): greedy, beam or sampling, with the condition kept in
-the search state so beams and samples carry it along.
+(``seqforge.api``: ``greedy_search``, ``beam_search``, ``sample_search``), with the
+condition kept in the search state so beams and samples carry it along.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.bridge import state_sizes, unflatten_state
-from seqforge.build import cell_factory, instantiate
-from seqforge.data.conditional import ConditionalBatch, ConditionalData
-from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID
-from seqforge.embeddings import init_embedding
-from seqforge.errors import ConfigError
-from seqforge.search import Hypothesis, beam_search, greedy_search, sample_search
+from seqforge.api import (
+    BOS_ID, EOS_ID, PAD_ID, ConfigError, Hypothesis, beam_search, cell_factory, greedy_search, init_embedding, instantiate,
+    sample_search, state_sizes, unflatten_state,
+)
+
+from seqforge_labelled.conditional_data import ConditionalBatch, ConditionalData
 
 CONDITIONS = ("init", "input", "both")
 STRATEGIES = ("greedy", "beam", "sample")
@@ -109,7 +108,7 @@ class ConditionalGenerator(nn.Module):
 
 @torch.no_grad()
 def generate_from(model: ConditionalGenerator, condition: Tensor, options: Any, generator: Optional[torch.Generator] = None) -> list[list[Hypothesis]]:
-    """Search with ``options`` (a :class:`~seqforge.tasks.configs.DecodeConfig`) from each condition row."""
+    """Search with ``options`` (a :class:`~seqforge.api.DecodeConfig`) from each condition row."""
     if options.strategy not in STRATEGIES:
         raise ConfigError(f"task.decode.strategy must be one of {', '.join(STRATEGIES)}, got '{options.strategy}'.")
     state = model.initial_state(condition)
@@ -169,7 +168,7 @@ class ConditionalTask:
     metric_sums = ("nll", "tokens", "correct")
 
     def __init__(self, condition: str = "both", condition_dim: int = 64, decode: Any = None, show_examples: int = 2, show_conditions: int = 10) -> None:
-        from seqforge.tasks.configs import DecodeConfig
+        from seqforge.api import DecodeConfig
 
         if condition not in CONDITIONS:
             raise ConfigError(f"task.condition must be one of {', '.join(CONDITIONS)}, got '{condition}'.")

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from seqforge.data.conditional import ConditionalData, collate
-from seqforge.errors import ConfigError, DataError
-from seqforge.tasks.conditional import ConditionalGenerator, generate_from
-from seqforge.tasks.configs import DecodeConfig
+from seqforge.api import ConfigError, DataError, DecodeConfig
 from seqforge_rnn.cells import GRUCell, LSTMCell
+
+from seqforge_labelled.conditional import ConditionalGenerator, generate_from
+from seqforge_labelled.conditional_data import ConditionalData, collate
 
 
 def make_model(condition: str, *, cell=LSTMCell, labels: int | None = 3, features: int | None = None, layers: int = 2) -> ConditionalGenerator:

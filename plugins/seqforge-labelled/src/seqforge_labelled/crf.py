@@ -25,7 +25,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from seqforge.errors import ConfigError
+from seqforge.api import ConfigError
 
 FORBIDDEN = -10000.0  # score of a forbidden transition: exp(-1e4) is 0 in float32 and float64, yet finite
 _IOB = re.compile(r"^(O|[BI]-.+)$")

@@ -1,0 +1,1 @@
+"""seqforge-labelled: classification, tagging and one-to-many generation for seqforge (see plugin.py)."""

@@ -1,0 +1,72 @@
+"""The plugin registers classification, tagging and one-to-many generation, their data and presets, torch-free."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from seqforge.api import Registry
+from seqforge.plugins import load_plugins  # the loader itself is core, not plugin API
+from seqforge.testing import check_task
+
+from seqforge_labelled import plugin
+
+
+@pytest.fixture
+def registry() -> Registry:
+    """A fresh registry holding only this plugin's registrations (Hydra's global ConfigStore untouched)."""
+    loaded = load_plugins(autoload=False, extra=[("labelled", plugin)], registry=Registry(store_configs=False), report=False)
+    assert loaded.failures == []
+    return loaded.registry
+
+
+def test_registers_the_three_tasks_their_data_and_the_six_presets(registry: Registry) -> None:
+    """tasks classify/tag/conditional, data labelled/digits/conll/entities/conditional/digit_rows, six presets -- nothing else"""
+    assert registry.names("task") == ["classify", "conditional", "tag"]
+    assert registry.names("data") == ["conditional", "conll", "digit_rows", "digits", "entities", "labelled"]
+    assert len(registry) == 9 and all(component.description for component in registry)
+    assert [p.name for p in registry.presets()] == ["conditional_demo", "conll_ner", "digits_demo", "sst2", "tagging_demo", "wnut17"]
+    assert all(p.description for p in registry.presets())
+    assert registry.commands() == []  # `seqforge predict` and `generate` stay core verbs
+
+
+def test_the_core_registers_none_of_the_family() -> None:
+    """The core's own entry point no longer provides classify, tag, conditional or their data"""
+    from seqforge import builtin
+
+    core = load_plugins(autoload=False, extra=[("core", builtin)], registry=Registry(store_configs=False), report=False).registry
+    assert not {"classify", "tag", "conditional"} & set(core.names("task"))
+    assert not {"labelled", "digits", "conll", "entities", "conditional", "digit_rows"} & set(core.names("data"))
+
+
+def test_the_family_is_found_through_its_entry_point() -> None:
+    """`seqforge plugins list` names the distribution with its components and presets"""
+    result = subprocess.run([sys.executable, "-m", "seqforge.cli", "plugins", "list"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "seqforge-labelled" in result.stdout
+    for name in ("classify", "digit_rows", "conll", "tagging_demo", "wnut17", "sst2"):
+        assert name in result.stdout, result.stdout
+
+
+def test_loading_the_plugin_imports_neither_torch_nor_its_heavy_dependencies() -> None:
+    """Registering stays cheap: `seqforge plugins list` must not pay for torch, lightning, scikit-learn, seqeval or babel"""
+    code = (
+        "import sys\nfrom seqforge.api import Registry\nfrom seqforge_labelled import plugin\n"
+        "plugin.seqforge_register(Registry(store_configs=False))\n"
+        "print(sorted(m for m in ('torch', 'lightning', 'sklearn', 'seqeval', 'babel') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("task, overrides", [
+    ("classify", ["data=digits", "data.batch_size=16"]),
+    ("tag", ["data=entities", "data.n_train=32", "data.n_valid=8", "data.n_test=8", "data.batch_size=8"]),
+    ("conditional", ["data=digit_rows", "data.batch_size=16", "task.show_conditions=0", "task.show_examples=0"]),
+])
+def test_each_task_keeps_the_task_contracts_on_its_offline_demo_data(task: str, overrides: list[str]) -> None:
+    """The authors' task suite (compose, protocol, a training step, an evaluation step) passes on tiny offline data"""
+    results = check_task(task, overrides)
+    assert [r.contract for r in results] == ["composes", "protocol", "training step", "evaluation step"]
+    assert all(r.passed for r in results)

@@ -209,7 +209,7 @@ def test_a_vocabulary_holding_omegaconf_syntax_survives_restoring(tmp_path: Path
 def test_singleton_unk_replaces_only_training_singletons_and_only_in_training(tmp_path: Path) -> None:
     """task.singleton_unk (Lample et al. 2016): words seen once in training become <unk> with that probability during
     training; words seen twice and padding never; evaluation sees the words as they are"""
-    from seqforge.data.parallel import PAD_ID, UNK_ID
+    from seqforge.data.vocab import PAD_ID, UNK_ID
     from seqforge.tasks.tagging import TaggingTask
 
     path = write(tmp_path / "a.conll", IOB1 + "\nPeter NNP I-NP I-PER\nleft VBD I-VP O\n")

@@ -22,7 +22,7 @@ from seqforge.data.labelled import (
     SPLITS, TENSOR_SUFFIXES, _natural_key, _to_numpy, read_label_lines, read_tensor_file, split_files, stratified_split, unseen_report,
 )
 from seqforge.data.labelled_configs import ConditionalDataConfig, DigitRowsDataConfig
-from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID
+from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from seqforge.data.splits import SplitLoaders
 from seqforge.data.vocab import Vocabulary
 from seqforge.errors import ConfigError, DataError

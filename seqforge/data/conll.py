@@ -22,7 +22,7 @@ from torch import Tensor
 
 from seqforge.data.labelled import IGNORE, unseen_report
 from seqforge.data.labelled_configs import ConllDataConfig
-from seqforge.data.parallel import PAD_ID, UNK_ID
+from seqforge.data.vocab import PAD_ID, UNK_ID
 from seqforge.data.splits import SplitLoaders
 from seqforge.data.text_io import read_text
 from seqforge.data.vocab import Vocabulary

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from seqforge.data.codecs import VocabularyCodec, codec_from_state
 from seqforge.data.labelled_configs import DigitsDataConfig, LabelledDataConfig
-from seqforge.data.parallel import PAD_ID
+from seqforge.data.vocab import PAD_ID
 from seqforge.data.splits import SplitLoaders, split_by_fractions
 from seqforge.data.text_io import read_text
 from seqforge.errors import ConfigError, DataError

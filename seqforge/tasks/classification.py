@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from seqforge.build import build_encoder, instantiate
 from seqforge.data.labelled import IGNORE, LabelledBatch, LabelledData, collate
-from seqforge.data.parallel import PAD_ID
+from seqforge.data.vocab import PAD_ID
 from seqforge.embeddings import init_embedding
 from seqforge.errors import ConfigError, DataError
 from seqforge.pooling import POOLINGS, Pooling

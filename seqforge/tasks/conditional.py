@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from seqforge.bridge import state_sizes, unflatten_state
 from seqforge.build import cell_factory, instantiate
 from seqforge.data.conditional import ConditionalBatch, ConditionalData
-from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID
+from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from seqforge.embeddings import init_embedding
 from seqforge.errors import ConfigError
 from seqforge.search import Hypothesis, beam_search, greedy_search, sample_search

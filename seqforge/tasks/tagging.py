@@ -12,7 +12,7 @@ from seqforge.build import build_encoder, cell_factory, instantiate
 from seqforge.data.conll import TagBatch, TaggingData
 from seqforge.embeddings import init_embedding
 from seqforge.data.labelled import IGNORE
-from seqforge.data.parallel import PAD_ID, UNK_ID
+from seqforge.data.vocab import PAD_ID, UNK_ID
 from seqforge.errors import ConfigError
 from seqforge.pooling import last_pool
 from seqforge.tasks.crf import CONSTRAINTS, LinearChainCRF, build_crf

@@ -127,7 +127,7 @@ def _check_core_loaded(registry: Any) -> None:
     fix = f"`{ALLOW_LIST_ENV}=core,{allowed}`" if allowed else f"unset {ALLOW_LIST_ENV}"
     fail(
         f"seqforge's own components are not loaded ({setting} leaves out the entry point `core`): every run needs them "
-        f"(the tasks lm/translation/classify/..., data text/parallel/..., model/encoder=recurrent, model/attention=none). "
+        f"(the tasks lm/classify/..., data text/..., model/encoder=recurrent, model/attention=none). "
         f"Add it: {fix}."
     )
 

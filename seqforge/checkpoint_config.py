@@ -11,6 +11,8 @@ checked here:
   or, for ``callbacks.<name>`` when resuming, one of :data:`CALLBACK_TARGETS`;
 * Hydra's other instantiation keys (``_args_``, ``_partial_``, ``_recursive_``,
   ``_convert_``) are refused: seqforge never stores them;
+* a target a component had in an earlier release (``formerly=`` at registration) is
+  replaced by its current one, so checkpoints survive a plugin moving its classes;
 * interpolations (``${oc.env:...}``, ``${oc.create:...}``) are made inert: checkpoints
   store resolved values, so a ``${`` in one is kept as literal text, never resolved;
 * stored ``callbacks`` are dropped unless the command resumes training.
@@ -55,11 +57,17 @@ def slot_kinds() -> dict[str, str]:
 
 
 def registered_targets(registry: Any) -> dict[str, set[str]]:
-    """Import path -> the kinds it is registered as, for every component of ``registry``."""
+    """Import path -> the kinds it is registered as, for every component of ``registry`` (former paths included)."""
     targets: dict[str, set[str]] = {}
     for component in registry:
-        targets.setdefault(component.target, set()).add(component.kind)
+        for path in (component.target, *component.formerly):
+            targets.setdefault(path, set()).add(component.kind)
     return targets
+
+
+def moved_targets(registry: Any) -> dict[str, str]:
+    """A former import path (``Component.formerly``) -> the component's current one."""
+    return {path: component.target for component in registry for path in component.formerly}
 
 
 def _path(parts: Iterable[Any]) -> str:
@@ -72,6 +80,7 @@ def _path(parts: Iterable[Any]) -> str:
 class _Checker:
     def __init__(self, registry: Any, source: str, *, resuming: bool) -> None:
         self.targets = registered_targets(registry)
+        self.moved = moved_targets(registry)
         self.slots = slot_kinds()
         self.source = source
         self.resuming = resuming
@@ -93,6 +102,7 @@ class _Checker:
                     raise self.refuse(f"{where}.{key}" if where else key, f"sets Hydra's `{key}`, which seqforge never stores.")
             if "_target_" in node:
                 self.check_target(node["_target_"], where, parts)
+                node = {**node, "_target_": self.moved.get(node["_target_"], node["_target_"])}  # a component that moved
             return {key: self.walk(value, (*parts, key)) for key, value in node.items()}
         if isinstance(node, (list, tuple)):
             return [self.walk(value, (*parts, index)) for index, value in enumerate(node)]

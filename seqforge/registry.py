@@ -26,7 +26,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 from seqforge.commands import BUILTIN_COMMANDS
 from seqforge.errors import AmbiguousComponentError, DuplicateComponentError, PluginError, UnknownComponentError
@@ -108,6 +108,8 @@ class Component:
     provider: Provider
     description: str = ""
     node: Optional[type] = field(default=None, repr=False, compare=False)
+    #: Import paths this component had in earlier releases: checkpoints that stored one of them still load.
+    formerly: tuple[str, ...] = ()
 
     @property
     def group(self) -> str:
@@ -231,6 +233,7 @@ class Registry:
         config: type,
         *,
         description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Register ``factory`` under ``(kind, name)`` with its config dataclass.
 
@@ -241,6 +244,8 @@ class Registry:
                 wiring is what the core supplies (e.g. ``input_size``, ``hidden_size``).
             config: a dataclass whose fields all have defaults.
             description: one line shown by ``seqforge plugins list``.
+            formerly: import paths the factory had in earlier releases of the plugin (after moving or
+                renaming it), so that checkpoints which stored an old path still load and build the new one.
 
         Another distribution may register the same name: both stay selectable by
         their qualified names and the plain name is refused at use (see the module docstring).
@@ -301,36 +306,50 @@ class Registry:
                     f"{kind} '{name}' is registered twice: by {existing.provider} and by {self._provider}. "
                     f"The names of seqforge's core are reserved: rename the component in the plugin."
                 )
-        component = Component(kind, name, factory, config, self._provider, description, node)
+        if isinstance(formerly, str) or any(_target_of(path) is None or not isinstance(path, str) for path in formerly):
+            raise PluginError(f"{self._provider} registered {kind} '{name}' with formerly={formerly!r}; expected a list of dotted import paths.")
+        component = Component(kind, name, factory, config, self._provider, description, node, tuple(formerly))
         if self._pending is not None:
             self._pending.append(component)
         else:
             self._commit([component])
         return component
 
-    def cell(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+    def cell(
+        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+    ) -> Component:
         """Shortcut for ``register("cell", ...)``."""
-        return self.register("cell", name, factory, config, description=description)
+        return self.register("cell", name, factory, config, description=description, formerly=formerly)
 
-    def encoder(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+    def encoder(
+        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+    ) -> Component:
         """Shortcut for ``register("encoder", ...)``."""
-        return self.register("encoder", name, factory, config, description=description)
+        return self.register("encoder", name, factory, config, description=description, formerly=formerly)
 
-    def decoder(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+    def decoder(
+        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+    ) -> Component:
         """Shortcut for ``register("decoder", ...)``."""
-        return self.register("decoder", name, factory, config, description=description)
+        return self.register("decoder", name, factory, config, description=description, formerly=formerly)
 
-    def attention(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+    def attention(
+        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+    ) -> Component:
         """Shortcut for ``register("attention", ...)``."""
-        return self.register("attention", name, factory, config, description=description)
+        return self.register("attention", name, factory, config, description=description, formerly=formerly)
 
-    def task(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+    def task(
+        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+    ) -> Component:
         """Shortcut for ``register("task", ...)``."""
-        return self.register("task", name, factory, config, description=description)
+        return self.register("task", name, factory, config, description=description, formerly=formerly)
 
-    def data(self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "") -> Component:
+    def data(
+        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+    ) -> Component:
         """Shortcut for ``register("data", ...)``."""
-        return self.register("data", name, factory, config, description=description)
+        return self.register("data", name, factory, config, description=description, formerly=formerly)
 
     def command(self, name: str, target: str, *, description: str = "") -> Command:
         """Register ``seqforge <name>``: ``target`` is the dotted path of a function ``(argv: list[str]) -> None``.

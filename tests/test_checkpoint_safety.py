@@ -216,3 +216,40 @@ def test_a_pickled_checkpoint_is_refused_without_running_it(tmp_path: Path, vict
     assert_clean_failure(result, "not a readable seqforge checkpoint")
     assert victim.read_text() == "precious\n"
     assert not os.path.exists(tmp_path / "checkpoints")
+
+
+# -- components that moved between releases ---------------------------------------------------------------------
+def _registry_with_moved_task() -> Any:
+    from seqforge.registry import Registry
+    from seqforge.tasks.configs import LanguageModelTaskConfig
+
+    registry = Registry(store_configs=False)
+    registry.task("lm", "seqforge.tasks.lm.LanguageModelTask", LanguageModelTaskConfig, formerly=["oldpkg.tasks.LanguageModel"])
+    registry.data("text", TEXT["_target_"], LanguageModelTaskConfig)
+    registry.encoder("recurrent", "seqforge.encoders.RecurrentEncoder", LanguageModelTaskConfig)
+    registry.cell("lstm", LSTM["_target_"], LanguageModelTaskConfig)
+    return registry
+
+
+def test_a_checkpoint_naming_a_former_path_loads_as_the_current_component() -> None:
+    """`formerly=` at registration: a checkpoint written before the plugin moved its class builds the class's new path"""
+    config = _config(task={"_target_": "oldpkg.tasks.LanguageModel", "bptt": 5}, data=TEXT, model={"cell": LSTM, "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"}})
+    plain = safe_stored_config(config, source="x", registry=_registry_with_moved_task())
+    assert plain["task"] == {"_target_": "seqforge.tasks.lm.LanguageModelTask", "bptt": 5}
+
+
+def test_a_former_path_is_still_only_accepted_in_its_own_slot() -> None:
+    """A former task path stored as the data module is refused like any wrong-kind target"""
+    config = _config(data={"_target_": "oldpkg.tasks.LanguageModel"}, task=LM, model={"cell": LSTM, "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"}})
+    with pytest.raises(ConfigError, match="stored config key `data._target_`.*registered as a task, not a data"):
+        safe_stored_config(config, source="x", registry=_registry_with_moved_task())
+
+
+@pytest.mark.parametrize("formerly", ["oldpkg.tasks.LanguageModel", ["not a path"]])
+def test_formerly_must_be_a_list_of_import_paths(formerly: Any) -> None:
+    from seqforge.errors import PluginError
+    from seqforge.registry import Registry
+    from seqforge.tasks.configs import LanguageModelTaskConfig
+
+    with pytest.raises(PluginError, match="formerly="):
+        Registry(store_configs=False).task("lm", "seqforge.tasks.lm.LanguageModelTask", LanguageModelTaskConfig, formerly=formerly)

@@ -5,6 +5,8 @@
 * the ``experiment=translate_demo`` preset and the ``seqforge translate`` command.
 
 Factories are import paths so loading the plugin does not import torch (fast CLI start-up).
+``formerly=`` names where each class lived while it was part of the core (seqforge 0.1 before
+the split), so checkpoints written then still load.
 """
 
 from __future__ import annotations
@@ -26,14 +28,17 @@ def seqforge_register(registry: Registry) -> None:
     registry.task(
         "translation", "seqforge_seq2seq.translation.TranslationTask", TranslationTaskConfig,
         description="sequence to sequence: BLEU, chrF, exact match; greedy/beam/sampling decoding",
+        formerly=["seqforge.tasks.translation.TranslationTask"],
     )
     registry.data(
         "parallel", "seqforge_seq2seq.parallel.ParallelData", ParallelDataConfig,
         description="sentence pairs: two line-aligned files or a TSV; char|word|subword tokens",
+        formerly=["seqforge.data.parallel.ParallelData"],
     )
     registry.data(
         "dates", "seqforge_seq2seq.dates.DatesData", DatesDataConfig,
         description="generated dates in 8 languages and 4 formats -> ISO 8601 (offline translation demo)",
+        formerly=["seqforge.data.dates.DatesData"],
     )
     registry.preset(
         "translate_demo", _PRESETS / "translate_demo.yaml",

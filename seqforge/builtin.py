@@ -19,8 +19,6 @@ from seqforge.data.labelled_configs import (
     ConditionalDataConfig, ConllDataConfig, DigitRowsDataConfig, DigitsDataConfig, EntitiesDataConfig, LabelledDataConfig,
 )
 from seqforge.tasks.labelled_configs import ClassificationTaskConfig, ConditionalTaskConfig, TaggingTaskConfig
-from seqforge.data.series_configs import SignalDataConfig, TimeSeriesDataConfig
-from seqforge.tasks.forecast_configs import ForecastTaskConfig, RegressionTaskConfig
 
 
 @hookimpl
@@ -78,21 +76,4 @@ def seqforge_register(registry: Registry) -> None:
     registry.data(
         "digit_rows", "seqforge.data.conditional.DigitRowsData", DigitRowsDataConfig,
         description="a digit's 64 pixel intensities from its label (offline one-to-many demo)",
-    )
-    # Forecasting and sequence regression (truncated BPTT with carried state).
-    registry.task(
-        "forecast", "seqforge.tasks.forecast.ForecastTask", ForecastTaskConfig,
-        description="multi-step forecasting: MSE/MAE/RMSE in data units beside naive and seasonal-naive baselines; plot",
-    )
-    registry.data(
-        "timeseries", "seqforge.data.series.TimeSeriesData", TimeSeriesDataConfig,
-        description="a CSV time series in sliding windows; training-split scaling (default: airline passengers 1949-1960)",
-    )
-    registry.task(
-        "regression", "seqforge.tasks.forecast.RegressionTask", RegressionTaskConfig,
-        description="step-by-step sequence regression over long signals; truncated BPTT with carried state",
-    )
-    registry.data(
-        "signal", "seqforge.data.series.SignalData", SignalDataConfig,
-        description="one long signal (CSV, or generated sin->cos) in contiguous streams per rank",
     )

@@ -39,7 +39,14 @@ class ModelConfig:
 
 @dataclass
 class TrainerConfig:
-    """Passed as keyword arguments to ``lightning.Trainer`` (same names, same meaning)."""
+    """Passed as keyword arguments to ``lightning.Trainer`` (same names, same meaning).
+
+    These defaults are the single source of what ``seqforge train`` uses (``trainer=default``: 400 steps,
+    validation every 200, gradients clipped at 1.0), where they differ from Lightning's own. The rule:
+    ``conf/trainer/default.yaml`` may restate a key for readers but must agree with the default here;
+    every other trainer preset (``trainer=epochs``, ``trainer=ddp``) changes the keys it sets on purpose
+    and nothing else. tests/test_config_sources.py fails when a preset breaks the rule.
+    """
 
     accelerator: str = "auto"
     devices: Any = 1
@@ -47,18 +54,18 @@ class TrainerConfig:
     num_nodes: int = 1
     precision: Any = "32-true"
     max_epochs: Optional[int] = None
-    max_steps: int = -1
+    max_steps: int = 400  # the demos' length; trainer=epochs trains by epochs instead (max_steps=-1)
     max_time: Optional[str] = None
-    gradient_clip_val: Optional[float] = None
+    gradient_clip_val: Optional[float] = 1.0  # clip the gradient norm (recurrent nets explode without it); null: off
     gradient_clip_algorithm: Optional[str] = None
     accumulate_grad_batches: int = 1
-    val_check_interval: Any = None
-    check_val_every_n_epoch: Optional[int] = 1
+    val_check_interval: Any = 200  # batches between validations (null with check_val_every_n_epoch: per epoch)
+    check_val_every_n_epoch: Optional[int] = None  # null: validation is counted in steps (val_check_interval), across epochs
     limit_train_batches: Any = None
     limit_val_batches: Any = None
     limit_test_batches: Any = None
     num_sanity_val_steps: int = 0
-    log_every_n_steps: int = 10
+    log_every_n_steps: int = 25
     enable_progress_bar: bool = True
     enable_model_summary: bool = True
     deterministic: Any = None
@@ -78,11 +85,49 @@ class SchedulerConfig:
 
 @dataclass
 class OptimConfig:
-    name: str = "adam"  # adam|adamw|sgd|rmsprop|adagrad
+    """``optim=<name>`` selects a row of :data:`OPTIMISERS` (its values); the defaults are ``optim=adam``'s."""
+
+    name: str = "adam"  # a key of OPTIMISERS: adam|adamw|sgd|rmsprop|adagrad
     lr: float = 3e-3
     weight_decay: float = 0.0
     momentum: float = 0.0  # sgd/rmsprop only
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+
+
+@dataclass(frozen=True)
+class Optimiser:
+    """One row of the optimiser table: the ``torch.optim`` class and the values ``optim=<name>`` selects."""
+
+    torch_class: str  # the class's name in torch.optim
+    lr: float
+    weight_decay: float = 0.0
+    momentum: Optional[float] = None  # the value optim=<name> sets; None: the class takes no momentum argument
+    adaptive: bool = True  # divides by a running gradient magnitude plus eps (16-true precision is refused with it)
+
+
+#: The optimiser table: every row is selectable as ``optim=<name>`` (:func:`store_optimisers`) and buildable
+#: by name (``optim.name``); nothing else lists optimisers.
+OPTIMISERS: dict[str, Optimiser] = {
+    "adam": Optimiser("Adam", lr=3e-3),
+    "adamw": Optimiser("AdamW", lr=1e-3, weight_decay=0.01),
+    "sgd": Optimiser("SGD", lr=1.0, momentum=0.0, adaptive=False),
+    "rmsprop": Optimiser("RMSprop", lr=1e-3, momentum=0.0),
+    "adagrad": Optimiser("Adagrad", lr=1e-2),
+}
+
+
+def optim_config(name: str) -> OptimConfig:
+    """What ``optim=<name>`` composes: the row's values over :class:`OptimConfig`'s defaults."""
+    row = OPTIMISERS[name]
+    return OptimConfig(name=name, lr=row.lr, weight_decay=row.weight_decay, momentum=row.momentum or 0.0)
+
+
+def store_optimisers() -> None:
+    """Store ``optim/<name>`` in Hydra's ConfigStore for every row of :data:`OPTIMISERS`."""
+    from hydra.core.config_store import ConfigStore
+
+    for name in OPTIMISERS:
+        ConfigStore.instance().store(group="optim", name=name, node=optim_config(name))
 
 
 @dataclass
@@ -124,6 +169,7 @@ def register_schema() -> None:
     from hydra.core.config_store import ConfigStore
 
     ConfigStore.instance().store(name="seqforge_schema", node=SeqforgeConfig)
+    store_optimisers()
     # hydra/launcher=seqforge, which the primary config selects (importing the plugin module stores it; Hydra's own
     # plugin scan misses it in editable installs).
     import hydra_plugins.seqforge_launcher.seqforge_launcher  # noqa: F401

@@ -20,19 +20,24 @@ from torch import nn
 from torchmetrics import SumMetric
 
 from seqforge.build import as_plain
+from seqforge.config import OPTIMISERS
 from seqforge.coverage import split_coverage, with_coverage
 from seqforge.errors import ConfigError, SeqforgeError
 from seqforge.recurrent.state import detach_state
 
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-    "adagrad": torch.optim.Adagrad,
-}
 CHECKPOINT_KEY = "seqforge"
 CHECKPOINT_FORMAT = 1
+
+
+def make_optimizer(optim: Any, parameters: Any) -> torch.optim.Optimizer:
+    """The ``torch.optim`` class of ``optim.name``'s row in the optimiser table, with ``optim``'s values."""
+    row = OPTIMISERS.get(optim.name)
+    if row is None:
+        raise ConfigError(f"optim.name='{optim.name}' is not known; expected one of: {', '.join(OPTIMISERS)}.")
+    kwargs: dict[str, Any] = {"lr": optim.lr, "weight_decay": optim.weight_decay}
+    if row.momentum is not None:
+        kwargs["momentum"] = optim.momentum
+    return getattr(torch.optim, row.torch_class)(parameters, **kwargs)
 
 
 def _time_steps(chunk: Any) -> int:
@@ -254,12 +259,7 @@ class SeqforgeModule(L.LightningModule):
         if hasattr(self.task, "configure_optimizers"):  # a task with its own update rule (word2vec's SGD)
             return self.task.configure_optimizers(self.model)
         optim = self.cfg.optim
-        if optim.name not in OPTIMIZERS:
-            raise ConfigError(f"optim.name='{optim.name}' is not known; expected one of: {', '.join(OPTIMIZERS)}.")
-        kwargs: dict[str, Any] = {"lr": optim.lr, "weight_decay": optim.weight_decay}
-        if optim.name in ("sgd", "rmsprop"):
-            kwargs["momentum"] = optim.momentum
-        optimizer = OPTIMIZERS[optim.name](self.model.parameters(), **kwargs)
+        optimizer = make_optimizer(optim, self.model.parameters())
         scheduler_cfg = optim.scheduler
         if not scheduler_cfg.name:
             return optimizer

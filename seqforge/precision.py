@@ -14,14 +14,15 @@ from __future__ import annotations
 import importlib.util
 from typing import Any, Optional
 
+from seqforge.config import OPTIMISERS
 from seqforge.errors import ConfigError
 
 #: Lightning's precision values (``lightning.fabric.plugins.precision.precision._PRECISION_INPUT_STR``).
 PRECISIONS = ("16-true", "16-mixed", "bf16-true", "bf16-mixed", "32-true", "64-true", "transformer-engine", "transformer-engine-float16")
 #: Lightning's older spellings and what it reads them as (``_PRECISION_INPUT_STR_ALIAS_CONVERSION``; ints too).
 ALIASES = {"64": "64-true", "32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}
-#: Optimisers that divide by a running gradient magnitude plus ``eps`` (``optim.name``).
-ADAPTIVE_OPTIMISERS = frozenset({"adam", "adamw", "rmsprop", "adagrad"})
+#: Optimisers that divide by a running gradient magnitude plus ``eps`` (``optim.name``), from the optimiser table.
+ADAPTIVE_OPTIMISERS = frozenset(name for name, row in OPTIMISERS.items() if row.adaptive)
 
 
 def canonical_precision(value: Any) -> Optional[str]:

@@ -43,10 +43,6 @@ class Vocabulary:
         return len(self.itos)
 
     @property
-    def pad_id(self) -> int:
-        return self.stoi[PAD]
-
-    @property
     def unk_id(self) -> int:
         return self.stoi[UNK]
 

@@ -96,9 +96,6 @@ class LanguageModelTask:
         return model
 
     # -- steps --------------------------------------------------------------
-    def initial_carry(self) -> Any:
-        return None
-
     def training_step(self, model: LanguageModel, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
         """The loss of ``task.loss_reduction``; returns the detached state to carry into the next batch (or chunk).
 

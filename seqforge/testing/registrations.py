@@ -29,38 +29,16 @@ def registers(subject: Subject) -> None:
         raise Broken("it registers no component", "call registry.cell(...), registry.attention(...), ... inside seqforge_register")
 
 
+#: An incompatible declared version, an invalid name and a config field without a default are refused while the
+#: plugin registers (by the loader and the registry), so ``registers`` reports them with the reason; no separate
+#: contract re-checks them (one could never break).
 @contract("plugin API version", fix='declare the plugin API you target in the plugin module: SEQFORGE_PLUGIN_API = "1.0" (see seqforge.PLUGIN_API_VERSION)')
 def api_version(subject: Subject) -> None:
     from seqforge import PLUGIN_API_VERSION
-    from seqforge.plugins import API_ATTRIBUTE, api_problem
+    from seqforge.plugins import API_ATTRIBUTE
 
-    plugin = subject.options["plugin"]
-    if getattr(plugin, API_ATTRIBUTE, None) is None:
+    if getattr(subject.options["plugin"], API_ATTRIBUTE, None) is None:
         raise Broken(f"the plugin module does not declare {API_ATTRIBUTE} (this seqforge implements plugin API {PLUGIN_API_VERSION})")
-    problem = api_problem(plugin)
-    if problem:
-        raise Broken(problem)
-
-
-@contract("valid names", fix="name components with lowercase letters, digits, '_' or '-' (they are typed as model/cell=<name>)")
-def valid_names(subject: Subject) -> None:
-    from seqforge.registry import valid_name
-
-    bad = [f"{c.kind} {c.name!r}" for c in _loaded(subject).registry if not valid_name(c.name)]
-    if bad:
-        raise Broken(f"invalid names: {', '.join(bad)}")
-
-
-@contract("config defaults", fix="give every config field a default (or a default_factory), so `model/cell=<name>` composes without more overrides")
-def config_defaults(subject: Subject) -> None:
-    problems = []
-    for component in _loaded(subject).registry:
-        try:
-            component.config()
-        except TypeError as exc:
-            problems.append(f"{component.kind} '{component.name}': {component.config.__name__}() fails: {exc}")
-    if problems:
-        raise Broken("; ".join(problems))
 
 
 @contract("no collisions", fix="rename the component (e.g. prefix it with your project's name), or uninstall the distribution that should not provide it")
@@ -131,7 +109,7 @@ def described(subject: Subject) -> None:
         raise Broken(f"no description: {', '.join(missing)}")
 
 
-REGISTRATION_CONTRACTS: list[Contract] = [registers, api_version, valid_names, config_defaults, no_collisions, factories_import, described]
+REGISTRATION_CONTRACTS: list[Contract] = [registers, api_version, no_collisions, factories_import, described]
 
 
 def _plugin_name(plugin: Any, name: Optional[str]) -> str:
@@ -158,9 +136,9 @@ def check_registrations(plugin: Any, *, name: Optional[str] = None, installed: A
         name: its entry-point name (default: the top-level package name).
         installed: the registry to look for collisions in (default: every installed plugin's).
 
-    Contracts: ``registers`` (its hook runs on its own and registers something),
-    ``plugin API version`` (declared and compatible), ``valid names``, ``config
-    defaults``, ``no collisions`` with installed plugins, ``factories import``,
+    Contracts: ``registers`` (its hook runs on its own and registers something; this is where an
+    incompatible plugin API, an invalid name or a config field without a default breaks),
+    ``plugin API version`` (declared), ``no collisions`` with installed plugins, ``factories import``,
     ``described``.
     """
     return raise_for(registration_results(plugin, name=name, installed=installed)[0])

@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from cli_helpers import run_seqforge
-from seqforge.data.series import SignalData, TimeSeriesData, make_signal_streams
-from seqforge.data.streams import StreamBatches
-from seqforge.errors import ConfigError, DataError
-from seqforge.tasks.forecast import ForecastTask
+from seqforge.api import ConfigError, DataError, StreamBatches
+from seqforge_forecast.series import SignalData, TimeSeriesData, make_signal_streams
+from seqforge_forecast.tasks import ForecastTask
 
 
 def write_csv(path: Path, values: list, *, header: str = "month,value", start_year: int = 2000) -> Path:

@@ -20,11 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.build import build_encoder, instantiate
-from seqforge.data.series import ForecastBatch, SignalData, TimeSeriesData
-from seqforge.data.streams import StreamBatch
-from seqforge.errors import ConfigError
-from seqforge.recurrent.state import detach_state
+from seqforge.api import ConfigError, StreamBatch, build_encoder, detach_state, instantiate
+
+from seqforge_forecast.series import ForecastBatch, SignalData, TimeSeriesData, collate_windows
 
 
 class Forecaster(nn.Module):
@@ -201,8 +199,6 @@ class ForecastTask:
 
 
 def _stack(data: TimeSeriesData, origins: list[int]) -> tuple[Tensor, ...]:
-    from seqforge.data.series import collate_windows
-
     batch = collate_windows([data.example(origin) for origin in origins])
     return batch.inputs, batch.targets, batch.anchor, batch.truth, batch.origin
 

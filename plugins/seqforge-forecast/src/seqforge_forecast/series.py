@@ -28,11 +28,11 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from seqforge.data.resumable import ResumableLoader, shuffle_seed, training_loader
-from seqforge.data.series_configs import SignalDataConfig, TimeSeriesDataConfig
-from seqforge.data.splits import check_fractions
-from seqforge.data.streams import StreamBatches, StreamLoaders
-from seqforge.errors import ConfigError, DataError
+from seqforge.api import (
+    ConfigError, DataError, ResumableLoader, StreamBatches, StreamLoaders, check_fractions, shuffle_seed, training_loader,
+)
+
+from seqforge_forecast.series_configs import SignalDataConfig, TimeSeriesDataConfig
 
 MISSING_POLICIES = ("error", "ffill", "interpolate")
 TRANSFORMS = ("none", "log")
@@ -59,7 +59,7 @@ class Table:
 def read_table(path: Optional[str], *, key: str = "data.path") -> Table:
     """The CSV at ``path`` (or the embedded airline series), every row checked for its field count."""
     if path is None:
-        text = resources.files("seqforge.data").joinpath(AIRLINE_CSV).read_text(encoding="utf-8")
+        text = resources.files("seqforge_forecast").joinpath(AIRLINE_CSV).read_text(encoding="utf-8")
         source = f"the embedded {AIRLINE_CSV}"
     else:
         file = Path(path).expanduser()

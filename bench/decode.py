@@ -51,7 +51,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from seqforge.checkpoints import load_checkpoint
-    from seqforge.data.dates import generate_pairs
+    from seqforge_seq2seq.dates import generate_pairs
     from seqforge.tasks.configs import DecodeConfig
     from seqforge.train import restore
 

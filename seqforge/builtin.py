@@ -1,19 +1,19 @@
 """The core's own components, registered through the ``seqforge`` entry point like any plugin's.
 
 Generic, cell-agnostic pieces live in core: the recurrent encoder (any cell,
-stacked, bidirectional), the recurrent decoder, the language-modelling and
-translation tasks with their data.
+stacked, bidirectional), the recurrent decoder, the language-modelling
+task with its data. Translation is the seqforge-seq2seq plugin's.
 Factories are given as import paths so that loading plugins (and so
 ``seqforge --help`` / ``plugins list``) never imports torch or lightning.
 """
 
 from __future__ import annotations
 
-from seqforge.data.configs import DatesDataConfig, ParallelDataConfig, TextDataConfig
+from seqforge.data.configs import TextDataConfig
 from seqforge.model_configs import NoAttentionConfig, RecurrentDecoderConfig, RecurrentEncoderConfig
 from seqforge.hookspecs import hookimpl
 from seqforge.registry import Registry
-from seqforge.tasks.configs import LanguageModelTaskConfig, TranslationTaskConfig
+from seqforge.tasks.configs import LanguageModelTaskConfig
 from seqforge import PLUGIN_API_VERSION as SEQFORGE_PLUGIN_API  # noqa: F401 - the core always targets its own API
 
 
@@ -28,18 +28,6 @@ def seqforge_register(registry: Registry) -> None:
         description="any cell, stacked, optional attention with input feeding; bridge linear|zero|copy",
     )
     registry.attention("none", "seqforge.decoders.no_attention", NoAttentionConfig, description="no attention")
-    registry.task(
-        "translation", "seqforge.tasks.translation.TranslationTask", TranslationTaskConfig,
-        description="sequence to sequence: BLEU, chrF, exact match; greedy/beam/sampling decoding",
-    )
-    registry.data(
-        "parallel", "seqforge.data.parallel.ParallelData", ParallelDataConfig,
-        description="sentence pairs: two line-aligned files or a TSV; char|word|subword tokens",
-    )
-    registry.data(
-        "dates", "seqforge.data.dates.DatesData", DatesDataConfig,
-        description="generated dates in 8 languages and 4 formats -> ISO 8601 (offline translation demo)",
-    )
     registry.task(
         "lm", "seqforge.tasks.lm.LanguageModelTask", LanguageModelTaskConfig,
         description="language modelling: perplexity, bits per character, sampling",

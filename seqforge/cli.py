@@ -1,4 +1,4 @@
-"""The ``seqforge`` command: ``train``, ``evaluate``, ``generate``, ``translate``, ``predict``, ``plugins``.
+"""The ``seqforge`` command: ``train``, ``evaluate``, ``generate``, ``predict``, ``plugins`` (plus the plugins' commands, e.g. ``translate``).
 
 ``sys.argv`` is never modified: Lightning's DDP launcher starts each extra
 rank by re-running ``sys.argv`` (plus Hydra's run-dir overrides), so the
@@ -24,7 +24,6 @@ usage:
   seqforge train [KEY=VALUE ...] [GROUP=OPTION ...] [hydra flags: --cfg job, -m, --help]
   seqforge evaluate ckpt=PATH [split=valid|test|all] [data.KEY=VALUE ...]
   seqforge generate ckpt=PATH [prompt=TEXT] [max_new_tokens=N] [temperature=T] [top_k=K] [top_p=P] [seed=S]
-  seqforge translate ckpt=PATH [input=FILE|-] [output=FILE|-] [decode=greedy|beam|sample] [decode.beam_size=5] [decode.n_best=3]
   seqforge predict ckpt=PATH [input=FILE|-] [output=FILE|-] [batch_size=N]   # classifiers: label<TAB>p; taggers: token<TAB>tag
   seqforge plugins list
   seqforge plugins new DIST-NAME --kind cell|attention [--name NAME] [--dir PATH]   # scaffold a plugin package
@@ -367,42 +366,6 @@ def generate(argv: list[str]) -> None:
     print(text)
 
 
-@dataclass
-class TranslateArgs:
-    ckpt: Optional[str] = None
-    input: str = "-"  # a file with one source sentence per line, or - for stdin
-    output: str = "-"  # a file, or - for stdout
-    decode: Optional[str] = None  # greedy|beam|sample (default: the checkpoint's task.decode.strategy)
-    batch_size: int = 64
-
-
-def translate(argv: list[str]) -> None:
-    """``seqforge translate ckpt=... input=... output=... decode=beam decode.beam_size=5 decode.n_best=3``."""
-    from seqforge.run_loading import load_run
-
-    args, overrides = parse_key_values(argv, TranslateArgs, "translate")
-    # decode.* belong to the task's decoding options; other dotted keys address the config directly.
-    overrides = [f"task.{o}" if o.startswith("decode.") else o for o in overrides]
-    if args.decode is not None:
-        overrides.append(f"task.decode.strategy={args.decode}")
-    path = _checkpoint_path(args.ckpt, "translate")
-    module = load_run(path, _dotted(overrides, "translate"), command="translate")
-    if not hasattr(module.task, "translate"):
-        fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not translate: `seqforge translate` "
-             f"applies sequence-to-sequence models (task=translation). {_command_for(module.task)}")
-    lines = _read_lines(args.input)
-    results, unknown = module.task.translate(module.model, module.data, lines, batch_size=args.batch_size)
-    n_best = module.task.decode.n_best if module.task.decode.strategy == "beam" else 1
-    rows = []
-    for number, nbest in enumerate(results):
-        if n_best > 1:  # Moses n-best format: id ||| hypothesis ||| score
-            rows += [f"{number} ||| {text} ||| {hyp.score:.4f}" for text, hyp in nbest[:n_best]]
-        else:
-            rows.append(nbest[0][0])
-    _write_lines(args.output, rows)
-    print(f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr)
-
-
 def _command_for(task: Any) -> str:
     """The sentence naming the command that does apply ``task`` (by the capabilities it has)."""
     for capability, command in (("translate", "translate"), ("predict", "predict"), ("generate", "generate"), ("vectors", "neighbors")):
@@ -493,7 +456,7 @@ def plugins(argv: list[str]) -> None:
     print_plugins(get_plugins())
 
 
-COMMANDS = {"train": train, "evaluate": evaluate, "generate": generate, "translate": translate, "predict": predict, "plugins": plugins}
+COMMANDS = {"train": train, "evaluate": evaluate, "generate": generate, "predict": predict, "plugins": plugins}
 
 
 def plugin_commands() -> dict[str, Any]:

@@ -8,4 +8,4 @@ never imports the CLI.
 from __future__ import annotations
 
 #: ``seqforge <name>`` commands the core implements (see :data:`seqforge.cli.COMMANDS`); plugins cannot take these names.
-BUILTIN_COMMANDS: frozenset[str] = frozenset({"train", "evaluate", "generate", "translate", "predict", "plugins"})
+BUILTIN_COMMANDS: frozenset[str] = frozenset({"train", "evaluate", "generate", "predict", "plugins"})

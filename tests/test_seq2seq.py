@@ -12,8 +12,6 @@ from seqforge.encoders import RecurrentEncoder
 from seqforge.errors import ConfigError
 from seqforge.search import beam_search, greedy_search
 from seqforge.seq2seq import Seq2Seq
-from seqforge.tasks.configs import DecodeConfig
-from seqforge.tasks.translation import decode
 from seqforge_rnn.cells import GRUCell, LSTMCell, RNNCell
 
 V_SRC, V_TGT, E = 13, 11, 8
@@ -139,18 +137,6 @@ def test_beam_of_one_equals_greedy_on_the_real_model(style: str) -> None:
     for g, b in zip(greedy, beam):
         assert g[0].tokens == b[0].tokens
         assert g[0].log_prob == pytest.approx(b[0].log_prob, abs=1e-6)
-
-
-@pytest.mark.parametrize("strategy", ["greedy", "beam"])
-def test_a_sentence_decodes_the_same_alone_and_in_a_padded_batch(strategy: str) -> None:
-    """Padding and batch composition do not change a sentence's translation"""
-    model = make_model()
-    src, lengths = batch()
-    options = DecodeConfig(strategy=strategy, beam_size=3, max_len=8, max_len_ratio=0)
-    together = decode(model, src, lengths, options)
-    for row, length in enumerate(lengths.tolist()):
-        alone = decode(model, src[row : row + 1, :length], lengths[row : row + 1], options)
-        assert alone[0][0].tokens == together[row][0].tokens
 
 
 def test_without_attention_the_decoder_returns_no_weights() -> None:

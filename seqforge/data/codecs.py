@@ -1,19 +1,19 @@
-"""Text <-> token ids for one side of a parallel corpus: characters, words, or subwords.
+"""Text <-> token ids: characters or words over a :class:`Vocabulary`.
 
-Subwords use Hugging Face ``tokenizers`` (byte-pair encoding with a metaspace
-pre-tokenizer, so detokenization is exact) rather than a hand-written BPE.
-Every codec serialises to plain data (lists, strings) so checkpoints load
-with ``weights_only=True``. Ids 0-3 are always ``<pad> <unk> <bos> <eos>``.
+Subword (BPE) codecs belong to the seqforge-seq2seq plugin (Hugging Face
+``tokenizers`` is its dependency, not the core's); it extends :func:`fit_codec`
+and :func:`codec_from_state` with the ``subword`` kind. Every codec serialises
+to plain data (lists, strings) so checkpoints load with ``weights_only=True``. Ids 0-3 are always ``<pad> <unk> <bos> <eos>``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Protocol
 
-from seqforge.data.vocab import SPECIALS, Vocabulary
+from seqforge.data.vocab import Vocabulary
 from seqforge.errors import ConfigError
 
-CODECS = ("char", "word", "subword")
+CODECS = ("char", "word")
 
 
 class Codec(Protocol):
@@ -61,54 +61,16 @@ class VocabularyCodec:
         return {"kind": self.kind, "tokens": list(self.vocab.itos), "lowercase": self.lowercase}
 
 
-class SubwordCodec:
-    """Byte-pair encoding trained with Hugging Face ``tokenizers``."""
-
-    kind = "subword"
-
-    def __init__(self, tokenizer: Any, lowercase: bool = False) -> None:
-        self.tokenizer, self.lowercase = tokenizer, lowercase
-
-    @classmethod
-    def fit(cls, texts: Iterable[str], *, lowercase: bool, vocab_size: int, min_freq: int) -> "SubwordCodec":
-        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-        tokenizer = Tokenizer(models.BPE(unk_token=SPECIALS[1]))
-        tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
-        tokenizer.decoder = decoders.Metaspace()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_freq, special_tokens=list(SPECIALS), show_progress=False)
-        tokenizer.train_from_iterator((t.lower() if lowercase else t for t in texts), trainer=trainer)
-        return cls(tokenizer, lowercase)
-
-    def __len__(self) -> int:
-        return self.tokenizer.get_vocab_size()
-
-    def encode(self, text: str) -> list[int]:
-        return self.tokenizer.encode(text.lower() if self.lowercase else text).ids
-
-    def tokens(self, ids: Iterable[int]) -> list[str]:
-        return [self.tokenizer.id_to_token(i) for i in ids]
-
-    def decode(self, ids: Iterable[int]) -> str:
-        return self.tokenizer.decode(list(ids))
-
-    def state(self) -> dict[str, Any]:
-        return {"kind": "subword", "json": self.tokenizer.to_str(), "lowercase": self.lowercase}
-
-
 def fit_codec(kind: str, texts: list[str], *, lowercase: bool, min_freq: int, max_vocab: Optional[int], subword_vocab_size: int) -> Codec:
-    """Learn a codec of ``kind`` from training texts."""
+    """Learn a codec of ``kind`` from training texts (``subword_vocab_size``: for the plugin's ``subword`` kind, same signature)."""
     if kind in ("char", "word"):
         return VocabularyCodec.fit(kind, texts, lowercase=lowercase, min_freq=min_freq, max_size=max_vocab)
-    if kind == "subword":
-        return SubwordCodec.fit(texts, lowercase=lowercase, vocab_size=subword_vocab_size, min_freq=min_freq)
     raise ConfigError(f"data.tokenizer must be one of {', '.join(CODECS)}, got '{kind}'.")
 
 
 def codec_from_state(state: dict[str, Any]) -> Codec:
     """Rebuild a codec saved with ``state()`` (e.g. from a checkpoint)."""
-    if state["kind"] == "subword":
-        from tokenizers import Tokenizer
-
-        return SubwordCodec(Tokenizer.from_str(state["json"]), state.get("lowercase", False))
+    if state["kind"] not in CODECS:
+        raise ConfigError(f"A saved codec of kind '{state['kind']}' cannot be rebuilt by the core (it knows {', '.join(CODECS)}); "
+                          "subword codecs are rebuilt by the seqforge-seq2seq plugin.")
     return VocabularyCodec(state["kind"], Vocabulary(state["tokens"]), state.get("lowercase", False))

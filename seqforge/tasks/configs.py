@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 
@@ -59,14 +59,3 @@ class DecodeConfig:
                     f"task.decode.{key}={getattr(self, key)}: expected {expected}. (`seqforge translate` takes it as "
                     f"decode.{key}=..., training as task.decode.{key}=....)"
                 )
-
-
-@dataclass
-class TranslationTaskConfig:
-    """``task=translation``: sequence to sequence with teacher forcing."""
-
-    teacher_forcing: float = 1.0  # probability of feeding the true previous token (< 1: scheduled sampling)
-    label_smoothing: float = 0.0
-    decode: DecodeConfig = field(default_factory=DecodeConfig)
-    heatmaps: int = 3  # attention heatmap PNGs of this many validation examples per validation run
-    show_examples: int = 5  # test examples printed after training

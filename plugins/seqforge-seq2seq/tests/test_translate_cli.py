@@ -87,3 +87,21 @@ def test_dot_attention_that_cannot_combine_sizes_fails_at_config_time(tmp_path: 
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "model.attention" in result.stderr and "model.hidden_size" in result.stderr
+
+
+def test_a_checkpoint_written_while_translation_was_core_still_translates(translation_run: Path) -> None:
+    """Stored targets seqforge.tasks.translation / seqforge.data.dates (before the split) load via formerly= and translate the same"""
+    import torch
+
+    ckpt = translation_run / "out" / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(ckpt, map_location="cpu", weights_only=True)
+    config = checkpoint["seqforge"]["config"]
+    assert config["task"]["_target_"] == "seqforge_seq2seq.translation.TranslationTask"
+    config["task"]["_target_"] = "seqforge.tasks.translation.TranslationTask"
+    config["data"]["_target_"] = "seqforge.data.dates.DatesData"
+    old = translation_run / "old.ckpt"
+    torch.save(checkpoint, old)
+    new_result = run_seqforge("translate", f"ckpt={ckpt}", cwd=translation_run, stdin="22. November 2026\n")
+    old_result = run_seqforge("translate", f"ckpt={old}", cwd=translation_run, stdin="22. November 2026\n")
+    assert old_result.returncode == 0, old_result.stderr[-3000:]
+    assert old_result.stdout == new_result.stdout and old_result.stdout.strip()

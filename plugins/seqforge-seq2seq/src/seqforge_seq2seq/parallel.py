@@ -10,12 +10,10 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from seqforge.data.codecs import Codec, codec_from_state, fit_codec
-from seqforge.data.configs import ParallelDataConfig
-from seqforge.data.splits import SplitLoaders, split_by_fractions
-from seqforge.data.text_io import read_text
-from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from seqforge.errors import ConfigError, DataError
+from seqforge.api import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Codec, ConfigError, DataError, SplitLoaders, read_text, split_by_fractions
+
+from seqforge_seq2seq.codecs import codec_from_state, fit_codec
+from seqforge_seq2seq.configs import ParallelDataConfig
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")

@@ -17,9 +17,10 @@ import datetime
 import random
 from typing import Any
 
-from seqforge.data.configs import DatesDataConfig
-from seqforge.data.parallel import Pairs, ParallelData
-from seqforge.errors import ConfigError
+from seqforge.api import ConfigError
+
+from seqforge_seq2seq.configs import DatesDataConfig
+from seqforge_seq2seq.parallel import Pairs, ParallelData
 
 FORMATS = ("short", "medium", "long", "full")
 

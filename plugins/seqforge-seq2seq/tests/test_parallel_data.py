@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from seqforge.data.codecs import codec_from_state, fit_codec
-from seqforge.data.dates import generate_pairs
-from seqforge.data.parallel import UNK_ID, ParallelData
-from seqforge.errors import ConfigError, DataError
+from seqforge.api import UNK_ID, ConfigError, DataError
+
+from seqforge_seq2seq.codecs import codec_from_state, fit_codec
+from seqforge_seq2seq.dates import generate_pairs
+from seqforge_seq2seq.parallel import ParallelData
 
 
 def write_pair_files(tmp_path: Path, sources: list[str], targets: list[str]) -> tuple[Path, Path]:

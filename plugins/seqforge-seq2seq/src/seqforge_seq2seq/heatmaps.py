@@ -8,6 +8,8 @@ from typing import Any
 import lightning as L
 import torch
 
+from seqforge.api import DecodeConfig
+
 
 class AttentionHeatmaps(L.Callback):
     """Writes ``<folder>/step<global step>_<k>.png``: target tokens (rows) x source tokens (columns)."""
@@ -24,8 +26,6 @@ class AttentionHeatmaps(L.Callback):
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-
-        from seqforge.tasks.configs import DecodeConfig
 
         task, data = module.task, module.data
         sources = [source for source, _ in data.pairs["valid"][: self.count]]

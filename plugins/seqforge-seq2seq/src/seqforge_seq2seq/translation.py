@@ -10,19 +10,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.build import build_encoder, cell_factory, instantiate
-from seqforge.data.parallel import BOS_ID, EOS_ID, PAD_ID, ParallelData, Seq2SeqBatch, collate
-from seqforge.embeddings import init_embedding
-from seqforge.errors import ConfigError
-from seqforge.search import Hypothesis, beam_search, greedy_search, sample_search
-from seqforge.seq2seq import Seq2Seq
+from seqforge.api import (
+    BOS_ID, EOS_ID, PAD_ID, ConfigError, DecodeConfig, Hypothesis, Seq2Seq, beam_search, build_encoder, cell_factory, greedy_search,
+    init_embedding, instantiate, sample_search,
+)
+
+from seqforge_seq2seq.parallel import ParallelData, Seq2SeqBatch, collate
 
 STRATEGIES = ("greedy", "beam", "sample")
 
 
 @torch.no_grad()
 def decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, options: Any) -> list[list[Hypothesis]]:
-    """Search with ``options`` (a :class:`~seqforge.tasks.configs.DecodeConfig`) for each source sentence."""
+    """Search with ``options`` (a :class:`~seqforge.api.DecodeConfig`) for each source sentence."""
     if options.strategy not in STRATEGIES:
         raise ConfigError(f"task.decode.strategy must be one of {', '.join(STRATEGIES)}, got '{options.strategy}'.")
     state = model.encode(src, src_lengths)
@@ -48,8 +48,6 @@ class TranslationTask:
     def __init__(
         self, teacher_forcing: float = 1.0, label_smoothing: float = 0.0, decode: Any = None, heatmaps: int = 3, show_examples: int = 5
     ) -> None:
-        from seqforge.tasks.configs import DecodeConfig
-
         if not 0.0 <= teacher_forcing <= 1.0:
             raise ConfigError(f"task.teacher_forcing must be in [0, 1], got {teacher_forcing}.")
         self.teacher_forcing = teacher_forcing
@@ -168,7 +166,7 @@ class TranslationTask:
         return results, unknown
 
     def callbacks(self, run_dir: Any) -> list[Any]:
-        from seqforge.tasks.heatmaps import AttentionHeatmaps
+        from seqforge_seq2seq.heatmaps import AttentionHeatmaps
 
         return [AttentionHeatmaps(run_dir / "attention", count=self.heatmaps)] if self.heatmaps > 0 else []
 

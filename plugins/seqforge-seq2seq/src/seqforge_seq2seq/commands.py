@@ -1,0 +1,74 @@
+"""``seqforge translate``: apply a trained sequence-to-sequence model to new source lines."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+from seqforge.api import SeqforgeError, UsageError, load_run, parse_key_values, read_text
+
+
+@dataclass
+class TranslateArgs:
+    ckpt: Optional[str] = None
+    input: str = "-"  # a file with one source sentence per line, or - for stdin
+    output: str = "-"  # a file, or - for stdout
+    decode: Optional[str] = None  # greedy|beam|sample (default: the checkpoint's task.decode.strategy)
+    batch_size: int = 64
+
+
+def _read_lines(source: str) -> list[str]:
+    """The lines of ``input=`` (a UTF-8 file, or ``-`` for stdin)."""
+    if source == "-":
+        return sys.stdin.read().splitlines()
+    return read_text(source, what="input file", key="input").splitlines()
+
+
+def _write_lines(target: str, rows: Sequence[str]) -> None:
+    """``rows`` as lines to ``output=`` (a file, or ``-`` for stdout)."""
+    text = "\n".join(rows) + ("\n" if rows else "")
+    if target == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(target).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SeqforgeError(f"Cannot write the output file '{target}' (argument `output`): {exc.strerror or exc}.") from None
+
+
+def _command_for(task: object) -> str:
+    """The sentence naming the command that does apply ``task`` (by the capabilities it has)."""
+    for capability, command in (("predict", "predict"), ("generate", "generate"), ("vectors", "neighbors")):
+        if hasattr(task, capability):
+            return f"For this checkpoint use `seqforge {command}` (or `seqforge evaluate` for its metrics)."
+    return "`seqforge evaluate` scores any checkpoint."
+
+
+def translate(argv: list[str]) -> None:
+    """``seqforge translate ckpt=... input=... output=... decode=beam decode.beam_size=5 decode.n_best=3``."""
+    args, overrides = parse_key_values(argv, TranslateArgs, "translate")
+    # decode.* belong to the task's decoding options; other dotted keys address the config directly.
+    overrides = [f"task.{o}" if o.startswith("decode.") else o for o in overrides]
+    if args.decode is not None:
+        overrides.append(f"task.decode.strategy={args.decode}")
+    if not args.ckpt:
+        raise UsageError("`seqforge translate` needs ckpt=<checkpoint file or run directory>.")
+    module = load_run(args.ckpt, overrides, command="translate")
+    if not hasattr(module.task, "translate"):
+        raise UsageError(
+            f"the checkpoint {args.ckpt} holds a {type(module.task).__name__}, which does not translate: `seqforge translate` "
+            f"applies sequence-to-sequence models (task=translation). {_command_for(module.task)}"
+        )
+    lines = _read_lines(args.input)
+    results, unknown = module.task.translate(module.model, module.data, lines, batch_size=args.batch_size)
+    n_best = module.task.decode.n_best if module.task.decode.strategy == "beam" else 1
+    rows = []
+    for number, nbest in enumerate(results):
+        if n_best > 1:  # Moses n-best format: id ||| hypothesis ||| score
+            rows += [f"{number} ||| {text} ||| {hyp.score:.4f}" for text, hyp in nbest[:n_best]]
+        else:
+            rows.append(nbest[0][0])
+    _write_lines(args.output, rows)
+    print(f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr)

@@ -1,0 +1,66 @@
+"""Config dataclasses of the sequence-to-sequence components (import-light: no torch, no lightning)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from seqforge.api import DecodeConfig
+
+
+@dataclass
+class ParallelDataConfig:
+    """``data=parallel``: sentence pairs for sequence-to-sequence tasks.
+
+    Give either two line-aligned files (``source`` + ``target``) or one ``tsv``
+    file (``source<TAB>target`` per line). Without ``valid_*``/``test_*``
+    files the pairs are split by ``split`` (in file order).
+    """
+
+    source: Optional[str] = None
+    target: Optional[str] = None
+    tsv: Optional[str] = None
+    valid_source: Optional[str] = None
+    valid_target: Optional[str] = None
+    valid_tsv: Optional[str] = None
+    test_source: Optional[str] = None
+    test_target: Optional[str] = None
+    test_tsv: Optional[str] = None
+    split: List[float] = field(default_factory=lambda: [0.9, 0.05, 0.05])
+    tokenizer: str = "word"  # char|word|subword (subword: BPE via Hugging Face tokenizers)
+    subword_vocab_size: int = 8000
+    shared_vocab: bool = False  # one vocabulary for both sides (needed for tied source/target embeddings)
+    lowercase: bool = False
+    min_freq: int = 1
+    max_vocab: Optional[int] = None
+    max_source_len: int = 200  # tokens
+    max_target_len: int = 200
+    too_long: str = "truncate"  # truncate|error: what to do with longer pairs in training data
+    batch_size: int = 64
+    eval_batch_size: int = 128
+    shuffle: bool = True
+
+
+@dataclass
+class DatesDataConfig(ParallelDataConfig):
+    """``data=dates``: dates written in many languages and formats -> ISO 8601 (generated offline with Babel's CLDR data)."""
+
+    tokenizer: str = "char"
+    n_train: int = 20000
+    n_valid: int = 1000
+    n_test: int = 1000
+    seed: int = 1234
+    first_year: int = 1950  # two-digit years are unambiguous inside a 100-year window
+    last_year: int = 2049
+    locales: List[str] = field(default_factory=lambda: ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"])
+
+
+@dataclass
+class TranslationTaskConfig:
+    """``task=translation``: sequence to sequence with teacher forcing."""
+
+    teacher_forcing: float = 1.0  # probability of feeding the true previous token (< 1: scheduled sampling)
+    label_smoothing: float = 0.0
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    heatmaps: int = 3  # attention heatmap PNGs of this many validation examples per validation run
+    show_examples: int = 5  # test examples printed after training

@@ -15,6 +15,7 @@ from typing import Any, Optional, Sequence
 
 from seqforge import __version__
 from seqforge.errors import SeqforgeError
+from seqforge.interfaces import ExportsVectors, Generates, Predicts, Translates
 from seqforge.key_values import parse_key_values  # raises UsageError: main() exits 2
 
 USAGE = f"""\
@@ -356,7 +357,7 @@ def generate(argv: list[str]) -> None:
         fail("`seqforge generate`: max_new_tokens and temperature must be >= 0.")
     path = _checkpoint_path(args.ckpt, "generate")
     module = load_run(path, _dotted(overrides, "generate"), command="generate")
-    if not hasattr(module.task, "generate"):
+    if not isinstance(module.task, Generates):
         fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not generate text: `seqforge generate` "
              f"applies language models and one-to-many generators. {_command_for(module.task)}")
     text = module.task.generate(
@@ -368,8 +369,8 @@ def generate(argv: list[str]) -> None:
 
 def _command_for(task: Any) -> str:
     """The sentence naming the command that does apply ``task`` (by the capabilities it has)."""
-    for capability, command in (("translate", "translate"), ("predict", "predict"), ("generate", "generate"), ("vectors", "neighbors")):
-        if hasattr(task, capability):
+    for capability, command in ((Translates, "translate"), (Predicts, "predict"), (Generates, "generate"), (ExportsVectors, "neighbors")):
+        if isinstance(task, capability):
             return f"For this checkpoint use `seqforge {command}` (or `seqforge evaluate` for its metrics)."
     return "`seqforge evaluate` scores any checkpoint."
 
@@ -418,8 +419,8 @@ def predict(argv: list[str]) -> None:
     path = _checkpoint_path(args.ckpt, "predict")
     module = load_run(path, _dotted(overrides, "predict"), command="predict")
     task = module.task
-    if not hasattr(task, "predict"):
-        instead = "`seqforge translate`" if hasattr(task, "translate") else "`seqforge generate`" if hasattr(task, "generate") else None
+    if not isinstance(task, Predicts):
+        instead = "`seqforge translate`" if isinstance(task, Translates) else "`seqforge generate`" if isinstance(task, Generates) else None
         fail(
             f"the checkpoint {path} holds a {type(task).__name__}, which has no `predict`: `seqforge predict` applies "
             "classifiers (task=classify) and taggers (task=tag), both from seqforge-labelled. Sequence-to-sequence models use "

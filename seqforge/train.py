@@ -25,6 +25,7 @@ from seqforge.checkpoint_io import AtomicCheckpointIO
 from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
 from seqforge.errors import ConfigError
+from seqforge.interfaces import ManuallyOptimised, ProvidesCallbacks, Reports
 from seqforge.interrupts import RunInterrupted, StopOnSignal
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.precision import check_precision
@@ -198,7 +199,7 @@ def make_trainer(
 ) -> L.Trainer:
     """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks (and the task's, and ``extra_callbacks``) and logger."""
     kwargs = as_plain(cfg.trainer)
-    manual_task = not getattr(task, "automatic_optimization", True)  # updates its parameters itself (word2vec's kernels)
+    manual_task = isinstance(task, ManuallyOptimised) and not task.automatic_optimization  # updates its parameters itself (word2vec's kernels)
     if manual_task or (cfg.get("train") or {}).get("tbptt_steps") is not None:
         # Manual optimisation: Lightning refuses these arguments then; truncated BPTT clips in the module, and a
         # task that updates its parameters itself has no gradients to clip.
@@ -207,7 +208,7 @@ def make_trainer(
     if for_fit:
         logger = _logger(cfg, run_dir, _log_version(run_dir, resuming))
         return L.Trainer(
-            **kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=[*_callbacks(cfg, run_dir, task.callbacks(run_dir) if hasattr(task, "callbacks") else []), *extra_callbacks],
+            **kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=[*_callbacks(cfg, run_dir, task.callbacks(run_dir) if isinstance(task, ProvidesCallbacks) else []), *extra_callbacks],
             plugins=[AtomicCheckpointIO()],
         )
     for key in ("max_epochs", "max_steps", "max_time", "gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
@@ -270,7 +271,7 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, ckpt_path: Optional[Path], sto
     if trainer.is_global_zero:
         print(f"\nRun directory: {run_dir}")
         print_metrics(module.last_metrics)
-        if hasattr(module.task, "report"):
+        if isinstance(module.task, Reports):
             module.task.report(module)
         print(checkpoints_line(run_dir / CHECKPOINT_DIR, trainer.global_step))
     return module.last_metrics

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import torch
 
+from seqforge.interfaces import BeginsEvaluation
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
 from seqforge.testing._shared_contracts import module_contracts
 from seqforge.testing._tensors import max_difference, mixed_lengths, require_useful_gradients, shape
@@ -324,7 +325,7 @@ def task_training_step(subject: Subject) -> None:
 def task_evaluation_step(subject: Subject) -> None:
     run = _run(subject)
     run.model.eval()
-    if hasattr(run.task, "begin_evaluation"):
+    if isinstance(run.task, BeginsEvaluation):
         run.task.begin_evaluation(run.data, "valid")
     sums, _ = run.task.evaluation_step(run.model, _first_batch(run.data, "val"), None, stateful=run.stateful)
     texts = sums.pop("texts", ())

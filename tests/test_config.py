@@ -66,7 +66,7 @@ def test_no_packaged_yaml_shadows_a_registered_component() -> None:
     """Hydra's search path is first-match-wins: no shipped `<group>/<name>.yaml` may hide a registered config"""
     shadowed = [
         f"{package}:{component.group}/{component.name}.yaml"
-        for package in ("seqforge.conf", "seqforge.presets")
+        for package in ("seqforge.conf",)
         for component in get_registry()
         if files(package).joinpath(*component.group.split("/"), f"{component.name}.yaml").is_file()
     ]

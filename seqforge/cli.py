@@ -17,6 +17,7 @@ from seqforge import __version__
 from seqforge.errors import SeqforgeError
 from seqforge.interfaces import ExportsVectors, Generates, Predicts, Translates
 from seqforge.key_values import parse_key_values  # raises UsageError: main() exits 2
+from seqforge.vendor_adapters import hydra_args_parser, run_hydra
 
 USAGE = f"""\
 seqforge {__version__} — plugin-based sequence modelling
@@ -289,7 +290,6 @@ def _register_launcher() -> None:
 
 
 def train(argv: list[str]) -> None:
-    from hydra._internal.utils import _run_hydra, get_args_parser
 
     from seqforge.config import register_schema
     from seqforge.config_keys import install_override_checks
@@ -299,7 +299,7 @@ def train(argv: list[str]) -> None:
     register_schema()
     install_override_checks()  # `model.hiden_size=1` names `model.hidden_size`; no `+key` inside typed nodes
     _register_launcher()
-    parser = get_args_parser()
+    parser = hydra_args_parser()
     args = parser.parse_args(argv)
     if not args.help and not args.hydra_help:
         resume = [o.partition("=")[2] for o in args.overrides if o.startswith("resume=")]
@@ -309,7 +309,7 @@ def train(argv: list[str]) -> None:
         _check_sweep_plugins(args.overrides)
     # The task function sits in this module, so Hydra finds the packaged configs in seqforge/conf.
     try:
-        _run_hydra(args=args, args_parser=parser, task_function=_train_task, config_path="conf", config_name="config")
+        run_hydra(args, parser, _train_task, config_path="conf", config_name="config")
     except ValueError as exc:  # Hydra's own command-line checks (e.g. `--cfg` together with `-m`)
         fail(f"seqforge train: {exc}.")
 

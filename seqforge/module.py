@@ -27,6 +27,7 @@ from seqforge.interfaces import (
     BeginsEvaluation, ConfiguresOptimizers, KnowsSequenceLength, ManuallyOptimised, ResumableLoaderLike, TimedBatch, TimeSplits,
 )
 from seqforge.recurrent.state import detach_state
+from seqforge.vendor_adapters import is_last_batch
 
 CHECKPOINT_KEY = "seqforge"
 CHECKPOINT_FORMAT = 1
@@ -202,7 +203,7 @@ class SeqforgeModule(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         # As Lightning: epoch-interval schedulers step after a complete epoch, not when max_steps stops one midway.
-        if self.tbptt_steps is not None and self.trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+        if self.tbptt_steps is not None and is_last_batch(self.trainer):
             self._step_schedulers("epoch")
 
     # -- evaluation -----------------------------------------------------------

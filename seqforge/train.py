@@ -32,6 +32,7 @@ from seqforge.precision import check_precision
 from seqforge.report import print_metrics
 from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
 from seqforge.run_dir import claim, disk_errors, release
+from seqforge.vendor_adapters import is_last_batch
 
 
 # Lightning-internal deprecation noise that users cannot act on.
@@ -127,7 +128,7 @@ class ValidateAtEnd(L.Callback):
         last_step = trainer.max_steps >= 0 and trainer.global_step >= trainer.max_steps
         max_epochs = trainer.max_epochs
         last_epoch = (max_epochs is not None and max_epochs >= 0 and trainer.current_epoch + 1 >= max_epochs
-                      and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)
+                      and is_last_batch(trainer))
         if last_step or last_epoch:
             trainer.should_stop = True
 

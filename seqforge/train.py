@@ -32,7 +32,7 @@ from seqforge.precision import check_precision
 from seqforge.report import print_metrics
 from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
 from seqforge.run_dir import claim, disk_errors, release
-from seqforge.vendor_adapters import is_last_batch
+from seqforge.vendor_adapters import every_n_train_steps, is_last_batch, save_checkpoints_now, save_last_checkpoint
 
 
 # Lightning-internal deprecation noise that users cannot act on.
@@ -98,18 +98,14 @@ class StepCheckpoint(ModelCheckpoint):
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         if pl_module.automatic_optimization:
             return super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        every = self._every_n_train_steps
+        every = every_n_train_steps(self)
         if every < 1 or trainer.global_step // every == self._step_at_batch_start // every:
             return
-        if self._should_skip_saving_checkpoint(trainer):
-            return
-        candidates = self._monitor_candidates(trainer)
-        self._save_topk_checkpoint(trainer, candidates)
-        self._save_last_checkpoint(trainer, candidates)
+        save_checkpoints_now(self, trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
-        if self.save_last and trainer.global_step != self._last_global_step_saved and not trainer.sanity_checking:
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        if self.save_last and not trainer.sanity_checking:
+            save_last_checkpoint(self, trainer)
 
 
 class ValidateAtEnd(L.Callback):

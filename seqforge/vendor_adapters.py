@@ -53,6 +53,11 @@ PRIVATE_APIS: tuple[PrivateApi, ...] = (
                "save_last_checkpoint"),
     PrivateApi("lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._last_global_step_saved", None,
                "save_last_checkpoint"),
+    PrivateApi("lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._save_topk_checkpoint",
+               ("self", "trainer", "monitor_candidates"), "save_checkpoints_now"),
+    PrivateApi("lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._should_skip_saving_checkpoint", ("self", "trainer"),
+               "save_checkpoints_now"),
+    PrivateApi("lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._every_n_train_steps", None, "every_n_train_steps"),
     PrivateApi("lightning", "lightning.pytorch", "Trainer.fit_loop.epoch_loop.batch_progress.is_last_batch", None,
                "is_last_batch"),
 )
@@ -149,6 +154,31 @@ def save_last_checkpoint(checkpoint: Any, trainer: Any) -> None:
     """
     if checkpoint._last_global_step_saved != trainer.global_step:  # not saved at this step yet (Lightning's own bookkeeping)
         checkpoint._save_last_checkpoint(trainer, checkpoint._monitor_candidates(trainer))
+
+
+def every_n_train_steps(checkpoint: Any) -> int:
+    """``ModelCheckpoint(every_n_train_steps=...)`` as the callback resolved it (0: not step-based).
+
+    Private: ``ModelCheckpoint._every_n_train_steps``; the constructor argument is not kept publicly.
+    """
+    return int(checkpoint._every_n_train_steps)
+
+
+def save_checkpoints_now(checkpoint: Any, trainer: Any) -> None:
+    """What ``ModelCheckpoint`` does at a step-interval save (top-k and ``last.ckpt``), at a step the caller chose.
+
+    Private: ``_should_skip_saving_checkpoint``, ``_monitor_candidates``,
+    ``_save_topk_checkpoint``, ``_save_last_checkpoint``. Under manual optimisation
+    (truncated BPTT) one batch takes several optimiser steps and Lightning's own
+    ``on_train_batch_end`` test (``global_step % every == 0``) misses most
+    multiples; there is no public way to ask the callback to save with its own
+    naming, top-k and ``last`` bookkeeping.
+    """
+    if checkpoint._should_skip_saving_checkpoint(trainer):
+        return
+    candidates = checkpoint._monitor_candidates(trainer)
+    checkpoint._save_topk_checkpoint(trainer, candidates)
+    checkpoint._save_last_checkpoint(trainer, candidates)
 
 
 def is_last_batch(trainer: Any) -> bool:

@@ -362,3 +362,17 @@ def check_task(name: str, overrides: Sequence[str] = (), *, only: Optional[Itera
     """
     return raise_for(task_results(name, overrides, only=only, skip=skip))
 
+
+
+def task_capabilities(name: str) -> list[str]:
+    """The optional capabilities of the task registered as ``name`` (built with its config's defaults).
+
+    Names of the ``seqforge.api`` Protocols it satisfies (``["Generates", "Reports", "TimeSplits"]``),
+    as the core will see them: assert them in a plugin's tests so a renamed method does not
+    silently turn a command or truncated BPTT off for the task.
+    """
+    from seqforge.build import instantiate
+    from seqforge.interfaces import capabilities
+    from seqforge.plugins import get_registry
+
+    return capabilities(instantiate(get_registry().get("task", name).node(), "task"))

@@ -81,3 +81,24 @@ def test_a_manual_task_switches_lightning_to_manual_optimisation() -> None:
     data = type("Data", (), {"cfg": OmegaConf.create({})})()
     assert SeqforgeModule(cfg, OwnUpdates(), data, nn.Linear(1, 1)).automatic_optimization is False
     assert SeqforgeModule(cfg, Classifier(), data, nn.Linear(1, 1)).automatic_optimization is True
+
+
+def test_the_task_protocol_contract_names_what_a_data_module_lacks() -> None:
+    """check_task's `protocol` contract refuses a data module the core cannot checkpoint or describe, naming the missing members"""
+    from types import SimpleNamespace
+
+    from seqforge.testing import Broken
+    from seqforge.testing._contracts import Subject
+    from seqforge.testing.modules import task_protocol
+
+    class NoState:
+        cfg = None
+
+        def prepare(self) -> Any: ...
+        def train_dataloader(self) -> Any: ...
+        def val_dataloader(self) -> Any: ...
+        def test_dataloader(self) -> Any: ...
+
+    subject = Subject("task", "'plain'", build=lambda **_: None, options={"run": SimpleNamespace(task=Plain(), data=NoState())})
+    with pytest.raises(Broken, match=r"build_data returned a NoState without state, describe \(the DataModule contract\)"):
+        task_protocol.run(subject)

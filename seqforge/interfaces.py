@@ -153,9 +153,9 @@ class Task(Protocol):
 
     metric_sums: tuple[str, ...]
 
-    def build_data(self, cfg: Any, *, state: Any = None) -> Any:
-        """A ``LightningDataModule`` for the composed config, with ``prepare()`` (read data, learn
-        vocabularies) and ``state()`` (what a checkpoint keeps of it).
+    def build_data(self, cfg: Any, *, state: Any = None) -> "DataModule":
+        """A :class:`DataModule` (a ``LightningDataModule``) for the composed config, with ``prepare()``
+        (read data, learn vocabularies) and ``state()`` (what a checkpoint keeps of it).
 
         ``state`` is given when a trained model is restored: the module must then
         know its vocabularies without reading any data (inference needs no corpus).
@@ -182,15 +182,13 @@ class Task(Protocol):
         """Final metrics (e.g. loss, perplexity) from the sums reduced over the split (and the gathered texts)."""
         ...
 
-    # Optional capabilities are separate Protocols below (TimeSplits, Generates, Translates, Predicts, ...):
-    # the core checks them with isinstance, so a task has one only by defining its methods.
 
 
 # -- optional Task capabilities ------------------------------------------------------------
 # Each is checked with ``isinstance(task, Capability)``: a task has it by defining the method
 # (structural typing; no registration, no base class). ``isinstance`` on a runtime_checkable
-# Protocol checks that the names exist, not their signatures: the tests in tests/test_capabilities.py
-# pin which registered task has which capability.
+# Protocol checks that the names exist, not their signatures: tests/test_task_capabilities.py and each
+# family plugin's tests/test_capabilities.py pin which registered task has which capability.
 
 
 @runtime_checkable

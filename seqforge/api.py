@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from seqforge import PLUGIN_API_VERSION
 from seqforge.errors import ConfigError, DataError, PluginError, SeqforgeError, UsageError
 from seqforge.hookspecs import hookimpl
-from seqforge.interfaces import Attention, Cell, Decoder, Encoder, EncoderOutput, State, Task
+from seqforge.interfaces import Attention, Cell, Decoder, Encoder, EncoderOutput, ReinforceAttention, State, StepAttention, Task
 from seqforge.registry import Registry
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ __all__ = sorted([
     # errors
     "ConfigError", "DataError", "PluginError", "SeqforgeError", "UsageError",
     # Protocols and data types
-    "Attention", "Cell", "Decoder", "Encoder", "EncoderOutput", "State", "Task",
+    "Attention", "Cell", "Decoder", "Encoder", "EncoderOutput", "ReinforceAttention", "State", "StepAttention", "Task",
     # lazily imported
     *_LAZY,
 ])

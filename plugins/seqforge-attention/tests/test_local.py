@@ -78,7 +78,7 @@ def test_local_p_predicts_p_t_and_multiplies_the_window_softmax_by_a_gaussian(sc
     sigma = D / 2
     for b, length in enumerate(LENGTHS):
         w_p, v_p = attention.w_p.weight, attention.v_p.weight.squeeze(0)
-        p_t = length / (1 + math.exp(-float(v_p @ torch.tanh(w_p @ query[b]))))
+        p_t = length / (1 + math.exp(-float((v_p @ torch.tanh(w_p @ query[b])).detach())))
         assert attention.centre(query[b : b + 1], mask[b : b + 1]).item() == pytest.approx(p_t, abs=1e-12)
         window = [s for s in range(length) if abs(s - p_t) <= D]
         assert window, "D >= 1 keeps a real position in the window"

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from seqforge.api import beam_search, greedy_search
-from seqforge.decoders import RecurrentDecoder
+from seqforge.decoders import RecurrentDecoder  # the decoder is core wiring, not plugin API: tested here through it
 from seqforge_attention.attention import LuongGeneralAttention
 from seqforge_attention.hard import HardAttention
 from seqforge_attention.local import LocalMAttention

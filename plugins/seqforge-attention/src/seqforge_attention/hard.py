@@ -158,12 +158,13 @@ class HardAttention(nn.Module):
         if not self.training:
             weights = alpha if self.inference == "expected" else straight_through(one_hot_at(masked_argmax(log_alpha, mask), mask, alpha.dtype), alpha)
         elif self.estimator == "gumbel":
-            gumbel = -torch.empty_like(log_alpha).exponential_().log()  # (B, S) g ~ Gumbel(0, 1)
+            exponential = torch.empty_like(log_alpha).exponential_().clamp_(min=torch.finfo(log_alpha.dtype).tiny)  # (B, S), never 0
+            gumbel = -exponential.log()  # (B, S) g ~ Gumbel(0, 1), finite
             perturbed = (log_alpha.masked_fill(~mask, 0.0) + gumbel) / self.temperature  # (B, S)
             soft = masked_softmax(perturbed, mask)  # (B, S)
             weights = straight_through(one_hot_at(masked_argmax(perturbed, mask), mask, alpha.dtype), soft)  # (B, S)
         else:
-            chosen = self.sample(alpha.detach())  # (B,)
+            chosen = self.sample(alpha.detach().float())  # (B,); multinomial wants float32/64 (not bf16)
             weights = one_hot_at(chosen, mask, alpha.dtype)  # (B, S), no gradient: reinforce_loss trains α
             if torch.is_grad_enabled():
                 has_real = mask.any(dim=-1)  # (B,)

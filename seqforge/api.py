@@ -23,8 +23,8 @@ from seqforge.errors import ConfigError, DataError, PluginError, SeqforgeError, 
 from seqforge.hookspecs import hookimpl
 from seqforge.interfaces import (
     Attention, Batch, BeginsEvaluation, Cell, ConfiguresOptimizers, DataModule, Decoder, Encoder, EncoderOutput, ExportsVectors,
-    Generates, KnowsSequenceLength, ListsDataFiles, ManuallyOptimised, Predicts, ProvidesCallbacks, Reports, ResumableLoaderLike,
-    State, Task, TimedBatch, TimeSplits, Translates,
+    Generates, KnowsSequenceLength, ListsDataFiles, ManuallyOptimised, Predicts, ProvidesCallbacks, ReinforceAttention, Reports,
+    ResumableLoaderLike, State, StepAttention, Task, TimedBatch, TimeSplits, Translates,
 )
 from seqforge.registry import Registry
 
@@ -116,6 +116,8 @@ __all__ = sorted([
     "ConfigError", "DataError", "PluginError", "SeqforgeError", "UsageError",
     # Protocols and data types
     "Attention", "Cell", "Decoder", "Encoder", "EncoderOutput", "State", "Task",
+    # optional attention capabilities (the decoder passes `step=`; REINFORCE estimators get the reward)
+    "StepAttention", "ReinforceAttention",
     # a Task's optional capabilities (isinstance-checked Protocols)
     "TimeSplits", "Generates", "Translates", "Predicts", "ConfiguresOptimizers", "ManuallyOptimised",
     "BeginsEvaluation", "ProvidesCallbacks", "Reports", "ExportsVectors",

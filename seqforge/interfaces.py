@@ -95,7 +95,9 @@ class Attention(Protocol):
 
     ``forward(query (B, Hq), memory (B, S, Hm), mask (B, S) bool, keys=None)
     -> (context (B, Hm), weights (B, S))``: weights sum to 1 over real
-    positions and are exactly 0 where ``mask`` is False.
+    positions and are exactly 0 where ``mask`` is False. An attention whose
+    paper's weights sum to at most 1 (local-p's Gaussian-damped ones) says so
+    with ``weights_sum_to_one = False``.
 
     Optional: ``project_memory(memory (B, S, Hm)) -> keys (B, S, K)``. The
     decoder calls it once per source batch and passes the result as ``keys``
@@ -106,6 +108,36 @@ class Attention(Protocol):
     def forward(
         self, query: "Tensor", memory: "Tensor", mask: "Tensor", keys: Optional["Tensor"] = None
     ) -> tuple["Tensor", "Tensor"]:
+        ...
+
+
+@runtime_checkable
+class StepAttention(Protocol):
+    """An attention that needs the target position ``t`` (e.g. Luong et al. 2015's local-m window ``[t - D, t + D]``).
+
+    Declared by the attribute ``needs_step`` (its presence is the declaration).
+    The decoder then calls ``forward(query, memory, mask, keys=None, step=t)``
+    with ``step`` ``(B,)`` long: the 0-based index of the target token being
+    produced. The decoder carries ``t`` in its state, so greedy and beam search
+    expand and reorder it with the beams.
+    """
+
+    needs_step: bool
+
+
+@runtime_checkable
+class ReinforceAttention(Protocol):
+    """An attention trained by a score-function estimator (e.g. hard attention with REINFORCE).
+
+    Its forward samples positions (not differentiable), so the usual loss cannot
+    reach its scores. It records what it sampled during a training forward;
+    after the teacher-forced pass the task hands it the reward and adds
+    ``reinforce_loss(reward (B,), mask (B, T) | None) -> scalar`` to the loss
+    (``mask``: True at the target steps whose samples count). The call also
+    clears the records. Returns a zero scalar when nothing was recorded.
+    """
+
+    def reinforce_loss(self, reward: "Tensor", mask: Optional["Tensor"] = None) -> "Tensor":
         ...
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import torch
 
-from cli_helpers import run_seqforge
+from cli_helpers import run_seqforge, run_seqforge_in_process
 from test_bad_input import assert_clean_failure
 from seqforge.checkpoint_config import CALLBACK_TARGETS, inert, safe_stored_config, stored_run_config
 from seqforge.errors import ConfigError, DataError
@@ -76,7 +76,7 @@ def test_a_checkpoint_naming_builtins_open_touches_no_file(tmp_path: Path, victi
     ckpt = _write_checkpoint(tmp_path / "evil.ckpt", _config(task=_opener(victim)))
     before = _files(tmp_path)
     where = [f"resume={ckpt}"] if command == "train" else [f"ckpt={ckpt}"]
-    result = run_seqforge(command, *where, *args, cwd=tmp_path, stdin="hello\n")
+    result = run_seqforge_in_process(command, *where, *args, cwd=tmp_path, stdin="hello\n")  # the refusal, not the process, is the subject
     assert_clean_failure(result, "is refused", "`task._target_`", "`builtins.open`", "Nothing was built or written")
     assert _files(tmp_path) == before  # the victim keeps its content; no output, log or run directory appears
 
@@ -85,7 +85,7 @@ def test_resume_refuses_a_stored_callback_that_is_not_allow_listed_and_names_the
     """`callbacks.evil={_target_: builtins.open …}` stored in a checkpoint never runs on resume=; the message says `~callbacks.evil`"""
     ckpt = _write_checkpoint(tmp_path / "evil.ckpt", _config(callbacks={"evil": _opener(victim)}))
     before = _files(tmp_path)
-    result = run_seqforge("train", f"resume={ckpt}", cwd=tmp_path)
+    result = run_seqforge_in_process("train", f"resume={ckpt}", cwd=tmp_path)
     assert_clean_failure(result, "`callbacks.evil._target_`", "`builtins.open`", "`~callbacks.evil`")
     assert _files(tmp_path) == before
 

@@ -13,7 +13,7 @@ import yaml
 
 from cli_helpers import TINY, run_seqforge, write_corpus
 
-FAKE_JOB = Path(__file__).parent / "fixtures" / "fake_sweep_job.py"
+FAKE_JOB = Path(__file__).parents[1] / "fixtures" / "fake_sweep_job.py"
 FAKE_COMMAND = f"hydra.launcher.command=[{sys.executable},{FAKE_JOB}]"
 QUIET = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 

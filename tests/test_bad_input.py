@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cli_helpers import run_seqforge
+from cli_helpers import run_seqforge, run_seqforge_in_process
 
 
 def assert_clean_failure(result, *fragments: str) -> None:
@@ -77,7 +77,7 @@ def test_folder_without_split_files_is_explained(tmp_path: Path) -> None:
 
 def test_missing_checkpoint(tmp_path: Path) -> None:
     """A checkpoint path that does not exist"""
-    result = run_seqforge("evaluate", f"ckpt={tmp_path / 'nope.ckpt'}", cwd=tmp_path)
+    result = run_seqforge_in_process("evaluate", f"ckpt={tmp_path / 'nope.ckpt'}", cwd=tmp_path)
     assert_clean_failure(result, "nope.ckpt", "no such file")
 
 
@@ -85,7 +85,7 @@ def test_torch_file_that_is_not_a_seqforge_checkpoint(tmp_path: Path) -> None:
     """A PyTorch file without seqforge's payload is named as such"""
     path = tmp_path / "other.ckpt"
     torch.save({"state_dict": {}}, path)
-    result = run_seqforge("generate", f"ckpt={path}", cwd=tmp_path)
+    result = run_seqforge_in_process("generate", f"ckpt={path}", cwd=tmp_path)
     assert_clean_failure(result, "not a seqforge checkpoint")
 
 
@@ -93,19 +93,19 @@ def test_garbage_checkpoint(tmp_path: Path) -> None:
     """Random bytes are refused (weights_only loading, no code execution)"""
     path = tmp_path / "junk.ckpt"
     path.write_bytes(bytes(range(256)) * 8)
-    result = run_seqforge("evaluate", f"ckpt={path}", cwd=tmp_path)
+    result = run_seqforge_in_process("evaluate", f"ckpt={path}", cwd=tmp_path)
     assert_clean_failure(result, "not a readable seqforge checkpoint")
 
 
 def test_generate_argument_of_the_wrong_type(tmp_path: Path) -> None:
     """`max_new_tokens=abc` names the argument"""
-    result = run_seqforge("generate", "ckpt=x", "max_new_tokens=abc", cwd=tmp_path)
+    result = run_seqforge_in_process("generate", "ckpt=x", "max_new_tokens=abc", cwd=tmp_path)
     assert_clean_failure(result, "max_new_tokens", "Integer")
 
 
 def test_unknown_command_suggests(tmp_path: Path) -> None:
     """A typo in the command is answered with the closest one"""
-    result = run_seqforge("trian", cwd=tmp_path)
+    result = run_seqforge_in_process("trian", cwd=tmp_path)
     assert_clean_failure(result, "Did you mean 'train'?")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cli_helpers import TINY, run_seqforge, write_corpus
+from cli_helpers import TINY, run_seqforge, run_seqforge_in_process, write_corpus
 from compose_helpers import compose_config
 from test_bad_input import assert_clean_failure
 from seqforge.errors import ConfigError, SeqforgeError
@@ -190,7 +190,7 @@ def test_classifier_checkpoint_given_to_translate_points_at_predict(tmp_path: Pa
         "trainer.enable_progress_bar=false", "logger=csv", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
     )
     assert trained.returncode == 0, trained.stderr[-2000:]
-    result = run_seqforge("translate", f"ckpt={tmp_path / 'run'}", cwd=tmp_path, stdin="good\n")
+    result = run_seqforge_in_process("translate", f"ckpt={tmp_path / 'run'}", cwd=tmp_path, stdin="good\n")
     assert_clean_failure(result, "ClassificationTask, which does not translate", "use `seqforge predict`")
 
 
@@ -199,7 +199,7 @@ def test_a_text_file_renamed_ckpt_is_not_a_readable_checkpoint(tmp_path: Path) -
     """Was `KeyError: 101`"""
     path = tmp_path / "notes.ckpt"
     path.write_text("hello, this is text\n")
-    result = run_seqforge("evaluate", f"ckpt={path}", cwd=tmp_path)
+    result = run_seqforge_in_process("evaluate", f"ckpt={path}", cwd=tmp_path)
     assert_clean_failure(result, "not a readable seqforge checkpoint", "a text file renamed .ckpt")
     assert "KeyError: 101" not in result.stderr
 
@@ -212,5 +212,5 @@ def test_a_truncated_checkpoint_is_not_a_readable_checkpoint(tmp_path: Path) -> 
     torch.save({"state_dict": {"w": torch.randn(256, 256)}, "seqforge": {"config": as_plain(compose_config([]))}}, whole)
     path = tmp_path / "torn.ckpt"
     path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    result = run_seqforge("generate", f"ckpt={path}", cwd=tmp_path)
+    result = run_seqforge_in_process("generate", f"ckpt={path}", cwd=tmp_path)
     assert_clean_failure(result, "not a readable seqforge checkpoint", "truncated")

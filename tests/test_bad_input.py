@@ -18,30 +18,35 @@ def assert_clean_failure(result, *fragments: str) -> None:
         assert fragment in text, text
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_unknown_cell_lists_available_and_suggests_the_closest(tmp_path: Path) -> None:
     """`model/cell=lsmt` names the key, lists the cells and suggests lstm"""
     result = run_seqforge("train", "model/cell=lsmt", cwd=tmp_path)
     assert_clean_failure(result, "model/cell", "Available: gru, ", "lstm, rnn.", "Did you mean `model/cell=lstm`?")  # other installed cells may sit between
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_unknown_component_in_a_sweep_is_caught_too(tmp_path: Path) -> None:
     """Each value of a sweep over components is checked"""
     result = run_seqforge("train", "-m", "model/cell=lstm,grux", cwd=tmp_path)
     assert_clean_failure(result, "Unknown cell 'grux'", "Did you mean `model/cell=gru`?")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_wrong_type_override_names_the_key(tmp_path: Path) -> None:
     """`model.hidden_size=abc` fails at composition, naming the key and the expected type"""
     result = run_seqforge("train", "model.hidden_size=abc", cwd=tmp_path)
     assert_clean_failure(result, "model.hidden_size", "Integer")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_wrong_type_in_a_plugin_config_names_the_key(tmp_path: Path) -> None:
     """Plugin config fields are typed too (`model.cell.forget_bias=x`)"""
     result = run_seqforge("train", "model.cell.forget_bias=x", cwd=tmp_path)
     assert_clean_failure(result, "model.cell.forget_bias", "Float")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_non_utf8_data_names_file_and_byte_offset(tmp_path: Path) -> None:
     """A latin-1 file is refused with its path and the offset of the bad byte"""
     bad = tmp_path / "latin1.txt"

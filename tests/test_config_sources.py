@@ -29,6 +29,7 @@ def test_the_trainer_presets_are_found() -> None:
 
 
 @pytest.mark.parametrize("preset", TRAINER_PRESETS)
+@pytest.mark.requires_plugins("rnn")
 def test_a_trainer_preset_changes_only_the_keys_it_sets_on_purpose(preset: str) -> None:
     """trainer=default restates TrainerConfig's defaults and must agree key for key; any other preset composes to
     the defaults plus exactly its own keys"""
@@ -44,6 +45,7 @@ def test_a_trainer_preset_changes_only_the_keys_it_sets_on_purpose(preset: str) 
     assert composed == expected
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_the_default_run_is_the_trainer_dataclass_and_optim_adam() -> None:
     cfg = compose_config()
     assert OmegaConf.to_container(cfg.trainer) == dataclasses.asdict(TrainerConfig())
@@ -51,6 +53,7 @@ def test_the_default_run_is_the_trainer_dataclass_and_optim_adam() -> None:
 
 
 @pytest.mark.parametrize("name", list(OPTIMISERS))
+@pytest.mark.requires_plugins("rnn")
 def test_every_optimiser_in_the_table_is_selectable_and_builds_its_class(name: str) -> None:
     """optim=<name> composes the table's values for every row (rmsprop and adagrad included) and builds that class"""
     cfg = compose_config([f"optim={name}"])

@@ -29,6 +29,7 @@ from seqforge.interfaces import (
 from seqforge.registry import Registry
 
 if TYPE_CHECKING:
+    from seqforge.command_io import command_for, read_input_lines, write_output_lines
     from seqforge.bridge import StateBridge, state_sizes, unflatten_state
     from seqforge.build import build_encoder, cell_factory, instantiate
     from seqforge.data.codecs import Codec, VocabularyCodec, codec_from_state, fit_codec
@@ -104,6 +105,9 @@ _LAZY = {
     "StreamBatches": "seqforge.data.streams",
     "StreamLoaders": "seqforge.data.streams",
     # -- names added for the task-family plugins (seqforge-seq2seq) --
+    "read_input_lines": "seqforge.command_io",
+    "write_output_lines": "seqforge.command_io",
+    "command_for": "seqforge.command_io",
     # -- names added for the task-family plugins (seqforge-labelled) --
     # -- names added for the task-family plugins (seqforge-forecast) --
 }

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from seqforge import __version__
+from seqforge.command_io import command_for, read_input_lines, write_output_lines
 from seqforge.errors import SeqforgeError
-from seqforge.interfaces import ExportsVectors, Generates, Predicts, Translates
+from seqforge.interfaces import Generates, Predicts, Translates
 from seqforge.key_values import parse_key_values  # raises UsageError: main() exits 2
 from seqforge.vendor_adapters import hydra_args_parser, run_hydra
 
@@ -359,41 +360,12 @@ def generate(argv: list[str]) -> None:
     module = load_run(path, _dotted(overrides, "generate"), command="generate")
     if not isinstance(module.task, Generates):
         fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not generate text: `seqforge generate` "
-             f"applies language models and one-to-many generators. {_command_for(module.task)}")
+             f"applies language models and one-to-many generators. {command_for(module.task)}")
     text = module.task.generate(
         module.model, module.data, args.prompt, max_new_tokens=args.max_new_tokens,
         temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
     )
     print(text)
-
-
-def _command_for(task: Any) -> str:
-    """The sentence naming the command that does apply ``task`` (by the capabilities it has)."""
-    for capability, command in ((Translates, "translate"), (Predicts, "predict"), (Generates, "generate"), (ExportsVectors, "neighbors")):
-        if isinstance(task, capability):
-            return f"For this checkpoint use `seqforge {command}` (or `seqforge evaluate` for its metrics)."
-    return "`seqforge evaluate` scores any checkpoint."
-
-
-def _read_lines(source: str) -> list[str]:
-    """The lines of ``input=`` (a UTF-8 file, or ``-`` for stdin)."""
-    if source == "-":
-        return sys.stdin.read().splitlines()
-    from seqforge.data.text_io import read_text
-
-    return read_text(source, what="input file", key="input").splitlines()
-
-
-def _write_lines(target: str, rows: Sequence[str]) -> None:
-    """``rows`` as lines to ``output=`` (a file, or ``-`` for stdout)."""
-    text = "\n".join(rows) + ("\n" if rows else "")
-    if target == "-":
-        sys.stdout.write(text)
-        return
-    try:
-        Path(target).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SeqforgeError(f"Cannot write the output file '{target}' (argument `output`): {exc.strerror or exc}.") from None
 
 
 @dataclass
@@ -427,11 +399,11 @@ def predict(argv: list[str]) -> None:
             "`seqforge translate`; language models and one-to-many generators (task=conditional) use `seqforge generate`"
             + (f" (for this checkpoint: {instead})." if instead else "; `seqforge evaluate` scores any checkpoint.")
         )
-    lines = _read_lines(args.input)
+    lines = read_input_lines(args.input)
     blank = [number for number, line in enumerate(lines, start=1) if not line.strip()]
     examples = [line for line in lines if line.strip()]
     rows, notes = task.predict(module.model, module.data, examples, batch_size=args.batch_size)
-    _write_lines(args.output, rows)
+    write_output_lines(args.output, rows)
     if blank:
         shown = ", ".join(map(str, blank[:10])) + (" ..." if len(blank) > 10 else "")
         where = f"{'line' if len(blank) == 1 else 'lines'} {shown}"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional
 
-from seqforge.api import ExportsVectors, Generates, Predicts, SeqforgeError, Translates, UsageError, load_run, parse_key_values, read_text
+from seqforge.api import Translates, UsageError, command_for, load_run, parse_key_values, read_input_lines, write_output_lines
 
 
 @dataclass
@@ -17,33 +16,6 @@ class TranslateArgs:
     output: str = "-"  # a file, or - for stdout
     decode: Optional[str] = None  # greedy|beam|sample (default: the checkpoint's task.decode.strategy)
     batch_size: int = 64
-
-
-def _read_lines(source: str) -> list[str]:
-    """The lines of ``input=`` (a UTF-8 file, or ``-`` for stdin)."""
-    if source == "-":
-        return sys.stdin.read().splitlines()
-    return read_text(source, what="input file", key="input").splitlines()
-
-
-def _write_lines(target: str, rows: Sequence[str]) -> None:
-    """``rows`` as lines to ``output=`` (a file, or ``-`` for stdout)."""
-    text = "\n".join(rows) + ("\n" if rows else "")
-    if target == "-":
-        sys.stdout.write(text)
-        return
-    try:
-        Path(target).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise SeqforgeError(f"Cannot write the output file '{target}' (argument `output`): {exc.strerror or exc}.") from None
-
-
-def _command_for(task: object) -> str:
-    """The sentence naming the command that does apply ``task`` (by the capabilities it has)."""
-    for capability, command in ((Predicts, "predict"), (Generates, "generate"), (ExportsVectors, "neighbors")):
-        if isinstance(task, capability):
-            return f"For this checkpoint use `seqforge {command}` (or `seqforge evaluate` for its metrics)."
-    return "`seqforge evaluate` scores any checkpoint."
 
 
 def translate(argv: list[str]) -> None:
@@ -59,9 +31,9 @@ def translate(argv: list[str]) -> None:
     if not isinstance(module.task, Translates):
         raise UsageError(
             f"the checkpoint {args.ckpt} holds a {type(module.task).__name__}, which does not translate: `seqforge translate` "
-            f"applies sequence-to-sequence models (task=translation). {_command_for(module.task)}"
+            f"applies sequence-to-sequence models (task=translation). {command_for(module.task)}"
         )
-    lines = _read_lines(args.input)
+    lines = read_input_lines(args.input)
     results, unknown = module.task.translate(module.model, module.data, lines, batch_size=args.batch_size)
     n_best = module.task.decode.n_best if module.task.decode.strategy == "beam" else 1
     rows = []
@@ -70,5 +42,5 @@ def translate(argv: list[str]) -> None:
             rows += [f"{number} ||| {text} ||| {hyp.score:.4f}" for text, hyp in nbest[:n_best]]
         else:
             rows.append(nbest[0][0])
-    _write_lines(args.output, rows)
+    write_output_lines(args.output, rows)
     print(f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr)

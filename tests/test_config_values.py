@@ -183,12 +183,12 @@ def test_core_left_out_of_seqforge_plugins_is_named(tmp_path: Path) -> None:
 @pytest.mark.requires_plugins("rnn", "labelled")
 def test_a_task_without_translate_names_the_command_that_applies_it() -> None:
     """A classifier is sent to `seqforge predict`, a language model to `seqforge generate`"""
-    from seqforge.cli import _command_for
+    from seqforge.command_io import command_for
     from seqforge_labelled.classification import ClassificationTask  # a plugin task as the subject
     from seqforge.tasks.lm import LanguageModelTask
 
-    assert "`seqforge predict`" in _command_for(ClassificationTask())
-    assert "`seqforge generate`" in _command_for(LanguageModelTask())
+    assert "`seqforge predict`" in command_for(ClassificationTask())
+    assert "`seqforge generate`" in command_for(LanguageModelTask())
 
 
 @pytest.mark.slow

@@ -24,12 +24,6 @@ except ImportError:  # Python 3.10: import-linter brings tomli
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "seqforge"
 
-# The task-family modules being moved into plugins (issue 14, item 3) are in no layer on purpose.
-# Delete this list once they have left seqforge/ (the tests below pass either way).
-MOVING_OUT = ("seqforge.data.parallel", "seqforge.data.dates", "seqforge.data.labelled", "seqforge.data.conll", "seqforge.data.entities",
-              "seqforge.data.conditional", "seqforge.data.series", "seqforge.pooling")  # pooling goes to seqforge-labelled
-STAYING_TASKS = ("seqforge.tasks.lm", "seqforge.tasks.configs")
-
 
 def importlinter_config() -> dict[str, Any]:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
@@ -101,19 +95,14 @@ def test_every_core_module_sits_in_a_layer() -> None:
     def placed(module: str) -> bool:
         return any(module == layer or module.startswith(layer + ".") for layer in layers)
 
-    def moving_out(module: str) -> bool:
-        if module.startswith("seqforge.tasks.") and module not in STAYING_TASKS:
-            return True
-        return any(module == m or module.startswith(m) for m in MOVING_OUT)  # data/labelled_configs.py, data/series_configs.py too
-
     containers = {"seqforge", "seqforge.data", "seqforge.tasks"}  # empty __init__ files holding the layered modules
-    assert [m for m in core_modules() if not placed(m) and not moving_out(m) and m not in containers] == []
+    assert [m for m in core_modules() if not placed(m) and m not in containers] == []
     assert len(layers) == len(set(layers)), "a module is in two layers"
 
 
 def test_the_plugin_contract_forbids_every_core_module_except_the_public_api() -> None:
     """Plugins may import seqforge.api and seqforge.testing only: every other top-level module of seqforge is forbidden"""
-    top_level = {".".join(m.split(".")[:2]) for m in core_modules() if m != "seqforge" and m not in MOVING_OUT}
+    top_level = {".".join(m.split(".")[:2]) for m in core_modules() if m != "seqforge"}
     assert set(contract("plugins-public-api")["forbidden_modules"]) == top_level - {"seqforge.api", "seqforge.testing"}
 
 

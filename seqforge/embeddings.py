@@ -173,9 +173,17 @@ def init_embedding(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: Em
     """What tasks call: :func:`load_pretrained` (same ``options``), its report printed as one ``seqforge:`` line.
 
     A one-hot embedding (``model.embedding.kind=onehot``) has nothing to initialise: it is skipped.
+    A learned ``nn.Embedding`` while ``kind=onehot`` means the task built its embedding without
+    :func:`build_token_embedding`: refused, rather than silently training a learned one.
     """
     if not hasattr(embedding, "weight"):
         return
+    if getattr(cfg, "kind", "learned") == "onehot":
+        raise ConfigError(
+            f"{options.get('key', 'model.embedding')}.kind=onehot is supported by the tasks that embed tokens with "
+            "build_token_embedding (task=classify, tag, doc_classify); this task builds a learned embedding. "
+            "Use model.embedding.kind=learned here."
+        )
     report = load_pretrained(embedding, vocabulary, cfg, **options)
     if report:
         print(f"seqforge: {report}")

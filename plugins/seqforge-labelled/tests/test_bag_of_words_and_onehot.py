@@ -64,3 +64,12 @@ def test_padding_more_changes_nothing_and_gradients_check() -> None:
 def test_an_unknown_reduce_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="model.encoder.reduce must be one of mean, sum, got 'max'"):
         BagOfWordsEncoder(input_size=2, reduce="max")
+
+
+def test_a_task_with_its_own_learned_embedding_refuses_onehot_instead_of_ignoring_it() -> None:
+    """init_embedding (what every token task calls) sees an nn.Embedding while kind=onehot: a ConfigError, not a silent learned run"""
+    from seqforge.api import init_embedding
+
+    with pytest.raises(ConfigError, match="model.embedding.kind=onehot is supported by the tasks that embed tokens with build_token_embedding"):
+        init_embedding(torch.nn.Embedding(4, 3), ["<pad>", "a", "b", "c"], EmbeddingConfig(kind="onehot"))
+    init_embedding(build_token_embedding(4, 3, EmbeddingConfig(kind="onehot")), ["<pad>", "a", "b", "c"], EmbeddingConfig(kind="onehot"))

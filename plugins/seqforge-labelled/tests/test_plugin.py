@@ -21,14 +21,15 @@ def registry() -> Registry:
     return loaded.registry
 
 
-def test_registers_the_three_tasks_their_data_and_the_six_presets(registry: Registry) -> None:
-    """tasks classify/tag/conditional, data labelled/digits/conll/entities/conditional/digit_rows, six presets -- nothing else"""
-    assert registry.names("task") == ["classify", "conditional", "tag"]
-    assert registry.names("data") == ["conditional", "conll", "digit_rows", "digits", "entities", "labelled"]
-    assert len(registry) == 9 and all(component.description for component in registry)
-    assert [p.name for p in registry.presets()] == ["conditional_demo", "conll_ner", "digits_demo", "sst2", "tagging_demo", "wnut17"]
+def test_registers_its_tasks_data_encoders_presets_and_the_han_attention_command(registry: Registry) -> None:
+    """tasks classify/doc_classify/tag/conditional, their data, encoders bag_of_words/self_attentive, seven presets -- nothing else"""
+    assert registry.names("task") == ["classify", "conditional", "doc_classify", "tag"]
+    assert registry.names("data") == ["authors", "conditional", "conll", "digit_rows", "digits", "documents", "entities", "labelled"]
+    assert registry.names("encoder") == ["bag_of_words", "self_attentive"]
+    assert len(registry) == 14 and all(component.description for component in registry)
+    assert [p.name for p in registry.presets()] == ["conditional_demo", "conll_ner", "digits_demo", "han_demo", "sst2", "tagging_demo", "wnut17"]
     assert all(p.description for p in registry.presets())
-    assert registry.commands() == []  # `seqforge predict` and `generate` stay core verbs
+    assert [c.name for c in registry.commands()] == ["han-attention"]  # `seqforge predict` and `generate` stay core verbs
 
 
 def test_the_core_registers_none_of_the_family() -> None:

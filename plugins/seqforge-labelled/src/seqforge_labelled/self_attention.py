@@ -74,7 +74,7 @@ class SelfAttentiveEncoder(nn.Module):
 
     def __init__(
         self, *, cell: Callable[..., nn.Module], input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
-        dropout: float = 0.0, merge: str = "concat", heads: int = 4, layers: int = 1, layer_norm: bool = True, attention_dropout: float = 0.0,
+        dropout: float = 0.0, merge: str = "concat", heads: int = 1, layers: int = 1, layer_norm: bool = True, attention_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.stack = RecurrentStack(

@@ -71,3 +71,18 @@ def test_each_task_keeps_the_task_contracts_on_its_offline_demo_data(task: str, 
     results = check_task(task, overrides)
     assert [r.contract for r in results] == ["composes", "protocol", "training step", "evaluation step"]
     assert all(r.passed for r in results)
+
+
+def test_the_contract_suite_passes_for_both_encoders_and_runs_all_but_their_declared_exemptions() -> None:
+    """`seqforge plugins check labelled` for the encoders: every contract passes except those each config waives, with its reason"""
+    from seqforge.testing import plugin_results
+
+    from seqforge_labelled.encoder_configs import BagOfWordsEncoderConfig, SelfAttentiveEncoderConfig
+
+    results = [r for r in plugin_results(plugin, name="labelled") if r.kind == "encoder"]
+    assert results and all(r.passed for r in results), [r.line() for r in results if not r.passed]
+    checked = {(r.component.split(" ")[0].strip("'"), r.contract) for r in results}
+    for name, config in (("bag_of_words", BagOfWordsEncoderConfig), ("self_attentive", SelfAttentiveEncoderConfig)):
+        assert config.contract_exemptions and all(config.contract_exemptions.values())
+        assert not {(name, contract) for contract in config.contract_exemptions} & checked
+        assert (name, "determinism") in checked

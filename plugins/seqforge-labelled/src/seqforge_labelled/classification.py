@@ -21,7 +21,7 @@ class SequenceClassifier(nn.Module):
     Args:
         encoder: any :class:`~seqforge.api.Encoder`.
         num_labels: ``C``.
-        pooling: ``last|mean|max|attention``.
+        pooling: ``last|mean|max|attention|structured`` (``pooling_hops``, ``pooling_hidden``: its r and d_a).
         dropout: on the inputs and on the pooled vector.
         vocab_size, embedding_dim: for token inputs; ``vocab_size=None`` means float feature inputs.
     """

@@ -80,6 +80,12 @@ def test_han_demo_trains_and_renders_both_attention_levels(tmp_path: Path) -> No
     assert rendered.returncode == 0, rendered.stderr[-3000:]
     html = page.read_text()
     assert html.count("class='doc'") == 2 and "class='bar'" in html and "rgba(51,102,204," in html
+    new = tmp_path / "new.txt"
+    new.write_text("alice was beginning to get very tired . ||| she peeped into the book\nemma smiled .\n")
+    predicted = run_seqforge("predict", f"ckpt={tmp_path / 'out'}", f"input={new}", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
+    rows = [line.split("\t") for line in predicted.stdout.splitlines() if "\t" in line]
+    assert len(rows) == 2 and all(label in ("austen", "carroll", "chesterton") for label, _ in rows)
 
 
 def test_doc_classify_over_blank_line_documents_and_the_flat_baseline(tmp_path: Path) -> None:

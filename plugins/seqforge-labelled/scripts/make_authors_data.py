@@ -2,7 +2,8 @@
 
 Each document is a passage of 3-6 consecutive sentences; its label is the author. All three texts
 are normalised the same way (lowercase, punctuation and apostrophes split off, italics marks,
-curly quotes, em dashes and backticks replaced by ASCII) so that no formatting differs between the classes: only wording does.
+curly quotes, em dashes and backticks replaced by ASCII) so that no formatting differs between
+the classes: only wording does.
 
     python scripts/make_authors_data.py emma.txt alice.txt brown.txt OUT_DIR
 

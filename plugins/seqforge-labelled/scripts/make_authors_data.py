@@ -1,4 +1,4 @@
-"""Builds the ``han_demo`` documents (``presets/data/authors``) from three public-domain novels.
+"""Builds the ``han_demo`` documents (``src/seqforge_labelled/data/authors``) from three public-domain novels.
 
 Each document is a passage of 3-6 consecutive sentences; its label is the author. All three texts
 are normalised the same way (lowercase, punctuation and apostrophes split off, italics marks,

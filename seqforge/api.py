@@ -21,7 +21,11 @@ from typing import TYPE_CHECKING, Any
 from seqforge import PLUGIN_API_VERSION
 from seqforge.errors import ConfigError, DataError, PluginError, SeqforgeError, UsageError
 from seqforge.hookspecs import hookimpl
-from seqforge.interfaces import Attention, Cell, Decoder, Encoder, EncoderOutput, State, Task
+from seqforge.interfaces import (
+    Attention, Batch, BeginsEvaluation, Cell, ConfiguresOptimizers, DataModule, Decoder, Encoder, EncoderOutput, ExportsVectors,
+    Generates, KnowsSequenceLength, ListsDataFiles, ManuallyOptimised, Predicts, ProvidesCallbacks, ReinforceAttention, Reports,
+    ResumableLoaderLike, State, StepAttention, Task, TimedBatch, TimeSplits, Translates,
+)
 from seqforge.registry import Registry
 
 if TYPE_CHECKING:
@@ -113,6 +117,13 @@ __all__ = sorted([
     "ConfigError", "DataError", "PluginError", "SeqforgeError", "UsageError",
     # Protocols and data types
     "Attention", "Cell", "Decoder", "Encoder", "EncoderOutput", "State", "Task",
+    # optional attention capabilities (the decoder passes `step=`; REINFORCE estimators get the reward)
+    "StepAttention", "ReinforceAttention",
+    # a Task's optional capabilities (isinstance-checked Protocols)
+    "TimeSplits", "Generates", "Translates", "Predicts", "ConfiguresOptimizers", "ManuallyOptimised",
+    "BeginsEvaluation", "ProvidesCallbacks", "Reports", "ExportsVectors",
+    # what a Task's data module, its loaders and batches provide
+    "DataModule", "KnowsSequenceLength", "ListsDataFiles", "ResumableLoaderLike", "Batch", "TimedBatch",
     # lazily imported
     *_LAZY,
 ])

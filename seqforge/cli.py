@@ -15,7 +15,9 @@ from typing import Any, Optional, Sequence
 
 from seqforge import __version__
 from seqforge.errors import SeqforgeError
+from seqforge.interfaces import ExportsVectors, Generates, Predicts, Translates
 from seqforge.key_values import parse_key_values  # raises UsageError: main() exits 2
+from seqforge.vendor_adapters import hydra_args_parser, run_hydra
 
 USAGE = f"""\
 seqforge {__version__} — plugin-based sequence modelling
@@ -288,7 +290,6 @@ def _register_launcher() -> None:
 
 
 def train(argv: list[str]) -> None:
-    from hydra._internal.utils import _run_hydra, get_args_parser
 
     from seqforge.config import register_schema
     from seqforge.config_keys import install_override_checks
@@ -298,7 +299,7 @@ def train(argv: list[str]) -> None:
     register_schema()
     install_override_checks()  # `model.hiden_size=1` names `model.hidden_size`; no `+key` inside typed nodes
     _register_launcher()
-    parser = get_args_parser()
+    parser = hydra_args_parser()
     args = parser.parse_args(argv)
     if not args.help and not args.hydra_help:
         resume = [o.partition("=")[2] for o in args.overrides if o.startswith("resume=")]
@@ -308,7 +309,7 @@ def train(argv: list[str]) -> None:
         _check_sweep_plugins(args.overrides)
     # The task function sits in this module, so Hydra finds the packaged configs in seqforge/conf.
     try:
-        _run_hydra(args=args, args_parser=parser, task_function=_train_task, config_path="conf", config_name="config")
+        run_hydra(args, parser, _train_task, config_path="conf", config_name="config")
     except ValueError as exc:  # Hydra's own command-line checks (e.g. `--cfg` together with `-m`)
         fail(f"seqforge train: {exc}.")
 
@@ -356,7 +357,7 @@ def generate(argv: list[str]) -> None:
         fail("`seqforge generate`: max_new_tokens and temperature must be >= 0.")
     path = _checkpoint_path(args.ckpt, "generate")
     module = load_run(path, _dotted(overrides, "generate"), command="generate")
-    if not hasattr(module.task, "generate"):
+    if not isinstance(module.task, Generates):
         fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not generate text: `seqforge generate` "
              f"applies language models and one-to-many generators. {_command_for(module.task)}")
     text = module.task.generate(
@@ -368,8 +369,8 @@ def generate(argv: list[str]) -> None:
 
 def _command_for(task: Any) -> str:
     """The sentence naming the command that does apply ``task`` (by the capabilities it has)."""
-    for capability, command in (("translate", "translate"), ("predict", "predict"), ("generate", "generate"), ("vectors", "neighbors")):
-        if hasattr(task, capability):
+    for capability, command in ((Translates, "translate"), (Predicts, "predict"), (Generates, "generate"), (ExportsVectors, "neighbors")):
+        if isinstance(task, capability):
             return f"For this checkpoint use `seqforge {command}` (or `seqforge evaluate` for its metrics)."
     return "`seqforge evaluate` scores any checkpoint."
 
@@ -418,8 +419,8 @@ def predict(argv: list[str]) -> None:
     path = _checkpoint_path(args.ckpt, "predict")
     module = load_run(path, _dotted(overrides, "predict"), command="predict")
     task = module.task
-    if not hasattr(task, "predict"):
-        instead = "`seqforge translate`" if hasattr(task, "translate") else "`seqforge generate`" if hasattr(task, "generate") else None
+    if not isinstance(task, Predicts):
+        instead = "`seqforge translate`" if isinstance(task, Translates) else "`seqforge generate`" if isinstance(task, Generates) else None
         fail(
             f"the checkpoint {path} holds a {type(task).__name__}, which has no `predict`: `seqforge predict` applies "
             "classifiers (task=classify) and taggers (task=tag), both from seqforge-labelled. Sequence-to-sequence models use "

@@ -43,7 +43,7 @@ class TrainerConfig:
 
     These defaults are the single source of what ``seqforge train`` uses (``trainer=default``: 400 steps,
     validation every 200, gradients clipped at 1.0), where they differ from Lightning's own. The rule:
-    ``conf/trainer/default.yaml`` may restate a key for readers but must agree with the default here;
+    ``seqforge/conf/trainer/default.yaml`` may restate a key for readers but must agree with the default here;
     every other trainer preset (``trainer=epochs``, ``trainer=ddp``) changes the keys it sets on purpose
     and nothing else. tests/test_config_sources.py fails when a preset breaks the rule.
     """

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
 from seqforge.errors import ConfigError
+from seqforge.vendor_adapters import raw_child, wrap_override_application
 
 
 def _typed(node: Any) -> Optional[type]:
@@ -31,7 +32,7 @@ def _typed(node: Any) -> Optional[type]:
 def _child(node: Any, part: str) -> Any:
     if not isinstance(node, DictConfig) or part not in node:
         return None
-    return node._get_node(part)  # the raw child: no interpolation is resolved, a MISSING value does not raise
+    return raw_child(node, part)  # the raw child: no interpolation is resolved, a MISSING value does not raise
 
 
 def nearest_key(cfg: Any, key: str) -> Optional[str]:
@@ -131,17 +132,16 @@ def check_override_key(cfg: Any, override: str) -> None:
 def install_override_checks() -> None:
     """Make Hydra's override step give seqforge's messages (nearest key; no ``+`` into typed nodes).
 
-    Wraps ``ConfigLoaderImpl._apply_overrides_to_config`` (hydra-core 1.3; the
-    package pins ``<1.4``); idempotent. Hydra prints a ``ConfigCompositionException``
+    Wraps Hydra's override step through :func:`seqforge.vendor_adapters.wrap_override_application`
+    (a private API, hydra-core 1.3; the package pins ``<1.4``); idempotent. Hydra prints a ``ConfigCompositionException``
     as one paragraph without a traceback and exits 1.
     """
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra.errors import ConfigCompositionException
+    wrap_override_application(_checked_overrides)
 
-    original = ConfigLoaderImpl.__dict__.get("_apply_overrides_to_config")
-    if original is None or getattr(original, "_seqforge", False):
-        return
-    apply = original.__func__ if isinstance(original, staticmethod) else original
+
+def _checked_overrides(apply: Callable[[list, DictConfig], None]) -> Callable[[list, DictConfig], None]:
+    """Hydra's override step ``apply`` with seqforge's checks before it and its messages for a key that does not exist."""
+    from hydra.errors import ConfigCompositionException
 
     def checked(overrides: list, cfg: DictConfig) -> None:
         for override in overrides:
@@ -159,5 +159,4 @@ def install_override_checks() -> None:
                 raise
             raise ConfigCompositionException(message) from None
 
-    checked._seqforge = True  # type: ignore[attr-defined]
-    ConfigLoaderImpl._apply_overrides_to_config = staticmethod(checked)  # type: ignore[method-assign]
+    return checked

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from seqforge.errors import ConfigError
+from seqforge.interfaces import ReinforceAttention, StepAttention
 
 
 def no_attention(**_: Any) -> None:
@@ -43,6 +44,7 @@ class DecoderState:
     mask: Tensor  # (B, S) bool
     keys: Optional[Tensor]  # (B, S, K) the attention's projection of memory, or None
     output: Optional[Tensor] = None  # (B, H) the top layer's previous output (the query in bahdanau style)
+    step: Optional[Tensor] = None  # (B,) long: index t of the target token being produced, for a StepAttention; else None
 
     #: Identical for every beam of a sentence: beam search does not copy them when it reorders beams.
     beam_static_fields: ClassVar[tuple[str, ...]] = ("memory", "mask", "keys")
@@ -85,6 +87,7 @@ class RecurrentDecoder(nn.Module):
         self.bridge = bridge
         self.attention = attention(query_size=hidden_size, memory_size=memory_size) if attention is not None else None
         self.bahdanau_style = attention_style == "bahdanau" and self.attention is not None
+        self.attention_needs_step = isinstance(self.attention, StepAttention)  # e.g. local-m: its window follows t
         self.input_feeding = input_feeding and self.attention is not None and not self.bahdanau_style
         self.hidden_size = hidden_size
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
@@ -112,14 +115,16 @@ class RecurrentDecoder(nn.Module):
         return DecoderState(
             layers=layers, feed=zeros if self.input_feeding else None, memory=memory, mask=mask, keys=keys,
             output=zeros if self.bahdanau_style else None,
+            step=memory.new_zeros(memory.shape[0], dtype=torch.long) if self.attention_needs_step else None,  # (B,) t = 0
         )
 
     def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
         """``y_prev`` ``(B,)`` -> logits ``(B, V)``, the next state, attention weights ``(B, S)`` or None."""
         x = self.dropout(self.embedding(y_prev))  # (B, E)
         weights = None
+        where = {"step": state.step} if self.attention_needs_step else {}
         if self.bahdanau_style:
-            context, weights = self.attention(state.output, state.memory, state.mask, keys=state.keys)  # query h_{t-1}
+            context, weights = self.attention(state.output, state.memory, state.mask, keys=state.keys, **where)  # query h_{t-1}
             x = torch.cat([x, context], dim=-1)  # (B, E + H_enc)
         elif self.input_feeding:
             x = torch.cat([x, state.feed], dim=-1)  # (B, E + H)
@@ -131,11 +136,29 @@ class RecurrentDecoder(nn.Module):
         top = x  # (B, H)
         if self.attention is not None:
             if not self.bahdanau_style:
-                context, weights = self.attention(top, state.memory, state.mask, keys=state.keys)  # (B, H_enc), (B, S)
+                context, weights = self.attention(top, state.memory, state.mask, keys=state.keys, **where)  # (B, H_enc), (B, S)
             x = torch.tanh(self.combine(torch.cat([context, top], dim=-1)))  # (B, H): attentional state h~_t
         logits = self.output(self.dropout(x))  # (B, V)
         next_state = DecoderState(
             layers, x if self.input_feeding else None, state.memory, state.mask, state.keys,
-            output=top if self.bahdanau_style else None,
+            output=top if self.bahdanau_style else None, step=None if state.step is None else state.step + 1,
         )
         return logits, next_state, weights
+
+    def estimator_loss(self, logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+        """The attention's score-function surrogate loss (a :class:`ReinforceAttention`), else a zero scalar.
+
+        Call once after a teacher-forced training pass and add the result to the loss. The reward
+        is each sequence's log-likelihood ``Σ_t log p(y_t | ...)`` of ``targets`` (Xu et al. 2015,
+        eq. 11), detached: it weighs the attention's sampled positions, never trained through.
+
+        Args:
+            logits: ``(B, T, V)`` of that pass.
+            targets: ``(B, T)`` token ids.
+            mask: ``(B, T)`` bool, True at real target tokens.
+        """
+        if not isinstance(self.attention, ReinforceAttention):
+            return logits.new_zeros(())
+        log_probs = torch.log_softmax(logits.detach(), dim=-1)  # (B, T, V)
+        token_ll = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1) * mask  # (B, T), 0 at padding
+        return self.attention.reinforce_loss(token_ll.sum(dim=1), mask)  # reward (B,)

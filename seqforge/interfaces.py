@@ -13,7 +13,7 @@ projected-input width (e.g. ``4H`` for an LSTM).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Protocol, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Sequence, Union, runtime_checkable
 
 if TYPE_CHECKING:
     import torch
@@ -95,7 +95,9 @@ class Attention(Protocol):
 
     ``forward(query (B, Hq), memory (B, S, Hm), mask (B, S) bool, keys=None)
     -> (context (B, Hm), weights (B, S))``: weights sum to 1 over real
-    positions and are exactly 0 where ``mask`` is False.
+    positions and are exactly 0 where ``mask`` is False. An attention whose
+    paper's weights sum to at most 1 (local-p's Gaussian-damped ones) says so
+    with ``weights_sum_to_one = False``.
 
     Optional: ``project_memory(memory (B, S, Hm)) -> keys (B, S, K)``. The
     decoder calls it once per source batch and passes the result as ``keys``
@@ -106,6 +108,36 @@ class Attention(Protocol):
     def forward(
         self, query: "Tensor", memory: "Tensor", mask: "Tensor", keys: Optional["Tensor"] = None
     ) -> tuple["Tensor", "Tensor"]:
+        ...
+
+
+@runtime_checkable
+class StepAttention(Protocol):
+    """An attention that needs the target position ``t`` (e.g. Luong et al. 2015's local-m window ``[t - D, t + D]``).
+
+    Declared by the attribute ``needs_step`` (its presence is the declaration).
+    The decoder then calls ``forward(query, memory, mask, keys=None, step=t)``
+    with ``step`` ``(B,)`` long: the 0-based index of the target token being
+    produced. The decoder carries ``t`` in its state, so greedy and beam search
+    expand and reorder it with the beams.
+    """
+
+    needs_step: bool
+
+
+@runtime_checkable
+class ReinforceAttention(Protocol):
+    """An attention trained by a score-function estimator (e.g. hard attention with REINFORCE).
+
+    Its forward samples positions (not differentiable), so the usual loss cannot
+    reach its scores. It records what it sampled during a training forward;
+    after the teacher-forced pass the task hands it the reward and adds
+    ``reinforce_loss(reward (B,), mask (B, T) | None) -> scalar`` to the loss
+    (``mask``: True at the target steps whose samples count). The call also
+    clears the records. Returns a zero scalar when nothing was recorded.
+    """
+
+    def reinforce_loss(self, reward: "Tensor", mask: Optional["Tensor"] = None) -> "Tensor":
         ...
 
 
@@ -141,19 +173,10 @@ class Task(Protocol):
     simply continues from ``carry`` when it is not ``None``. ``stateful=True``
     asks the task to return its final (detached) state as the new carry.
 
-    Truncated BPTT (``train.tbptt_steps=k``): a task supports it by offering
-    ``split_time(batch, k) -> list[batch]``, the batch cut along time into
-    consecutive chunks of ``k`` steps (``tensor.split(k, dim=1)``: chunks *of*
-    k steps, the last may be shorter). The core then calls ``training_step``
-    once per chunk with ``stateful=True`` and the previous chunk's carry,
-    backpropagates and takes an optimiser step per chunk, detaches the carry
-    between chunks, and hands it to the next batch only when the data is
-    ``stateful``. Under DDP every rank takes as many steps as the rank with the
-    most chunks (zero-gradient steps pad the others), so collectives never hang.
-    Optional, for a clear error before training: the data module's
-    ``sequence_length`` (time steps of a training batch) and
-    ``sequence_length_key`` (the config key that sets it); a chunk's
-    ``time_steps`` weights its logs.
+    Optional capabilities (truncated BPTT, generation, translation, prediction,
+    own optimisation, evaluation hooks, callbacks, reports, vectors) are the
+    ``runtime_checkable`` Protocols after this one; the data module a task
+    builds and the batches it yields follow :class:`DataModule` and :class:`Batch`.
 
     Attributes:
         metric_sums: names of the per-batch sums ``evaluation_step`` returns;
@@ -162,9 +185,9 @@ class Task(Protocol):
 
     metric_sums: tuple[str, ...]
 
-    def build_data(self, cfg: Any, *, state: Any = None) -> Any:
-        """A ``LightningDataModule`` for the composed config, with ``prepare()`` (read data, learn
-        vocabularies) and ``state()`` (what a checkpoint keeps of it).
+    def build_data(self, cfg: Any, *, state: Any = None) -> "DataModule":
+        """A :class:`DataModule` (a ``LightningDataModule``) for the composed config, with ``prepare()``
+        (read data, learn vocabularies) and ``state()`` (what a checkpoint keeps of it).
 
         ``state`` is given when a trained model is restored: the module must then
         know its vocabularies without reading any data (inference needs no corpus).
@@ -191,11 +214,247 @@ class Task(Protocol):
         """Final metrics (e.g. loss, perplexity) from the sums reduced over the split (and the gathered texts)."""
         ...
 
-    # Optional hooks, called when present:
-    #   split_time(batch, steps) -> list  truncated BPTT (train.tbptt_steps): the batch in chunks of `steps` time steps
-    #   begin_evaluation(data, split)   before a validation/test pass ("valid" | "test")
-    #   callbacks(run_dir) -> list      extra Lightning callbacks (e.g. attention heatmaps)
-    #   report(module)                  print something useful after training (samples, examples)
-    #   predict(model, data, lines, batch_size) -> (rows, notes)
-    #                                   `seqforge predict`: outputs for new non-blank input lines (written one per
-    #                                   line) and short notes for stderr (e.g. unknown tokens mapped to <unk>)
+
+
+# -- optional Task capabilities ------------------------------------------------------------
+# Each is checked with ``isinstance(task, Capability)``: a task has it by defining the method
+# (structural typing; no registration, no base class). ``isinstance`` on a runtime_checkable
+# Protocol checks that the names exist, not their signatures: tests/test_task_capabilities.py and each
+# family plugin's tests/test_capabilities.py pin which registered task has which capability.
+
+
+@runtime_checkable
+class TimeSplits(Protocol):
+    """Truncated BPTT (``train.tbptt_steps=k``): the batch cut along time.
+
+    ``split_time(batch, k)`` returns consecutive chunks *of* ``k`` steps
+    (``tensor.split(k, dim=1)`` on every ``(B, T, ...)`` tensor: the last chunk
+    may be shorter). The core then calls ``training_step`` once per chunk with
+    ``stateful=True`` and the previous chunk's carry, backpropagates and takes an
+    optimiser step per chunk, detaches the carry between chunks, and hands it to
+    the next batch only when the data is ``stateful``. Under DDP every rank takes
+    as many steps as the rank with the most chunks (zero-gradient steps pad the
+    others), so collectives never hang. A chunk's ``time_steps`` (:class:`TimedBatch`)
+    weights its logs. Without this capability ``train.tbptt_steps`` is a ConfigError.
+    """
+
+    def split_time(self, batch: Any, steps: int) -> list[Any]:
+        ...
+
+
+@runtime_checkable
+class Generates(Protocol):
+    """``seqforge generate``: free-running text from a prompt (language models, one-to-many generators).
+
+    Called once per command on the restored run; ``top_k``/``top_p`` are None or 0 when off,
+    ``temperature`` 0 means greedy. Returns the generated text (prompt included where the task says so).
+    """
+
+    def generate(
+        self, model: "torch.nn.Module", data: Any, prompt: str, *, max_new_tokens: int, temperature: float,
+        top_k: Optional[int], top_p: Optional[float], seed: Optional[int],
+    ) -> str:
+        ...
+
+
+@runtime_checkable
+class Translates(Protocol):
+    """``seqforge translate`` (from seqforge-seq2seq): source lines to n-best target hypotheses.
+
+    Returns ``(results, unknown)``: per input line a list of ``(text, hypothesis)``
+    pairs, best first (beam search gives up to ``n_best``), and the number of source
+    tokens mapped to ``<unk>``. ``options`` overrides the task's decoding config.
+    """
+
+    def translate(self, model: "torch.nn.Module", data: Any, lines: Sequence[str], options: Any = None, batch_size: int = 64) -> tuple[list[Any], int]:
+        ...
+
+
+@runtime_checkable
+class Predicts(Protocol):
+    """``seqforge predict``: one output row per non-blank input line (classifiers, taggers).
+
+    Returns ``(rows, notes)``: the rows written one per line, and short notes for
+    stderr (e.g. unknown tokens mapped to ``<unk>``). The CLI drops blank lines first.
+    """
+
+    def predict(self, model: "torch.nn.Module", data: Any, lines: Sequence[str], batch_size: int) -> tuple[list[str], list[str]]:
+        ...
+
+
+@runtime_checkable
+class ConfiguresOptimizers(Protocol):
+    """A task with its own update rule (word2vec's SGD): replaces ``optim.*`` and its scheduler.
+
+    The core's ``LightningModule.configure_optimizers`` returns whatever this
+    returns (anything Lightning accepts there).
+    """
+
+    def configure_optimizers(self, model: "torch.nn.Module") -> Any:
+        ...
+
+
+@runtime_checkable
+class ManuallyOptimised(Protocol):
+    """A task that may update its parameters itself (compiled kernels).
+
+    When ``automatic_optimization`` is False the core switches Lightning to manual
+    optimisation, drops ``trainer.gradient_clip_*`` (nothing to clip), and calls
+    ``training_step(..., optimizer=<the optimiser>)``.
+    """
+
+    automatic_optimization: bool
+
+
+@runtime_checkable
+class BeginsEvaluation(Protocol):
+    """Called before every validation or test pass (``split`` is ``"valid"`` or ``"test"``), on every rank.
+
+    For per-pass state a task keeps outside the metric sums (e.g. example
+    outputs to show, a baseline to fit on the split).
+    """
+
+    def begin_evaluation(self, data: Any, split: str) -> None:
+        ...
+
+
+@runtime_checkable
+class ProvidesCallbacks(Protocol):
+    """Extra Lightning callbacks for a training run (e.g. attention heatmaps), built once per fit."""
+
+    def callbacks(self, run_dir: Any) -> list[Any]:
+        ...
+
+
+@runtime_checkable
+class Reports(Protocol):
+    """Prints something useful after training and testing (samples, examples); rank 0 only.
+
+    ``module`` is the trained :class:`seqforge.module.SeqforgeModule` (``.model``, ``.data``, ``.last_metrics``).
+    """
+
+    def report(self, module: Any) -> None:
+        ...
+
+
+@runtime_checkable
+class ExportsVectors(Protocol):
+    """Word vectors of a trained model (word2vec): what ``seqforge neighbors``/``analogy`` query."""
+
+    def vectors(self, model: "torch.nn.Module", data: Any) -> Any:
+        ...
+
+
+#: Every optional Task capability, by the name docs and ``seqforge plugins list`` use.
+TASK_CAPABILITIES: tuple[type, ...] = (
+    TimeSplits, Generates, Translates, Predicts, ConfiguresOptimizers, ManuallyOptimised,
+    BeginsEvaluation, ProvidesCallbacks, Reports, ExportsVectors,
+)
+
+
+def capabilities(task: Any) -> list[str]:
+    """The names of the optional capabilities ``task`` has (e.g. ``["Generates", "Reports", "TimeSplits"]``)."""
+    return sorted(p.__name__ for p in TASK_CAPABILITIES if isinstance(task, p))
+
+
+# -- what a Task's data module and batches provide --------------------------------------------
+
+
+@runtime_checkable
+class DataModule(Protocol):
+    """What ``Task.build_data`` returns and the core relies on.
+
+    It is a ``lightning.LightningDataModule``: the core hands it to
+    ``Trainer.fit/validate/test(datamodule=...)``, which calls
+    ``train_dataloader()``, ``val_dataloader()`` and ``test_dataloader()``
+    (each yielding :class:`Batch` objects). Besides:
+
+    - ``cfg``: its config node; ``cfg.stateful`` (optional, default False) makes
+      the core keep the task's carry between consecutive training batches.
+    - ``prepare()``: read the data and learn vocabularies (training), or encode the
+      current files with the restored vocabularies (resume, evaluation); returns itself.
+    - ``state()``: what a checkpoint keeps of it (vocabularies, scalers: plain,
+      picklable data); ``Task.build_data(cfg, state=...)`` must rebuild a module
+      that can encode inputs from it without reading any data.
+    - ``describe()``: one line for the start-of-run summary (sizes, vocabulary).
+
+    The training loader should be a resumable one (:class:`ResumableLoaderLike`,
+    e.g. ``seqforge.api.training_loader``) so a run resumed mid-epoch continues
+    with the next unseen batch.
+    """
+
+    cfg: Any
+
+    def prepare(self) -> Any:
+        ...
+
+    def state(self) -> Any:
+        ...
+
+    def describe(self) -> str:
+        ...
+
+    def train_dataloader(self) -> Any:
+        ...
+
+    def val_dataloader(self) -> Any:
+        ...
+
+    def test_dataloader(self) -> Any:
+        ...
+
+
+@runtime_checkable
+class KnowsSequenceLength(Protocol):
+    """Optional on a data module: the time steps of a training batch, so a too large
+    ``train.tbptt_steps`` is refused (naming ``sequence_length_key``, e.g. ``"data.seq_len"``) before training."""
+
+    sequence_length: int
+    sequence_length_key: str
+
+
+@runtime_checkable
+class ListsDataFiles(Protocol):
+    """Optional on a data module: the files it reads, by config key (``{"data.path": Path}``).
+
+    Fingerprinted into checkpoints so a resume notices edited data; without it the
+    core fingerprints the path fields of its ``cfg`` dataclass (``path``, ``train``, ...) that name a file or folder.
+    """
+
+    def data_files(self) -> dict[str, Any]:
+        ...
+
+
+@runtime_checkable
+class ResumableLoaderLike(Protocol):
+    """A training loader that knows how far an epoch got (``seqforge.api.ResumableLoader``, ``StreamLoaders``).
+
+    The core calls ``mark_consumed(batch.index)`` (``index`` None unless the batch
+    has one) at the start of every training step and reads ``consumed`` at the start
+    of an epoch: between 0 and ``len(loader)`` exclusive means a resumed run is
+    mid-epoch, so the restored carry is kept.
+    """
+
+    consumed: int
+
+    def mark_consumed(self, index: Any = None) -> None:
+        ...
+
+
+@runtime_checkable
+class Batch(Protocol):
+    """What a data module's loaders yield: any object the task's steps understand, plus
+    ``batch_size`` (``B``; weights the logged training metrics). Lightning moves it to the
+    device (``move_data_to_device``): a dataclass, named tuple or dict of tensors, or an
+    object with a ``to(device)`` method."""
+
+    batch_size: int
+
+
+@runtime_checkable
+class TimedBatch(Protocol):
+    """Optional on a batch: ``time_steps`` (``T`` of its ``(B, T, ...)`` tensors) weights a
+    truncated-BPTT chunk's logs, and ``index`` (a stream batch's position in the epoch)
+    is passed to ``mark_consumed`` for exact mid-epoch resume."""
+
+    time_steps: int

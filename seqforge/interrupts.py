@@ -28,6 +28,7 @@ import lightning as L
 import torch
 
 from seqforge.errors import SeqforgeError
+from seqforge.vendor_adapters import save_last_checkpoint
 
 
 class RunInterrupted(SeqforgeError):
@@ -124,8 +125,8 @@ class StopOnSignal(L.Callback):
         path = self.run_dir / "checkpoints" / "last.ckpt"
         if self.checkpoint is None:
             trainer.save_checkpoint(path)
-        elif self.checkpoint._last_global_step_saved != step:  # not saved at this step yet (Lightning's own bookkeeping)
-            self.checkpoint._save_last_checkpoint(trainer, self.checkpoint._monitor_candidates(trainer))
+        else:
+            save_last_checkpoint(self.checkpoint, trainer)  # through ModelCheckpoint, unless it saved this step already
         raise RunInterrupted(
             f"Training stopped by {signal.Signals(signum).name} after step {step}; saved {path} (step {step}). "
             f"Continue with: seqforge train resume={self.run_dir}",

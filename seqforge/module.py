@@ -23,7 +23,11 @@ from seqforge.build import as_plain
 from seqforge.config import OPTIMISERS
 from seqforge.coverage import split_coverage, with_coverage
 from seqforge.errors import ConfigError, SeqforgeError
+from seqforge.interfaces import (
+    BeginsEvaluation, ConfiguresOptimizers, KnowsSequenceLength, ManuallyOptimised, ResumableLoaderLike, TimedBatch, TimeSplits,
+)
 from seqforge.recurrent.state import detach_state
+from seqforge.vendor_adapters import is_last_batch
 
 CHECKPOINT_KEY = "seqforge"
 CHECKPOINT_FORMAT = 1
@@ -42,8 +46,7 @@ def make_optimizer(optim: Any, parameters: Any) -> torch.optim.Optimizer:
 
 def _time_steps(chunk: Any) -> int:
     """How many time steps a chunk holds (to weight its logs); 1 if the batch does not say."""
-    steps = getattr(chunk, "time_steps", None)
-    return int(steps) if steps is not None else 1
+    return int(chunk.time_steps) if isinstance(chunk, TimedBatch) else 1
 
 
 class SeqforgeModule(L.LightningModule):
@@ -64,7 +67,7 @@ class SeqforgeModule(L.LightningModule):
         self.model = model
         self.stateful = bool(getattr(data.cfg, "stateful", False))
         # A task may update its parameters itself (word2vec's compiled kernels): it then gets the optimiser in training_step.
-        self.automatic_optimization = bool(getattr(task, "automatic_optimization", True))
+        self.automatic_optimization = not isinstance(task, ManuallyOptimised) or bool(task.automatic_optimization)
         self.sums = nn.ModuleDict(
             {stage: nn.ModuleDict({k: SumMetric() for k in task.metric_sums}) for stage in ("val", "test")}
         )
@@ -82,14 +85,14 @@ class SeqforgeModule(L.LightningModule):
                 f"train.tbptt_steps must be a positive number of time steps per chunk (or null for full backpropagation "
                 f"through time), got {self.tbptt_steps}."
             )
-        if not callable(getattr(self.task, "split_time", None)):
+        if not isinstance(self.task, TimeSplits):
             raise ConfigError(
                 f"train.tbptt_steps={self.tbptt_steps} needs a task whose batches can be cut along time, but "
                 f"{type(self.task).__name__} has no `split_time(batch, steps)` hook. Unset train.tbptt_steps for this task."
             )
-        length = getattr(self.data, "sequence_length", None)  # optional: lets the error come before training starts
+        length = self.data.sequence_length if isinstance(self.data, KnowsSequenceLength) else None  # the error before training
         if length is not None and self.tbptt_steps > length:
-            key = getattr(self.data, "sequence_length_key", "the data config")
+            key = self.data.sequence_length_key
             raise ConfigError(
                 f"train.tbptt_steps={self.tbptt_steps} is larger than the training sequences, which have {length} time "
                 f"steps ({key}). Use train.tbptt_steps between 1 and {length}, or longer sequences."
@@ -107,7 +110,7 @@ class SeqforgeModule(L.LightningModule):
     # -- training -----------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> Optional[torch.Tensor]:
         loader = self.trainer.train_dataloader
-        if hasattr(loader, "mark_consumed"):
+        if isinstance(loader, ResumableLoaderLike):
             loader.mark_consumed(getattr(batch, "index", None))  # for exact mid-epoch resume (a stream batch says which one)
         if self.tbptt_steps is not None:
             return self._truncated_bptt_step(batch, batch_idx)
@@ -194,20 +197,20 @@ class SeqforgeModule(L.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         loader = self.trainer.train_dataloader
-        consumed = getattr(loader, "consumed", 0)
+        consumed = loader.consumed if isinstance(loader, ResumableLoaderLike) else 0
         if not 0 < consumed < (len(loader) if hasattr(loader, "__len__") else consumed + 1):
             self._carry.pop("train", None)  # a new epoch starts fresh; a run resumed mid-epoch keeps its restored carry
 
     def on_train_epoch_end(self) -> None:
         # As Lightning: epoch-interval schedulers step after a complete epoch, not when max_steps stops one midway.
-        if self.tbptt_steps is not None and self.trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+        if self.tbptt_steps is not None and is_last_batch(self.trainer):
             self._step_schedulers("epoch")
 
     # -- evaluation -----------------------------------------------------------
     def _eval_start(self, stage: str) -> None:
         self._carry.pop(stage, None)
         self._texts[stage] = []
-        if hasattr(self.task, "begin_evaluation"):
+        if isinstance(self.task, BeginsEvaluation):
             self.task.begin_evaluation(self.data, "valid" if stage == "val" else "test")
 
     def _eval_step(self, stage: str, batch: Any) -> None:
@@ -256,7 +259,7 @@ class SeqforgeModule(L.LightningModule):
 
     # -- optimisation ---------------------------------------------------------
     def configure_optimizers(self) -> Any:
-        if hasattr(self.task, "configure_optimizers"):  # a task with its own update rule (word2vec's SGD)
+        if isinstance(self.task, ConfiguresOptimizers):  # a task with its own update rule (word2vec's SGD)
             return self.task.configure_optimizers(self.model)
         optim = self.cfg.optim
         optimizer = make_optimizer(optim, self.model.parameters())
@@ -285,7 +288,7 @@ class SeqforgeModule(L.LightningModule):
         checkpoint[CHECKPOINT_KEY] = {
             "format": CHECKPOINT_FORMAT,
             "config": as_plain(self.cfg),
-            "data_state": self.data.state() if hasattr(self.data, "state") else None,
+            "data_state": self.data.state(),  # the DataModule contract (seqforge.interfaces)
             "data_fingerprint": getattr(self, "data_fingerprint", None),  # size + hash per data file, checked on resume
             "carry": self._carry.get("train"),
             "rng": torch.get_rng_state(),

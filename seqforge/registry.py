@@ -160,7 +160,7 @@ def _target_of(factory: Any) -> Optional[str]:
 
 @dataclass(frozen=True)
 class Preset:
-    """A composable preset a plugin ships (``experiment=<name>``): a YAML file like those in ``conf/experiment/``.
+    """A composable preset a plugin ships (``experiment=<name>``): a YAML file like those in ``seqforge/conf/experiment/``.
 
     Attributes:
         name: selected as ``experiment=<name>``.
@@ -180,10 +180,10 @@ PRESET_GROUP = "experiment"
 
 
 def core_preset_names() -> set[str]:
-    """Names of the presets seqforge itself ships (``conf/experiment/*.yaml``, packaged as ``seqforge.presets``)."""
+    """Names of the presets seqforge itself ships (``seqforge/conf/experiment/*.yaml``, packaged with the config)."""
     from importlib import resources
 
-    folder = resources.files("seqforge.presets") / PRESET_GROUP
+    folder = resources.files("seqforge.conf") / PRESET_GROUP
     return {entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml")} if folder.is_dir() else set()
 
 
@@ -381,7 +381,7 @@ class Registry:
     def preset(self, name: str, path: Union[str, "os.PathLike[str]"], *, description: str = "") -> Preset:
         """Ship ``experiment=<name>``: the YAML file at ``path`` (a ``defaults:`` list of overrides plus values).
 
-        A plugin's presets are composed exactly like the ones in seqforge's ``conf/experiment/``
+        A plugin's presets are composed exactly like the ones in seqforge's ``seqforge/conf/experiment/``
         (``# @package _global_``), e.g. ``Path(__file__).parent / "presets" / "translate_demo.yaml"``.
         The file is read when the plugin's registrations are committed.
 

@@ -25,12 +25,14 @@ from seqforge.checkpoint_io import AtomicCheckpointIO
 from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
 from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
 from seqforge.errors import ConfigError
+from seqforge.interfaces import ManuallyOptimised, ProvidesCallbacks, Reports
 from seqforge.interrupts import RunInterrupted, StopOnSignal
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.precision import check_precision
 from seqforge.report import print_metrics
 from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
 from seqforge.run_dir import claim, disk_errors, release
+from seqforge.vendor_adapters import every_n_train_steps, is_last_batch, save_checkpoints_now, save_last_checkpoint
 
 
 # Lightning-internal deprecation noise that users cannot act on.
@@ -96,18 +98,14 @@ class StepCheckpoint(ModelCheckpoint):
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         if pl_module.automatic_optimization:
             return super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        every = self._every_n_train_steps
+        every = every_n_train_steps(self)
         if every < 1 or trainer.global_step // every == self._step_at_batch_start // every:
             return
-        if self._should_skip_saving_checkpoint(trainer):
-            return
-        candidates = self._monitor_candidates(trainer)
-        self._save_topk_checkpoint(trainer, candidates)
-        self._save_last_checkpoint(trainer, candidates)
+        save_checkpoints_now(self, trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: Any) -> None:
-        if self.save_last and trainer.global_step != self._last_global_step_saved and not trainer.sanity_checking:
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        if self.save_last and not trainer.sanity_checking:
+            save_last_checkpoint(self, trainer)
 
 
 class ValidateAtEnd(L.Callback):
@@ -126,7 +124,7 @@ class ValidateAtEnd(L.Callback):
         last_step = trainer.max_steps >= 0 and trainer.global_step >= trainer.max_steps
         max_epochs = trainer.max_epochs
         last_epoch = (max_epochs is not None and max_epochs >= 0 and trainer.current_epoch + 1 >= max_epochs
-                      and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)
+                      and is_last_batch(trainer))
         if last_step or last_epoch:
             trainer.should_stop = True
 
@@ -198,7 +196,7 @@ def make_trainer(
 ) -> L.Trainer:
     """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks (and the task's, and ``extra_callbacks``) and logger."""
     kwargs = as_plain(cfg.trainer)
-    manual_task = not getattr(task, "automatic_optimization", True)  # updates its parameters itself (word2vec's kernels)
+    manual_task = isinstance(task, ManuallyOptimised) and not task.automatic_optimization  # updates its parameters itself (word2vec's kernels)
     if manual_task or (cfg.get("train") or {}).get("tbptt_steps") is not None:
         # Manual optimisation: Lightning refuses these arguments then; truncated BPTT clips in the module, and a
         # task that updates its parameters itself has no gradients to clip.
@@ -207,7 +205,7 @@ def make_trainer(
     if for_fit:
         logger = _logger(cfg, run_dir, _log_version(run_dir, resuming))
         return L.Trainer(
-            **kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=[*_callbacks(cfg, run_dir, task.callbacks(run_dir) if hasattr(task, "callbacks") else []), *extra_callbacks],
+            **kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=[*_callbacks(cfg, run_dir, task.callbacks(run_dir) if isinstance(task, ProvidesCallbacks) else []), *extra_callbacks],
             plugins=[AtomicCheckpointIO()],
         )
     for key in ("max_epochs", "max_steps", "max_time", "gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
@@ -270,7 +268,7 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, ckpt_path: Optional[Path], sto
     if trainer.is_global_zero:
         print(f"\nRun directory: {run_dir}")
         print_metrics(module.last_metrics)
-        if hasattr(module.task, "report"):
+        if isinstance(module.task, Reports):
             module.task.report(module)
         print(checkpoints_line(run_dir / CHECKPOINT_DIR, trainer.global_step))
     return module.last_metrics

@@ -71,3 +71,36 @@ class KillAt(L.Callback):
         if trainer.global_step >= self.step:
             os.kill(os.getpid(), signal.SIGKILL)
 '''
+
+
+def run_seqforge_in_process(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess:
+    """``seqforge.cli.main(args)`` in this process, seen as :func:`run_seqforge` sees the console script.
+
+    For tests whose subject is what a command refuses or prints, not the process around it: no interpreter,
+    torch or plugin start-up per case. The exit code is ``SystemExit``'s (0 when ``main`` returns); an
+    exception that isn't turned into an exit code propagates, so the test shows its traceback and fails,
+    as a "Traceback" in a subprocess's stderr would. The working directory and stdin are the command's own.
+    """
+    import contextlib
+    import io
+
+    from hydra.core.global_hydra import GlobalHydra
+
+    from seqforge.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    returncode = 0
+    previous_cwd, previous_stdin = os.getcwd(), sys.stdin
+    try:
+        os.chdir(cwd)
+        sys.stdin = io.StringIO(stdin)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                returncode = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.chdir(previous_cwd)
+        sys.stdin = previous_stdin
+        GlobalHydra.instance().clear()
+    return subprocess.CompletedProcess(["seqforge", *args], returncode, out.getvalue(), err.getvalue())

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-pytest_plugins = ["pytester"]  # tests/test_testing.py runs seqforge.testing inside pytest sessions of its own
+pytest_plugins = ["pytester"]  # tests/testing/test_testing.py runs seqforge.testing inside pytest sessions of its own
 
 
 @pytest.fixture
@@ -59,3 +59,9 @@ def fake_site(tmp_path: Path, plugin_env: pytest.MonkeyPatch) -> Iterator[Path]:
     yield site
     for name in [m for m in sys.modules if m.startswith("seqforge_fake_")]:
         del sys.modules[name]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    from plugin_requirements import check_required_plugins
+
+    check_required_plugins(item)

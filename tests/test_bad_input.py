@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cli_helpers import run_seqforge
+from cli_helpers import run_seqforge, run_seqforge_in_process
 
 
 def assert_clean_failure(result, *fragments: str) -> None:
@@ -18,30 +18,35 @@ def assert_clean_failure(result, *fragments: str) -> None:
         assert fragment in text, text
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_unknown_cell_lists_available_and_suggests_the_closest(tmp_path: Path) -> None:
     """`model/cell=lsmt` names the key, lists the cells and suggests lstm"""
     result = run_seqforge("train", "model/cell=lsmt", cwd=tmp_path)
     assert_clean_failure(result, "model/cell", "Available: gru, ", "lstm, rnn.", "Did you mean `model/cell=lstm`?")  # other installed cells may sit between
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_unknown_component_in_a_sweep_is_caught_too(tmp_path: Path) -> None:
     """Each value of a sweep over components is checked"""
     result = run_seqforge("train", "-m", "model/cell=lstm,grux", cwd=tmp_path)
     assert_clean_failure(result, "Unknown cell 'grux'", "Did you mean `model/cell=gru`?")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_wrong_type_override_names_the_key(tmp_path: Path) -> None:
     """`model.hidden_size=abc` fails at composition, naming the key and the expected type"""
     result = run_seqforge("train", "model.hidden_size=abc", cwd=tmp_path)
     assert_clean_failure(result, "model.hidden_size", "Integer")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_wrong_type_in_a_plugin_config_names_the_key(tmp_path: Path) -> None:
     """Plugin config fields are typed too (`model.cell.forget_bias=x`)"""
     result = run_seqforge("train", "model.cell.forget_bias=x", cwd=tmp_path)
     assert_clean_failure(result, "model.cell.forget_bias", "Float")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_non_utf8_data_names_file_and_byte_offset(tmp_path: Path) -> None:
     """A latin-1 file is refused with its path and the offset of the bad byte"""
     bad = tmp_path / "latin1.txt"
@@ -77,7 +82,7 @@ def test_folder_without_split_files_is_explained(tmp_path: Path) -> None:
 
 def test_missing_checkpoint(tmp_path: Path) -> None:
     """A checkpoint path that does not exist"""
-    result = run_seqforge("evaluate", f"ckpt={tmp_path / 'nope.ckpt'}", cwd=tmp_path)
+    result = run_seqforge_in_process("evaluate", f"ckpt={tmp_path / 'nope.ckpt'}", cwd=tmp_path)
     assert_clean_failure(result, "nope.ckpt", "no such file")
 
 
@@ -85,7 +90,7 @@ def test_torch_file_that_is_not_a_seqforge_checkpoint(tmp_path: Path) -> None:
     """A PyTorch file without seqforge's payload is named as such"""
     path = tmp_path / "other.ckpt"
     torch.save({"state_dict": {}}, path)
-    result = run_seqforge("generate", f"ckpt={path}", cwd=tmp_path)
+    result = run_seqforge_in_process("generate", f"ckpt={path}", cwd=tmp_path)
     assert_clean_failure(result, "not a seqforge checkpoint")
 
 
@@ -93,19 +98,19 @@ def test_garbage_checkpoint(tmp_path: Path) -> None:
     """Random bytes are refused (weights_only loading, no code execution)"""
     path = tmp_path / "junk.ckpt"
     path.write_bytes(bytes(range(256)) * 8)
-    result = run_seqforge("evaluate", f"ckpt={path}", cwd=tmp_path)
+    result = run_seqforge_in_process("evaluate", f"ckpt={path}", cwd=tmp_path)
     assert_clean_failure(result, "not a readable seqforge checkpoint")
 
 
 def test_generate_argument_of_the_wrong_type(tmp_path: Path) -> None:
     """`max_new_tokens=abc` names the argument"""
-    result = run_seqforge("generate", "ckpt=x", "max_new_tokens=abc", cwd=tmp_path)
+    result = run_seqforge_in_process("generate", "ckpt=x", "max_new_tokens=abc", cwd=tmp_path)
     assert_clean_failure(result, "max_new_tokens", "Integer")
 
 
 def test_unknown_command_suggests(tmp_path: Path) -> None:
     """A typo in the command is answered with the closest one"""
-    result = run_seqforge("trian", cwd=tmp_path)
+    result = run_seqforge_in_process("trian", cwd=tmp_path)
     assert_clean_failure(result, "Did you mean 'train'?")
 
 

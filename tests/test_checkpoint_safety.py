@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import torch
 
-from cli_helpers import run_seqforge
+from cli_helpers import run_seqforge, run_seqforge_in_process
 from test_bad_input import assert_clean_failure
 from seqforge.checkpoint_config import CALLBACK_TARGETS, inert, safe_stored_config, stored_run_config
 from seqforge.errors import ConfigError, DataError
@@ -71,21 +71,23 @@ COMMANDS = [
 
 
 @pytest.mark.parametrize("command,args", COMMANDS, ids=[c for c, _ in COMMANDS])
+@pytest.mark.requires_plugins("rnn")
 def test_a_checkpoint_naming_builtins_open_touches_no_file(tmp_path: Path, victim: Path, command: str, args: list[str]) -> None:
     """`task: {_target_: builtins.open, file: …, mode: w}` is refused by every command; no file is created or changed"""
     ckpt = _write_checkpoint(tmp_path / "evil.ckpt", _config(task=_opener(victim)))
     before = _files(tmp_path)
     where = [f"resume={ckpt}"] if command == "train" else [f"ckpt={ckpt}"]
-    result = run_seqforge(command, *where, *args, cwd=tmp_path, stdin="hello\n")
+    result = run_seqforge_in_process(command, *where, *args, cwd=tmp_path, stdin="hello\n")  # the refusal, not the process, is the subject
     assert_clean_failure(result, "is refused", "`task._target_`", "`builtins.open`", "Nothing was built or written")
     assert _files(tmp_path) == before  # the victim keeps its content; no output, log or run directory appears
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_resume_refuses_a_stored_callback_that_is_not_allow_listed_and_names_the_fix(tmp_path: Path, victim: Path) -> None:
     """`callbacks.evil={_target_: builtins.open …}` stored in a checkpoint never runs on resume=; the message says `~callbacks.evil`"""
     ckpt = _write_checkpoint(tmp_path / "evil.ckpt", _config(callbacks={"evil": _opener(victim)}))
     before = _files(tmp_path)
-    result = run_seqforge("train", f"resume={ckpt}", cwd=tmp_path)
+    result = run_seqforge_in_process("train", f"resume={ckpt}", cwd=tmp_path)
     assert_clean_failure(result, "`callbacks.evil._target_`", "`builtins.open`", "`~callbacks.evil`")
     assert _files(tmp_path) == before
 
@@ -104,12 +106,14 @@ def test_resume_refuses_a_stored_callback_that_is_not_allow_listed_and_names_the
     ({"task": "${oc.create:{_target_: builtins.open}}"}, "task"),  # a slot must be a component mapping
     ({"extra": {"deep": [{"x": {"_target_": "subprocess.call"}}]}}, "extra.deep[0].x._target_"),
 ])
+@pytest.mark.requires_plugins("rnn")
 def test_targets_outside_the_registry_are_refused_wherever_they_sit(changes: dict[str, Any], where: str) -> None:
     """Nested targets, targets in lists, Hydra's call keys and wrong-kind components are refused, naming the key"""
     with pytest.raises(ConfigError, match=rf"stored config key `{__import__('re').escape(where)}`"):
         safe_stored_config(_config(**changes), source="`ckpt=x`")
 
 
+@pytest.mark.requires_plugins("rnn", "seq2seq", "word2vec")
 def test_a_genuine_config_passes_unchanged() -> None:
     """Every target a composed run stores is a registered one, so real checkpoints still load"""
     from compose_helpers import compose_config
@@ -120,6 +124,7 @@ def test_a_genuine_config_passes_unchanged() -> None:
         assert safe_stored_config(plain, source="x") == {**plain, "callbacks": {}}
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_restore_refuses_before_building_anything(tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """restore() raises before a single target is imported or called: builtins.open is never reached"""
     from seqforge.train import restore
@@ -134,6 +139,7 @@ def test_restore_refuses_before_building_anything(tmp_path: Path, victim: Path, 
     assert victim.read_text() == "precious\n"
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_stored_callbacks_are_dropped_unless_resuming() -> None:
     """evaluate/generate/… never run a checkpoint's callbacks; resume= keeps allow-listed ones only"""
     early = {"_target_": "lightning.pytorch.callbacks.EarlyStopping", "monitor": "val/loss"}
@@ -149,6 +155,7 @@ def test_stored_callbacks_are_dropped_unless_resuming() -> None:
 
 
 @pytest.mark.parametrize("text", ["${oc.env:HOME}", "a\\${x}", "a\\\\${x}b", "${a:${b}}", "\\", "$${x}", "plain"])
+@pytest.mark.requires_plugins("rnn")
 def test_interpolations_in_a_checkpoint_stay_literal_text(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """`${oc.env:…}` and friends are never resolved: the value read back is exactly the stored text"""
     monkeypatch.setenv("HOME", "/resolved")
@@ -159,6 +166,7 @@ def test_interpolations_in_a_checkpoint_stay_literal_text(text: str, monkeypatch
     assert OmegaConf.create({"k": inert(text)}).k == text
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_an_oc_create_interpolation_cannot_smuggle_a_target(victim: Path) -> None:
     """`${oc.create:{_target_: builtins.open, …}}` inside a component stays a string: nothing is opened"""
     sneaky = "${oc.create:{_target_: builtins.open, file: " + str(victim) + ", mode: w}}"
@@ -191,6 +199,7 @@ def test_the_pickle_payload_is_live(tmp_path: Path) -> None:
     assert other.read_text() == ""
 
 
+@pytest.mark.requires_plugins("rnn", "labelled")
 def test_a_pickled_tensor_input_is_refused_without_running_it(tmp_path: Path, victim: Path) -> None:
     """`.pt` data inputs load with weights_only=True: the payload is refused, the victim untouched"""
     from seqforge_labelled.labelled_data import read_tensor_file  # the family's tensor-file reader as the subject
@@ -231,6 +240,7 @@ def _registry_with_moved_task() -> Any:
     return registry
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_a_checkpoint_naming_a_former_path_loads_as_the_current_component() -> None:
     """`formerly=` at registration: a checkpoint written before the plugin moved its class builds the class's new path"""
     config = _config(task={"_target_": "oldpkg.tasks.LanguageModel", "bptt": 5}, data=TEXT, model={"cell": LSTM, "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"}})
@@ -238,6 +248,7 @@ def test_a_checkpoint_naming_a_former_path_loads_as_the_current_component() -> N
     assert plain["task"] == {"_target_": "seqforge.tasks.lm.LanguageModelTask", "bptt": 5}
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_a_former_path_is_still_only_accepted_in_its_own_slot() -> None:
     """A former task path stored as the data module is refused like any wrong-kind target"""
     config = _config(data={"_target_": "oldpkg.tasks.LanguageModel"}, task=LM, model={"cell": LSTM, "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"}})

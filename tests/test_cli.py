@@ -27,6 +27,7 @@ def trained_run(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_train_writes_checkpoints_config_and_metrics(trained_run: Path) -> None:
     """A run leaves last/best checkpoints, the composed config and a metrics CSV in its Hydra run dir"""
     out = trained_run / "out"
@@ -40,6 +41,7 @@ def test_train_writes_checkpoints_config_and_metrics(trained_run: Path) -> None:
     assert "bpc" in stdout and "ppl" in stdout and "Sample" in stdout
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_evaluate_reproduces_the_test_metrics_of_training(trained_run: Path) -> None:
     """`evaluate` on the final checkpoint gives the test loss training reported"""
     rows = list(csv.DictReader((trained_run / "out" / "csv" / "metrics.csv").open()))
@@ -51,6 +53,7 @@ def test_evaluate_reproduces_the_test_metrics_of_training(trained_run: Path) -> 
     assert float(match.group(2)) == pytest.approx(logged, abs=1e-3)  # columns: bpc, loss, ppl
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_generate_continues_the_prompt_deterministically(trained_run: Path) -> None:
     """`generate` starts with the prompt, produces text, and is reproducible with a seed"""
     args = ("generate", f"ckpt={trained_run / 'out' / 'checkpoints' / 'last.ckpt'}", "prompt=The ", "max_new_tokens=40",
@@ -63,6 +66,7 @@ def test_generate_continues_the_prompt_deterministically(trained_run: Path) -> N
     assert first.stdout == second.stdout
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_cfg_job_prints_the_composed_config_with_overrides(tmp_path: Path) -> None:
     """`train --cfg job` shows the composition, overrides applied, without training"""
     result = run_seqforge(
@@ -77,6 +81,7 @@ def test_cfg_job_prints_the_composed_config_with_overrides(tmp_path: Path) -> No
     assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").rglob("*.ckpt"))
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_experiment_char_lm_is_the_default_job(tmp_path: Path) -> None:
     """`experiment=char_lm` composes to the same config as no arguments"""
     plain = run_seqforge("train", "--cfg", "job", cwd=tmp_path)

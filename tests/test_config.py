@@ -57,6 +57,7 @@ def test_every_registered_cell_composes_builds_and_runs_forward(cell: str, corpu
     forward_once(cfg)
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_installed_plugins_provide_cells() -> None:
     """The parametrisation above is not empty: rnn, lstm and gru are installed"""
     assert {"rnn", "lstm", "gru"} <= set(get_registry().names("cell"))
@@ -66,7 +67,7 @@ def test_no_packaged_yaml_shadows_a_registered_component() -> None:
     """Hydra's search path is first-match-wins: no shipped `<group>/<name>.yaml` may hide a registered config"""
     shadowed = [
         f"{package}:{component.group}/{component.name}.yaml"
-        for package in ("seqforge.conf", "seqforge.presets")
+        for package in ("seqforge.conf",)
         for component in get_registry()
         if files(package).joinpath(*component.group.split("/"), f"{component.name}.yaml").is_file()
     ]
@@ -74,6 +75,7 @@ def test_no_packaged_yaml_shadows_a_registered_component() -> None:
 
 
 # -- shipped experiments ------------------------------------------------------------------
+@pytest.mark.requires_plugins("rnn")
 def test_char_lm_experiment_composes_the_default_job(corpus: Path) -> None:
     """experiment=char_lm is a character-level LSTM language model on text"""
     cfg = compose_config(["experiment=char_lm", f"data.path={corpus}", *TINY])
@@ -84,6 +86,7 @@ def test_char_lm_experiment_composes_the_default_job(corpus: Path) -> None:
     forward_once(cfg)
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_ptb_small_experiment_matches_zaremba_small(ptb_folder: Path) -> None:
     """experiment=ptb_small: 2x200 LSTM, word tokens, SGD lr 1, clip 5, 13 epochs, init 0.1, and it builds on PTB-style files"""
     cfg = compose_config(["experiment=ptb_small", f"data.path={ptb_folder}"])
@@ -96,6 +99,7 @@ def test_ptb_small_experiment_matches_zaremba_small(ptb_folder: Path) -> None:
     assert module.data.vocab.encode(["cat", "barn"]) != [module.data.vocab.unk_id] * 2  # word tokens, not characters
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_ptb_small_experiment_composes_with_another_cell(ptb_folder: Path) -> None:
     """experiment=ptb_small model/cell=gru swaps the cell and keeps the rest of the recipe"""
     cfg = compose_config(["experiment=ptb_small", "model/cell=gru", f"data.path={ptb_folder}"])
@@ -107,6 +111,7 @@ def test_ptb_small_experiment_composes_with_another_cell(ptb_folder: Path) -> No
     ("override", "key"),
     [("model.hidden_size=abc", "model.hidden_size"), ("model.cell.forget_bias=abc", "model.cell.forget_bias"), ("data.batch_size=big", "data.batch_size")],
 )
+@pytest.mark.requires_plugins("rnn")
 def test_wrong_typed_override_fails_at_composition_naming_the_key(override: str, key: str) -> None:
     """A value of the wrong type is rejected while composing, and the error names the key"""
     from hydra.errors import ConfigCompositionException
@@ -116,6 +121,7 @@ def test_wrong_typed_override_fails_at_composition_naming_the_key(override: str,
     assert f"full_key: {key}" in str(excinfo.value.__cause__)
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_unknown_component_override_lists_options_and_suggests(capsys: pytest.CaptureFixture[str]) -> None:
     """`seqforge train model/cell=lsmt` stops before Hydra with the available cells and the closest one"""
     from seqforge.cli import _check_component_overrides

@@ -14,13 +14,13 @@ from seqforge.config import OPTIMISERS, OptimConfig, TrainerConfig, optim_config
 from seqforge.module import make_optimizer
 from seqforge.precision import ADAPTIVE_OPTIMISERS
 
-TRAINER_PRESETS = sorted(p.name.removesuffix(".yaml") for p in resources.files("seqforge.presets").joinpath("trainer").iterdir()
+TRAINER_PRESETS = sorted(p.name.removesuffix(".yaml") for p in resources.files("seqforge.conf").joinpath("trainer").iterdir()
                          if p.name.endswith(".yaml"))
 
 
 def own_keys(preset: str) -> dict:
     """The keys a trainer preset file sets itself (its `defaults:` list aside)."""
-    text = resources.files("seqforge.presets").joinpath("trainer", f"{preset}.yaml").read_text()
+    text = resources.files("seqforge.conf").joinpath("trainer", f"{preset}.yaml").read_text()
     return {k: v for k, v in OmegaConf.to_container(OmegaConf.create(text)).items() if k != "defaults"}
 
 
@@ -29,6 +29,7 @@ def test_the_trainer_presets_are_found() -> None:
 
 
 @pytest.mark.parametrize("preset", TRAINER_PRESETS)
+@pytest.mark.requires_plugins("rnn")
 def test_a_trainer_preset_changes_only_the_keys_it_sets_on_purpose(preset: str) -> None:
     """trainer=default restates TrainerConfig's defaults and must agree key for key; any other preset composes to
     the defaults plus exactly its own keys"""
@@ -36,7 +37,7 @@ def test_a_trainer_preset_changes_only_the_keys_it_sets_on_purpose(preset: str) 
     own = own_keys(preset)
     if preset == "default":
         disagree = {k: (v, defaults.get(k, "<no such key>")) for k, v in own.items() if defaults.get(k, object()) != v}
-        assert not disagree, f"conf/trainer/default.yaml disagrees with TrainerConfig (yaml, dataclass): {disagree}"
+        assert not disagree, f"seqforge/conf/trainer/default.yaml disagrees with TrainerConfig (yaml, dataclass): {disagree}"
         expected = defaults
     else:
         expected = {**defaults, **own}
@@ -44,6 +45,7 @@ def test_a_trainer_preset_changes_only_the_keys_it_sets_on_purpose(preset: str) 
     assert composed == expected
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_the_default_run_is_the_trainer_dataclass_and_optim_adam() -> None:
     cfg = compose_config()
     assert OmegaConf.to_container(cfg.trainer) == dataclasses.asdict(TrainerConfig())
@@ -51,6 +53,7 @@ def test_the_default_run_is_the_trainer_dataclass_and_optim_adam() -> None:
 
 
 @pytest.mark.parametrize("name", list(OPTIMISERS))
+@pytest.mark.requires_plugins("rnn")
 def test_every_optimiser_in_the_table_is_selectable_and_builds_its_class(name: str) -> None:
     """optim=<name> composes the table's values for every row (rmsprop and adagrad included) and builds that class"""
     cfg = compose_config([f"optim={name}"])

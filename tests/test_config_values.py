@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from cli_helpers import TINY, run_seqforge, write_corpus
+from cli_helpers import TINY, run_seqforge, run_seqforge_in_process, write_corpus
 from compose_helpers import compose_config
 from test_bad_input import assert_clean_failure
 from seqforge.errors import ConfigError, SeqforgeError
@@ -18,6 +18,7 @@ def _files(root: Path) -> set[str]:
 
 
 # -- keys -----------------------------------------------------------------------------------------------------------
+@pytest.mark.requires_plugins("rnn")
 def test_a_misspelt_key_names_the_nearest_valid_one_not_the_plus_hint(tmp_path: Path) -> None:
     """`model.hiden_size=10` -> "Did you mean `model.hidden_size=10`?", and no advice to add it with `+`"""
     result = run_seqforge("train", "model.hiden_size=10", cwd=tmp_path)
@@ -25,6 +26,7 @@ def test_a_misspelt_key_names_the_nearest_valid_one_not_the_plus_hint(tmp_path: 
     assert "+model.hiden_size" not in result.stderr
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_adding_a_key_to_a_typed_group_with_plus_is_refused(tmp_path: Path) -> None:
     """`+model.hiden_size=10` would train and leave an unloadable checkpoint: refused, naming the nearest key"""
     result = run_seqforge("train", "+model.hiden_size=10", "trainer.max_steps=1", cwd=tmp_path)
@@ -32,6 +34,7 @@ def test_adding_a_key_to_a_typed_group_with_plus_is_refused(tmp_path: Path) -> N
     assert not (tmp_path / "outputs").exists() or not list((tmp_path / "outputs").rglob("*.ckpt"))
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_override_hook_in_process(config_store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Hydra's override step: misspelt parents too (`modle.…`), `+` into task/data refused, `+callbacks.x` still fine"""
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -50,6 +53,7 @@ def test_override_hook_in_process(config_store, monkeypatch: pytest.MonkeyPatch)
     assert cfg.callbacks.x._target_ == "a.B" and cfg.optim.scheduler.kwargs.gamma == 0.5 and cfg.model.hidden_size == 7
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_resume_overrides_are_checked_the_same_way() -> None:
     """resume= applies its overrides itself: a misspelt key or a `+key` into a typed node is refused there too"""
     from seqforge.cli import _apply_dotted_overrides
@@ -63,6 +67,7 @@ def test_resume_overrides_are_checked_the_same_way() -> None:
     assert cfg.trainer.max_steps == 9 and "k" not in cfg.callbacks
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_a_checkpoint_with_an_added_key_still_loads_and_says_so(capsys: pytest.CaptureFixture) -> None:
     """Checkpoints written before the `+` refusal (with `model.hiden_size`) load: the unknown key is dropped with a note"""
     from seqforge.build import as_plain
@@ -75,6 +80,7 @@ def test_a_checkpoint_with_an_added_key_still_loads_and_says_so(capsys: pytest.C
     assert "ignored key(s) model.hiden_size" in capsys.readouterr().err
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_a_misspelt_override_on_evaluate_names_the_nearest_key() -> None:
     """`seqforge evaluate ckpt=… data.bach_size=2` -> the nearest key, not a ConfigKeyError traceback"""
     from omegaconf import OmegaConf
@@ -91,6 +97,7 @@ def test_a_misspelt_override_on_evaluate_names_the_nearest_key() -> None:
     ("trainer.max_steps=-5", ["trainer.max_steps=-5", "-1 for no step limit"]),
     ("optim.lr=-1", ["optim.lr=-1.0", "learning rate"]),
 ])
+@pytest.mark.requires_plugins("rnn")
 def test_values_lightning_or_torch_would_refuse_are_named_by_key(tmp_path: Path, override: str, fragments: list[str]) -> None:
     """A negative max_steps or lr: exit 1, one paragraph naming the key, nothing written outside the run directory"""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=2000)
@@ -102,6 +109,7 @@ def test_values_lightning_or_torch_would_refuse_are_named_by_key(tmp_path: Path,
     assert not list((tmp_path / "run").rglob("*.ckpt"))
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_gpu_accelerator_without_a_gpu_is_named(tmp_path: Path) -> None:
     """`trainer.accelerator=gpu` on a CPU-only machine says so and suggests cpu/auto"""
     if torch.cuda.is_available() or torch.backends.mps.is_available():
@@ -110,6 +118,7 @@ def test_gpu_accelerator_without_a_gpu_is_named(tmp_path: Path) -> None:
     assert_clean_failure(result, "trainer.accelerator=gpu", "no GPU", "trainer.accelerator=cpu")
 
 
+@pytest.mark.requires_plugins("rnn", "seq2seq")
 def test_beam_size_zero_is_named_by_key(tmp_path: Path) -> None:
     """`task.decode.beam_size=0` fails when the task is built, naming the key (translate takes it as decode.beam_size)"""
     result = run_seqforge("train", "experiment=translate_demo", "task.decode.beam_size=0", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
@@ -120,6 +129,7 @@ def test_beam_size_zero_is_named_by_key(tmp_path: Path) -> None:
     ({"beam_size": 0}, "beam_size"), ({"n_best": 6}, "n_best"), ({"strategy": "beem"}, "strategy"),
     ({"max_len": 0}, "max_len"), ({"temperature": -1.0}, "temperature"), ({"top_p": 1.5}, "top_p"),
 ])
+@pytest.mark.requires_plugins("rnn")
 def test_decode_values_are_checked_for_every_task_that_decodes(decode: dict, key: str) -> None:
     """Translation and one-to-many generation share DecodeConfig, which refuses values search would crash on"""
     from seqforge.build import instantiate
@@ -143,6 +153,7 @@ def test_max_steps_zero_does_not_point_at_a_missing_checkpoints_folder(tmp_path:
     assert checkpoints_line(tmp_path / "checkpoints", 3) == f"Checkpoints: {tmp_path / 'checkpoints'} (last.ckpt)"
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_nan_at_the_first_step_does_not_promise_a_checkpoint(tmp_path: Path) -> None:
     """A NaN before any save says there is no checkpoint to resume from (not "the last good checkpoint is kept")"""
     from seqforge.train import build_run, make_trainer
@@ -169,6 +180,7 @@ def test_core_left_out_of_seqforge_plugins_is_named(tmp_path: Path) -> None:
     assert "Could not find" not in result.stderr
 
 
+@pytest.mark.requires_plugins("rnn", "labelled")
 def test_a_task_without_translate_names_the_command_that_applies_it() -> None:
     """A classifier is sent to `seqforge predict`, a language model to `seqforge generate`"""
     from seqforge.cli import _command_for
@@ -180,6 +192,7 @@ def test_a_task_without_translate_names_the_command_that_applies_it() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_classifier_checkpoint_given_to_translate_points_at_predict(tmp_path: Path) -> None:
     """`seqforge translate ckpt=<classifier>` -> "use `seqforge predict`" (was: use seqforge generate)"""
     train = tmp_path / "train.tsv"
@@ -190,7 +203,7 @@ def test_classifier_checkpoint_given_to_translate_points_at_predict(tmp_path: Pa
         "trainer.enable_progress_bar=false", "logger=csv", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
     )
     assert trained.returncode == 0, trained.stderr[-2000:]
-    result = run_seqforge("translate", f"ckpt={tmp_path / 'run'}", cwd=tmp_path, stdin="good\n")
+    result = run_seqforge_in_process("translate", f"ckpt={tmp_path / 'run'}", cwd=tmp_path, stdin="good\n")
     assert_clean_failure(result, "ClassificationTask, which does not translate", "use `seqforge predict`")
 
 
@@ -199,11 +212,12 @@ def test_a_text_file_renamed_ckpt_is_not_a_readable_checkpoint(tmp_path: Path) -
     """Was `KeyError: 101`"""
     path = tmp_path / "notes.ckpt"
     path.write_text("hello, this is text\n")
-    result = run_seqforge("evaluate", f"ckpt={path}", cwd=tmp_path)
+    result = run_seqforge_in_process("evaluate", f"ckpt={path}", cwd=tmp_path)
     assert_clean_failure(result, "not a readable seqforge checkpoint", "a text file renamed .ckpt")
     assert "KeyError: 101" not in result.stderr
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_a_truncated_checkpoint_is_not_a_readable_checkpoint(tmp_path: Path) -> None:
     """Half a real checkpoint (was `OSError: [Errno 22] Invalid argument` with a traceback)"""
     from seqforge.build import as_plain
@@ -212,5 +226,5 @@ def test_a_truncated_checkpoint_is_not_a_readable_checkpoint(tmp_path: Path) -> 
     torch.save({"state_dict": {"w": torch.randn(256, 256)}, "seqforge": {"config": as_plain(compose_config([]))}}, whole)
     path = tmp_path / "torn.ckpt"
     path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    result = run_seqforge("generate", f"ckpt={path}", cwd=tmp_path)
+    result = run_seqforge_in_process("generate", f"ckpt={path}", cwd=tmp_path)
     assert_clean_failure(result, "not a readable seqforge checkpoint", "truncated")

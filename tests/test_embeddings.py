@@ -69,6 +69,7 @@ def test_missing_or_headerless_file_is_a_data_error(tmp_path: Path) -> None:
         read_word2vec(tmp_path / "bad.txt")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_language_model_starts_from_pretrained_vectors_and_init_range_keeps_them(tmp_path: Path) -> None:
     """task=lm with model.embedding.pretrained: the embedding rows equal the file's vectors even with model.init_range"""
     from compose_helpers import compose_config
@@ -108,6 +109,7 @@ def _rows(embedding: nn.Embedding, codec: Any, words: list[str]) -> np.ndarray:
     return embedding.weight[[codec.encode(w)[0] for w in words]].detach().numpy()
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_translation_target_embedding_uses_its_own_file_and_reports_oov_per_side(tmp_path: Path, capsys: Any) -> None:
     """pretrained -> encoder embedding, target_pretrained -> decoder embedding (tied output layer too); one report per side"""
     rng = np.random.default_rng(0)
@@ -128,6 +130,7 @@ def test_translation_target_embedding_uses_its_own_file_and_reports_oov_per_side
     assert f"pretrained vectors {tgt_path}: 3 of {len(data.target_codec)} target tokens initialised, 0 out of vocabulary" in out
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_translation_shared_vocabulary_initialises_both_sides_from_one_file(tmp_path: Path, capsys: Any) -> None:
     """data.shared_vocab=true: model.embedding.pretrained fills both embeddings; without it the decoder stays random"""
     words = ["the", "cat", "le", "chat"]
@@ -148,6 +151,7 @@ def test_translation_shared_vocabulary_initialises_both_sides_from_one_file(tmp_
     assert "target tokens" not in capsys.readouterr().out
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_target_pretrained_errors_name_the_key(tmp_path: Path) -> None:
     """A wrong dimension names model.embedding.target_pretrained; a single-embedding task refuses the key"""
     path = write_text_vectors(tmp_path / "v.txt", ["le"], np.ones((1, 3), dtype=np.float32))
@@ -157,6 +161,7 @@ def test_target_pretrained_errors_name_the_key(tmp_path: Path) -> None:
         load_pretrained(nn.Embedding(2, 3), ["a", "b"], EmbeddingConfig(target_pretrained=str(path)))
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_tagging_and_classification_word_embeddings_start_from_pretrained_vectors(tmp_path: Path, capsys: Any) -> None:
     """task=tag and task=classify read model.embedding.pretrained into their word embedding, with the OOV report"""
     from compose_helpers import compose_config

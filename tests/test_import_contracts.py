@@ -69,6 +69,7 @@ def layer_modules() -> list[str]:
     return names
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_lint_imports_keeps_every_contract() -> None:
     """`lint-imports` passes on the repository: a layer, cycle or public-API violation fails the suite"""
     result = run_lint(ROOT)
@@ -82,6 +83,7 @@ def test_lint_imports_keeps_every_contract() -> None:
     ("recurrent/state.py", "import lightning", "seqforge.recurrent.state -> lightning"),
     ("tasks/lm.py", "from seqforge.train import build_run", "seqforge.tasks.lm -> seqforge.train"),
 ])
+@pytest.mark.requires_plugins("rnn")
 def test_lint_imports_fails_on_an_upward_or_cyclic_import(tmp_path: Path, module: str, line: str, reported: str) -> None:
     """A copy of seqforge with one bad import added (inside a function, where it is easiest to hide) breaks a contract"""
     shutil.copytree(CORE, tmp_path / "seqforge", ignore=shutil.ignore_patterns("__pycache__"))

@@ -35,6 +35,7 @@ def _checkpoint(run_dir: Path) -> dict:
     return torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_sigterm_and_sigint_save_the_last_step_exit_non_zero_and_resume_to_the_uninterrupted_result(tmp_path: Path) -> None:
     """SIGTERM at step 13, SIGINT at step 27: exit 143/130, last.ckpt at that step, resume= ends equal to a straight run"""
     (tmp_path / "signaller.py").write_text(SIGNAL_AT_STEP)
@@ -66,6 +67,7 @@ def test_sigterm_and_sigint_save_the_last_step_exit_non_zero_and_resume_to_the_u
             torch.testing.assert_close(actual["state_dict"][key], expected["state_dict"][key], rtol=0, atol=1e-6, msg=f"{name}: {key}")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_under_ddp_a_signal_to_one_rank_stops_every_rank_at_the_same_step(tmp_path: Path) -> None:
     """trainer=ddp on 2 CPU processes, SIGTERM to rank 1 only at step 7: both stop there, exit 143, last.ckpt is step 7"""
     (tmp_path / "signaller.py").write_text(SIGNAL_AT_STEP.replace("not self.sent", "not self.sent and trainer.global_rank == 1"))

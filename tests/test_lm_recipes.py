@@ -127,6 +127,7 @@ def _train_preset(overrides: list[str], run_dir: Path) -> Any:
         ("ptb_medium", 48, 35, 0.5, 0.05, 6, 1.2, 8),  # 650 units is minutes per step in float64 here: width 48, all else as preset
     ],
 )
+@pytest.mark.requires_plugins("rnn")
 def test_ptb_preset_trains_exactly_like_the_papers_loop(
     tmp_path: Path, preset: str, width: int, steps: int, dropout: float, init: float, decay_after: int, decay: float, epochs: int
 ) -> None:
@@ -154,6 +155,7 @@ def test_ptb_preset_trains_exactly_like_the_papers_loop(
     assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(1.0 / decay ** (epochs + 1 - decay_after))
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_mean_reduction_takes_seq_len_times_smaller_steps(tmp_path: Path) -> None:
     """task.loss_reduction=mean (the old preset) does not reproduce the paper's loop: its first update is 20x smaller"""
     folder = _write_ptb(tmp_path / "ptb", batch=20, steps=20, batches_per_epoch=1)
@@ -181,6 +183,7 @@ def test_unknown_loss_reduction_is_refused() -> None:
         LanguageModelTask(loss_reduction="sum")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_ptb_folder_with_gzipped_train_file_is_read(tmp_path: Path) -> None:
     """data.path may hold ptb.train.txt.gz next to ptb.valid.txt and ptb.test.txt (how PTB is often distributed)"""
     import gzip

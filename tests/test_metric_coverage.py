@@ -21,6 +21,7 @@ def _train(tmp_path: Path, overrides: list[str]) -> dict:
     return run_training(compose_config(TINY + [f"data.path={text}", *overrides]), tmp_path / "run")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_default_trainer_evaluates_whole_splits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """trainer=default sets no limit_val_batches/limit_test_batches: no split is marked as partial"""
     cfg = compose_config([])
@@ -30,6 +31,7 @@ def test_default_trainer_evaluates_whole_splits(tmp_path: Path, capsys: pytest.C
     assert "batches)" not in capsys.readouterr().out
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_limited_evaluation_is_printed_beside_the_metric(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """limit_test_batches=2 prints `test (2 of N batches)` and keeps the metric values plain numbers"""
     metrics = _train(tmp_path, ["trainer.limit_test_batches=2", "trainer.limit_val_batches=1"])

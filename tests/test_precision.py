@@ -63,6 +63,7 @@ def test_unknown_precision_lists_lightnings_values() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.requires_plugins("rnn")
 def test_bf16_mixed_trains_each_cell_from_the_cli(cell: str, tmp_path: Path) -> None:
     """`seqforge train trainer.precision=bf16-mixed` trains LSTM, GRU and RNN on CPU (LSTM used to fail in oneDNN, blamed on the plugin)"""
     run = tmp_path / "run"
@@ -73,6 +74,7 @@ def test_bf16_mixed_trains_each_cell_from_the_cli(cell: str, tmp_path: Path) -> 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("precision", ["16-true", "transformer-engine", "bf17"])
+@pytest.mark.requires_plugins("rnn")
 def test_precision_that_cannot_train_is_refused_before_training(precision: str, tmp_path: Path) -> None:
     """A refused precision exits 1 with one paragraph naming trainer.precision, no traceback and no checkpoint"""
     run = tmp_path / "run"

@@ -187,6 +187,7 @@ def lm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "run"
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_load_run_rebuilds_the_trained_module_from_a_run_directory(lm_run: Path) -> None:
     module = api.load_run(lm_run)
     saved = torch.load(lm_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
@@ -195,16 +196,19 @@ def test_load_run_rebuilds_the_trained_module_from_a_run_directory(lm_run: Path)
     assert hasattr(module.task, "generate") and module.data is not None
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_load_run_applies_overrides_as_dotted_words_or_a_mapping(lm_run: Path) -> None:
     assert api.load_run(lm_run, ["data.eval_batch_size=3"]).data.cfg.eval_batch_size == 3
     assert api.load_run(lm_run, {"data": {"eval_batch_size": 5}}).data.cfg.eval_batch_size == 5
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_load_run_names_a_misspelt_override_key(lm_run: Path) -> None:
     with pytest.raises(SeqforgeError, match="eval_batch_sise"):
         api.load_run(lm_run, ["data.eval_batch_sise=3"], command="neighbors")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_load_run_refuses_a_checkpoint_whose_config_builds_foreign_code(tmp_path: Path) -> None:
     """The registry check of restore stays in force: a crafted target is refused before it is built"""
     from test_checkpoint_safety import _config, _opener, _write_checkpoint

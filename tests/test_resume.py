@@ -18,6 +18,7 @@ def _params(run_dir: Path) -> dict[str, torch.Tensor]:
     return checkpoint["state_dict"], checkpoint["global_step"]
 
 
+@pytest.mark.requires_plugins("rnn", "seq2seq", "forecast")
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path) -> None:
     """Kill mid-epoch (SIGKILL), resume from the run dir: same final parameters as a run never stopped"""
     (tmp_path / "killer.py").write_text(KILL_AT_STEP)
@@ -74,6 +75,7 @@ FAMILIES = {
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.requires_plugins("rnn")
 def test_every_task_family_resumes_mid_epoch_to_the_uninterrupted_parameters(family: str, tmp_path: Path) -> None:
     """Stop a shuffled run mid-epoch (second epoch), resume from last.ckpt: bit-identical parameters to a run never stopped"""
     from compose_helpers import compose_config
@@ -101,6 +103,7 @@ def test_every_task_family_resumes_mid_epoch_to_the_uninterrupted_parameters(fam
         assert torch.equal(actual[name], expected[name]), f"{family}: {name} differs by {(actual[name] - expected[name]).abs().max():.3g}"
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_ddp_classification_resumes_mid_epoch_to_the_uninterrupted_parameters(tmp_path: Path) -> None:
     """2 CPU ranks (gloo) through the console script: SIGKILL mid-epoch, resume, same parameters as the DDP run never stopped"""
     (tmp_path / "killer.py").write_text(KILL_AT_STEP)

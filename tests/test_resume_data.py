@@ -34,6 +34,7 @@ def trained(tmp_path: Path) -> tuple[Path, Path]:
     return corpus, tmp_path / "run"
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_checkpoint_records_size_and_hash_of_each_data_file(trained: tuple[Path, Path]) -> None:
     """The payload holds data.path's size and BLAKE2b, as computed from the file"""
     corpus, run_dir = trained
@@ -41,6 +42,7 @@ def test_checkpoint_records_size_and_hash_of_each_data_file(trained: tuple[Path,
     assert file_fingerprint(corpus)["size"] == corpus.stat().st_size
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_resume_after_the_corpus_was_edited_is_refused_naming_the_file(trained: tuple[Path, Path]) -> None:
     """An edited corpus: DataError naming the file and the override that accepts it; nothing is trained"""
     corpus, run_dir = trained
@@ -50,6 +52,7 @@ def test_resume_after_the_corpus_was_edited_is_refused_naming_the_file(trained: 
     assert _payload(run_dir)["config"]["trainer"]["max_steps"] == 4
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_resume_on_another_data_path_is_refused_naming_both_files(trained: tuple[Path, Path], tmp_path: Path) -> None:
     """data.path pointing elsewhere: refused (was a size-mismatch traceback), naming the old and the new file"""
     _, run_dir = trained
@@ -58,6 +61,7 @@ def test_resume_on_another_data_path_is_refused_naming_both_files(trained: tuple
         run_training(_lm(other, "trainer.max_steps=6"), run_dir, ckpt_path=run_dir / "checkpoints" / "last.ckpt")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_accepted_data_change_resumes_with_the_saved_vocabulary(trained: tuple[Path, Path]) -> None:
     """accept_data_change=true: training continues with the checkpoint's token ids, not a vocabulary rebuilt from the new text"""
     corpus, run_dir = trained
@@ -74,6 +78,7 @@ def test_accepted_data_change_resumes_with_the_saved_vocabulary(trained: tuple[P
     assert resumed["config"]["accept_data_change"] is False  # accepted once, not for every later change
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_a_folder_counts_as_the_files_the_module_reads(tmp_path: Path) -> None:
     """data.path=<folder>: the language model fingerprints its three split files, not unrelated files beside them"""
     from seqforge.plugins import get_plugins
@@ -90,6 +95,7 @@ def test_a_folder_counts_as_the_files_the_module_reads(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_cli_refuses_changed_data_with_one_message_and_no_traceback(trained: tuple[Path, Path], tmp_path: Path) -> None:
     """`seqforge train resume=<run>` after the corpus changed: non-zero exit, the file and the fix named, no traceback"""
     corpus, run_dir = trained

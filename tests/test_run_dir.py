@@ -94,6 +94,7 @@ def test_claiming_twice_in_one_process_is_a_no_op(tmp_path: Path) -> None:
     release(tmp_path / "run")
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_the_default_run_directory_differs_for_runs_started_in_the_same_second(config_store) -> None:
     """The default hydra.run.dir resolves to microseconds, so two runs started together never share it"""
     from hydra import compose, initialize_config_module
@@ -113,6 +114,7 @@ def test_the_default_run_directory_differs_for_runs_started_in_the_same_second(c
 
 # -- through the CLI ------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_training_into_a_directory_holding_a_run_is_refused_and_overwrite_clears_it(tmp_path: Path) -> None:
     """A second `train` into a finished run exits 1 offering resume=; nothing of the first run changes; overwrite=true retrains"""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=2000)
@@ -139,6 +141,7 @@ def test_training_into_a_directory_holding_a_run_is_refused_and_overwrite_clears
     assert checkpoint["seqforge"]["config"]["seed"] == 5
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_a_run_directory_under_a_regular_file_is_reported_before_training(tmp_path: Path) -> None:
     """hydra.run.dir below a file: exit 1, one paragraph naming the file, no traceback, nothing created"""
     (tmp_path / "notes.txt").write_text("a file, not a folder\n")
@@ -148,6 +151,7 @@ def test_a_run_directory_under_a_regular_file_is_reported_before_training(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_a_second_run_into_a_live_runs_directory_is_refused_naming_the_pid(tmp_path: Path, holder) -> None:
     """While a run holds the directory, `seqforge train` and `resume=` into it exit 1 naming that run's PID"""
     process = holder(tmp_path / "run")
@@ -184,6 +188,7 @@ class FailWrites(L.Callback):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("code, reason", [("ENOSPC", "the disk is full"), ("EROFS", "the file system is read-only")])
+@pytest.mark.requires_plugins("rnn")
 def test_a_full_disk_mid_run_stops_with_a_message_and_keeps_the_previous_last_checkpoint(tmp_path: Path, code: str, reason: str) -> None:
     """A checkpoint write failing at step 4: exit 1, the message says why and that last.ckpt (step 2) is intact"""
     (tmp_path / "failwrites.py").write_text(FAIL_WRITES)

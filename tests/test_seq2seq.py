@@ -1,7 +1,6 @@
-"""Encoder–decoder wiring: bridges, masking, teacher forcing, decoding on the real model."""
+"""Encoder–decoder wiring: bridges, masking, teacher forcing, decoding on the real model (seqforge.testing's reference cells: no plugin)."""
 
 from __future__ import annotations
-
 
 import pytest
 import torch
@@ -12,7 +11,9 @@ from seqforge.encoders import RecurrentEncoder
 from seqforge.errors import ConfigError
 from seqforge.search import beam_search, greedy_search
 from seqforge.seq2seq import Seq2Seq
-from seqforge_rnn.cells import GRUCell, LSTMCell, RNNCell
+from seqforge.testing.reference import ReferenceGRUCell as GRUCell
+from seqforge.testing.reference import ReferenceLSTMCell as LSTMCell
+from seqforge.testing.reference import ReferenceRNNCell as RNNCell
 
 V_SRC, V_TGT, E = 13, 11, 8
 BOS, EOS = 2, 3

@@ -18,6 +18,7 @@ FAKE_JOB = Path(__file__).parent / "fixtures" / "fake_sweep_job.py"
 QUIET = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_an_optuna_sweep_of_runs_shorter_than_the_validation_interval_gets_an_objective_from_every_trial(tmp_path: Path) -> None:
     """trainer.max_steps=4 < val_check_interval=200: each trial validates at its last step, has best.ckpt and an objective"""
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
@@ -40,6 +41,7 @@ def test_an_optuna_sweep_of_runs_shorter_than_the_validation_interval_gets_an_ob
     assert best["best_value"] == pytest.approx(min(objectives))
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_trials_without_an_objective_fail_with_their_reason_and_the_sweep_ends_with_a_summary(tmp_path: Path) -> None:
     """checkpoint.monitor never logged: 3 trials run, each FAIL in Optuna with the reason; one paragraph at the end, no traceback"""
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")

@@ -38,6 +38,7 @@ def _lm(tmp_path: Path, *extra: str) -> list[str]:
     return [f"data.path={corpus}", "trainer.val_check_interval=100", "logger=none", "checkpoint.every_n_train_steps=null", *TINY, *extra]
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_chunks_of_the_full_length_equal_plain_bptt_exactly(tmp_path: Path) -> None:
     """tbptt_steps = seq_len (manual optimisation, one chunk per batch) ends with the very same parameters as
     Lightning's automatic loop: clipping and a per-step LR schedule included"""
@@ -53,6 +54,7 @@ def test_chunks_of_the_full_length_equal_plain_bptt_exactly(tmp_path: Path) -> N
         torch.testing.assert_close(actual, expected, rtol=0, atol=0, msg=name)
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_full_length_chunks_with_an_epoch_schedule_across_epochs(tmp_path: Path) -> None:
     """Same equivalence for the regression task over an epoch boundary (20 batches per epoch) with an epoch-interval
     schedule and carried state: the state is reset at the new epoch and the LR halves once, as in automatic mode"""
@@ -100,6 +102,7 @@ def _reference_tbptt(model: torch.nn.Module, batches: list, k: int, lr: float, s
             state, taken = detach_state(state), taken + 1
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_truncated_bptt_matches_a_hand_written_reference(tmp_path: Path) -> None:
     """Chunks of 5 steps (12-step batches: 5 + 5 + 2), state carried across chunks and batches: same parameters
     as the reference loop, and max_steps counts chunks (optimiser steps), stopping inside a batch"""
@@ -113,6 +116,7 @@ def test_truncated_bptt_matches_a_hand_written_reference(tmp_path: Path) -> None
         torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-6, msg=name)
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_truncation_changes_the_gradient(tmp_path: Path) -> None:
     """Chunks shorter than the batch give different parameters than full BPTT (the state is detached between chunks)"""
     common = [*SIGNAL, "trainer.max_steps=3", "optim=sgd", "optim.lr=0.1", "trainer.gradient_clip_val=null"]
@@ -126,6 +130,7 @@ def test_truncation_changes_the_gradient(tmp_path: Path) -> None:
     assert any(not torch.allclose(a, b) for a, b in zip(full.model.parameters(), truncated.model.parameters()))
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_carried_state_equals_running_the_concatenated_sequence(tmp_path: Path) -> None:
     """With frozen weights (lr 0), the state carried through 3 batches of 3 chunks each equals running
     the concatenated 36 steps in one call, row by row"""
@@ -141,6 +146,7 @@ def test_carried_state_equals_running_the_concatenated_sequence(tmp_path: Path) 
         torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_without_stateful_data_each_batch_starts_afresh(tmp_path: Path) -> None:
     """data.stateful=false: the carry lives only between the chunks of one batch"""
     seen: list = []
@@ -158,6 +164,7 @@ def test_without_stateful_data_each_batch_starts_afresh(tmp_path: Path) -> None:
     assert seen == [True, False, False, True, False, False]
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_padding_chunks_keep_ranks_in_step(tmp_path: Path) -> None:
     """When another rank has more chunks, this one takes zero-gradient steps: with SGD they change nothing,
     but they count as optimiser steps, so every rank calls backward/step equally often"""
@@ -173,6 +180,7 @@ def test_padding_chunks_keep_ranks_in_step(tmp_path: Path) -> None:
         torch.testing.assert_close(actual, expected, rtol=0, atol=0)
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_nan_in_a_chunk_stops_naming_step_and_chunk(tmp_path: Path) -> None:
     """The NaN guard covers every chunk"""
 
@@ -190,22 +198,26 @@ def test_nan_in_a_chunk_stops_naming_step_and_chunk(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("steps", [0, -3])
+@pytest.mark.requires_plugins("rnn")
 def test_non_positive_tbptt_steps_is_refused(steps: int) -> None:
     with pytest.raises(ConfigError, match=rf"train.tbptt_steps must be a positive number .* got {steps}"):
         build_run(compose_config([*SIGNAL, f"train.tbptt_steps={steps}"]))
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_tbptt_longer_than_the_sequences_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"train.tbptt_steps=13 is larger than the training sequences, which have 12 time steps \(data.seq_len\)"):
         build_run(compose_config([*SIGNAL, "train.tbptt_steps=13"]))
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_tasks_without_split_time_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"ForecastTask has no `split_time\(batch, steps\)` hook"):
         build_run(compose_config(["task=forecast", "data=timeseries", "train.tbptt_steps=4"]))
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_invalid_tbptt_from_the_cli_is_one_paragraph(tmp_path: Path) -> None:
     result = run_seqforge("train", *SIGNAL, "train.tbptt_steps=40", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
@@ -218,6 +230,7 @@ def _params(run_dir: Path) -> tuple[dict, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_ddp_two_ranks_with_tbptt_equal_one_process_with_the_combined_batch(tmp_path: Path) -> None:
     """`trainer=ddp devices=2` with truncated BPTT and carried state: both ranks take the same chunks (no hang) and
     end with the parameters of one process whose batch holds both ranks' streams"""
@@ -250,6 +263,7 @@ class Uneven(L.Callback):
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_ddp_ranks_with_different_chunk_counts_do_not_hang(tmp_path: Path) -> None:
     """Rank 1 has 2 chunks per batch, rank 0 has 3: rank 1 pads with zero-gradient steps, both finish together"""
     (tmp_path / "uneven.py").write_text(UNEVEN)
@@ -266,6 +280,7 @@ def test_ddp_ranks_with_different_chunk_counts_do_not_hang(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_resume_after_kill_under_tbptt_matches_uninterrupted_run(tmp_path: Path) -> None:
     """Manual optimisation keeps exact resume: data position, carried state, optimiser and scheduler"""
     (tmp_path / "killer.py").write_text(KILL_AT_STEP)

@@ -13,6 +13,7 @@ from seqforge.errors import SeqforgeError
 from seqforge.train import build_run, make_trainer
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
     """A NaN at step 3 raises a message naming step 3; last.ckpt is step 3's finite weights"""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=3000)

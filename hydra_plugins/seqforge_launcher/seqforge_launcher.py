@@ -93,10 +93,13 @@ def _guard_optuna_sweeper() -> None:
 
     Wrapped only when the sweeper is imported, i.e. in use; the seqforge launcher's rows tell whether any trial completed.
     """
-    impl = sys.modules.get("hydra_plugins.hydra_optuna_sweeper._impl")
-    if impl is None or getattr(impl.OptunaSweeperImpl.sweep, "_seqforge_guarded", False):
-        return
-    sweep = impl.OptunaSweeperImpl.sweep
+    from seqforge.vendor_adapters import wrap_optuna_sweep
+
+    wrap_optuna_sweep(_guarded_sweep)
+
+
+def _guarded_sweep(sweep: Any) -> Any:
+    """``OptunaSweeperImpl.sweep`` that names the failed trials when none produced an objective."""
 
     def guarded(self: Any, arguments: List[str]) -> None:
         try:
@@ -111,8 +114,7 @@ def _guard_optuna_sweeper() -> None:
                 f"failed with its reason (above, and in {summary}). Fix what the reasons name and run the sweep again."
             ) from None
 
-    guarded._seqforge_guarded = True  # type: ignore[attr-defined]
-    impl.OptunaSweeperImpl.sweep = guarded
+    return guarded
 
 
 def _quote(value: str) -> str:

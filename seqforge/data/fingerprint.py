@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from seqforge.errors import DataError
+from seqforge.interfaces import ListsDataFiles
 
 #: Data-config fields that name input files (or folders) in seqforge's data modules and the word2vec plugin.
 PATH_KEYS = (
@@ -40,7 +41,7 @@ def data_files(data: Any) -> dict[str, Path]:
     A folder counts as every regular file directly inside it (``data.path/<name>``).
     Embedded or generated data (no path set) has no files.
     """
-    if callable(getattr(data, "data_files", None)):
+    if isinstance(data, ListsDataFiles):
         return {key: Path(path) for key, path in data.data_files().items()}
     cfg = getattr(data, "cfg", None)
     fields = [f.name for f in dataclasses.fields(cfg)] if dataclasses.is_dataclass(cfg) else []

@@ -40,6 +40,7 @@ _EXPORTS = {
     "decoder_results": "seqforge.testing.modules",
     "check_task": "seqforge.testing.modules",
     "task_results": "seqforge.testing.modules",
+    "task_capabilities": "seqforge.testing.modules",
     "check_registrations": "seqforge.testing.registrations",
     "registration_results": "seqforge.testing.registrations",
     "check_plugin": "seqforge.testing.registrations",

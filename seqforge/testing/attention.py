@@ -6,6 +6,7 @@ from typing import Any, Iterable, Optional
 
 import torch
 
+from seqforge.interfaces import StepAttention
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
 from seqforge.testing._shared_contracts import determinism_contract, picklable_contract
 from seqforge.testing._tensors import max_difference, mixed_lengths, require_useful_gradients, shape, through_checkpoint
@@ -23,7 +24,14 @@ def _inputs(subject: Subject, batch: int = B, seed: int = 0) -> tuple[torch.Tens
     return query, memory, mask
 
 
+#: The target position a :class:`~seqforge.interfaces.StepAttention` is called at: inside every row's source,
+#: past the short rows' ends (a window must still find their last real position).
+STEP = S // 2
+
+
 def _call(attention: Any, query: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(attention, StepAttention) and "step" not in kwargs:
+        kwargs["step"] = torch.full((query.shape[0],), STEP, dtype=torch.long)  # (B,)
     result = attention(query, memory, mask, **kwargs)
     if not isinstance(result, tuple) or len(result) != 2:
         raise Broken(f"forward returned {type(result).__name__}, not a pair (context, weights)", "return `context, weights` from forward")
@@ -61,6 +69,10 @@ def normalised(subject: Subject) -> None:
     query, memory, mask = _inputs(subject)
     _, weights = _call(attention, query, memory, mask)
     sums = weights.sum(dim=-1)  # (B,)
+    if getattr(attention, "weights_sum_to_one", True) is False:  # e.g. local-p: the paper damps them by a Gaussian
+        if (weights < 0).any() or (sums > 1 + 1e-6).any() or not (sums > 0).all():
+            raise Broken(f"weights_sum_to_one=False: weights must be non-negative with row sums in (0, 1]; they are {[round(v, 4) for v in sums.tolist()]}")
+        return
     worst = (sums - 1).abs().max().item()
     if worst > 1e-6 or (weights < 0).any():
         raise Broken(f"attention weights must be non-negative and sum to 1 over each row; row sums are {[round(v, 4) for v in sums.tolist()]}")

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import torch
 
+from seqforge.interfaces import BeginsEvaluation, DataModule
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
 from seqforge.testing._shared_contracts import module_contracts
 from seqforge.testing._tensors import max_difference, mixed_lengths, require_useful_gradients, shape
@@ -288,15 +289,20 @@ def _run(subject: Subject) -> Any:
     return run
 
 
-@contract("protocol", fix="implement seqforge.interfaces.Task: metric_sums, build_data, build_model, training_step, evaluation_step, compute_metrics")
+@contract("protocol", fix="implement seqforge.interfaces.Task: metric_sums, build_data, build_model, training_step, evaluation_step, "
+                      "compute_metrics; build_data must return a seqforge.interfaces.DataModule (cfg, prepare, state, describe, loader hooks)")
 def task_protocol(subject: Subject) -> None:
-    task = _run(subject).task
+    run = _run(subject)
+    task = run.task
     missing = [m for m in ("build_data", "build_model", "training_step", "evaluation_step", "compute_metrics") if not callable(getattr(task, m, None))]
     sums = getattr(task, "metric_sums", None)
     if missing:
         raise Broken(f"{type(task).__name__} lacks {', '.join(missing)}")
     if not isinstance(sums, tuple) or not sums or not all(isinstance(s, str) for s in sums):
         raise Broken(f"metric_sums must be a non-empty tuple of names, got {sums!r}")
+    if not isinstance(run.data, DataModule):  # the core calls every one of these (checkpoints keep state())
+        absent = [m for m in ("cfg", "prepare", "state", "describe", "train_dataloader", "val_dataloader", "test_dataloader") if not hasattr(run.data, m)]
+        raise Broken(f"build_data returned a {type(run.data).__name__} without {', '.join(absent)} (the DataModule contract)")
 
 
 def _first_batch(data: Any, split: str) -> Any:
@@ -324,7 +330,7 @@ def task_training_step(subject: Subject) -> None:
 def task_evaluation_step(subject: Subject) -> None:
     run = _run(subject)
     run.model.eval()
-    if hasattr(run.task, "begin_evaluation"):
+    if isinstance(run.task, BeginsEvaluation):
         run.task.begin_evaluation(run.data, "valid")
     sums, _ = run.task.evaluation_step(run.model, _first_batch(run.data, "val"), None, stateful=run.stateful)
     texts = sums.pop("texts", ())
@@ -361,3 +367,17 @@ def check_task(name: str, overrides: Sequence[str] = (), *, only: Optional[Itera
     """
     return raise_for(task_results(name, overrides, only=only, skip=skip))
 
+
+
+def task_capabilities(name: str) -> list[str]:
+    """The optional capabilities of the task registered as ``name`` (built with its config's defaults).
+
+    Names of the ``seqforge.api`` Protocols it satisfies (``["Generates", "Reports", "TimeSplits"]``),
+    as the core will see them: assert them in a plugin's tests so a renamed method does not
+    silently turn a command or truncated BPTT off for the task.
+    """
+    from seqforge.build import instantiate
+    from seqforge.interfaces import capabilities
+    from seqforge.plugins import get_registry
+
+    return capabilities(instantiate(get_registry().get("task", name).node(), "task"))

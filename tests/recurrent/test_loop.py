@@ -1,4 +1,7 @@
-"""run_cell and RecurrentStack: the fused kernel and the generic loop agree, and padding is inert."""
+"""run_cell and RecurrentStack: the fused kernel and the generic loop agree, and padding is inert.
+
+The cells are seqforge.testing's reference cells (no plugin needed); seqforge-rnn checks its own cells against run_cell.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +10,17 @@ import torch
 from torch import Tensor, nn
 
 from seqforge.recurrent import RecurrentStack, length_mask, reverse_padded, run_cell
-
-cells = pytest.importorskip("seqforge_rnn.cells")
+from seqforge.testing.reference import ReferenceGRUCell, ReferenceLSTMCell, ReferenceRNNCell
 
 B, T, I, H = 5, 7, 3, 4
 LENGTHS = [4, 7, 1, 6, 2]  # unsorted, includes 1 and T
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 FACTORIES = {
-    "rnn-tanh": lambda **kw: cells.RNNCell(nonlinearity="tanh", **kw),
-    "rnn-relu": lambda **kw: cells.RNNCell(nonlinearity="relu", **kw),
-    "lstm": cells.LSTMCell,
-    "gru": cells.GRUCell,
+    "rnn-tanh": lambda **kw: ReferenceRNNCell(nonlinearity="tanh", **kw),
+    "rnn-relu": lambda **kw: ReferenceRNNCell(nonlinearity="relu", **kw),
+    "lstm": ReferenceLSTMCell,
+    "gru": ReferenceGRUCell,
 }
 
 

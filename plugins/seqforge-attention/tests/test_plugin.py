@@ -1,4 +1,4 @@
-"""The plugin registers its five attentions, torch-free, and is found through its entry point."""
+"""The plugin registers its attentions, torch-free, and is found through its entry point."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from seqforge.api import Attention, ConfigError, Registry, hookimpl, instantiate
 from seqforge.plugins import load_plugins  # the loader itself is core, not plugin API
 from seqforge_attention import plugin
 
-NAMES = ["bahdanau", "luong_concat", "luong_dot", "luong_general"]  # `none` is the core's (seqforge.decoders.no_attention)
+NAMES = ["bahdanau", "hard", "local_m", "local_p", "luong_concat", "luong_dot", "luong_general"]  # `none` is the core's (seqforge.decoders.no_attention)
 
 
 @pytest.fixture
@@ -33,8 +33,8 @@ def plugin_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def test_registers_exactly_the_four_attentions(registry) -> None:
-    """Loading the plugin registers luong_dot, luong_general, luong_concat and bahdanau, all of kind attention"""
+def test_registers_exactly_its_seven_attentions(registry) -> None:
+    """Loading the plugin registers the four global attentions, local_m, local_p and hard, all of kind attention"""
     assert registry.names("attention") == NAMES
     assert len(registry) == len(NAMES)
     assert {component.kind for component in registry} == {"attention"}
@@ -48,6 +48,23 @@ def test_each_factory_builds_an_attention_from_its_config_defaults(registry, nam
     attention = instantiate(node, "model.attention", query_size=4, memory_size=4)
     assert isinstance(attention, Attention)
     assert (attention.query_size, attention.memory_size) == (4, 4)
+
+
+@pytest.mark.parametrize("name", ["local_m", "local_p", "hard"])
+def test_local_and_hard_fields_reach_the_module(registry, name) -> None:
+    """model.attention.score=bahdanau model.attention.attention_size=3 (and window / estimator) build what they say"""
+    overrides = {"score": "bahdanau", "attention_size": 3, **({"estimator": "reinforce", "temperature": 0.5} if name == "hard" else {"window": 2})}
+    node = OmegaConf.merge(OmegaConf.structured(registry.get("attention", name).node), overrides)
+    attention = instantiate(node, "model.attention", query_size=4, memory_size=6)
+    assert attention.score_name == "bahdanau" and attention.scorer.attention_size == 3
+    assert attention.estimator == "reinforce" if name == "hard" else attention.window == 2
+
+
+def test_an_unknown_score_is_a_config_error_naming_model_attention(registry) -> None:
+    """model.attention.score=cosine fails when the model is built, naming the key and the choices"""
+    node = OmegaConf.merge(OmegaConf.structured(registry.get("attention", "local_p").node), {"score": "cosine"})
+    with pytest.raises(ConfigError, match="model.attention.score must be one of dot, general, concat, bahdanau"):
+        instantiate(node, "model.attention", query_size=4, memory_size=4)
 
 
 @pytest.mark.parametrize("name", ["luong_concat", "bahdanau"])

@@ -1,4 +1,4 @@
-"""seqforge-attention: Luong (dot, general, concat) and Bahdanau attention as a seqforge plugin.
+"""seqforge-attention: Luong (dot, general, concat), Bahdanau, local (m, p) and hard attention as a seqforge plugin.
 
 The modules live in :mod:`seqforge_attention.attention`; importing this package stays torch-free.
 """

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from seqforge.api import SeqforgeError, UsageError, load_run, parse_key_values, read_text
+from seqforge.api import ExportsVectors, Generates, Predicts, SeqforgeError, Translates, UsageError, load_run, parse_key_values, read_text
 
 
 @dataclass
@@ -40,8 +40,8 @@ def _write_lines(target: str, rows: Sequence[str]) -> None:
 
 def _command_for(task: object) -> str:
     """The sentence naming the command that does apply ``task`` (by the capabilities it has)."""
-    for capability, command in (("predict", "predict"), ("generate", "generate"), ("vectors", "neighbors")):
-        if hasattr(task, capability):
+    for capability, command in ((Predicts, "predict"), (Generates, "generate"), (ExportsVectors, "neighbors")):
+        if isinstance(task, capability):
             return f"For this checkpoint use `seqforge {command}` (or `seqforge evaluate` for its metrics)."
     return "`seqforge evaluate` scores any checkpoint."
 
@@ -56,7 +56,7 @@ def translate(argv: list[str]) -> None:
     if not args.ckpt:
         raise UsageError("`seqforge translate` needs ckpt=<checkpoint file or run directory>.")
     module = load_run(args.ckpt, overrides, command="translate")
-    if not hasattr(module.task, "translate"):
+    if not isinstance(module.task, Translates):
         raise UsageError(
             f"the checkpoint {args.ckpt} holds a {type(module.task).__name__}, which does not translate: `seqforge translate` "
             f"applies sequence-to-sequence models (task=translation). {_command_for(module.task)}"

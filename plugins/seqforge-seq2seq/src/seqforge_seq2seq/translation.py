@@ -95,7 +95,9 @@ class TranslationTask:
     def training_step(self, model: Seq2Seq, batch: Seq2SeqBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
         logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=self.teacher_forcing)  # (B, T, V)
         loss = self._nll(logits, batch.tgt_out, "mean")
-        return loss, {"loss": loss.detach()}, None
+        # hard attention trained by REINFORCE: its surrogate loss, rewarded by each sentence's log-likelihood (else 0)
+        surrogate = model.decoder.estimator_loss(logits, batch.tgt_out, batch.tgt_out != PAD_ID)
+        return loss + surrogate, {"loss": loss.detach()}, None
 
     @torch.no_grad()
     def evaluation_step(self, model: Seq2Seq, batch: Seq2SeqBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Any], Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from seqforge.api import SeqforgeError, UsageError, load_run, parse_key_values
+from seqforge.api import ExportsVectors, SeqforgeError, UsageError, load_run, parse_key_values
 
 from seqforge_word2vec.vectors import WordVectors
 
@@ -30,7 +30,7 @@ def load_vectors(ckpt: Optional[str], vectors: Optional[str], command: str) -> W
     if vectors:
         return WordVectors.load(vectors, key="vectors")
     module = load_run(ckpt, command=command)  # registry targets only: a checkpoint is data
-    if not hasattr(module.task, "vectors"):
+    if not isinstance(module.task, ExportsVectors):
         raise SeqforgeError(f"The checkpoint {ckpt} is a {type(module.task).__name__} run, not a word2vec run (task=word2vec).")
     return module.task.vectors(module.model, module.data)
 

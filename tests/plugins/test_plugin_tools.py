@@ -109,6 +109,7 @@ def test_plugins_check_of_a_distribution_checks_each_of_its_entry_points(checked
     assert "checking plugin 'fakebad' (seqforge-fake-plugins 0.3.0)" in out and "checking plugin 'fakegood' (seqforge-fake-plugins 0.3.0)" in out
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_plugins_check_of_an_unknown_name_lists_the_installed_plugins(plugin_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """A name no installed plugin has is a one-paragraph error listing what is installed"""
     with pytest.raises(SystemExit) as exit_info:
@@ -381,6 +382,7 @@ def fresh_venv(path: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_scaffolded_plugins_install_pass_their_tests_and_train_from_the_cli(tmp_path: Path) -> None:
     """Scaffold a cell and an attention plugin, `pip install -e` them into a fresh venv, run their tests, train with the cell"""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("SEQFORGE_") and k != "PYTHONPATH"}, "OMP_NUM_THREADS": "1"}

@@ -13,7 +13,7 @@ import pytest
 from seqforge.errors import ConfigError
 from seqforge.launch import Job, Row, detect_pool, devices_per_job, run_jobs, write_summary
 
-FAKE_JOB = str(Path(__file__).parent / "fixtures" / "fake_sweep_job.py")
+FAKE_JOB = str(Path(__file__).parents[1] / "fixtures" / "fake_sweep_job.py")
 POOL = ["0", "1", "2", "3"]
 
 

@@ -45,6 +45,7 @@ def assert_refused_naming_both(result) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_plain_name_on_the_command_line_is_refused_naming_both_providers(impostor_site: dict[str, str], tmp_path: Path) -> None:
     """`model/cell=lstm` with two providers exits 2 before composing, naming both and the qualified spellings"""
     result = run_seqforge("train", "model/cell=lstm", "trainer.max_steps=1", cwd=tmp_path, env=impostor_site)
@@ -53,6 +54,7 @@ def test_plain_name_on_the_command_line_is_refused_naming_both_providers(imposto
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_default_cell_from_the_primary_config_is_refused_too(impostor_site: dict[str, str], tmp_path: Path) -> None:
     """The default `model/cell: lstm` (no override at all) is refused before training, not resolved by load order"""
     result = run_seqforge("train", "experiment=char_lm", "trainer.max_steps=1", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, env=impostor_site)
@@ -61,6 +63,7 @@ def test_default_cell_from_the_primary_config_is_refused_too(impostor_site: dict
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_qualified_name_trains_and_the_checkpoint_keeps_the_class_path(impostor_site: dict[str, str], tmp_path: Path) -> None:
     """`model/cell=seqforge-rnn:lstm` trains with both plugins loaded (neither skipped); the run's config holds the import path"""
     run = tmp_path / "run"
@@ -72,6 +75,7 @@ def test_qualified_name_trains_and_the_checkpoint_keeps_the_class_path(impostor_
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_plugins_check_flags_the_shared_name_on_both_sides_even_with_the_same_class(impostor_site: dict[str, str], tmp_path: Path) -> None:
     """`plugins check` of the impostor and of the original both break `no collisions`, naming the other distribution"""
     impostor = run_seqforge("plugins", "check", "seqforge-impostor", "--steps", "2", cwd=tmp_path, env=impostor_site)
@@ -85,6 +89,7 @@ def test_plugins_check_flags_the_shared_name_on_both_sides_even_with_the_same_cl
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_plugins_list_offers_only_the_qualified_names_of_a_shared_name(impostor_site: dict[str, str], tmp_path: Path) -> None:
     """`plugins list` lists both plugins, selects the shared name by qualified names only, and prints the collision"""
     result = run_seqforge("plugins", "list", cwd=tmp_path, env=impostor_site)
@@ -95,6 +100,7 @@ def test_plugins_list_offers_only_the_qualified_names_of_a_shared_name(impostor_
                      r"`model/cell=lstm` is refused", out), out
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_qualified_names_pass_the_command_line_check_in_sweeps_too(capsys: pytest.CaptureFixture[str]) -> None:
     """`model/cell=seqforge-rnn:lstm,gru` (Hydra re-emits it as `seqforge-rnn\\:lstm`) passes; a misspelt qualified name is suggested"""
     from seqforge.cli import _check_component_overrides

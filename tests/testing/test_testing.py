@@ -259,6 +259,7 @@ def test_non_picklable_cell_fails_the_picklable_contract_only(toy: pytest.Pytest
     ])
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_plugin_registrations_name_the_collision_and_the_missing_api_version(toy: pytest.Pytester) -> None:
     """A plugin without SEQFORGE_PLUGIN_API that registers 'lstm' (seqforge-rnn's) breaks two registration contracts"""
     toy.makepyfile(clashing_plugin='''
@@ -290,6 +291,7 @@ def test_plugin_registrations_name_the_collision_and_the_missing_api_version(toy
     ])
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_fixtures_are_available_through_the_pytest11_entry_point(toy: pytest.Pytester) -> None:
     """An author's test session gets seqforge_registry and seqforge_plugin_env without any conftest"""
     result = run_tests(toy, """
@@ -317,6 +319,7 @@ def test_reference_components_keep_their_contracts() -> None:
     check_attention(GeneralAttention, query_size=4, memory_size=7)
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_core_encoder_decoder_and_tasks_keep_their_contracts() -> None:
     """The core's recurrent encoder and decoder (both attention styles) and the lm task pass their suites"""
     from seqforge.testing import check_decoder, check_encoder, check_task

@@ -20,8 +20,10 @@ from seqforge import hookspecs
 from seqforge.plugins import LoadedPlugins, discover_entry_points, load_plugins
 from seqforge.registry import Provider, Registry
 
+from plugin_requirements import installed_version
+
 CORE = Provider("core", "seqforge", version("seqforge"))
-RNN = Provider("rnn", "seqforge-rnn", version("seqforge-rnn"))
+RNN = Provider("rnn", "seqforge-rnn", installed_version("seqforge-rnn"))  # tests using it are marked requires_plugins("rnn")
 FAKE = ("seqforge-fake-plugins", "0.3.0")
 
 
@@ -43,6 +45,7 @@ def components(loaded: LoadedPlugins) -> dict[tuple[str, str], str]:
 
 
 # -- the real installed plugins --------------------------------------------------------
+@pytest.mark.requires_plugins("rnn")
 def test_entry_points_find_core_and_rnn_with_distributions_and_versions(plugin_env: Any) -> None:
     """Entry-point discovery finds 'core' (seqforge) and 'rnn' (seqforge-rnn), and loading registers their components"""
     found = {ep.name: (ep.dist.metadata["Name"], ep.dist.version) for ep in discover_entry_points()}
@@ -60,6 +63,7 @@ def test_installed_plugins_load_without_failures(plugin_env: Any) -> None:
 
 
 # -- isolation of broken plugins (real entry points of a fake distribution) --------------
+@pytest.mark.requires_plugins("rnn")
 def test_plugin_that_fails_to_import_is_reported_by_name_and_skipped(fake_site: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """An entry point whose module raises ImportError is named on stderr and skipped; the rest load"""
     loaded = load()
@@ -81,6 +85,7 @@ def test_plugin_whose_registration_raises_is_skipped_with_its_partial_registrati
     assert "fakeraises" not in {p.plugin for p in loaded.providers} and loaded.manager.get_plugin("fakeraises") is None
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_plugins_sharing_a_name_both_load_and_the_plain_name_is_refused_naming_both(fake_site: Any, plugin_env: Any) -> None:
     """A plugin registering 'lstm' next to seqforge-rnn loads too: each keeps its qualified name, and plain 'lstm' names both providers"""
     from seqforge.errors import AmbiguousComponentError
@@ -106,6 +111,7 @@ def test_core_components_cannot_be_taken_by_a_plugin_that_sorts_first(fake_site:
     assert loaded.providers == [CORE]
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_plugin_name_already_taken_is_rejected_naming_the_holder(plugin_env: Any) -> None:
     """An extra plugin reusing an installed entry-point name is rejected, naming the installed one"""
     plugin_env.setenv("SEQFORGE_PLUGINS", "rnn")
@@ -126,6 +132,7 @@ def test_disable_autoload_loads_nothing_from_entry_points(fake_site: Any, plugin
 
 
 @pytest.mark.parametrize("allow", ["rnn", "seqforge-rnn", "Seqforge_RNN", " rnn , "])
+@pytest.mark.requires_plugins("rnn")
 def test_allow_list_loads_only_the_named_plugin(fake_site: Any, plugin_env: Any, allow: str) -> None:
     """SEQFORGE_PLUGINS selects by entry-point name or (normalised) distribution name"""
     plugin_env.setenv("SEQFORGE_PLUGINS", allow)
@@ -140,6 +147,7 @@ def test_allow_list_by_distribution_loads_all_its_entry_points(fake_site: Any, p
     assert sorted(ep.name for ep in discover_entry_points()) == ["acoredup", "fakebroken", "fakeok", "fakeraises", "xdup"]
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_allow_list_entry_matching_nothing_is_reported_with_a_suggestion(plugin_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """A typo in SEQFORGE_PLUGINS is reported (instead of silently loading nothing) with the closest name"""
     plugin_env.setenv("SEQFORGE_PLUGINS", "rnm")
@@ -219,7 +227,7 @@ def test_undocumented_hookspec_is_detected() -> None:
     ]
 
 
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
 
 def undocumented_in_guide(module: types.ModuleType, guide: str) -> list[str]:
@@ -302,6 +310,7 @@ def row(plugin: str, dist: str, version: str, first_components: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_plugins_list_shows_plugins_with_distribution_version_and_components_by_kind() -> None:
     """`seqforge plugins list` prints each plugin with its distribution and version, its components grouped by kind"""
     result = plugins_list()
@@ -316,6 +325,7 @@ def test_plugins_list_shows_plugins_with_distribution_version_and_components_by_
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_plugins_list_reports_broken_third_party_plugin_and_lists_the_rest(tmp_path: Path) -> None:
     """A third-party entry point that fails to import is named on stderr; every other plugin is still listed"""
     from fixtures.fake_dist import PLUGIN_SOURCES, write_fake_distribution
@@ -445,6 +455,7 @@ def test_parse_api_version(value: Any, parsed: Any) -> None:
     assert parse_api_version(value) == parsed
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_installed_plugins_declare_the_api_version_they_target(plugin_env: Any) -> None:
     """core, rnn and attention declare SEQFORGE_PLUGIN_API equal to the API this seqforge implements"""
     from seqforge.plugins import API_ATTRIBUTE

@@ -13,7 +13,7 @@ import yaml
 
 from cli_helpers import TINY, run_seqforge, write_corpus
 
-FAKE_JOB = Path(__file__).parent / "fixtures" / "fake_sweep_job.py"
+FAKE_JOB = Path(__file__).parents[1] / "fixtures" / "fake_sweep_job.py"
 FAKE_COMMAND = f"hydra.launcher.command=[{sys.executable},{FAKE_JOB}]"
 QUIET = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -24,6 +24,7 @@ def _summary(sweep_dir: Path) -> list[dict[str, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_a_gpu_sweep_gives_each_job_its_slice_reports_failures_and_exits_non_zero(tmp_path: Path) -> None:
     """4 jobs (2 or 1 devices, 2 failing) on a pool of 4: slices by trainer.devices, failures named with log and exit code"""
     sweep = tmp_path / "sweep"
@@ -52,6 +53,7 @@ def test_a_gpu_sweep_gives_each_job_its_slice_reports_failures_and_exits_non_zer
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_optuna_gets_each_jobs_monitored_metric_as_its_objective(tmp_path: Path) -> None:
     """hydra/sweeper=optuna with 2 trials through the seqforge launcher (SQLite storage): best value = the best job's metric"""
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
@@ -86,6 +88,7 @@ def _compose_with_hydra(overrides: list[str]) -> Any:
         return compose("config", overrides=overrides, return_hydra_config=True)
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_the_slurm_preset_sizes_the_allocation_from_the_trainer(tmp_path: Path, config_store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """hydra/launcher=slurm: nodes = trainer.num_nodes, one task and one GPU per device; submitit writes that sbatch script"""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
@@ -132,6 +135,7 @@ def test_under_srun_a_ddp_job_inside_a_multirun_is_allowed(monkeypatch: pytest.M
 
 # -- real training jobs ---------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_a_sweep_of_ddp_jobs_on_cpu_runs_each_job_in_its_own_directory(tmp_path: Path) -> None:
     """`seqforge train -m model/cell=lstm,gru trainer.strategy=ddp trainer.devices=2` on CPU: one dir per job, metrics, summary"""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=3000)
@@ -159,6 +163,7 @@ def test_a_sweep_of_ddp_jobs_on_cpu_runs_each_job_in_its_own_directory(tmp_path:
     assert "model/cell=gru" in (sweep / "summary.md").read_text()
 
 
+@pytest.mark.requires_plugins("rnn")
 def test_an_in_process_multirun_with_ddp_is_refused_with_a_pointer_to_the_seqforge_launcher(
     tmp_path: Path, config_store: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -197,6 +202,7 @@ def test_a_sweeper_from_a_missing_extra_gets_an_install_hint(monkeypatch: pytest
 
 
 @pytest.mark.slow
+@pytest.mark.requires_plugins("rnn")
 def test_submitits_local_executor_runs_a_training_job(tmp_path: Path) -> None:
     """hydra/launcher=submitit_local (the executor the SLURM preset builds on) runs seqforge's task function in a job"""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")

@@ -1,1 +1,0 @@
-# Packaged as `seqforge.presets` (see pyproject.toml) so installed seqforge finds these configs.

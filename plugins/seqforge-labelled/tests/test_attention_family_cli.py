@@ -9,7 +9,7 @@ import pytest
 from cli_helpers import QUIET, TINY_MODEL, run_seqforge
 from test_bad_input import assert_clean_failure
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.requires_plugins("rnn")]  # the runs use model/cell=gru|lstm
 
 
 def _sentiment(tmp_path: Path) -> Path:
@@ -53,6 +53,7 @@ def test_a_tagger_refuses_the_bag_of_words_encoder_with_a_clear_message(tmp_path
     assert_clean_failure(result, "model.encoder (BagOfWordsEncoder) summarises each sequence in a single step", "task=classify")
 
 
+@pytest.mark.requires_plugins("seq2seq")  # experiment=translate_demo
 def test_self_attentive_encoder_trains_a_tagger_and_a_translator(tmp_path: Path) -> None:
     tagger = run_seqforge(
         "train", "experiment=tagging_demo", "model/encoder=self_attentive", "model.encoder.heads=2", "model.embedding.kind=onehot",

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from seqforge.data.streams import StreamBatch, StreamBatches, StreamLoaders
     from seqforge.data.text_io import read_text
     from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
-    from seqforge.embeddings import EmbeddingConfig, init_embedding
+    from seqforge.embeddings import EmbeddingConfig, build_token_embedding, init_embedding
     from seqforge.seq2seq import Seq2Seq
     from seqforge.tasks.configs import DecodeConfig
     from seqforge.embeddings import read_word2vec
@@ -77,6 +77,7 @@ _LAZY = {
     "build_encoder": "seqforge.build",
     "cell_factory": "seqforge.build",
     "init_embedding": "seqforge.embeddings",
+    "build_token_embedding": "seqforge.embeddings",
     "EmbeddingConfig": "seqforge.embeddings",
     "DecodeConfig": "seqforge.tasks.configs",
     "Seq2Seq": "seqforge.seq2seq",

@@ -74,9 +74,14 @@ def cell_factory(model_cfg: Any) -> Any:
     return functools.partial(instantiate, model_cfg.cell, "model.cell")
 
 
-def build_encoder(model_cfg: Any, *, input_size: int) -> Any:
-    """``model.encoder`` wired with the cell factory and the shared sizes."""
-    return instantiate(
+def build_encoder(model_cfg: Any, *, input_size: int, many_to_one: bool = False) -> Any:
+    """``model.encoder`` wired with the cell factory and the shared sizes.
+
+    An encoder that summarises a whole sequence in one step (``many_to_one = True``, e.g.
+    ``model/encoder=bag_of_words``) is refused unless the caller asks for ``many_to_one``
+    (a classifier does; a tagger or decoder needs one output per position).
+    """
+    encoder = instantiate(
         model_cfg.encoder,
         "model.encoder",
         cell=cell_factory(model_cfg),
@@ -86,6 +91,13 @@ def build_encoder(model_cfg: Any, *, input_size: int) -> Any:
         bidirectional=model_cfg.bidirectional,
         dropout=model_cfg.dropout,
     )
+    if getattr(encoder, "many_to_one", False) and not many_to_one:
+        raise ConfigError(
+            f"model.encoder ({type(encoder).__name__}) summarises each sequence in a single step, so it only fits a "
+            "many-to-one task (task=classify); this task needs one output per position. Choose another model/encoder "
+            "(recurrent, self_attentive)."
+        )
+    return encoder
 
 
 def as_plain(cfg: Any) -> Any:

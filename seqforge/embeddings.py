@@ -24,12 +24,41 @@ if TYPE_CHECKING:
 
 @dataclass
 class EmbeddingConfig:
-    """``model.embedding.*``: initialise the token embedding from pretrained vectors."""
+    """``model.embedding.*``: how tokens become vectors, and initialising them from pretrained vectors."""
 
+    kind: str = "learned"  # learned (nn.Embedding of model.embedding_dim)|onehot (fixed identity rows: input size = vocabulary size)
     pretrained: Optional[str] = None  # a word2vec text or binary file (format detected)
     target_pretrained: Optional[str] = None  # translation's decoder embedding; unset: `pretrained` if data.shared_vocab=true
     freeze: bool = False  # keep the embedding fixed during training (the target one only if it has a vectors file)
     lowercase_fallback: bool = True  # a token without a vector uses its lowercase form's vector, if any
+
+
+def build_token_embedding(vocab_size: int, dim: int, cfg: Any, *, padding_idx: int = 0, key: str = "model.embedding") -> "nn.Module":
+    """The token embedding a task puts before its encoder, by ``cfg.kind`` (``model.embedding.kind``).
+
+    ``learned`` is an ``nn.Embedding(vocab_size, dim)``; ``onehot`` is the fixed identity
+    (:class:`~seqforge.onehot.OneHotEmbedding`, no parameters), so the encoder reads
+    ``vocab_size`` inputs and learns everything in its own first layer — the baseline that
+    learned and word2vec-initialised embeddings are compared against. Either way the module's
+    ``embedding_dim`` is the encoder's input size.
+    Raises:
+        ConfigError: an unknown kind, or ``onehot`` with ``pretrained`` vectors.
+    """
+    kind = getattr(cfg, "kind", "learned")
+    if kind == "learned":
+        from torch import nn
+
+        return nn.Embedding(vocab_size, dim, padding_idx=padding_idx)
+    if kind != "onehot":
+        raise ConfigError(f"{key}.kind must be learned or onehot, got '{kind}'.")
+    if getattr(cfg, "pretrained", None):
+        raise ConfigError(
+            f"{key}.kind=onehot is a fixed identity and cannot be initialised from {key}.pretrained='{cfg.pretrained}'; "
+            f"use {key}.kind=learned with pretrained vectors, or unset {key}.pretrained."
+        )
+    from seqforge.onehot import OneHotEmbedding
+
+    return OneHotEmbedding(vocab_size, padding_idx=padding_idx)
 
 
 def _header(first: bytes, path: Path, key: str) -> tuple[int, int]:
@@ -141,7 +170,20 @@ def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str
 
 
 def init_embedding(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: EmbeddingConfig, **options: Any) -> None:
-    """What tasks call: :func:`load_pretrained` (same ``options``), its report printed as one ``seqforge:`` line."""
+    """What tasks call: :func:`load_pretrained` (same ``options``), its report printed as one ``seqforge:`` line.
+
+    A one-hot embedding (``model.embedding.kind=onehot``) has nothing to initialise: it is skipped.
+    A learned ``nn.Embedding`` while ``kind=onehot`` means the task built its embedding without
+    :func:`build_token_embedding`: refused, rather than silently training a learned one.
+    """
+    if not hasattr(embedding, "weight"):
+        return
+    if getattr(cfg, "kind", "learned") == "onehot":
+        raise ConfigError(
+            f"{options.get('key', 'model.embedding')}.kind=onehot is supported by the tasks that embed tokens with "
+            "build_token_embedding (task=classify, tag, doc_classify); this task builds a learned embedding. "
+            "Use model.embedding.kind=learned here."
+        )
     report = load_pretrained(embedding, vocabulary, cfg, **options)
     if report:
         print(f"seqforge: {report}")

@@ -21,14 +21,15 @@ def registry() -> Registry:
     return loaded.registry
 
 
-def test_registers_the_three_tasks_their_data_and_the_six_presets(registry: Registry) -> None:
-    """tasks classify/tag/conditional, data labelled/digits/conll/entities/conditional/digit_rows, six presets -- nothing else"""
-    assert registry.names("task") == ["classify", "conditional", "tag"]
-    assert registry.names("data") == ["conditional", "conll", "digit_rows", "digits", "entities", "labelled"]
-    assert len(registry) == 9 and all(component.description for component in registry)
-    assert [p.name for p in registry.presets()] == ["conditional_demo", "conll_ner", "digits_demo", "sst2", "tagging_demo", "wnut17"]
+def test_registers_its_tasks_data_encoders_presets_and_the_han_attention_command(registry: Registry) -> None:
+    """tasks classify/doc_classify/tag/conditional, their data, encoders bag_of_words/self_attentive, seven presets -- nothing else"""
+    assert registry.names("task") == ["classify", "conditional", "doc_classify", "tag"]
+    assert registry.names("data") == ["authors", "conditional", "conll", "digit_rows", "digits", "documents", "entities", "labelled"]
+    assert registry.names("encoder") == ["bag_of_words", "self_attentive"]
+    assert len(registry) == 14 and all(component.description for component in registry)
+    assert [p.name for p in registry.presets()] == ["conditional_demo", "conll_ner", "digits_demo", "han_demo", "sst2", "tagging_demo", "wnut17"]
     assert all(p.description for p in registry.presets())
-    assert registry.commands() == []  # `seqforge predict` and `generate` stay core verbs
+    assert [c.name for c in registry.commands()] == ["han-attention"]  # `seqforge predict` and `generate` stay core verbs
 
 
 def test_the_core_registers_none_of_the_family() -> None:
@@ -70,3 +71,18 @@ def test_each_task_keeps_the_task_contracts_on_its_offline_demo_data(task: str, 
     results = check_task(task, overrides)
     assert [r.contract for r in results] == ["composes", "protocol", "training step", "evaluation step"]
     assert all(r.passed for r in results)
+
+
+def test_the_contract_suite_passes_for_both_encoders_and_runs_all_but_their_declared_exemptions() -> None:
+    """`seqforge plugins check labelled` for the encoders: every contract passes except those each config waives, with its reason"""
+    from seqforge.testing import plugin_results
+
+    from seqforge_labelled.encoder_configs import BagOfWordsEncoderConfig, SelfAttentiveEncoderConfig
+
+    results = [r for r in plugin_results(plugin, name="labelled") if r.kind == "encoder"]
+    assert results and all(r.passed for r in results), [r.line() for r in results if not r.passed]
+    checked = {(r.component.split(" ")[0].strip("'"), r.contract) for r in results}
+    for name, config in (("bag_of_words", BagOfWordsEncoderConfig), ("self_attentive", SelfAttentiveEncoderConfig)):
+        assert config.contract_exemptions and all(config.contract_exemptions.values())
+        assert not {(name, contract) for contract in config.contract_exemptions} & checked
+        assert (name, "determinism") in checked

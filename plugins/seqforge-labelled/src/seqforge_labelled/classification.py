@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.api import PAD_ID, ConfigError, DataError, build_encoder, init_embedding, instantiate
+from seqforge.api import PAD_ID, ConfigError, DataError, build_encoder, build_token_embedding, init_embedding, instantiate
 
-from seqforge_labelled.labelled_data import IGNORE, LabelledBatch, LabelledData, collate
+from seqforge_labelled.labelled_data import IGNORE, LabelledBatch, LabelledData
 from seqforge_labelled.pooling import POOLINGS, Pooling
 
 
@@ -21,20 +21,25 @@ class SequenceClassifier(nn.Module):
     Args:
         encoder: any :class:`~seqforge.api.Encoder`.
         num_labels: ``C``.
-        pooling: ``last|mean|max|attention``.
+        pooling: ``last|mean|max|attention|structured`` (``pooling_hops``, ``pooling_hidden``: its r and d_a).
         dropout: on the inputs and on the pooled vector.
         vocab_size, embedding_dim: for token inputs; ``vocab_size=None`` means float feature inputs.
     """
 
     def __init__(
-        self, *, encoder: nn.Module, num_labels: int, pooling: str, dropout: float, vocab_size: Optional[int], embedding_dim: int
+        self, *, encoder: nn.Module, num_labels: int, pooling: str, dropout: float, vocab_size: Optional[int], embedding_dim: int,
+        embedding: Optional[nn.Module] = None, pooling_hops: int = 4, pooling_hidden: int = 64,
     ) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID) if vocab_size is not None else None
+        if embedding is None and vocab_size is not None:
+            embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.embedding = embedding  # learned, one-hot (build_token_embedding), or None for float features
         self.encoder = encoder
-        self.pool = Pooling(pooling, encoder.output_size, bidirectional=_concat_bidirectional(encoder))
+        self.pool = Pooling(
+            pooling, encoder.output_size, bidirectional=_concat_bidirectional(encoder), hops=pooling_hops, hidden=pooling_hidden,
+        )
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(encoder.output_size, num_labels)
+        self.head = nn.Linear(self.pool.output_size, num_labels)
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
         """``inputs`` ``(B, T)`` ids or ``(B, T, F)`` features, ``lengths`` ``(B,)`` -> logits ``(B, C)``."""
@@ -54,10 +59,14 @@ class ClassificationTask:
 
     metric_sums = ("nll", "examples", "unseen")
 
-    def __init__(self, pooling: str = "mean", label_smoothing: float = 0.0, show_examples: int = 8) -> None:
+    def __init__(
+        self, pooling: str = "mean", label_smoothing: float = 0.0, show_examples: int = 8, pooling_hops: int = 4, pooling_hidden: int = 64,
+        pooling_penalty: float = 0.1,
+    ) -> None:
         if pooling not in POOLINGS:
             raise ConfigError(f"task.pooling must be one of {', '.join(POOLINGS)}, got '{pooling}'.")
         self.pooling = pooling
+        self.pooling_hops, self.pooling_hidden, self.pooling_penalty = pooling_hops, pooling_hidden, pooling_penalty
         self.label_smoothing = label_smoothing
         self.show_examples = show_examples
 
@@ -68,10 +77,12 @@ class ClassificationTask:
     def build_model(self, cfg: Any, data: LabelledData) -> SequenceClassifier:
         model_cfg = cfg.model
         vocab_size = len(data.codec) if data.codec is not None else None
-        input_size = model_cfg.embedding_dim if vocab_size is not None else data.feature_size
+        embedding = build_token_embedding(vocab_size, model_cfg.embedding_dim, model_cfg.embedding, padding_idx=PAD_ID) if vocab_size else None
+        input_size = embedding.embedding_dim if embedding is not None else data.feature_size
         model = SequenceClassifier(
-            encoder=build_encoder(model_cfg, input_size=input_size), num_labels=len(data.labels), pooling=self.pooling,
-            dropout=model_cfg.dropout, vocab_size=vocab_size, embedding_dim=model_cfg.embedding_dim,
+            encoder=build_encoder(model_cfg, input_size=input_size, many_to_one=True), num_labels=len(data.labels), pooling=self.pooling,
+            dropout=model_cfg.dropout, vocab_size=vocab_size, embedding_dim=model_cfg.embedding_dim, embedding=embedding,
+            pooling_hops=self.pooling_hops, pooling_hidden=self.pooling_hidden,
         )
         if model.embedding is not None:  # text input: model.embedding.pretrained (word2vec) may initialise it
             init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)
@@ -87,7 +98,12 @@ class ClassificationTask:
         logits = model(batch.inputs, batch.lengths)  # (B, C)
         loss = F.cross_entropy(logits, batch.labels, ignore_index=IGNORE, label_smoothing=self.label_smoothing)
         accuracy = (logits.argmax(-1) == batch.labels).float().mean()
-        return loss, {"loss": loss.detach(), "acc": accuracy.detach()}, None
+        logged = {"loss": loss.detach(), "acc": accuracy.detach()}
+        penalty = getattr(getattr(model, "pool", None), "penalty", None)  # (B,) Lin et al.'s ||AA^T - I||_F^2 (task.pooling=structured)
+        if penalty is not None and self.pooling_penalty:
+            logged["penalty"] = penalty.mean().detach()
+            loss = loss + self.pooling_penalty * penalty.mean()
+        return loss, logged, None
 
     @torch.no_grad()
     def evaluation_step(self, model: SequenceClassifier, batch: LabelledBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Any], Any]:
@@ -129,7 +145,7 @@ class ClassificationTask:
         results: list[tuple[str, float]] = []
         for start in range(0, len(encoded), batch_size):
             chunk = encoded[start : start + batch_size]
-            batch = collate([(i, x, 0) for i, x in enumerate(chunk)]).to(device)
+            batch = data.collate([(i, x, 0) for i, x in enumerate(chunk)]).to(device)  # the data's own batching (documents: (B, S, W))
             probs = model(batch.inputs, batch.lengths).softmax(-1)  # (B, C)
             best = probs.max(-1)
             results += [(data.labels[i], float(p)) for i, p in zip(best.indices.tolist(), best.values.tolist())]

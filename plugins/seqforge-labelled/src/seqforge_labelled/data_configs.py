@@ -118,3 +118,25 @@ class DigitRowsDataConfig(ConditionalDataConfig):
     test_fraction: float = 0.2
     seed: int = 0
     max_len: int = 64
+
+
+@dataclass
+class DocumentDataConfig(LabelledDataConfig):
+    """``data=documents``: one label per document of sentences (hierarchical attention network, ``task=doc_classify``).
+
+    ``format=lines``: one document per line, ``label<TAB>sentence ||| sentence ...``; ``format=blocks``:
+    blank-line-separated documents, the label on the first line and one sentence per further line.
+    ``max_len`` here caps the words per sentence.
+    """
+
+    format: str = "lines"  # lines|blocks (see above)
+    sentence_separator: str = " ||| "  # between sentences in format=lines (surrounding spaces optional)
+    max_len: int = 80  # words kept per sentence (per document with flat=true)
+    max_sentences: int = 40  # sentences kept per document; longer documents are cut and counted
+    flat: bool = False  # one word sequence per document (for task=classify: the flat-encoder baseline)
+    batch_size: int = 16
+
+
+@dataclass
+class AuthorsDataConfig(DocumentDataConfig):
+    """``data=authors``: the han_demo documents shipped with the plugin (passages by Austen, Carroll, Chesterton)."""

@@ -18,9 +18,10 @@ from pathlib import Path
 from seqforge.api import Registry, hookimpl
 
 from seqforge_labelled.data_configs import (
-    ConditionalDataConfig, ConllDataConfig, DigitRowsDataConfig, DigitsDataConfig, EntitiesDataConfig, LabelledDataConfig,
+    AuthorsDataConfig, ConditionalDataConfig, ConllDataConfig, DigitRowsDataConfig, DigitsDataConfig, DocumentDataConfig, EntitiesDataConfig, LabelledDataConfig,
 )
-from seqforge_labelled.task_configs import ClassificationTaskConfig, ConditionalTaskConfig, TaggingTaskConfig
+from seqforge_labelled.encoder_configs import BagOfWordsEncoderConfig, SelfAttentiveEncoderConfig
+from seqforge_labelled.task_configs import ClassificationTaskConfig, ConditionalTaskConfig, DocumentClassificationTaskConfig, TaggingTaskConfig
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).
 SEQFORGE_PLUGIN_API = "1.0"
@@ -76,6 +77,30 @@ def seqforge_register(registry: Registry) -> None:
         description="a digit's 64 pixel intensities from its label (offline one-to-many demo)",
         formerly=["seqforge.data.conditional.DigitRowsData"],  # its path inside the core before 0.2 (checkpoints written then still load)
     )
+    registry.task(
+        "doc_classify", f"{_PACKAGE}.han.DocumentClassificationTask", DocumentClassificationTaskConfig,
+        description="document classification: hierarchical attention network (word and sentence attention, Yang et al. 2016)",
+    )
+    registry.data(
+        "documents", f"{_PACKAGE}.documents.DocumentData", DocumentDataConfig,
+        description="labelled documents of sentences: 'label<TAB>s1 ||| s2' lines or blank-line-separated blocks",
+    )
+    registry.data(
+        "authors", f"{_PACKAGE}.documents.AuthorsData", AuthorsDataConfig,
+        description="passages of 3-6 sentences by Austen, Carroll or Chesterton (public domain; offline HAN demo)",
+    )
+    registry.encoder(
+        "bag_of_words", f"{_PACKAGE}.bag_of_words.BagOfWordsEncoder", BagOfWordsEncoderConfig,
+        description="mean|sum of token vectors, masked, order ignored (with model.embedding.kind=onehot: counts); classify only",
+    )
+    registry.encoder(
+        "self_attentive", f"{_PACKAGE}.self_attention.SelfAttentiveEncoder", SelfAttentiveEncoderConfig,
+        description="recurrent encoder + multi-head scaled dot-product self-attention layers (residual, layer norm)",
+    )
+    registry.command(
+        "han-attention", f"{_PACKAGE}.han_html.main",
+        description="render a doc_classify run's word and sentence attention for test documents as HTML",
+    )
     for name, description in PRESETS.items():
         registry.preset(name, _PRESETS / f"{name}.yaml", description=description)
 
@@ -88,4 +113,5 @@ PRESETS = {
     "conll_ner": "CoNLL-format NER: BiLSTM-CRF with character features after Lample et al. (2016), by epochs",
     "wnut17": "WNUT 2017 emerging entities: BiLSTM-CRF with character features, by epochs",
     "sst2": "SST-2 sentiment (stsa.binary): BiLSTM, max pooling; optional word2vec initialisation",
+    "han_demo": "authorship of 3-6 sentence passages (Austen/Carroll/Chesterton, public domain): hierarchical attention network",
 }

@@ -13,7 +13,9 @@ from torch import Tensor, nn
 
 from seqforge.api import ConfigError
 
-POOLINGS = ("last", "mean", "max", "attention")
+from seqforge_labelled.structured import StructuredSelfAttention
+
+POOLINGS = ("last", "mean", "max", "attention", "structured")
 
 
 def last_pool(outputs: Tensor, mask: Tensor, *, bidirectional: bool = False) -> Tensor:
@@ -63,21 +65,32 @@ class AttentionPooling(nn.Module):
 
 
 class Pooling(nn.Module):
-    """``kind`` in ``last|mean|max|attention`` as a module: ``(outputs (B, T, H), mask (B, T)) -> (B, H)``.
+    """``kind`` in ``last|mean|max|attention|structured`` as a module: ``(outputs (B, T, H), mask (B, T)) -> (B, output_size)``.
+
+    ``output_size`` is ``H``, except ``structured`` (Lin et al. 2017, :mod:`structured`): ``hops · H``,
+    and its penalty ``‖AAᵀ − I‖_F²`` per example is left in ``penalty`` after each call.
 
     Args:
         kind: the pooling.
         size: ``H`` (learned attention pooling needs it).
         bidirectional: the encoder is bidirectional with concatenated directions (``last`` then takes
             the backward half at step 0).
+        hops, hidden: ``r`` and ``d_a`` of ``structured``.
     """
 
-    def __init__(self, kind: str, size: int, *, bidirectional: bool = False) -> None:
+    def __init__(self, kind: str, size: int, *, bidirectional: bool = False, hops: int = 4, hidden: int = 64) -> None:
         super().__init__()
         if kind not in POOLINGS:
             raise ConfigError(f"task.pooling must be one of {', '.join(POOLINGS)}, got '{kind}'.")
         self.kind, self.bidirectional = kind, bidirectional
         self.attention = AttentionPooling(size) if kind == "attention" else None
+        self.structured = StructuredSelfAttention(size, hops=hops, hidden=hidden) if kind == "structured" else None
+        self.output_size = self.structured.output_size if self.structured is not None else size
+
+    @property
+    def penalty(self) -> Tensor | None:
+        """``(B,)`` ``‖AAᵀ − I‖_F²`` of the last call (``structured`` only), else None."""
+        return self.structured.last_penalty if self.structured is not None else None
 
     def forward(self, outputs: Tensor, mask: Tensor) -> Tensor:
         if self.kind == "last":
@@ -86,4 +99,6 @@ class Pooling(nn.Module):
             return mean_pool(outputs, mask)
         if self.kind == "max":
             return max_pool(outputs, mask)
+        if self.kind == "structured":
+            return self.structured(outputs, mask)
         return self.attention(outputs, mask)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.api import PAD_ID, UNK_ID, ConfigError, build_encoder, cell_factory, init_embedding, instantiate
+from seqforge.api import PAD_ID, UNK_ID, ConfigError, build_encoder, build_token_embedding, cell_factory, init_embedding, instantiate
 
 from seqforge_labelled.conll import TagBatch, TaggingData
 from seqforge_labelled.crf import CONSTRAINTS, LinearChainCRF, build_crf
@@ -52,10 +52,10 @@ class SequenceTagger(nn.Module):
 
     def __init__(
         self, *, encoder: nn.Module, vocab_size: int, embedding_dim: int, num_tags: int, dropout: float, chars: Optional[CharWordEncoder] = None,
-        crf: Optional[LinearChainCRF] = None,
+        crf: Optional[LinearChainCRF] = None, embedding: Optional[nn.Module] = None,
     ) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.embedding = embedding if embedding is not None else nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
         self.chars = chars
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
@@ -138,10 +138,11 @@ class TaggingTask:
                 hidden_size=self.char_hidden_size, num_layers=1, bidirectional=True, dropout=0.0,
             )
             chars = CharWordEncoder(encoder=char_encoder, vocab_size=len(data.chars), embedding_dim=self.char_embedding_dim)
-        input_size = model_cfg.embedding_dim + (chars.output_size if chars is not None else 0)
+        embedding = build_token_embedding(len(data.words), model_cfg.embedding_dim, model_cfg.embedding, padding_idx=PAD_ID)  # kind=learned|onehot
+        input_size = embedding.embedding_dim + (chars.output_size if chars is not None else 0)
         model = SequenceTagger(
             encoder=build_encoder(model_cfg, input_size=input_size), vocab_size=len(data.words), embedding_dim=model_cfg.embedding_dim,
-            num_tags=len(data.tags), dropout=model_cfg.dropout, chars=chars,
+            num_tags=len(data.tags), dropout=model_cfg.dropout, chars=chars, embedding=embedding,
             crf=build_crf(data.tags, self.crf_constraints, iob=data.scheme == "iob") if self.output == "crf" else None,
         )
         init_embedding(model.embedding, data.words.itos, model_cfg.embedding)  # model.embedding.pretrained (word2vec)

@@ -11,9 +11,23 @@ from seqforge.api import DecodeConfig
 class ClassificationTaskConfig:
     """``task=classify``: one label per sequence from pooled encoder outputs."""
 
-    pooling: str = "mean"  # last|mean|max|attention, always over real (unpadded) steps
+    pooling: str = "mean"  # last|mean|max|attention|structured, always over real (unpadded) steps
+    # structured (Lin et al. 2017): r hops of d_a-unit attention, loss + pooling_penalty * ||AA^T - I||_F^2
+    # (the paper: r=30, d_a=350, coefficient 1.0; smaller here for the small demos)
+    pooling_hops: int = 4
+    pooling_hidden: int = 64
+    pooling_penalty: float = 0.1
     label_smoothing: float = 0.0
     show_examples: int = 8  # test examples printed after training (with a confusion summary)
+
+
+@dataclass
+class DocumentClassificationTaskConfig:
+    """``task=doc_classify``: a hierarchical attention network (Yang et al. 2016) over ``data=documents``."""
+
+    label_smoothing: float = 0.0
+    show_examples: int = 4  # test documents printed after training
+    attention_size: int = 0  # width of the word/sentence context vectors u_w, u_s (0: the encoder's output size)
 
 
 @dataclass

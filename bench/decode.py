@@ -50,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from seqforge.checkpoints import load_checkpoint
+    from seqforge.checkpoint_loading import load_checkpoint
     from seqforge_seq2seq.dates import generate_pairs
     from seqforge.tasks.configs import DecodeConfig
     from seqforge.train import restore

@@ -89,7 +89,7 @@ def report_bleu(checkpoint: Path, source_file: Path, reference_file: Path, beam:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from anchor_bleu import anchor_bleu
 
-    from seqforge.checkpoints import load_checkpoint, resolve_checkpoint
+    from seqforge.checkpoint_loading import load_checkpoint, resolve_checkpoint
     from seqforge.train import restore
 
     module = restore(load_checkpoint(resolve_checkpoint(str(checkpoint))))

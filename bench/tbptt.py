@@ -49,7 +49,7 @@ def run_case(length: int, tbptt: Optional[int], batch: int, hidden: int) -> dict
     from hydra.core.global_hydra import GlobalHydra
 
     from seqforge.config import register_schema
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
     from seqforge.train import build_run
 
     get_plugins()

@@ -31,7 +31,7 @@ from seqforge.registry import Registry
 if TYPE_CHECKING:
     from seqforge.command_io import command_for, read_input_lines, write_output_lines
     from seqforge.bridge import StateBridge, state_sizes, unflatten_state
-    from seqforge.build import build_encoder, cell_factory, instantiate
+    from seqforge.builders import build_encoder, cell_factory, instantiate
     from seqforge.data.codecs import Codec, VocabularyCodec, codec_from_state, fit_codec
     from seqforge.data.resumable import ResumableLoader, shuffle_seed, training_loader
     from seqforge.data.splits import SplitLoaders, check_fractions, split_by_fractions
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 #: Names imported on first access, by the module that defines them (torch, numpy or OmegaConf behind them).
 _LAZY = {
-    "instantiate": "seqforge.build",
+    "instantiate": "seqforge.builders",
     "read_word2vec": "seqforge.embeddings",
     "parse_key_values": "seqforge.key_values",
     "load_run": "seqforge.run_loading",
@@ -74,8 +74,8 @@ _LAZY = {
     "select_state_rows": "seqforge.search",
     "penalised_score": "seqforge.search",
     # building a task's model from the composed config
-    "build_encoder": "seqforge.build",
-    "cell_factory": "seqforge.build",
+    "build_encoder": "seqforge.builders",
+    "cell_factory": "seqforge.builders",
     "init_embedding": "seqforge.embeddings",
     "build_token_embedding": "seqforge.embeddings",
     "EmbeddingConfig": "seqforge.embeddings",

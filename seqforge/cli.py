@@ -73,7 +73,7 @@ def _check_component_overrides(overrides: list[str]) -> None:
     a plain name two distributions provide is refused naming both (before Hydra composes anything)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from seqforge.plugins import get_registry
+    from seqforge.plugin_manager import get_registry
     from seqforge.registry import KIND_GROUPS
 
     group_kinds = {group: kind for kind, group in KIND_GROUPS.items()}
@@ -107,7 +107,7 @@ def _check_component_overrides(overrides: list[str]) -> None:
 
 def _check_component_choices(choices: Any) -> None:
     """Every component the composed config selected (defaults and presets included) names exactly one provider."""
-    from seqforge.plugins import get_registry
+    from seqforge.plugin_manager import get_registry
     from seqforge.registry import KIND_GROUPS
 
     registry = get_registry()
@@ -121,7 +121,7 @@ def _check_core_loaded(registry: Any) -> None:
     """``SEQFORGE_PLUGINS`` that leaves out the core gets a message naming it, not Hydra's "Could not find 'model/attention/none'"."""
     import os
 
-    from seqforge.plugins import ALLOW_LIST_ENV
+    from seqforge.plugin_manager import ALLOW_LIST_ENV
 
     if any(component.provider.plugin == "core" for component in registry):
         return
@@ -241,8 +241,8 @@ def resume_training(target: str, overrides: list[str]) -> None:
     """
     from omegaconf.errors import OmegaConfBaseException
 
-    from seqforge.checkpoint_config import stored_run_config
-    from seqforge.checkpoints import load_checkpoint, resolve_checkpoint
+    from seqforge.checkpoint_safety import stored_run_config
+    from seqforge.checkpoint_loading import load_checkpoint, resolve_checkpoint
 
     groups = [o for o in overrides if "/" in o.partition("=")[0] or (o.partition("=")[0] in ("task", "data", "experiment", "optim", "trainer"))]
     if groups:
@@ -294,7 +294,7 @@ def train(argv: list[str]) -> None:
 
     from seqforge.config import register_schema
     from seqforge.config_keys import install_override_checks
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
 
     get_plugins()  # registering components fills Hydra's ConfigStore
     register_schema()
@@ -330,7 +330,7 @@ def _dotted(overrides: list[str], command: str) -> Any:
 
 
 def _checkpoint_path(value: Optional[str], command: str) -> Path:
-    from seqforge.checkpoints import resolve_checkpoint
+    from seqforge.checkpoint_loading import resolve_checkpoint
 
     if not value:
         fail(f"`seqforge {command}` needs ckpt=<checkpoint file or run directory>.")
@@ -338,7 +338,7 @@ def _checkpoint_path(value: Optional[str], command: str) -> Path:
 
 
 def evaluate(argv: list[str]) -> None:
-    from seqforge.report import print_metrics
+    from seqforge.metrics_table import print_metrics
     from seqforge.train import evaluate_checkpoint
 
     args, overrides = parse_key_values(argv, EvaluateArgs, "evaluate")
@@ -423,8 +423,8 @@ def plugins(argv: list[str]) -> None:
         return check_command(argv[1:])
     if argv and argv[0] not in ("list",):
         fail(f"unknown `seqforge plugins` command '{argv[0]}'; expected: list, new, check.")
-    from seqforge.plugins import get_plugins
-    from seqforge.report_plugins import print_plugins
+    from seqforge.plugin_manager import get_plugins
+    from seqforge.plugin_listing import print_plugins
 
     print_plugins(get_plugins())
 
@@ -434,7 +434,7 @@ COMMANDS = {"train": train, "evaluate": evaluate, "generate": generate, "predict
 
 def plugin_commands() -> dict[str, Any]:
     """Subcommands registered by plugins (``registry.command``), by name."""
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
 
     return {c.name: c for c in get_plugins().registry.commands()}
 

@@ -3,7 +3,7 @@
 ``trainer.limit_val_batches`` / ``limit_test_batches`` make Lightning stop an evaluation early;
 a number computed on the first 40 batches must not be read as the split's. The module wraps
 each split's metrics in :class:`SplitMetrics`, which carries the coverage next to the values,
-and :func:`seqforge.report.print_metrics` prints it beside them.
+and :func:`seqforge.metrics_table.print_metrics` prints it beside them.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from torch import nn
 from torchmetrics import SumMetric
 
-from seqforge.build import as_plain
+from seqforge.builders import as_plain
 from seqforge.config import OPTIMISERS
 from seqforge.coverage import split_coverage, with_coverage
 from seqforge.errors import ConfigError, SeqforgeError

@@ -31,7 +31,7 @@ def check_command(argv: list[str]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from seqforge.plugins import distribution_name, entry_point_matches, installed_entry_points, provider_for
+    from seqforge.plugin_manager import distribution_name, entry_point_matches, installed_entry_points, provider_for
 
     args = _parser().parse_args(argv)
     installed = installed_entry_points()

@@ -1,6 +1,6 @@
 """Who provided a built component: attached where it is built, read where it fails.
 
-The builder (:func:`seqforge.build.instantiate`) knows which registered component a
+The builder (:func:`seqforge.builders.instantiate`) knows which registered component a
 config node names, so it annotates what it builds with a description such as
 ``cell 'lstm' of plugin 'rnn' (seqforge-rnn 0.1.0)``. The machinery (the recurrent
 loop) only reads that annotation to name the plugin in an error: it never asks the

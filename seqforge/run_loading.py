@@ -50,7 +50,7 @@ def load_run(path: Union[str, Path], overrides: Overrides = None, *, key: str = 
     build components the installed registry provides (a checkpoint is data, never
     code); anything else raises a :class:`~seqforge.errors.SeqforgeError` naming the file.
     """
-    from seqforge.checkpoints import load_checkpoint, resolve_checkpoint
+    from seqforge.checkpoint_loading import load_checkpoint, resolve_checkpoint
     from seqforge.train import restore
 
     ckpt = resolve_checkpoint(str(path), key=key)

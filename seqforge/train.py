@@ -19,17 +19,17 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
-from seqforge.build import as_plain, instantiate
-from seqforge.checkpoint_config import apply_overrides, stored_run_config
-from seqforge.checkpoint_io import AtomicCheckpointIO
-from seqforge.checkpoints import CHECKPOINT_DIR, load_checkpoint
+from seqforge.builders import as_plain, instantiate
+from seqforge.checkpoint_safety import apply_overrides, stored_run_config
+from seqforge.checkpoint_writing import AtomicCheckpointIO
+from seqforge.checkpoint_loading import CHECKPOINT_DIR, load_checkpoint
 from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
 from seqforge.errors import ConfigError
 from seqforge.interfaces import ManuallyOptimised, ProvidesCallbacks, Reports
 from seqforge.interrupts import RunInterrupted, StopOnSignal
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.precision import check_precision
-from seqforge.report import print_metrics
+from seqforge.metrics_table import print_metrics
 from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
 from seqforge.run_dir import claim, disk_errors, release
 from seqforge.vendor_adapters import every_n_train_steps, is_last_batch, save_checkpoints_now, save_last_checkpoint
@@ -68,9 +68,9 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
 def restore(
     checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None, *, source: str = "given", command: str = "evaluate"
 ) -> SeqforgeModule:
-    """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoints.load_checkpoint`.
+    """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoint_loading.load_checkpoint`.
 
-    Only targets the installed registry provides are built (see :mod:`seqforge.checkpoint_config`).
+    Only targets the installed registry provides are built (see :mod:`seqforge.checkpoint_safety`).
     """
     payload = checkpoint[CHECKPOINT_KEY]
     cfg = apply_overrides(stored_run_config(checkpoint, source=source), overrides, command=command)

@@ -17,7 +17,7 @@ def config_store() -> Iterator[Any]:
     from hydra.core.config_store import ConfigStore
     from hydra.core.global_hydra import GlobalHydra
 
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
     from seqforge.registry import KIND_GROUPS
 
     get_plugins()  # the process-wide components are stored before the snapshot, so they survive it
@@ -51,7 +51,7 @@ def plugin_env(seqforge_plugin_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def fake_site(tmp_path: Path, plugin_env: pytest.MonkeyPatch) -> Iterator[Path]:
     """``seqforge-fake-plugins`` (see fixtures/fake_dist.py) installed on ``sys.path`` for this test only."""
     from fixtures.fake_dist import write_fake_distribution
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
 
     get_plugins()  # the process-wide plugins are loaded (and cached) before the fake distribution appears
     site = write_fake_distribution(tmp_path / "site")

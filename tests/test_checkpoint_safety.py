@@ -12,7 +12,7 @@ import torch
 
 from cli_helpers import run_seqforge, run_seqforge_in_process
 from test_bad_input import assert_clean_failure
-from seqforge.checkpoint_config import CALLBACK_TARGETS, inert, safe_stored_config, stored_run_config
+from seqforge.checkpoint_safety import CALLBACK_TARGETS, inert, safe_stored_config, stored_run_config
 from seqforge.errors import ConfigError, DataError
 
 LM = {"_target_": "seqforge.tasks.lm.LanguageModelTask"}
@@ -22,7 +22,7 @@ LSTM = {"_target_": "seqforge_rnn.cells.LSTMCell"}
 
 def _config(**changes: Any) -> dict[str, Any]:
     """A stored config shaped like seqforge's (task, data, model with cell and encoder), with ``changes`` on top."""
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
 
     registry = get_plugins().registry
     config: dict[str, Any] = {
@@ -117,7 +117,7 @@ def test_targets_outside_the_registry_are_refused_wherever_they_sit(changes: dic
 def test_a_genuine_config_passes_unchanged() -> None:
     """Every target a composed run stores is a registered one, so real checkpoints still load"""
     from compose_helpers import compose_config
-    from seqforge.build import as_plain
+    from seqforge.builders import as_plain
 
     for overrides in ([], ["experiment=translate_demo"], ["experiment=tagging_demo"], ["experiment=word2vec_demo"]):
         plain = as_plain(compose_config(overrides))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from compose_helpers import compose_config
-from seqforge.plugins import get_registry
+from seqforge.plugin_manager import get_registry
 
 #: Small enough that building and one forward pass take milliseconds.
 TINY = ["model.hidden_size=8", "model.embedding_dim=8", "data.seq_len=6", "data.batch_size=2", "data.eval_batch_size=2"]

@@ -70,8 +70,8 @@ def test_resume_overrides_are_checked_the_same_way() -> None:
 @pytest.mark.requires_plugins("rnn")
 def test_a_checkpoint_with_an_added_key_still_loads_and_says_so(capsys: pytest.CaptureFixture) -> None:
     """Checkpoints written before the `+` refusal (with `model.hiden_size`) load: the unknown key is dropped with a note"""
-    from seqforge.build import as_plain
-    from seqforge.checkpoint_config import stored_run_config
+    from seqforge.builders import as_plain
+    from seqforge.checkpoint_safety import stored_run_config
 
     plain = as_plain(compose_config([]))
     plain["model"]["hiden_size"] = 10
@@ -85,7 +85,7 @@ def test_a_misspelt_override_on_evaluate_names_the_nearest_key() -> None:
     """`seqforge evaluate ckpt=… data.bach_size=2` -> the nearest key, not a ConfigKeyError traceback"""
     from omegaconf import OmegaConf
 
-    from seqforge.checkpoint_config import apply_overrides
+    from seqforge.checkpoint_safety import apply_overrides
 
     cfg = compose_config([])
     with pytest.raises(ConfigError, match=r"`seqforge evaluate`: .*Did you mean `data.batch_size=2`"):
@@ -132,8 +132,8 @@ def test_beam_size_zero_is_named_by_key(tmp_path: Path) -> None:
 @pytest.mark.requires_plugins("rnn")
 def test_decode_values_are_checked_for_every_task_that_decodes(decode: dict, key: str) -> None:
     """Translation and one-to-many generation share DecodeConfig, which refuses values search would crash on"""
-    from seqforge.build import instantiate
-    from seqforge.plugins import get_plugins
+    from seqforge.builders import instantiate
+    from seqforge.plugin_manager import get_plugins
 
     registry = get_plugins().registry
     for task in ("translation", "conditional"):
@@ -220,7 +220,7 @@ def test_a_text_file_renamed_ckpt_is_not_a_readable_checkpoint(tmp_path: Path) -
 @pytest.mark.requires_plugins("rnn")
 def test_a_truncated_checkpoint_is_not_a_readable_checkpoint(tmp_path: Path) -> None:
     """Half a real checkpoint (was `OSError: [Errno 22] Invalid argument` with a traceback)"""
-    from seqforge.build import as_plain
+    from seqforge.builders import as_plain
 
     whole = tmp_path / "whole.ckpt"
     torch.save({"state_dict": {"w": torch.randn(256, 256)}, "seqforge": {"config": as_plain(compose_config([]))}}, whole)

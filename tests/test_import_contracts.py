@@ -72,7 +72,7 @@ def test_lint_imports_keeps_every_contract() -> None:
 
 
 @pytest.mark.parametrize("module, line, reported", [
-    ("recurrent/loop.py", "from seqforge.plugins import loaded_registry", "seqforge.recurrent.loop -> seqforge.plugins"),  # the old provenance lookup
+    ("recurrent/loop.py", "from seqforge.plugin_manager import loaded_registry", "seqforge.recurrent.loop -> seqforge.plugin_manager"),  # the old provenance lookup
     ("registry.py", "from seqforge.cli import main", ".registry -> .cli"),  # the import that once tied 21 modules into one cycle
     ("recurrent/state.py", "import lightning", "seqforge.recurrent.state -> lightning"),
     ("tasks/lm.py", "from seqforge.train import build_run", "seqforge.tasks.lm -> seqforge.train"),

@@ -81,7 +81,7 @@ def test_accepted_data_change_resumes_with_the_saved_vocabulary(trained: tuple[P
 @pytest.mark.requires_plugins("rnn")
 def test_a_folder_counts_as_the_files_the_module_reads(tmp_path: Path) -> None:
     """data.path=<folder>: the language model fingerprints its three split files, not unrelated files beside them"""
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
     from seqforge.train import build_run
 
     get_plugins()

@@ -165,7 +165,7 @@ def test_a_second_run_into_a_live_runs_directory_is_refused_naming_the_pid(tmp_p
 FAIL_WRITES = '''
 import errno, os
 import lightning as L
-import seqforge.checkpoint_io as checkpoint_io
+import seqforge.checkpoint_writing as checkpoint_io
 
 
 class FailWrites(L.Callback):

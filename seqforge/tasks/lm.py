@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.build import build_encoder, instantiate
+from seqforge.builders import build_encoder, instantiate
 from seqforge.data.lm import LanguageModelData
 from seqforge.data.streams import StreamBatch
 from seqforge.data.tokenize import detokenize, tokenize

@@ -183,11 +183,11 @@ def resolve(kind: str, component: Any, config: Any, registry: Any = None) -> tup
     if isinstance(component, str):
         from omegaconf import OmegaConf
 
-        from seqforge.build import instantiate
+        from seqforge.builders import instantiate
         from seqforge.registry import KIND_GROUPS
 
         if registry is None:
-            from seqforge.plugins import get_registry
+            from seqforge.plugin_manager import get_registry
 
             registry = get_registry()
         registered = registry.get(kind, component)  # unknown names list the available ones

@@ -1,6 +1,6 @@
 """Encoder, decoder and task contracts: :func:`check_encoder`, :func:`check_decoder`, :func:`check_task`.
 
-Encoders and decoders are built with the core's wiring (``seqforge.build``,
+Encoders and decoders are built with the core's wiring (``seqforge.builders``,
 ``TranslationTask.build_model``) around the reference cell and attention of
 :mod:`seqforge.testing.reference`. A task is composed into a whole run config
 by Hydra (``task=<name>`` plus your overrides) and built by the same
@@ -265,7 +265,7 @@ def compose_run(overrides: Sequence[str]) -> Any:
     from hydra.core.global_hydra import GlobalHydra
 
     from seqforge.config import register_schema
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
 
     get_plugins()
     register_schema()
@@ -376,8 +376,8 @@ def task_capabilities(name: str) -> list[str]:
     as the core will see them: assert them in a plugin's tests so a renamed method does not
     silently turn a command or truncated BPTT off for the task.
     """
-    from seqforge.build import instantiate
+    from seqforge.builders import instantiate
     from seqforge.interfaces import capabilities
-    from seqforge.plugins import get_registry
+    from seqforge.plugin_manager import get_registry
 
     return capabilities(instantiate(get_registry().get("task", name).node(), "task"))

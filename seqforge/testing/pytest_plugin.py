@@ -26,7 +26,7 @@ def seqforge_plugin_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 @pytest.fixture
 def seqforge_registry() -> Any:
     """The registry of every installed plugin, loaded afresh (and kept out of Hydra's ConfigStore)."""
-    from seqforge.plugins import load_plugins
+    from seqforge.plugin_manager import load_plugins
     from seqforge.registry import Registry
 
     return load_plugins(registry=Registry(store_configs=False), report=False).registry

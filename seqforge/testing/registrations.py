@@ -14,7 +14,7 @@ def _loaded(subject: Subject) -> Any:
 
 @contract("registers", fix="make seqforge_register run cleanly on its own (see the reason above)", gate=True)
 def registers(subject: Subject) -> None:
-    from seqforge.plugins import load_plugins
+    from seqforge.plugin_manager import load_plugins
     from seqforge.registry import Registry
 
     loaded = load_plugins([(subject.options["name"], subject.options["plugin"])], registry=Registry(store_configs=False), autoload=False, report=False)
@@ -35,7 +35,7 @@ def registers(subject: Subject) -> None:
 @contract("plugin API version", fix='declare the plugin API you target in the plugin module: SEQFORGE_PLUGIN_API = "1.0" (see seqforge.PLUGIN_API_VERSION)')
 def api_version(subject: Subject) -> None:
     from seqforge import PLUGIN_API_VERSION
-    from seqforge.plugins import API_ATTRIBUTE
+    from seqforge.plugin_manager import API_ATTRIBUTE
 
     if getattr(subject.options["plugin"], API_ATTRIBUTE, None) is None:
         raise Broken(f"the plugin module does not declare {API_ATTRIBUTE} (this seqforge implements plugin API {PLUGIN_API_VERSION})")
@@ -52,7 +52,7 @@ def no_collisions(subject: Subject) -> None:
 
     installed = subject.options.get("installed")
     if installed is None:
-        from seqforge.plugins import get_registry
+        from seqforge.plugin_manager import get_registry
 
         installed = get_registry()
     own = _distribution_of(subject.options["plugin"])
@@ -80,7 +80,7 @@ def no_collisions(subject: Subject) -> None:
 
 def _distribution_of(plugin: Any) -> Optional[str]:
     """The installed distribution whose ``seqforge`` entry point is ``plugin``'s module, or None (not installed)."""
-    from seqforge.plugins import distribution_name, installed_entry_points
+    from seqforge.plugin_manager import distribution_name, installed_entry_points
 
     module = getattr(plugin, "__name__", None)
     return next((distribution_name(ep) for ep in installed_entry_points() if module and ep.module == module), None)

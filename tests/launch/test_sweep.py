@@ -79,7 +79,7 @@ def _compose_with_hydra(overrides: list[str]) -> Any:
     from hydra.core.global_hydra import GlobalHydra
 
     from seqforge.config import register_schema
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
 
     get_plugins()
     register_schema()

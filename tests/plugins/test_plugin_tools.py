@@ -70,7 +70,7 @@ def fake_cell_plugin(name: str, extra: int) -> str:
 def checked_site(tmp_path: Path, plugin_env: Any) -> Any:
     """An installed fake distribution with a good cell plugin ('fakegood') and a wrong-shaped one ('fakebad')."""
     from fixtures.fake_dist import write_fake_distribution
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
 
     get_plugins()
     site = write_fake_distribution(tmp_path / "site", {"fakegood": fake_cell_plugin("fake-good", 0), "fakebad": fake_cell_plugin("fake-bad", 1)})
@@ -164,7 +164,7 @@ def registered_wide_cells(monkeypatch: pytest.MonkeyPatch) -> None:
     """The process-wide plugins, as if plugin 'wide' (seqforge-wide 0.2) had registered the two cells above."""
     import pluggy
 
-    from seqforge import plugins
+    from seqforge import plugin_manager as plugins
     from seqforge.registry import Provider, Registry
 
     registry = Registry(store_configs=False)
@@ -176,11 +176,11 @@ def registered_wide_cells(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def built_cell(name: str) -> Any:
-    """The registered cell ``name`` built as a run builds it (through ``seqforge.build``, which records its provider)."""
+    """The registered cell ``name`` built as a run builds it (through ``seqforge.builders``, which records its provider)."""
     from omegaconf import OmegaConf
 
-    from seqforge.build import instantiate
-    from seqforge.plugins import get_registry
+    from seqforge.builders import instantiate
+    from seqforge.plugin_manager import get_registry
 
     return instantiate(OmegaConf.structured(get_registry().get("cell", name).node), "model.cell", input_size=3, hidden_size=4)
 
@@ -256,8 +256,8 @@ def test_cell_built_by_the_encoder_is_named_with_its_plugin(registered_wide_cell
     """The real path: build_encoder hands the stack a factory that builds through the registry, so each layer's cell names its plugin"""
     from omegaconf import OmegaConf
 
-    from seqforge.build import build_encoder
-    from seqforge.plugins import get_registry
+    from seqforge.builders import build_encoder
+    from seqforge.plugin_manager import get_registry
 
     model = OmegaConf.create({"cell": OmegaConf.structured(get_registry().get("cell", "wide").node),
                               "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"},
@@ -282,7 +282,7 @@ def make_wide_cell(input_size: int, hidden_size: int) -> WideCell:
 
 def test_cell_from_a_registered_factory_function_is_named_with_its_plugin(registered_wide_cells: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """The provider is found by the registered target, not by the built object's class (which a factory function hides)"""
-    from seqforge.plugins import get_registry
+    from seqforge.plugin_manager import get_registry
     from seqforge.recurrent import run_cell
     from seqforge.registry import Provider
 

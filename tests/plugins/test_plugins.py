@@ -17,7 +17,7 @@ import pytest
 
 import seqforge
 from seqforge import hookspecs
-from seqforge.plugins import LoadedPlugins, discover_entry_points, load_plugins
+from seqforge.plugin_manager import LoadedPlugins, discover_entry_points, load_plugins
 from seqforge.registry import Provider, Registry
 
 from plugin_requirements import installed_version
@@ -343,7 +343,7 @@ def test_plugins_list_prints_descriptions_verbatim(capsys: pytest.CaptureFixture
     """A description with square brackets (attention formulas) is printed as written"""
     import pluggy
 
-    from seqforge.report_plugins import print_plugins
+    from seqforge.plugin_listing import print_plugins
 
     registry = Registry(store_configs=False)
     registry.attention("concat", "somewhere.Concat", _Config, description="tanh(W_a [h_t; h_s])")
@@ -409,7 +409,7 @@ def versioned_plugin(api: str) -> str:
 def versioned_site(tmp_path: Path, plugin_env: Any) -> Any:
     """Installed fake plugins declaring plugin API versions 2.0, 1.9, 0.9, "1", "1.0" and "soon"."""
     from fixtures.fake_dist import write_fake_distribution
-    from seqforge.plugins import get_plugins
+    from seqforge.plugin_manager import get_plugins
 
     get_plugins()
     apis = {"vmajor": "2.0", "vminor": "1.9", "vold": "0.9", "vbare": "1", "vsame": "1.0", "vjunk": "soon"}
@@ -450,7 +450,7 @@ def test_malformed_api_declaration_is_skipped_with_the_expected_format(versioned
 @pytest.mark.parametrize("value, parsed", [("1.0", (1, 0)), ("1", (1, 0)), (2, (2, 0)), (" 1.12 ", (1, 12)), ("1.0.0", None), ("v1", None), (True, None), (1.0, None)])
 def test_parse_api_version(value: Any, parsed: Any) -> None:
     """Versions are MAJOR or MAJOR.MINOR (a float such as 1.10 would read as 1.1, so it is refused)"""
-    from seqforge.plugins import parse_api_version
+    from seqforge.plugin_manager import parse_api_version
 
     assert parse_api_version(value) == parsed
 
@@ -458,7 +458,7 @@ def test_parse_api_version(value: Any, parsed: Any) -> None:
 @pytest.mark.requires_plugins("rnn")
 def test_installed_plugins_declare_the_api_version_they_target(plugin_env: Any) -> None:
     """core, rnn and attention declare SEQFORGE_PLUGIN_API equal to the API this seqforge implements"""
-    from seqforge.plugins import API_ATTRIBUTE
+    from seqforge.plugin_manager import API_ATTRIBUTE
 
     plugins = {ep.name: ep.load() for ep in discover_entry_points() if ep.name in ("core", "rnn", "attention")}
     assert {name: getattr(p, API_ATTRIBUTE, None) for name, p in plugins.items()} == dict.fromkeys(["core", "rnn", "attention"], seqforge.PLUGIN_API_VERSION)
@@ -470,7 +470,7 @@ class DeclaredPlugin(ValidPlugin):
 
 def test_plugins_list_shows_the_plugin_api_each_plugin_declares(plugin_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
     """`seqforge plugins list` has a plugin API column: the declared version, or 'undeclared'"""
-    from seqforge.report_plugins import print_plugins
+    from seqforge.plugin_listing import print_plugins
 
     print_plugins(load(extra=[("declared", DeclaredPlugin())], autoload=False))
     print_plugins(load(extra=[("silent", ValidPlugin())], autoload=False))

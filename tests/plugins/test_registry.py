@@ -252,7 +252,7 @@ def test_wrong_typed_override_of_registered_field_fails_at_composition(config_st
 
 def test_qualified_name_composes_and_ambiguous_plain_name_cannot_be_built(config_store: Any) -> None:
     """`model/cell=<dist>:<name>` composes (Hydra accepts ':' unquoted); the ambiguous plain name composes to a node whose build refuses naming both"""
-    from seqforge.build import instantiate
+    from seqforge.builders import instantiate
 
     registry = Registry()
     for plugin, dist, factory in (("first", "dist-a", TinyCell), ("second", "dist-b", make_tiny)):

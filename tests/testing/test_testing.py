@@ -15,7 +15,7 @@ import pytest
 # pytester's in-process runs drop the modules imported after the `pytester` fixture was set up, and torch's
 # extension modules crash when imported twice: everything the checks import is imported here, up front.
 from seqforge import encoders, train  # noqa: F401
-from seqforge.plugins import get_plugins
+from seqforge.plugin_manager import get_plugins
 from seqforge.testing import attention, cells, modules, registrations, training  # noqa: F401
 
 get_plugins()  # the process-wide plugins (and their config modules) load here, not inside a pytester run that would unload them

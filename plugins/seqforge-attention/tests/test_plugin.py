@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 import seqforge_attention
 from seqforge.api import Attention, ConfigError, Registry, hookimpl, instantiate
-from seqforge.plugins import load_plugins  # the loader itself is core, not plugin API
+from seqforge.plugin_manager import load_plugins  # the loader itself is core, not plugin API
 from seqforge_attention import plugin
 
 NAMES = ["bahdanau", "hard", "local_m", "local_p", "luong_concat", "luong_dot", "luong_general"]  # `none` is the core's (seqforge.decoders.no_attention)
@@ -103,7 +103,7 @@ def test_loading_the_plugin_does_not_import_torch() -> None:
     """Registration uses import paths, so `seqforge plugins list` stays torch-free"""
     code = (
         "import sys\n"
-        "from seqforge.plugins import load_plugins\n"
+        "from seqforge.plugin_manager import load_plugins\n"
         "from seqforge.registry import Registry\n"
         "from seqforge_attention import plugin\n"
         "loaded = load_plugins(autoload=False, extra=[('attention', plugin)], registry=Registry(store_configs=False))\n"

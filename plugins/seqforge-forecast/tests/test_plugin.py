@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import entry_points
 
 from seqforge.api import Registry
-from seqforge.plugins import load_plugins  # the loader itself is core, not plugin API
+from seqforge.plugin_manager import load_plugins  # the loader itself is core, not plugin API
 from seqforge_forecast import plugin
 
 
@@ -28,7 +28,7 @@ def test_found_through_the_seqforge_entry_point() -> None:
 
 
 def test_loading_the_plugin_imports_neither_torch_nor_lightning() -> None:
-    code = ("import sys; from seqforge.plugins import get_plugins; get_plugins(); "
+    code = ("import sys; from seqforge.plugin_manager import get_plugins; get_plugins(); "
             "print(sorted(m for m in ('torch', 'lightning', 'matplotlib') if m in sys.modules))")
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("SEQFORGE_")}, "SEQFORGE_PLUGINS": "forecast"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

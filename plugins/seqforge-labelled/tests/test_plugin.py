@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from seqforge.api import Registry
-from seqforge.plugins import load_plugins  # the loader itself is core, not plugin API
+from seqforge.plugin_manager import load_plugins  # the loader itself is core, not plugin API
 from seqforge.testing import check_task
 
 from seqforge_labelled import plugin
@@ -34,7 +34,7 @@ def test_registers_its_tasks_data_encoders_presets_and_the_han_attention_command
 
 def test_the_core_registers_none_of_the_family() -> None:
     """The core's own entry point no longer provides classify, tag, conditional or their data"""
-    from seqforge import builtin
+    from seqforge import core_components as builtin
 
     core = load_plugins(autoload=False, extra=[("core", builtin)], registry=Registry(store_configs=False), report=False).registry
     assert not {"classify", "tag", "conditional"} & set(core.names("task"))

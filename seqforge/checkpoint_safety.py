@@ -144,7 +144,7 @@ def safe_stored_config(
     Args:
         stored: ``checkpoint["seqforge"]["config"]`` as loaded with ``weights_only=True``.
         source: how to name the checkpoint in messages (its path, and the argument it came from).
-        registry: the installed registry (default: :func:`seqforge.plugins.get_plugins`'s).
+        registry: the installed registry (default: :func:`seqforge.plugin_manager.get_plugins`'s).
         resuming: ``seqforge train resume=``: stored ``callbacks`` are kept (and checked); otherwise they are dropped,
             because evaluating or decoding never runs training callbacks.
         replaced_callbacks: callback names the user deletes or replaces on the command line; their stored nodes are
@@ -154,7 +154,7 @@ def safe_stored_config(
         ConfigError: a target that is not allowed, a Hydra call key, or a config that is not a mapping.
     """
     if registry is None:
-        from seqforge.plugins import get_plugins
+        from seqforge.plugin_manager import get_plugins
 
         registry = get_plugins().registry
     if not isinstance(stored, dict):

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from seqforge import provenance
 from seqforge.errors import ConfigError
-from seqforge.plugins import loaded_registry
+from seqforge.plugin_manager import loaded_registry
 
 
 def instantiate(node: Any, key: str, **wiring: Any) -> Any:

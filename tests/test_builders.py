@@ -1,4 +1,4 @@
-"""seqforge.build.instantiate: config fields through Hydra, the core's wiring straight to the factory."""
+"""seqforge.builders.instantiate: config fields through Hydra, the core's wiring straight to the factory."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from omegaconf import OmegaConf
 
-from seqforge.build import instantiate
+from seqforge.builders import instantiate
 from seqforge.errors import ConfigError
 
 

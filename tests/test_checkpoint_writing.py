@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from seqforge.checkpoint_io import AtomicCheckpointIO
+from seqforge.checkpoint_writing import AtomicCheckpointIO
 
 
 def test_a_write_that_dies_midway_leaves_the_previous_checkpoint_intact(tmp_path: Path, monkeypatch) -> None:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from seqforge.plugins import API_ATTRIBUTE, LoadedPlugins
+from seqforge.plugin_manager import API_ATTRIBUTE, LoadedPlugins
 from seqforge.registry import KIND_GROUPS
 
 

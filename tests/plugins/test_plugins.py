@@ -422,11 +422,11 @@ def versioned_site(tmp_path: Path, plugin_env: Any) -> Any:
 
 
 def test_plugin_targeting_another_api_is_skipped_naming_it_and_both_versions(versioned_site: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    """A plugin written for plugin API 2.0 is skipped on a seqforge implementing 1.0; the message names the plugin and both versions"""
+    """A plugin written for plugin API 2.0 is skipped on a seqforge implementing 1.x; the message names the plugin and both versions"""
     loaded = load()
     assert failure_for(loaded, "vmajor") == (
         f"targets seqforge plugin API 2.0 (SEQFORGE_PLUGIN_API), but seqforge {seqforge.__version__} implements plugin API "
-        "1.0; upgrade seqforge, or install a release of the plugin made for API 1.x."
+        f"{seqforge.PLUGIN_API_VERSION}; upgrade seqforge, or install a release of the plugin made for API 1.x."
     )
     assert "seqforge: skipped plugin 'vmajor' (seqforge-fake-plugins 0.3.0): targets seqforge plugin API 2.0" in capsys.readouterr().err
     assert "cell-vmajor" not in loaded.registry.names("cell")
@@ -444,7 +444,7 @@ def test_newer_minor_and_older_major_are_incompatible_equal_major_older_minor_is
 def test_malformed_api_declaration_is_skipped_with_the_expected_format(versioned_site: Any) -> None:
     """SEQFORGE_PLUGIN_API = "soon" is not a version: skipped, showing how to write one"""
     reason = failure_for(load(report=False), "vjunk")
-    assert reason == "declares SEQFORGE_PLUGIN_API = 'soon', which is not a plugin API version; write it as \"MAJOR.MINOR\", e.g. SEQFORGE_PLUGIN_API = \"1.0\"."
+    assert reason == "declares SEQFORGE_PLUGIN_API = 'soon', which is not a plugin API version; write it as \"MAJOR.MINOR\", e.g. SEQFORGE_PLUGIN_API = \"1.1\"."
 
 
 @pytest.mark.parametrize("value, parsed", [("1.0", (1, 0)), ("1", (1, 0)), (2, (2, 0)), (" 1.12 ", (1, 12)), ("1.0.0", None), ("v1", None), (True, None), (1.0, None)])
@@ -457,11 +457,12 @@ def test_parse_api_version(value: Any, parsed: Any) -> None:
 
 @pytest.mark.requires_plugins("rnn")
 def test_installed_plugins_declare_the_api_version_they_target(plugin_env: Any) -> None:
-    """core, rnn and attention declare SEQFORGE_PLUGIN_API equal to the API this seqforge implements"""
+    """The core declares the API it implements; rnn (1.0 names only) and attention (1.1's StepAttention) the oldest they can"""
     from seqforge.plugin_manager import API_ATTRIBUTE
 
     plugins = {ep.name: ep.load() for ep in discover_entry_points() if ep.name in ("core", "rnn", "attention")}
-    assert {name: getattr(p, API_ATTRIBUTE, None) for name, p in plugins.items()} == dict.fromkeys(["core", "rnn", "attention"], seqforge.PLUGIN_API_VERSION)
+    assert {name: getattr(p, API_ATTRIBUTE, None) for name, p in plugins.items()} == {
+        "core": seqforge.PLUGIN_API_VERSION, "rnn": "1.0", "attention": "1.1"}
 
 
 class DeclaredPlugin(ValidPlugin):

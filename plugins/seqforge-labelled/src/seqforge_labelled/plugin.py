@@ -24,7 +24,7 @@ from seqforge_labelled.encoder_configs import BagOfWordsEncoderConfig, SelfAtten
 from seqforge_labelled.task_configs import ClassificationTaskConfig, ConditionalTaskConfig, DocumentClassificationTaskConfig, TaggingTaskConfig
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).
-SEQFORGE_PLUGIN_API = "1.0"
+SEQFORGE_PLUGIN_API = "1.1"
 
 _PACKAGE = "seqforge_labelled"
 _PRESETS = Path(__file__).parent / "presets"

@@ -40,7 +40,7 @@ def api_version(subject: Subject) -> None:
     fail with an ImportError in the middle of a run; refused here, where its author sees it.
     """
     from seqforge import PLUGIN_API_VERSION
-    from seqforge.api import ADDED_IN
+    from seqforge.api_versions import ADDED_IN
     from seqforge.plugin_manager import API_ATTRIBUTE, parse_api_version
 
     plugin = subject.options["plugin"]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from seqforge import PLUGIN_API_VERSION
-from seqforge.api import ADDED_IN, __all__ as public_names
+from seqforge.api import __all__ as public_names
+from seqforge.api_versions import ADDED_IN
 from seqforge.plugin_manager import parse_api_version
 from seqforge.testing import registration_results
 

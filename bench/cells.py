@@ -35,8 +35,8 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import torch
 from torch import Tensor, nn
@@ -78,7 +78,7 @@ class Variant:
     name: str
     group: str
     run: Callable[[], Tensor]  # returns outputs (B, T, H); the harness backprops their sum
-    reference: Optional[str] = None  # name of the variant it is compared with
+    reference: str | None = None  # name of the variant it is compared with
     setup_seconds: float = 0.0  # compile/script time, paid once
     times: list[float] = field(default_factory=list)
 

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import lightning as L
 
@@ -38,7 +38,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 SEQFORGE = [sys.executable, "-m", "seqforge", "train"]
 
 
-def _process_start_time() -> Optional[float]:
+def _process_start_time() -> float | None:
     """When this process started (Linux /proc), as a ``time.time()`` value."""
     try:
         fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
@@ -53,7 +53,7 @@ class StepTimer(L.Callback):
     """Timestamps of every training step, written by rank 0 to ``<run dir>/timing.json``."""
 
     def __init__(self) -> None:
-        self.first_step: Optional[float] = None
+        self.first_step: float | None = None
         self.step_ends: list[float] = []
         self.batch_size = 0
         self.seq_len = 0

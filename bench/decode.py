@@ -51,9 +51,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from seqforge.checkpoint_loading import load_checkpoint
-    from seqforge_seq2seq.dates import generate_pairs
     from seqforge.tasks.configs import DecodeConfig
     from seqforge.train import restore
+    from seqforge_seq2seq.dates import generate_pairs
 
     module = restore(load_checkpoint(args.ckpt or trained_demo(args.train_steps)))
     task, model, data = module.task, module.model.eval(), module.data

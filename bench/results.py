@@ -22,9 +22,9 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,10 +40,10 @@ class Row:
     args: Callable[[Path, Path], list[str]]  # (data folder, run dir) -> `seqforge train` arguments
     needs: tuple[str, ...] = ()  # files under --data that must exist
     scale: float = 1.0  # printed value = metric * scale (accuracies as %)
-    script: Optional[Callable[[Path, Path], list[str]]] = None  # a bench script instead of `seqforge train`
+    script: Callable[[Path, Path], list[str]] | None = None  # a bench script instead of `seqforge train`
     note: str = ""
     after: tuple[str, ...] = field(default=())  # rows whose output this row uses
-    prepare: Optional[Callable[[Path, Path], None]] = None  # (data folder, run dir): inputs to write before the run
+    prepare: Callable[[Path, Path], None] | None = None  # (data folder, run dir): inputs to write before the run
     best_too: bool = False  # also report the metric of checkpoints/best.ckpt (picked on the validation split)
 
 

@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Optional
+from typing import Any
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -42,7 +42,7 @@ def _rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def run_case(length: int, tbptt: Optional[int], batch: int, hidden: int) -> dict[str, Any]:
+def run_case(length: int, tbptt: int | None, batch: int, hidden: int) -> dict[str, Any]:
     """Train one batch of ``batch`` x ``length`` steps; report peak memory and per-step times (in this process)."""
     import lightning as L
     from hydra import compose, initialize_config_module
@@ -89,7 +89,7 @@ def run_case(length: int, tbptt: Optional[int], batch: int, hidden: int) -> dict
     return {"peak_mb": peak, "before_mb": before, "ms_per_step": 1000 * statistics.median(timer.times), "steps": steps}
 
 
-def measure(length: int, tbptt: Optional[int], batch: int, hidden: int) -> dict[str, Any]:
+def measure(length: int, tbptt: int | None, batch: int, hidden: int) -> dict[str, Any]:
     """``run_case`` in a fresh interpreter (its own peak memory)."""
     command = [sys.executable, __file__, "--case", str(length), "--tbptt", str(tbptt or 0), "--batch", str(batch), "--hidden", str(hidden)]
     result = subprocess.run(command, capture_output=True, text=True, env=ENV)
@@ -114,13 +114,13 @@ def main() -> None:
 
     cases = [(length, args.tbptt) for length in args.lengths]
     cases += [(length, None) for length in args.lengths if length <= args.full_max]
-    results: dict[tuple[int, Optional[int]], list[dict[str, Any]]] = {case: [] for case in cases}
+    results: dict[tuple[int, int | None], list[dict[str, Any]]] = {case: [] for case in cases}
     for rep in range(args.reps):
         for case in cases:
             results[case].append(measure(case[0], case[1], args.batch, args.hidden))
             print(f"  rep {rep + 1}/{args.reps}: T={case[0]} tbptt={case[1]} done", file=sys.stderr, flush=True)
 
-    def median(case: tuple[int, Optional[int]], key: str) -> float:
+    def median(case: tuple[int, int | None], key: str) -> float:
         return statistics.median(r[key] for r in results[case])
 
     reference = cases[0]

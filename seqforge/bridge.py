@@ -7,7 +7,8 @@ differ. The decoder's own ``initial_state`` supplies the target structure.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn

@@ -24,7 +24,8 @@ itself running code.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from seqforge.errors import ConfigError
 

@@ -9,9 +9,10 @@ Heavy imports (torch, lightning) happen only inside the commands that train.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from seqforge import __version__
 from seqforge.command_io import command_for, read_input_lines, write_output_lines
@@ -44,7 +45,7 @@ examples:
 HELP_FLAGS = {"-h", "--help", "help"}
 
 
-def fail(message: str, code: int = 2) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+def fail(message: str, code: int = 2) -> NoReturn:  # type: ignore[name-defined]  # noqa: F821
     print(f"seqforge: error: {message}", file=sys.stderr)
     raise SystemExit(code)
 
@@ -52,19 +53,19 @@ def fail(message: str, code: int = 2) -> "NoReturn":  # type: ignore[name-define
 # -- key=value arguments for evaluate/generate ----------------------------------
 @dataclass
 class EvaluateArgs:
-    ckpt: Optional[str] = None
+    ckpt: str | None = None
     split: str = "all"  # valid|test|all
 
 
 @dataclass
 class GenerateArgs:
-    ckpt: Optional[str] = None
+    ckpt: str | None = None
     prompt: str = ""
     max_new_tokens: int = 200
     temperature: float = 1.0
-    top_k: Optional[int] = None
-    top_p: Optional[float] = None
-    seed: Optional[int] = None
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
 
 
 # -- train ----------------------------------------------------------------------
@@ -157,7 +158,7 @@ def _apply_dotted_overrides(cfg: Any, overrides: Sequence[str]) -> None:
                 OmegaConf.update(cfg, bare, OmegaConf.from_dotlist([f"x={value}"]).x, force_add=True)
 
 
-def _train_task(cfg: Any) -> Optional[float]:
+def _train_task(cfg: Any) -> float | None:
     """Hydra task function: one training run in the Hydra run directory."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -222,7 +223,7 @@ def _processes_started_externally() -> bool:
     return SLURMEnvironment.detect() or TorchElasticEnvironment.detect()
 
 
-def _requeued_checkpoint(run_dir: Path) -> Optional[Path]:
+def _requeued_checkpoint(run_dir: Path) -> Path | None:
     """``last.ckpt`` of a SLURM job that was requeued (preempted or timed out, resubmitted by submitit), so it continues."""
     import os
 
@@ -241,8 +242,8 @@ def resume_training(target: str, overrides: list[str]) -> None:
     """
     from omegaconf.errors import OmegaConfBaseException
 
-    from seqforge.checkpoint_safety import stored_run_config
     from seqforge.checkpoint_loading import load_checkpoint, resolve_checkpoint
+    from seqforge.checkpoint_safety import stored_run_config
 
     groups = [o for o in overrides if "/" in o.partition("=")[0] or (o.partition("=")[0] in ("task", "data", "experiment", "optim", "trainer"))]
     if groups:
@@ -329,7 +330,7 @@ def _dotted(overrides: list[str], command: str) -> Any:
         fail(f"`seqforge {command}`: cannot read the override(s) {' '.join(overrides)}: {str(exc).splitlines()[0]}.")
 
 
-def _checkpoint_path(value: Optional[str], command: str) -> Path:
+def _checkpoint_path(value: str | None, command: str) -> Path:
     from seqforge.checkpoint_loading import resolve_checkpoint
 
     if not value:
@@ -370,7 +371,7 @@ def generate(argv: list[str]) -> None:
 
 @dataclass
 class PredictArgs:
-    ckpt: Optional[str] = None
+    ckpt: str | None = None
     input: str = "-"  # a file with one example per line, or - for stdin
     output: str = "-"  # a file, or - for stdout
     batch_size: int = 64
@@ -423,8 +424,8 @@ def plugins(argv: list[str]) -> None:
         return check_command(argv[1:])
     if argv and argv[0] not in ("list",):
         fail(f"unknown `seqforge plugins` command '{argv[0]}'; expected: list, new, check.")
-    from seqforge.plugin_manager import get_plugins
     from seqforge.plugin_listing import print_plugins
+    from seqforge.plugin_manager import get_plugins
 
     print_plugins(get_plugins())
 
@@ -448,7 +449,7 @@ def usage() -> str:
     return USAGE + f"\nplugin commands:\n{rows}\n"
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in HELP_FLAGS:
         print(usage())

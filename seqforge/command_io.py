@@ -6,8 +6,9 @@ Shared by the core's CLI and plugin commands, so ``input=``/``output=`` behave (
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from seqforge.errors import SeqforgeError
 

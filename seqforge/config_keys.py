@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -21,7 +22,7 @@ from seqforge.errors import ConfigError
 from seqforge.vendor_adapters import raw_child, wrap_override_application
 
 
-def _typed(node: Any) -> Optional[type]:
+def _typed(node: Any) -> type | None:
     """The dataclass behind a ``DictConfig`` node, or None for an untyped mapping."""
     if not isinstance(node, DictConfig):
         return None
@@ -35,7 +36,7 @@ def _child(node: Any, part: str) -> Any:
     return raw_child(node, part)  # the raw child: no interpolation is resolved, a MISSING value does not raise
 
 
-def nearest_key(cfg: Any, key: str) -> Optional[str]:
+def nearest_key(cfg: Any, key: str) -> str | None:
     """The existing dotted key closest to ``key`` (each part matched against its parent's keys), or None."""
     node, found = cfg, []
     for part in key.split("."):
@@ -79,7 +80,7 @@ def _listing(node: Any) -> str:
     return f" Its keys: {shown}." if keys else ""
 
 
-def unknown_key_message(cfg: Any, key: str, text: str) -> Optional[str]:
+def unknown_key_message(cfg: Any, key: str, text: str) -> str | None:
     """The paragraph for an override ``text`` of a ``key`` that does not exist in ``cfg``; None if it exists."""
     parent, where, part = _missing_part(cfg, key)
     if not part:

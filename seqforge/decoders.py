@@ -15,8 +15,9 @@ the output layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Optional
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -39,12 +40,12 @@ class DecoderState:
     """
 
     layers: list[Any]  # one cell state per layer
-    feed: Optional[Tensor]  # (B, H) previous attentional state (input feeding), or None
+    feed: Tensor | None  # (B, H) previous attentional state (input feeding), or None
     memory: Tensor  # (B, S, H_enc)
     mask: Tensor  # (B, S) bool
-    keys: Optional[Tensor]  # (B, S, K) the attention's projection of memory, or None
-    output: Optional[Tensor] = None  # (B, H) the top layer's previous output (the query in bahdanau style)
-    step: Optional[Tensor] = None  # (B,) long: index t of the target token being produced, for a StepAttention; else None
+    keys: Tensor | None  # (B, S, K) the attention's projection of memory, or None
+    output: Tensor | None = None  # (B, H) the top layer's previous output (the query in bahdanau style)
+    step: Tensor | None = None  # (B,) long: index t of the target token being produced, for a StepAttention; else None
 
     #: Identical for every beam of a sentence: beam search does not copy them when it reorders beams.
     beam_static_fields: ClassVar[tuple[str, ...]] = ("memory", "mask", "keys")
@@ -69,7 +70,7 @@ class RecurrentDecoder(nn.Module):
         self,
         *,
         cell: Callable[..., nn.Module],
-        attention: Optional[Callable[..., Optional[nn.Module]]],
+        attention: Callable[..., nn.Module | None] | None,
         vocab_size: int,
         embedding_dim: int,
         hidden_size: int,
@@ -118,7 +119,7 @@ class RecurrentDecoder(nn.Module):
             step=memory.new_zeros(memory.shape[0], dtype=torch.long) if self.attention_needs_step else None,  # (B,) t = 0
         )
 
-    def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+    def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
         """``y_prev`` ``(B,)`` -> logits ``(B, V)``, the next state, attention weights ``(B, S)`` or None."""
         x = self.dropout(self.embedding(y_prev))  # (B, E)
         weights = None

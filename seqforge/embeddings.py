@@ -10,9 +10,10 @@ side (translation) initialises its decoder embedding from ``target_pretrained``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -27,13 +28,13 @@ class EmbeddingConfig:
     """``model.embedding.*``: how tokens become vectors, and initialising them from pretrained vectors."""
 
     kind: str = "learned"  # learned (nn.Embedding of model.embedding_dim)|onehot (fixed identity rows: input size = vocabulary size)
-    pretrained: Optional[str] = None  # a word2vec text or binary file (format detected)
-    target_pretrained: Optional[str] = None  # translation's decoder embedding; unset: `pretrained` if data.shared_vocab=true
+    pretrained: str | None = None  # a word2vec text or binary file (format detected)
+    target_pretrained: str | None = None  # translation's decoder embedding; unset: `pretrained` if data.shared_vocab=true
     freeze: bool = False  # keep the embedding fixed during training (the target one only if it has a vectors file)
     lowercase_fallback: bool = True  # a token without a vector uses its lowercase form's vector, if any
 
 
-def build_token_embedding(vocab_size: int, dim: int, cfg: Any, *, padding_idx: int = 0, key: str = "model.embedding") -> "nn.Module":
+def build_token_embedding(vocab_size: int, dim: int, cfg: Any, *, padding_idx: int = 0, key: str = "model.embedding") -> nn.Module:
     """The token embedding a task puts before its encoder, by ``cfg.kind`` (``model.embedding.kind``).
 
     ``learned`` is an ``nn.Embedding(vocab_size, dim)``; ``onehot`` is the fixed identity
@@ -155,7 +156,7 @@ Side = Literal["only", "source", "target"]
 _WHAT = {"only": "tokens", "source": "source tokens", "target": "target tokens"}
 
 
-def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str) -> tuple[Optional[str], str]:
+def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str) -> tuple[str | None, str]:
     """The file for ``side`` and the config key that named it."""
     if side == "target":
         if cfg.target_pretrained:
@@ -169,7 +170,7 @@ def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str
     return cfg.pretrained, f"{key}.pretrained"
 
 
-def init_embedding(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: EmbeddingConfig, **options: Any) -> None:
+def init_embedding(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: EmbeddingConfig, **options: Any) -> None:
     """What tasks call: :func:`load_pretrained` (same ``options``), its report printed as one ``seqforge:`` line.
 
     A one-hot embedding (``model.embedding.kind=onehot``) has nothing to initialise: it is skipped.
@@ -189,9 +190,9 @@ def init_embedding(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: Em
         print(f"seqforge: {report}")
 
 
-def load_pretrained(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: EmbeddingConfig, *,
+def load_pretrained(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: EmbeddingConfig, *,
                     key: str = "model.embedding", side: Side = "only", shared_vocab: bool = False,
-                    cache: Optional[dict[str, tuple[list[str], np.ndarray]]] = None) -> Optional[str]:
+                    cache: dict[str, tuple[list[str], np.ndarray]] | None = None) -> str | None:
     """Copy pretrained vectors into ``embedding`` (row ``i`` = ``vocabulary[i]``) and apply ``freeze``.
 
     ``side`` is ``only`` for a task's single embedding, ``source``/``target`` for the two sides

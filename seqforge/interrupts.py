@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import lightning as L
 import torch
@@ -60,7 +60,7 @@ class StopOnSignal(L.Callback):
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
-        self.signum: Optional[int] = None  # the first signal received
+        self.signum: int | None = None  # the first signal received
         self.training = False  # inside the training loop: stop at the next step boundary, else at once
         self.ended = False  # training is over (test/reporting may still run)
         self._previous: dict[int, Any] = {}

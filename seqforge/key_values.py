@@ -6,8 +6,9 @@ Raises :class:`~seqforge.errors.UsageError` (the CLI exits with status 2), never
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any, Sequence
+from typing import Any
 
 from seqforge.errors import UsageError
 

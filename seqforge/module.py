@@ -11,7 +11,7 @@ state, RNG state).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import lightning as L
 import torch
@@ -24,7 +24,13 @@ from seqforge.config import OPTIMISERS
 from seqforge.coverage import split_coverage, with_coverage
 from seqforge.errors import ConfigError, SeqforgeError
 from seqforge.interfaces import (
-    BeginsEvaluation, ConfiguresOptimizers, KnowsSequenceLength, ManuallyOptimised, ResumableLoaderLike, TimedBatch, TimeSplits,
+    BeginsEvaluation,
+    ConfiguresOptimizers,
+    KnowsSequenceLength,
+    ManuallyOptimised,
+    ResumableLoaderLike,
+    TimedBatch,
+    TimeSplits,
 )
 from seqforge.recurrent.state import detach_state
 from seqforge.vendor_adapters import is_last_batch
@@ -75,7 +81,7 @@ class SeqforgeModule(L.LightningModule):
         self._texts: dict[str, list[Any]] = {"val": [], "test": []}
         self.last_metrics: dict[str, dict[str, float]] = {}
         train_cfg = cfg.get("train") or {}
-        self.tbptt_steps: Optional[int] = train_cfg.get("tbptt_steps")
+        self.tbptt_steps: int | None = train_cfg.get("tbptt_steps")
         if self.tbptt_steps is not None:
             self._enable_truncated_bptt()
 
@@ -108,7 +114,7 @@ class SeqforgeModule(L.LightningModule):
         self.clip_algorithm = trainer.get("gradient_clip_algorithm")
 
     # -- training -----------------------------------------------------------
-    def training_step(self, batch: Any, batch_idx: int) -> Optional[torch.Tensor]:
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
         loader = self.trainer.train_dataloader
         if isinstance(loader, ResumableLoaderLike):
             loader.mark_consumed(getattr(batch, "index", None))  # for exact mid-epoch resume (a stream batch says which one)
@@ -121,7 +127,7 @@ class SeqforgeModule(L.LightningModule):
         self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size)
         return loss
 
-    def _check_finite(self, loss: torch.Tensor, batch_idx: int, chunk: Optional[int] = None) -> None:
+    def _check_finite(self, loss: torch.Tensor, batch_idx: int, chunk: int | None = None) -> None:
         if not torch.isfinite(loss):
             from seqforge.run_checks import kept_checkpoint_words
 
@@ -295,7 +301,7 @@ class SeqforgeModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        payload: Optional[dict[str, Any]] = checkpoint.get(CHECKPOINT_KEY)
+        payload: dict[str, Any] | None = checkpoint.get(CHECKPOINT_KEY)
         if payload is None:
             return
         if payload.get("carry") is not None:

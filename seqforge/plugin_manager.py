@@ -31,9 +31,10 @@ import difflib
 import os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import pluggy
 
@@ -65,7 +66,7 @@ class LoadedPlugins:
     failures: list[PluginFailure] = field(default_factory=list)
 
 
-def _truthy(value: Optional[str]) -> bool:
+def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -74,12 +75,12 @@ def _normalize(name: str) -> str:
     return normalize_distribution(name)
 
 
-def distribution_name(ep: EntryPoint) -> Optional[str]:
+def distribution_name(ep: EntryPoint) -> str | None:
     """The name of the distribution that installed ``ep`` (None for an entry point without one)."""
     return ep.dist.metadata["Name"] if ep.dist is not None else None
 
 
-def _allow_list() -> Optional[set[str]]:
+def _allow_list() -> set[str] | None:
     raw = os.environ.get(ALLOW_LIST_ENV)
     return {name.strip() for name in raw.split(",") if name.strip()} if raw is not None else None
 
@@ -90,7 +91,7 @@ def entry_point_matches(ep: EntryPoint, wanted: str) -> bool:
     return ep.name == wanted or (dist is not None and _normalize(dist) == _normalize(wanted))
 
 
-def _allowed(ep: EntryPoint, allow: Optional[set[str]]) -> bool:
+def _allowed(ep: EntryPoint, allow: set[str] | None) -> bool:
     return allow is None or any(entry_point_matches(ep, wanted) for wanted in allow)
 
 
@@ -155,7 +156,7 @@ def _unmatched_allow_list() -> list[PluginFailure]:
     return failures
 
 
-def _hook_problem(manager: pluggy.PluginManager, plugin: Any) -> Optional[str]:
+def _hook_problem(manager: pluggy.PluginManager, plugin: Any) -> str | None:
     """Why a registered plugin cannot work (no hooks, or a misspelt hook), or None."""
     callers = manager.get_hookcallers(plugin) or []
     unknown = [
@@ -175,7 +176,7 @@ def _hook_problem(manager: pluggy.PluginManager, plugin: Any) -> Optional[str]:
     return None
 
 
-def parse_api_version(value: Any) -> Optional[tuple[int, int]]:
+def parse_api_version(value: Any) -> tuple[int, int] | None:
     """``"1.0"`` / ``"1"`` / ``1`` -> ``(1, 0)``; None if ``value`` is not such a version."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
@@ -183,7 +184,7 @@ def parse_api_version(value: Any) -> Optional[tuple[int, int]]:
     return (int(match.group(1)), int(match.group(2) or 0)) if match else None
 
 
-def api_problem(plugin: Any) -> Optional[str]:
+def api_problem(plugin: Any) -> str | None:
     """Why ``plugin``'s declared ``SEQFORGE_PLUGIN_API`` rules it out on this seqforge, or None (compatible or undeclared)."""
     from seqforge import PLUGIN_API_VERSION, __version__
 
@@ -216,7 +217,7 @@ def _report(failure: PluginFailure) -> None:
 def load_plugins(
     extra: Iterable[tuple[str, Any]] = (),
     *,
-    registry: Optional[Registry] = None,
+    registry: Registry | None = None,
     autoload: bool = True,
     report: bool = True,
 ) -> LoadedPlugins:
@@ -291,7 +292,7 @@ def load_plugins(
     return result
 
 
-_loaded: Optional[LoadedPlugins] = None
+_loaded: LoadedPlugins | None = None
 
 
 def get_plugins() -> LoadedPlugins:
@@ -302,7 +303,7 @@ def get_plugins() -> LoadedPlugins:
     return _loaded
 
 
-def loaded_registry() -> Optional[Registry]:
+def loaded_registry() -> Registry | None:
     """The process-wide registry if plugins are loaded already, else None (never loads them)."""
     return _loaded.registry if _loaded is not None else None
 

@@ -12,7 +12,7 @@ and a CUDA device, and anything Lightning does not know.
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, Optional
+from typing import Any
 
 from seqforge.config import OPTIMISERS
 from seqforge.errors import ConfigError
@@ -25,7 +25,7 @@ ALIASES = {"64": "64-true", "32": "32-true", "16": "16-mixed", "bf16": "bf16-mix
 ADAPTIVE_OPTIMISERS = frozenset(name for name, row in OPTIMISERS.items() if row.adaptive)
 
 
-def canonical_precision(value: Any) -> Optional[str]:
+def canonical_precision(value: Any) -> str | None:
     """``bf16`` -> ``bf16-mixed``, ``64`` -> ``64-true``, ...; None if Lightning would not accept ``value``."""
     if isinstance(value, bool):
         return None
@@ -34,7 +34,7 @@ def canonical_precision(value: Any) -> Optional[str]:
     return text if text in PRECISIONS else None
 
 
-def precision_problem(cfg: Any) -> Optional[str]:
+def precision_problem(cfg: Any) -> str | None:
     """Why ``cfg.trainer.precision`` cannot train here (one paragraph naming the key), or None."""
     value = cfg.trainer.precision
     precision = canonical_precision(value)

@@ -24,9 +24,10 @@ import dataclasses
 import difflib
 import os
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any
 
 from seqforge.commands import BUILTIN_COMMANDS
 from seqforge.errors import AmbiguousComponentError, DuplicateComponentError, PluginError, UnknownComponentError
@@ -68,8 +69,8 @@ class Provider:
     """Who registered a component: the plugin's name and its distribution."""
 
     plugin: str
-    distribution: Optional[str] = None
-    version: Optional[str] = None
+    distribution: str | None = None
+    version: str | None = None
 
     @property
     def qualifier(self) -> str:
@@ -103,11 +104,11 @@ class Component:
 
     kind: str
     name: str
-    factory: Union[Callable[..., Any], str]
+    factory: Callable[..., Any] | str
     config: type
     provider: Provider
     description: str = ""
-    node: Optional[type] = field(default=None, repr=False, compare=False)
+    node: type | None = field(default=None, repr=False, compare=False)
     #: Import paths this component had in earlier releases: checkpoints that stored one of them still load.
     formerly: tuple[str, ...] = ()
 
@@ -147,7 +148,7 @@ def _config_with_target(config: type, target: str) -> type:
     )
 
 
-def _target_of(factory: Any) -> Optional[str]:
+def _target_of(factory: Any) -> str | None:
     """The import path Hydra instantiates ``factory`` from, or None if it has none."""
     if isinstance(factory, str):
         parts = factory.split(".")
@@ -220,7 +221,7 @@ class Registry:
         self._pending_commands: list[Command] = []
         self._presets: dict[str, Preset] = {}
         self._pending_presets: list[Preset] = []
-        self._pending: Optional[list[Component]] = None
+        self._pending: list[Component] | None = None
         self._provider = Provider("<direct>")
         self._store_configs = store_configs
 
@@ -229,7 +230,7 @@ class Registry:
         self,
         kind: str,
         name: str,
-        factory: Union[Callable[..., Any], str],
+        factory: Callable[..., Any] | str,
         config: type,
         *,
         description: str = "",
@@ -290,7 +291,7 @@ class Registry:
             from omegaconf import OmegaConf
 
             OmegaConf.structured(node)  # what ConfigStore.store does; fail here, inside the plugin's registration
-        except Exception as exc:  # noqa: BLE001 - OmegaConf raises several types; all mean "not a valid config"
+        except Exception as exc:
             raise PluginError(
                 f"{self._provider} registered {kind} '{name}' whose config {config.__name__} is not a valid Hydra "
                 f"structured config: {str(exc).splitlines()[0]}"
@@ -316,37 +317,37 @@ class Registry:
         return component
 
     def cell(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("cell", ...)``."""
         return self.register("cell", name, factory, config, description=description, formerly=formerly)
 
     def encoder(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("encoder", ...)``."""
         return self.register("encoder", name, factory, config, description=description, formerly=formerly)
 
     def decoder(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("decoder", ...)``."""
         return self.register("decoder", name, factory, config, description=description, formerly=formerly)
 
     def attention(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("attention", ...)``."""
         return self.register("attention", name, factory, config, description=description, formerly=formerly)
 
     def task(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("task", ...)``."""
         return self.register("task", name, factory, config, description=description, formerly=formerly)
 
     def data(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("data", ...)``."""
         return self.register("data", name, factory, config, description=description, formerly=formerly)
@@ -378,7 +379,7 @@ class Registry:
         """Plugin-provided subcommands, sorted by name."""
         return sorted(self._commands.values(), key=lambda c: c.name)
 
-    def preset(self, name: str, path: Union[str, "os.PathLike[str]"], *, description: str = "") -> Preset:
+    def preset(self, name: str, path: str | os.PathLike[str], *, description: str = "") -> Preset:
         """Ship ``experiment=<name>``: the YAML file at ``path`` (a ``defaults:`` list of overrides plus values).
 
         A plugin's presets are composed exactly like the ones in seqforge's ``seqforge/conf/experiment/``
@@ -413,7 +414,7 @@ class Registry:
 
         try:
             node = OmegaConf.load(preset.path)
-        except Exception as exc:  # noqa: BLE001 - a missing file (OSError) or YAML errors of several types
+        except Exception as exc:
             raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}, which cannot be read: {str(exc).splitlines()[0]}") from exc
         if not isinstance(node, DictConfig):
             raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}: expected a YAML mapping (keys and a defaults list).")
@@ -511,7 +512,7 @@ class Registry:
             groups.setdefault((component.kind, component.name), []).append(component)
         return [group for group in groups.values() if len(group) > 1]
 
-    def describe_target(self, target: str) -> Optional[str]:
+    def describe_target(self, target: str) -> str | None:
         """Who provides the component built from ``target`` (an import path), for error messages, or None.
 
         ``cell 'lstm' of plugin 'rnn' (seqforge-rnn 0.1.0)``; a factory one plugin registered under

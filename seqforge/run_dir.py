@@ -25,7 +25,7 @@ import errno
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from seqforge.errors import SeqforgeError
 
@@ -84,7 +84,7 @@ def claim(run_dir: Path, *, resuming: bool = False, overwrite: bool = False) -> 
     return True
 
 
-def release(run_dir: Optional[Path] = None) -> None:
+def release(run_dir: Path | None = None) -> None:
     """Give up the lock on ``run_dir`` (every run directory this process holds when None) and remove the lock file."""
     targets = list(_held) if run_dir is None else [Path(run_dir).absolute()]
     for path in targets:
@@ -147,7 +147,7 @@ def unwritable_message(run_dir: Path, exc: OSError) -> str:
     )
 
 
-def _file_in_the_way(path: Path) -> Optional[Path]:
+def _file_in_the_way(path: Path) -> Path | None:
     """The first ancestor of ``path`` (or itself) that exists and is not a directory."""
     for candidate in [*reversed(path.parents), path]:
         if candidate.exists() and not candidate.is_dir():
@@ -253,7 +253,7 @@ def _reason(exc: BaseException) -> str:
     return "the write failed"
 
 
-def checkpoint_write_message(target: Path, exc: BaseException, step: Optional[int] = None, existed: bool = True) -> str:
+def checkpoint_write_message(target: Path, exc: BaseException, step: int | None = None, existed: bool = True) -> str:
     """One paragraph for a checkpoint that could not be written mid-run (the previous file is untouched)."""
     folder = target.parent
     run_dir = folder.parent if folder.name == CHECKPOINT_DIR else folder
@@ -268,16 +268,16 @@ def checkpoint_write_message(target: Path, exc: BaseException, step: Optional[in
     )
 
 
-class disk_errors:  # noqa: N801 - used as a context manager, like contextlib's
+class disk_errors:
     """Turn an OS write error inside a run (full disk, read-only file system) into one paragraph naming the run directory."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
 
-    def __enter__(self) -> "disk_errors":
+    def __enter__(self) -> disk_errors:
         return self
 
-    def __exit__(self, kind: Any, exc: Optional[BaseException], tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
             where = exc.filename or self.run_dir
             last = self.run_dir / CHECKPOINT_DIR / "last.ckpt"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from seqforge.errors import ConfigError
 
@@ -33,7 +33,7 @@ def _as_config(overrides: Overrides, key: str) -> Any:
         raise ConfigError(f"Cannot read the override(s) for the run `{key}`: {str(exc).splitlines()[0]}.") from None
 
 
-def load_run(path: Union[str, Path], overrides: Overrides = None, *, key: str = "ckpt", command: str = "evaluate") -> "SeqforgeModule":
+def load_run(path: str | Path, overrides: Overrides = None, *, key: str = "ckpt", command: str = "evaluate") -> SeqforgeModule:
     """The trained run at ``path`` (a ``.ckpt`` file or a run directory), rebuilt and ready to apply.
 
     Args:

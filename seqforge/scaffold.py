@@ -16,7 +16,6 @@ import argparse
 import re
 from pathlib import Path
 from string import Template
-from typing import Optional
 
 from seqforge.errors import SeqforgeError
 
@@ -24,7 +23,7 @@ KINDS = ("cell", "attention")
 _DIST_RE = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")  # PEP 508 project names
 
 
-def _names(dist: str, name: Optional[str], kind: str) -> dict[str, str]:
+def _names(dist: str, name: str | None, kind: str) -> dict[str, str]:
     """Every name the templates use, derived from the distribution name (or ``--name``)."""
     from seqforge import PLUGIN_API_VERSION, __version__
     from seqforge.registry import valid_name
@@ -371,7 +370,7 @@ Keep the `seqforge` dependency range to the releases you test with.
 ''')
 
 
-def write_plugin(dist: str, kind: str, directory: Path, *, name: Optional[str] = None) -> Path:
+def write_plugin(dist: str, kind: str, directory: Path, *, name: str | None = None) -> Path:
     """Write the package for ``dist`` into ``directory / dist``; return that folder.
 
     Raises:

@@ -25,10 +25,10 @@ source positions, ``T`` generated tokens.
 from __future__ import annotations
 
 import dataclasses
-
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Optional, Union
+from typing import Any, Literal, Union
 
 import torch
 from torch import Tensor
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 #: ``step(tokens (N,), state) -> (log_probs (N, V), new_state, attention (N, S) | None)``.
-StepFn = Callable[[Tensor, Any], tuple[Tensor, Any, Optional[Tensor]]]
+StepFn = Callable[[Tensor, Any], tuple[Tensor, Any, Tensor | None]]
 
 #: How beam search normalises a hypothesis' log-probability for ranking.
 LengthPenalty = Literal["none", "avg", "gnmt"]
@@ -77,7 +77,7 @@ class Hypothesis:
     tokens: list[int]
     score: float
     log_prob: float
-    attention: Optional[Tensor] = None
+    attention: Tensor | None = None
     finished: bool = True
 
 
@@ -165,7 +165,7 @@ def _check_common(batch_size: int, min_len: int) -> None:
         raise ValueError(f"min_len must be >= 0, got {min_len}")
 
 
-def _call(step: StepFn, tokens: Tensor, state: Any) -> tuple[Tensor, Any, Optional[Tensor]]:
+def _call(step: StepFn, tokens: Tensor, state: Any) -> tuple[Tensor, Any, Tensor | None]:
     """Run ``step`` and check that it answered one row per input row."""
     log_probs, state, attention = step(tokens, state)
     n = tokens.shape[0]
@@ -181,7 +181,7 @@ def _forbid(log_probs: Tensor, token_id: int) -> Tensor:
     return log_probs.index_fill(1, torch.tensor([token_id], device=log_probs.device), float("-inf"))
 
 
-def _append_attention(history: Optional[Tensor], attention: Optional[Tensor], steps_before: int) -> Optional[Tensor]:
+def _append_attention(history: Tensor | None, attention: Tensor | None, steps_before: int) -> Tensor | None:
     """``(N, t, S)`` + ``(N, S)`` -> ``(N, t + 1, S)``; None as soon as any step gave no attention."""
     if attention is None or (history is None and steps_before > 0):
         return None
@@ -226,7 +226,7 @@ def _single_path(
     tokens = torch.full((len(active),), bos_id, dtype=torch.long, device=device)  # (N,)
     seqs = tokens.new_empty((len(active), 0))  # (N, 0)
     total = torch.zeros(len(active), device=device)  # (N,)
-    attn: Optional[Tensor] = None  # (N, t, S)
+    attn: Tensor | None = None  # (N, t, S)
     t = 0
     while active:
         log_probs, state, attention = _call(step, tokens, state)  # (N, V)
@@ -309,9 +309,9 @@ def sample_search(
     max_len: MaxLen,
     min_len: int = 0,
     temperature: float = 1.0,
-    top_k: Optional[int] = None,
-    top_p: Optional[float] = None,
-    generator: Optional[torch.Generator] = None,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
 ) -> list[list[Hypothesis]]:
     """Sample every next token with :func:`~seqforge.sampling.sample_next`.
 
@@ -430,7 +430,7 @@ def beam_search(
 
     tokens = torch.full((len(active) * K,), bos_id, dtype=torch.long, device=device)  # (N,)
     seqs = tokens.new_empty((len(active) * K, 0))  # (N, 0)
-    attn: Optional[Tensor] = None  # (N, t, S)
+    attn: Tensor | None = None  # (N, t, S)
     # All K beams start as the same empty prefix: keep one live so the first step yields K distinct ones.
     beam_scores = torch.zeros(len(active), K, device=device)  # (B, K)
     beam_scores[:, 1:] = float("-inf")

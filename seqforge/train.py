@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import lightning as L
 import torch
@@ -20,20 +21,19 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from seqforge.builders import as_plain, instantiate
+from seqforge.checkpoint_loading import CHECKPOINT_DIR, load_checkpoint
 from seqforge.checkpoint_safety import apply_overrides, stored_run_config
 from seqforge.checkpoint_writing import AtomicCheckpointIO
-from seqforge.checkpoint_loading import CHECKPOINT_DIR, load_checkpoint
 from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
 from seqforge.errors import ConfigError
 from seqforge.interfaces import ManuallyOptimised, ProvidesCallbacks, Reports
 from seqforge.interrupts import RunInterrupted, StopOnSignal
+from seqforge.metrics_table import print_metrics
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.precision import check_precision
-from seqforge.metrics_table import print_metrics
 from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
 from seqforge.run_dir import claim, disk_errors, release
 from seqforge.vendor_adapters import every_n_train_steps, is_last_batch, save_checkpoints_now, save_last_checkpoint
-
 
 # Lightning-internal deprecation noise that users cannot act on.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
@@ -66,7 +66,7 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
 
 
 def restore(
-    checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None, *, source: str = "given", command: str = "evaluate"
+    checkpoint: dict[str, Any], overrides: DictConfig | None = None, *, source: str = "given", command: str = "evaluate"
 ) -> SeqforgeModule:
     """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoint_loading.load_checkpoint`.
 
@@ -216,7 +216,7 @@ def make_trainer(
     return L.Trainer(**kwargs, default_root_dir=str(run_dir), logger=False, enable_checkpointing=False, devices=1)
 
 
-def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = None) -> dict[str, dict[str, float]]:
+def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Path | None = None) -> dict[str, dict[str, float]]:
     """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics.
 
     The run directory is claimed first (:func:`seqforge.run_dir.claim`: writable, locked,
@@ -240,7 +240,7 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
             release(run_dir)
 
 
-def _fit_and_test(cfg: DictConfig, run_dir: Path, ckpt_path: Optional[Path], stopper: StopOnSignal) -> dict[str, dict[str, float]]:
+def _fit_and_test(cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, stopper: StopOnSignal) -> dict[str, dict[str, float]]:
     saved = load_checkpoint(ckpt_path, key="resume")[CHECKPOINT_KEY] if ckpt_path is not None else {}
     module = build_run(cfg, data_state=saved.get("data_state"))
     module.data_fingerprint = fingerprint(module.data)
@@ -290,7 +290,7 @@ def _write_result(cfg: DictConfig, trainer: L.Trainer, module: SeqforgeModule, r
     ))
 
 
-def evaluate_checkpoint(checkpoint_path: Path, splits: list[str], overrides: Optional[DictConfig] = None) -> dict[str, dict[str, float]]:
+def evaluate_checkpoint(checkpoint_path: Path, splits: list[str], overrides: DictConfig | None = None) -> dict[str, dict[str, float]]:
     """Metrics of a checkpoint on the given splits (``valid``, ``test``)."""
     module = restore(load_checkpoint(checkpoint_path), overrides, source=f"`ckpt={checkpoint_path}`")
     check_accelerator(module.cfg.trainer.accelerator)

@@ -11,8 +11,9 @@ module costs nothing.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import argparse
@@ -33,7 +34,7 @@ class PrivateApi:
     distribution: str
     module: str
     path: str
-    parameters: Optional[tuple[str, ...]]
+    parameters: tuple[str, ...] | None
     used_by: str
 
 
@@ -67,7 +68,7 @@ _WRAPPED = "_seqforge_wrapped"
 
 
 # -- Hydra ------------------------------------------------------------------------------------------------
-def hydra_args_parser() -> "argparse.ArgumentParser":
+def hydra_args_parser() -> argparse.ArgumentParser:
     """Hydra's own command-line parser (``--multirun``, ``--cfg``, overrides, ...).
 
     Private: ``hydra._internal.utils.get_args_parser``. ``@hydra.main`` builds it
@@ -81,7 +82,7 @@ def hydra_args_parser() -> "argparse.ArgumentParser":
     return get_args_parser()
 
 
-def run_hydra(args: "argparse.Namespace", parser: "argparse.ArgumentParser", task_function: Callable[[Any], Any],
+def run_hydra(args: argparse.Namespace, parser: argparse.ArgumentParser, task_function: Callable[[Any], Any],
               *, config_path: str, config_name: str) -> None:
     """What ``@hydra.main`` does (compose, ``-m`` sweeps, ``--cfg``, run directory, logging) for parsed ``args``.
 

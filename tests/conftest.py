@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -51,6 +52,7 @@ def plugin_env(seqforge_plugin_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def fake_site(tmp_path: Path, plugin_env: pytest.MonkeyPatch) -> Iterator[Path]:
     """``seqforge-fake-plugins`` (see fixtures/fake_dist.py) installed on ``sys.path`` for this test only."""
     from fixtures.fake_dist import write_fake_distribution
+
     from seqforge.plugin_manager import get_plugins
 
     get_plugins()  # the process-wide plugins are loaded (and cached) before the fake distribution appears

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from anchor_bleu import anchor_bleu, corpus_bleu, spacy_like_tokens  # noqa: E402
+from anchor_bleu import anchor_bleu, corpus_bleu, spacy_like_tokens
 
 
 def test_tokens_split_like_spacy_english() -> None:

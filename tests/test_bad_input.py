@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import run_seqforge, run_seqforge_in_process
 
 
@@ -122,7 +121,7 @@ def test_gzip_text_is_read_and_a_broken_gzip_is_named(tmp_path: Path) -> None:
     from seqforge.errors import DataError
 
     good = tmp_path / "corpus.txt.gz"
-    good.write_bytes(gzip.compress("hello\nworld\n".encode()))
+    good.write_bytes(gzip.compress(b"hello\nworld\n"))
     assert read_text(good) == "hello\nworld\n"
     bad = tmp_path / "broken.txt.gz"
     bad.write_bytes(b"not gzip at all")

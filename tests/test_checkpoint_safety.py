@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import torch
-
 from cli_helpers import run_seqforge, run_seqforge_in_process
 from test_bad_input import assert_clean_failure
+
 from seqforge.checkpoint_safety import CALLBACK_TARGETS, inert, safe_stored_config, stored_run_config
 from seqforge.errors import ConfigError, DataError
 
@@ -117,6 +117,7 @@ def test_targets_outside_the_registry_are_refused_wherever_they_sit(changes: dic
 def test_a_genuine_config_passes_unchanged() -> None:
     """Every target a composed run stores is a registered one, so real checkpoints still load"""
     from compose_helpers import compose_config
+
     from seqforge.builders import as_plain
 
     for overrides in ([], ["experiment=translate_demo"], ["experiment=tagging_demo"], ["experiment=word2vec_demo"]):

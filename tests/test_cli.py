@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import TINY, run_seqforge, write_corpus
 
 pytestmark = pytest.mark.slow

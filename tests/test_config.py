@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from compose_helpers import compose_config
+
 from seqforge.plugin_manager import get_registry
 
 #: Small enough that building and one forward pass take milliseconds.
 TINY = ["model.hidden_size=8", "model.embedding_dim=8", "data.seq_len=6", "data.batch_size=2", "data.eval_batch_size=2"]
-WORDS = "the cat sat on a mat while my dog ran to the big red barn and back".split()
+WORDS = ["the", "cat", "sat", "on", "a", "mat", "while", "my", "dog", "ran", "to", "the", "big", "red", "barn", "and", "back"]
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from importlib import resources
 
 import pytest
 import torch
+from compose_helpers import compose_config
 from omegaconf import OmegaConf
 
-from compose_helpers import compose_config
 from seqforge.config import OPTIMISERS, OptimConfig, TrainerConfig, optim_config
 from seqforge.module import make_optimizer
 from seqforge.precision import ADAPTIVE_OPTIMISERS

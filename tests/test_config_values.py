@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, run_seqforge, run_seqforge_in_process, write_corpus
 from compose_helpers import compose_config
 from test_bad_input import assert_clean_failure
+
 from seqforge.errors import ConfigError, SeqforgeError
 
 
@@ -184,8 +184,8 @@ def test_core_left_out_of_seqforge_plugins_is_named(tmp_path: Path) -> None:
 def test_a_task_without_translate_names_the_command_that_applies_it() -> None:
     """A classifier is sent to `seqforge predict`, a language model to `seqforge generate`"""
     from seqforge.command_io import command_for
-    from seqforge_labelled.classification import ClassificationTask  # a plugin task as the subject
     from seqforge.tasks.lm import LanguageModelTask
+    from seqforge_labelled.classification import ClassificationTask  # a plugin task as the subject
 
     assert "`seqforge predict`" in command_for(ClassificationTask())
     assert "`seqforge generate`" in command_for(LanguageModelTask())

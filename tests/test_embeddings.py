@@ -73,6 +73,7 @@ def test_missing_or_headerless_file_is_a_data_error(tmp_path: Path) -> None:
 def test_language_model_starts_from_pretrained_vectors_and_init_range_keeps_them(tmp_path: Path) -> None:
     """task=lm with model.embedding.pretrained: the embedding rows equal the file's vectors even with model.init_range"""
     from compose_helpers import compose_config
+
     from seqforge.train import build_run
 
     corpus = tmp_path / "c.txt"
@@ -94,6 +95,7 @@ def test_language_model_starts_from_pretrained_vectors_and_init_range_keeps_them
 def _translation_module(tmp_path: Path, *overrides: str) -> Any:
     """A tiny word-level translation run (`the cat` -> `le chat`) built in-process"""
     from compose_helpers import compose_config
+
     from seqforge.train import build_run
 
     pairs = tmp_path / "pairs.tsv"
@@ -165,6 +167,7 @@ def test_target_pretrained_errors_name_the_key(tmp_path: Path) -> None:
 def test_tagging_and_classification_word_embeddings_start_from_pretrained_vectors(tmp_path: Path, capsys: Any) -> None:
     """task=tag and task=classify read model.embedding.pretrained into their word embedding, with the OOV report"""
     from compose_helpers import compose_config
+
     from seqforge.train import build_run
 
     vectors = np.random.default_rng(1).normal(size=(2, 8)).astype(np.float32)

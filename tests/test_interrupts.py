@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, interrupted_lm_run, run_seqforge, write_corpus
 
 pytestmark = pytest.mark.slow

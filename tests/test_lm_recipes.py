@@ -18,14 +18,13 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from compose_helpers import compose_config
 from torch import nn
 
-from compose_helpers import compose_config
 from seqforge.errors import ConfigError
 
 CLIP_EPS = 1e-6
-WORDS = ("the cat dog sat ran on a mat rug big red small house tree bird flew over under near far old new "
-         "man woman saw ate fish bread <unk> n't 's and but with").split()
+WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "rug", "big", "red", "small", "house", "tree", "bird", "flew", "over", "under", "near", "far", "old", "new", "man", "woman", "saw", "ate", "fish", "bread", "<unk>", "n't", "'s", "and", "but", "with"]
 
 
 def _ptb_text(tokens: int, seed: int) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from compose_helpers import compose_config
 
 TINY = ["data.seq_len=16", "data.batch_size=4", "data.eval_batch_size=4", "model.hidden_size=8", "model.embedding_dim=8",

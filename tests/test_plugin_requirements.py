@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from plugin_requirements import CORE_ONLY
 
 CONFTEST = """

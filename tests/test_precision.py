@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import TINY, run_seqforge
 from omegaconf import OmegaConf
 
-from cli_helpers import TINY, run_seqforge
 from seqforge.config import SeqforgeConfig
 from seqforge.errors import ConfigError
 from seqforge.precision import canonical_precision, check_precision, precision_problem

@@ -5,10 +5,9 @@ The conll_ner and sst2 presets' own tests live in plugins/seqforge-labelled/test
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
 
+import pytest
 from compose_helpers import compose_config
 
 
@@ -24,7 +23,6 @@ def test_trainer_epochs_trains_by_epochs_on_whole_splits() -> None:
 @pytest.mark.requires_plugins("rnn")
 def test_init_range_keeps_pretrained_rows_and_initialises_the_words_without_a_vector(tmp_path: Path) -> None:
     """model.init_range with model.embedding.pretrained: loaded vectors are kept, the other rows are uniform in +-r"""
-    import torch
 
     from seqforge.train import build_run
 

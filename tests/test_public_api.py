@@ -140,12 +140,11 @@ def test_registering_a_builtin_command_is_refused_without_loading_the_cli() -> N
 
 # -- key=value parsing for plugin commands ----------------------------------------------------------------
 from dataclasses import dataclass  # noqa: E402
-from typing import Optional  # noqa: E402
 
 
 @dataclass
 class _Args:
-    ckpt: Optional[str] = None
+    ckpt: str | None = None
     topn: int = 10
 
 
@@ -179,8 +178,9 @@ def test_the_cli_turns_usage_error_into_exit_status_2(capsys: pytest.CaptureFixt
 def lm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished 4-step char-LM run (the one test_resume_data trains)."""
     from cli_helpers import write_corpus
-    from seqforge.train import run_training
     from test_resume_data import _lm
+
+    from seqforge.train import run_training
 
     root = tmp_path_factory.mktemp("lm")
     run_training(_lm(write_corpus(root / "corpus.txt", chars=800)), root / "run")

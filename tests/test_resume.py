@@ -7,7 +7,6 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-
 from cli_helpers import KILL_AT_STEP, QUIET, TINY_MODEL, interrupted_lm_run, run_seqforge
 
 pytestmark = pytest.mark.slow
@@ -79,6 +78,7 @@ FAMILIES = {
 def test_every_task_family_resumes_mid_epoch_to_the_uninterrupted_parameters(family: str, tmp_path: Path) -> None:
     """Stop a shuffled run mid-epoch (second epoch), resume from last.ckpt: bit-identical parameters to a run never stopped"""
     from compose_helpers import compose_config
+
     from seqforge.train import run_training
 
     overrides = [*FAMILIES[family], *_QUIET_TINY, "seed=3", "trainer.max_steps=13", "checkpoint.every_n_train_steps=4"]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, run_seqforge, write_corpus
 from compose_helpers import compose_config
+
 from seqforge.data.fingerprint import data_files, file_fingerprint
 from seqforge.data.vocab import Vocabulary
 from seqforge.errors import DataError

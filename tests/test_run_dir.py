@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, run_seqforge, write_corpus
+
 from seqforge.run_dir import LOCK_FILE, RunDirError, claim, release
 
 SHORT = ["trainer.max_steps=3", "checkpoint.every_n_train_steps=1", "logger=csv", "task.sample_length=0",
@@ -199,7 +199,7 @@ def test_a_full_disk_mid_run_stops_with_a_message_and_keeps_the_previous_last_ch
         f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, env={**QUIET, "PYTHONPATH": str(tmp_path)},
     )
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    _assert_clean_failure(result, f"Could not write the checkpoint {last} at step 4: {reason}", f"The previous last.ckpt is intact",
+    _assert_clean_failure(result, f"Could not write the checkpoint {last} at step 4: {reason}", "The previous last.ckpt is intact",
                           f"seqforge train resume={tmp_path / 'run'}")
     assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 2
     assert sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt"]  # no temporary file left behind

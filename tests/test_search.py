@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import pytest
 import torch
@@ -51,7 +50,7 @@ class ToyModel:
     from the new state, so row ``i`` of a hypothesis' attention names its input at step ``i``.
     """
 
-    def __init__(self, first: Tensor, second: Optional[Tensor] = None) -> None:
+    def __init__(self, first: Tensor, second: Tensor | None = None) -> None:
         self.first = first
         self.second = second if second is not None else torch.zeros(V, V)
         self.calls: list[int] = []  # rows per step call

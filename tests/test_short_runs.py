@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from cli_helpers import TINY, run_seqforge, write_corpus
 
 pytestmark = pytest.mark.slow

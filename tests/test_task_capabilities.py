@@ -8,7 +8,12 @@ import pytest
 
 from seqforge.errors import ConfigError
 from seqforge.interfaces import (
-    TASK_CAPABILITIES, Generates, Predicts, TimeSplits, Translates, capabilities,
+    TASK_CAPABILITIES,
+    Generates,
+    Predicts,
+    TimeSplits,
+    Translates,
+    capabilities,
 )
 from seqforge.testing import task_capabilities
 

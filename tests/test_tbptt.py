@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-
 from cli_helpers import KILL_AT_STEP, TINY, run_seqforge, write_corpus
 from compose_helpers import compose_config
+
 from seqforge.errors import ConfigError, SeqforgeError
 from seqforge.recurrent.state import detach_state
 from seqforge.train import build_run, make_trainer

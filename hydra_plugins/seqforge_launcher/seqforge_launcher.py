@@ -15,9 +15,10 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
@@ -36,13 +37,13 @@ class SeqforgeLauncherConf:
 
     _target_: str = "hydra_plugins.seqforge_launcher.seqforge_launcher.SeqforgeLauncher"
     # GPU ids to share out; null: the caller's CUDA_VISIBLE_DEVICES, else every GPU torch sees.
-    devices: Optional[List[Any]] = None
+    devices: list[Any] | None = None
     # Jobs at once. null: as many as the device pool allows (GPU jobs), 1 for CPU jobs.
-    max_parallel: Optional[int] = None
+    max_parallel: int | None = None
     # How a job starts; its overrides and hydra.run.dir are appended. null: [<this python>, -m, seqforge, train].
-    command: Optional[List[str]] = None
+    command: list[str] | None = None
     # Extra environment variables for every job.
-    env: Dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
     # Each job's stdout and stderr, in its own directory.
     log_name: str = "job.log"
 
@@ -76,7 +77,7 @@ class NoObjective:
     __repr__ = __str__
 
 
-def no_objective_reason(label: str, index: int, result: Optional[Dict[str, Any]]) -> str:
+def no_objective_reason(label: str, index: int, result: dict[str, Any] | None) -> str:
     """Why job ``index`` has no objective, and what to change."""
     if result is None:
         return f"sweep job #{index} ({label}) exited 0 but wrote no result.json, so it has no objective"
@@ -101,7 +102,7 @@ def _guard_optuna_sweeper() -> None:
 def _guarded_sweep(sweep: Any) -> Any:
     """``OptunaSweeperImpl.sweep`` that names the failed trials when none produced an objective."""
 
-    def guarded(self: Any, arguments: List[str]) -> None:
+    def guarded(self: Any, arguments: list[str]) -> None:
         try:
             return sweep(self, arguments)
         except ValueError:  # "No trials are completed yet" (in memory), "Record does not exist." (database storage)
@@ -127,10 +128,10 @@ def _quote(value: str) -> str:
 class SeqforgeLauncher(Launcher):
     def __init__(
         self,
-        devices: Optional[Sequence[Any]] = None,
-        max_parallel: Optional[int] = None,
-        command: Optional[Sequence[str]] = None,
-        env: Optional[Dict[str, str]] = None,
+        devices: Sequence[Any] | None = None,
+        max_parallel: int | None = None,
+        command: Sequence[str] | None = None,
+        env: dict[str, str] | None = None,
         log_name: str = "job.log",
     ) -> None:
         self.devices = None if devices is None else list(devices)
@@ -138,9 +139,9 @@ class SeqforgeLauncher(Launcher):
         self.command = list(command) if command else [sys.executable, "-m", "seqforge", "train"]
         self.env = {str(k): str(v) for k, v in (env or {}).items()}
         self.log_name = log_name
-        self.config: Optional[DictConfig] = None
-        self.hydra_context: Optional[HydraContext] = None
-        self.task_function: Optional[TaskFunction] = None
+        self.config: DictConfig | None = None
+        self.hydra_context: HydraContext | None = None
+        self.task_function: TaskFunction | None = None
         self.rows: list[Any] = []  # every job of the sweep so far (sweepers such as Optuna launch several batches)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:

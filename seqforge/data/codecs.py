@@ -8,7 +8,8 @@ to plain data (lists, strings) so checkpoints load with ``weights_only=True``. I
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from seqforge.data.vocab import Vocabulary
 from seqforge.errors import ConfigError
@@ -37,7 +38,7 @@ class VocabularyCodec:
         self.kind, self.vocab, self.lowercase = kind, vocab, lowercase
 
     @classmethod
-    def fit(cls, kind: str, texts: Iterable[str], *, lowercase: bool, min_freq: int, max_size: Optional[int]) -> "VocabularyCodec":
+    def fit(cls, kind: str, texts: Iterable[str], *, lowercase: bool, min_freq: int, max_size: int | None) -> VocabularyCodec:
         split = (cls._split(kind, t.lower() if lowercase else t) for t in texts)
         return cls(kind, Vocabulary.build((tok for toks in split for tok in toks), min_freq=min_freq, max_size=max_size), lowercase)
 
@@ -61,7 +62,7 @@ class VocabularyCodec:
         return {"kind": self.kind, "tokens": list(self.vocab.itos), "lowercase": self.lowercase}
 
 
-def fit_codec(kind: str, texts: list[str], *, lowercase: bool, min_freq: int, max_vocab: Optional[int], subword_vocab_size: int) -> Codec:
+def fit_codec(kind: str, texts: list[str], *, lowercase: bool, min_freq: int, max_vocab: int | None, subword_vocab_size: int) -> Codec:
     """Learn a codec of ``kind`` from training texts (``subword_vocab_size``: for the plugin's ``subword`` kind, same signature)."""
     if kind in ("char", "word"):
         return VocabularyCodec.fit(kind, texts, lowercase=lowercase, min_freq=min_freq, max_size=max_vocab)

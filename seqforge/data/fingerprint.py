@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from seqforge.errors import DataError
 from seqforge.interfaces import ListsDataFiles
@@ -63,7 +63,7 @@ def fingerprint(data: Any) -> dict[str, dict[str, Any]]:
     return {key: file_fingerprint(path) for key, path in data_files(data).items() if path.is_file()}  # a missing file: reading names it
 
 
-def check_unchanged(saved: Optional[dict[str, dict[str, Any]]], current: dict[str, dict[str, Any]], *, accept: bool) -> list[str]:
+def check_unchanged(saved: dict[str, dict[str, Any]] | None, current: dict[str, dict[str, Any]], *, accept: bool) -> list[str]:
     """Refuse a resume whose data files differ from the checkpoint's; returns what changed (accepted) as messages.
 
     ``saved`` None (a checkpoint written before fingerprints existed) checks nothing.

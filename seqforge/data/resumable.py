@@ -14,8 +14,8 @@ epoch and saves ``state_dict()`` of the loader it iterates in every checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Sized
-from typing import Any, Callable, Iterator, Optional, Sequence
+from collections.abc import Callable, Iterator, Sequence, Sized
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
@@ -37,7 +37,7 @@ class ResumableSampler(DistributedSampler):
         super().__init__(dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed, drop_last=False)  # type: ignore[arg-type]
         self.batch_size = batch_size
         self.consumed = 0
-        self._resume: Optional[dict[str, int]] = None  # a restored position, used by the next iteration only
+        self._resume: dict[str, int] | None = None  # a restored position, used by the next iteration only
 
     def batches_per_epoch(self) -> int:
         return -(-self.num_samples // self.batch_size)

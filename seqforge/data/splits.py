@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import torch
 from torch.utils.data import DataLoader
@@ -49,7 +50,7 @@ class SplitLoaders:
     prepare: Callable[[], Any]
     collate: Callable[[list[Any]], Any]
 
-    def setup(self, stage: Optional[str] = None) -> None:
+    def setup(self, stage: str | None = None) -> None:
         self.prepare()
 
     def train_dataloader(self) -> ResumableLoader:

@@ -7,8 +7,9 @@ hidden state can be carried over) and the order is deterministic.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -30,10 +31,10 @@ class StreamBatch:
     def time_steps(self) -> int:
         return self.inputs.shape[1]
 
-    def to(self, device: torch.device) -> "StreamBatch":
+    def to(self, device: torch.device) -> StreamBatch:
         return StreamBatch(self.inputs.to(device), self.targets.to(device), self.index)
 
-    def split_time(self, steps: int) -> list["StreamBatch"]:
+    def split_time(self, steps: int) -> list[StreamBatch]:
         """Truncated BPTT: consecutive chunks of ``steps`` time steps (the last may be shorter)."""
         pieces = zip(self.inputs.split(steps, dim=1), self.targets.split(steps, dim=1))  # (B, <=steps[, F]), (B, <=steps)
         return [StreamBatch(inputs, targets, self.index) for inputs, targets in pieces]

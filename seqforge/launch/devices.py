@@ -7,7 +7,8 @@ then sees devices ``0..n-1`` and ``trainer.devices=n`` uses exactly the slice.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from seqforge.errors import ConfigError
 
@@ -15,7 +16,7 @@ from seqforge.errors import ConfigError
 GPU_ACCELERATORS = ("gpu", "cuda", "auto")
 
 
-def detect_pool(configured: Optional[Sequence[Any]] = None, environ: Optional[Mapping[str, str]] = None) -> list[str]:
+def detect_pool(configured: Sequence[Any] | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
     """The GPU ids sweep jobs may use.
 
     ``hydra.launcher.devices=[...]`` if given; else the caller's ``CUDA_VISIBLE_DEVICES``
@@ -52,7 +53,7 @@ def devices_per_job(accelerator: Any, devices: Any, pool_size: int, *, job: str)
             f"sweep job {job}: trainer.accelerator={accelerator} but the launcher's device pool is empty (CUDA_VISIBLE_DEVICES "
             "is empty or hides every GPU, and torch sees none). Set hydra.launcher.devices=[0,1,...] or use trainer.accelerator=cpu."
         )
-    count: Optional[int] = None
+    count: int | None = None
     if isinstance(devices, int) and not isinstance(devices, bool):
         count = devices
     elif isinstance(devices, str) and devices.strip().lstrip("-").isdigit():

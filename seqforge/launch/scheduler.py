@@ -15,9 +15,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
 
 #: Variables of an enclosing distributed launch (torchrun, Lightning, SLURM srun) that must not leak into a job:
 #: a job that inherits them believes it is one rank of someone else's process group.
@@ -96,18 +96,18 @@ class _Running:
     log_file: object
 
 
-Event = Callable[[str, Job, Optional[Outcome], tuple[str, ...]], None]
+Event = Callable[[str, Job, Outcome | None, tuple[str, ...]], None]
 
 
 def run_jobs(
     jobs: Sequence[Job],
     *,
     pool: Sequence[str],
-    max_parallel: Optional[int] = None,
-    environ: Optional[Mapping[str, str]] = None,
+    max_parallel: int | None = None,
+    environ: Mapping[str, str] | None = None,
     log_name: str = "job.log",
     poll_interval: float = 0.05,
-    on_event: Optional[Event] = None,
+    on_event: Event | None = None,
 ) -> list[Outcome]:
     """Run ``jobs``, at most ``max_parallel`` at once, each GPU job on a disjoint slice of ``pool``; outcomes in job order.
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
@@ -23,11 +24,11 @@ class Row:
     devices: str  # the job's CUDA_VISIBLE_DEVICES ("" for a CPU job)
     run_dir: str
     log: str
-    result: Optional[dict[str, Any]] = None  # the job's result.json
+    result: dict[str, Any] | None = None  # the job's result.json
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def objective(self) -> Optional[float]:
+    def objective(self) -> float | None:
         return None if self.result is None else self.result.get("objective")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -31,7 +31,7 @@ def length_mask(lengths: Tensor, max_len: int) -> Tensor:
     return torch.arange(max_len, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
 
 
-def reverse_padded(x: Tensor, lengths: Optional[Tensor]) -> Tensor:
+def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
     """Reverse each sequence of ``x`` (``(B, T, *)``) within its length; padding stays at the end.
 
     It is its own inverse, so the same call maps backward-direction outputs back.
@@ -46,14 +46,14 @@ def reverse_padded(x: Tensor, lengths: Optional[Tensor]) -> Tensor:
     return x.gather(1, index)
 
 
-def _full_length(lengths: Optional[Tensor], max_len: int) -> bool:
+def _full_length(lengths: Tensor | None, max_len: int) -> bool:
     return lengths is None or bool((lengths >= max_len).all())
 
 
 def run_cell(
     cell: Any,
     x: Tensor,
-    lengths: Optional[Tensor] = None,
+    lengths: Tensor | None = None,
     state: Any = None,
     *,
     allow_fused: bool = True,
@@ -112,7 +112,7 @@ def _violation(cell: Any, what: str) -> Exception:
     )
 
 
-def _state_problem(cell: Any, x: Tensor, state: Any) -> Optional[str]:
+def _state_problem(cell: Any, x: Tensor, state: Any) -> str | None:
     """One eager step of ``cell``: does it return its state in the shapes it was given? (Asked only after a failure.)"""
 
     def shapes(s: Any) -> list[tuple[int, ...]]:
@@ -132,7 +132,7 @@ def _state_problem(cell: Any, x: Tensor, state: Any) -> Optional[str]:
     return f"returned a state of shape(s) {after} from a state of shape(s) {before} (a step must keep its state's shapes)"
 
 
-def _own_code(cell: Any) -> Optional[Path]:
+def _own_code(cell: Any) -> Path | None:
     """Where ``cell``'s own code lives: its top-level package's folder (one module's file for seqforge's own
     classes, or a top-level module), or None if it has no file. A wrapper (``CompiledLoop``) is judged by what it wraps."""
     inner = getattr(cell, "cell", None)
@@ -148,7 +148,7 @@ def _own_code(cell: Any) -> Optional[Path]:
     return Path(file).resolve() if file else None
 
 
-def _frame_in_package(tb: Optional[TracebackType], package: Optional[Path]) -> Optional[str]:
+def _frame_in_package(tb: TracebackType | None, package: Path | None) -> str | None:
     """``file:line in function`` of the innermost traceback frame inside ``package`` (a folder or a file), or None."""
     found = None
     while tb is not None and package is not None:
@@ -170,7 +170,7 @@ def _hoist(cell: Any, x: Tensor) -> tuple[Any, Tensor]:
     return cell, inputs
 
 
-def _steps(step: Any, inputs: Tensor, mask: Optional[Tensor], state: Any) -> tuple[Tensor, Any]:
+def _steps(step: Any, inputs: Tensor, mask: Tensor | None, state: Any) -> tuple[Tensor, Any]:
     """The time loop over ``inputs`` ``(T, B, *)``; ``mask`` ``(T, B, 1)`` or None -> ``(B, T, H)`` and the state."""
     outputs = []
     keeps = (None,) * inputs.shape[0] if mask is None else mask.unbind(0)
@@ -242,12 +242,12 @@ class CompiledLoop(nn.Module):
         """One eager step of the wrapped cell (decoders step one token at a time)."""
         return self.cell(x_t, state)
 
-    def forward_sequence(self, x: Tensor, state: Any, lengths: Optional[Tensor]) -> tuple[Tensor, Any]:
+    def forward_sequence(self, x: Tensor, state: Any, lengths: Tensor | None) -> tuple[Tensor, Any]:
         """``x`` ``(B, T, I)`` -> ``(B, T, H)`` and the final state; same numbers as the eager loop."""
         B, T, _ = x.shape
         step, inputs = _hoist(self.cell, x)  # (T, B, *)
         mask = None if lengths is None else length_mask(lengths.to(x.device), T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
-        if not torch.is_grad_enabled() or T < self.chunk:
+        if not torch.is_grad_enabled() or self.chunk > T:
             return _steps(step, inputs, mask, state)
         # One graph for padded and unpadded batches, and for the first chunk (fresh
         # state) and later ones (state with history): always a mask, always a grad-tracking state.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass
@@ -33,8 +32,8 @@ class DecodeConfig:
     max_len_ratio: float = 3.0  # and at most this many target tokens per source token (0: off)
     block_ngram_repeat: int = 0  # forbid repeating any n-gram of this size (0: off)
     temperature: float = 1.0  # sampling
-    top_k: Optional[int] = None
-    top_p: Optional[float] = None
+    top_k: int | None = None
+    top_p: float | None = None
 
     def __post_init__(self) -> None:
         """Refuse values the search would fail on later with a traceback (``task.decode.beam_size=0``)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -51,7 +51,7 @@ class LanguageModel(nn.Module):
                 )
             self.head.weight = self.embedding.weight
 
-    def forward(self, tokens: Tensor, state: Optional[list[Any]] = None) -> tuple[Tensor, list[Any]]:
+    def forward(self, tokens: Tensor, state: list[Any] | None = None) -> tuple[Tensor, list[Any]]:
         """``tokens`` ``(B, T)`` -> logits ``(B, T, V)`` and the encoder state after the last step."""
         x = self.dropout(self.embedding(tokens))  # (B, T, E)
         encoded = self.encoder(x, None, state)
@@ -144,9 +144,9 @@ class LanguageModelTask:
         *,
         max_new_tokens: int,
         temperature: float = 1.0,
-        top_k: Optional[int] = None,
-        top_p: Optional[float] = None,
-        seed: Optional[int] = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
     ) -> str:
         """Continue ``prompt``: feed it once, then sample one token at a time, carrying the state."""
         model.eval()

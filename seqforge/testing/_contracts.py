@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any
 
 from seqforge.errors import SeqforgeError
 
@@ -107,7 +108,7 @@ def run_contracts(
     subject: Subject,
     contracts: Sequence[Contract],
     *,
-    only: Optional[Iterable[str]] = None,
+    only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
 ) -> list[ContractResult]:
     """Run ``contracts`` on ``subject`` (all, or ``only`` those named, minus ``skip``).

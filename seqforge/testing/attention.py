@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
 from seqforge.interfaces import StepAttention
-from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
+from seqforge.testing._contracts import (
+    Broken,
+    Contract,
+    ContractResult,
+    Subject,
+    contract,
+    raise_for,
+    resolve,
+    run_contracts,
+)
 from seqforge.testing._shared_contracts import determinism_contract, picklable_contract
 from seqforge.testing._tensors import max_difference, mixed_lengths, require_useful_gradients, shape, through_checkpoint
 
@@ -166,7 +176,7 @@ def attention_results(
     *,
     query_size: int = 6,
     memory_size: int = 6,
-    only: Optional[Iterable[str]] = None,
+    only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
     registry: Any = None,
 ) -> list[ContractResult]:
@@ -188,7 +198,7 @@ def check_attention(
     *,
     query_size: int = 6,
     memory_size: int = 6,
-    only: Optional[Iterable[str]] = None,
+    only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
     registry: Any = None,
 ) -> list[ContractResult]:

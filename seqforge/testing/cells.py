@@ -8,13 +8,23 @@ cannot pass by accident.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
 from seqforge.recurrent.loop import run_cell
 from seqforge.recurrent.state import map_state
-from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
+from seqforge.testing._contracts import (
+    Broken,
+    Contract,
+    ContractResult,
+    Subject,
+    contract,
+    raise_for,
+    resolve,
+    run_contracts,
+)
 from seqforge.testing._shared_contracts import picklable_contract
 from seqforge.testing._tensors import (
     leaves,
@@ -48,7 +58,7 @@ def _inputs(batch: int, steps: int, size: int, seed: int = 2) -> torch.Tensor:
     return torch.randn(batch, steps, size, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)  # (B, T, I)
 
 
-def _run(cell: Any, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, state: Any = None, *, fused: bool = True) -> tuple[torch.Tensor, Any]:
+def _run(cell: Any, x: torch.Tensor, lengths: torch.Tensor | None = None, state: Any = None, *, fused: bool = True) -> tuple[torch.Tensor, Any]:
     return run_cell(cell, x, lengths, state, allow_fused=fused)
 
 
@@ -295,9 +305,9 @@ def cell_results(
     *,
     input_size: int = 3,
     hidden_size: int = 6,
-    only: Optional[Iterable[str]] = None,
+    only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
-    training: Optional[dict[str, Any]] = None,
+    training: dict[str, Any] | None = None,
     registry: Any = None,
 ) -> list[ContractResult]:
     """Every cell contract's result (see :func:`check_cell`), without raising."""
@@ -312,9 +322,9 @@ def check_cell(
     *,
     input_size: int = 3,
     hidden_size: int = 6,
-    only: Optional[Iterable[str]] = None,
+    only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
-    training: Optional[dict[str, Any]] = None,
+    training: dict[str, Any] | None = None,
     registry: Any = None,
 ) -> list[ContractResult]:
     """Check a cell against every contract of :class:`seqforge.interfaces.Cell`; raise :class:`ContractError` if one breaks.

@@ -10,12 +10,22 @@ by Hydra (``task=<name>`` plus your overrides) and built by the same
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import torch
 
 from seqforge.interfaces import BeginsEvaluation, DataModule
-from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
+from seqforge.testing._contracts import (
+    Broken,
+    Contract,
+    ContractResult,
+    Subject,
+    contract,
+    raise_for,
+    resolve,
+    run_contracts,
+)
 from seqforge.testing._shared_contracts import module_contracts
 from seqforge.testing._tensors import max_difference, mixed_lengths, require_useful_gradients, shape
 from seqforge.testing.reference import ElmanCell, GeneralAttention
@@ -29,7 +39,7 @@ def _x(batch: int = B, steps: int = S, seed: int = 0) -> torch.Tensor:
 
 
 # -- encoders ---------------------------------------------------------------------------------
-def _encode(encoder: Any, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, state: Any = None) -> Any:
+def _encode(encoder: Any, x: torch.Tensor, lengths: torch.Tensor | None = None, state: Any = None) -> Any:
     out = encoder(x, lengths, state) if state is not None else encoder(x, lengths)
     for name in ("outputs", "mask"):
         if not hasattr(out, name):
@@ -114,14 +124,14 @@ ENCODER_CONTRACTS: list[Contract] = [encoder_builds, encoder_shapes, encoder_pad
 )
 
 
-def encoder_results(encoder: Any, config: Any = None, *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
+def encoder_results(encoder: Any, config: Any = None, *, only: Iterable[str] | None = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
     """Every encoder contract's result (see :func:`check_encoder`), without raising."""
     build, label = resolve("encoder", encoder, config, registry)
     wiring = {"cell": ElmanCell, "input_size": I, "hidden_size": H, "num_layers": 2, "bidirectional": False, "dropout": 0.0}
     return run_contracts(Subject("encoder", label, build, wiring), ENCODER_CONTRACTS, only=only, skip=skip)
 
 
-def check_encoder(encoder: Any, config: Any = None, *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
+def check_encoder(encoder: Any, config: Any = None, *, only: Iterable[str] | None = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
     """Check an encoder against :class:`seqforge.interfaces.Encoder`; raise :class:`ContractError` if a contract breaks.
 
     ``encoder`` is a registered name (composed and instantiated through Hydra) or a
@@ -230,7 +240,7 @@ DECODER_CONTRACTS: list[Contract] = [
 ] + module_contracts("decoder", lambda _, decoder: torch.stack(_decode(decoder, *_memory())[0]))
 
 
-def decoder_results(decoder: Any, config: Any = None, *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
+def decoder_results(decoder: Any, config: Any = None, *, only: Iterable[str] | None = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
     """Every decoder contract's result (see :func:`check_decoder`), without raising."""
     build, label = resolve("decoder", decoder, config, registry)
     wiring = {
@@ -240,7 +250,7 @@ def decoder_results(decoder: Any, config: Any = None, *, only: Optional[Iterable
     return run_contracts(Subject("decoder", label, build, wiring), DECODER_CONTRACTS, only=only, skip=skip)
 
 
-def check_decoder(decoder: Any, config: Any = None, *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
+def check_decoder(decoder: Any, config: Any = None, *, only: Iterable[str] | None = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
     """Check a decoder against :class:`seqforge.interfaces.Decoder`; raise :class:`ContractError` if a contract breaks.
 
     ``decoder`` is a registered name or a factory called with the core's wiring
@@ -345,14 +355,14 @@ def task_evaluation_step(subject: Subject) -> None:
 TASK_CONTRACTS: list[Contract] = [task_composes, task_protocol, task_training_step, task_evaluation_step]
 
 
-def task_results(name: str, overrides: Sequence[str] = (), *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = ()) -> list[ContractResult]:
+def task_results(name: str, overrides: Sequence[str] = (), *, only: Iterable[str] | None = None, skip: Iterable[str] = ()) -> list[ContractResult]:
     """Every task contract's result (see :func:`check_task`), without raising."""
     composed = [f"task={name}", *TINY_RUN, *overrides]
     subject = Subject("task", f"'{name}'", lambda **_: None, options={"overrides": composed})
     return run_contracts(subject, TASK_CONTRACTS, only=only, skip=skip)
 
 
-def check_task(name: str, overrides: Sequence[str] = (), *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = ()) -> list[ContractResult]:
+def check_task(name: str, overrides: Sequence[str] = (), *, only: Iterable[str] | None = None, skip: Iterable[str] = ()) -> list[ContractResult]:
     """Check a registered task: it composes into a run, builds, trains a step and evaluates.
 
     Args:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any, Optional
+from typing import Any
 
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, run_contracts
 
@@ -78,7 +78,7 @@ def no_collisions(subject: Subject) -> None:
         raise Broken("; ".join(clashes))
 
 
-def _distribution_of(plugin: Any) -> Optional[str]:
+def _distribution_of(plugin: Any) -> str | None:
     """The installed distribution whose ``seqforge`` entry point is ``plugin``'s module, or None (not installed)."""
     from seqforge.plugin_manager import distribution_name, installed_entry_points
 
@@ -112,14 +112,14 @@ def described(subject: Subject) -> None:
 REGISTRATION_CONTRACTS: list[Contract] = [registers, api_version, no_collisions, factories_import, described]
 
 
-def _plugin_name(plugin: Any, name: Optional[str]) -> str:
+def _plugin_name(plugin: Any, name: str | None) -> str:
     if name:
         return name
     module = getattr(plugin, "__name__", None) or type(plugin).__name__
     return module.split(".")[0]
 
 
-def registration_results(plugin: Any, *, name: Optional[str] = None, installed: Any = None) -> tuple[list[ContractResult], Any]:
+def registration_results(plugin: Any, *, name: str | None = None, installed: Any = None) -> tuple[list[ContractResult], Any]:
     """The registration contracts' results and the isolated registry the plugin filled (None if it failed to register)."""
     label = f"'{_plugin_name(plugin, name)}'"
     subject = Subject("plugin", label, lambda **_: None, options={"plugin": plugin, "name": _plugin_name(plugin, name), "installed": installed})
@@ -128,7 +128,7 @@ def registration_results(plugin: Any, *, name: Optional[str] = None, installed: 
     return results, loaded.registry if loaded is not None and not loaded.failures else None
 
 
-def check_registrations(plugin: Any, *, name: Optional[str] = None, installed: Any = None) -> list[ContractResult]:
+def check_registrations(plugin: Any, *, name: str | None = None, installed: Any = None) -> list[ContractResult]:
     """Check what a plugin registers; raise :class:`ContractError` if a contract breaks.
 
     Args:
@@ -164,7 +164,7 @@ def _task_light_results(name: str, registry: Any) -> list[ContractResult]:
     return run_contracts(Subject("task", label, build), [task_builds, protocol])
 
 
-def plugin_results(plugin: Any, *, name: Optional[str] = None, installed: Any = None, training: Optional[dict[str, Any]] = None) -> list[ContractResult]:
+def plugin_results(plugin: Any, *, name: str | None = None, installed: Any = None, training: dict[str, Any] | None = None) -> list[ContractResult]:
     """Registration contracts, then every registered component's contracts (see :func:`check_plugin`)."""
     from seqforge.testing.attention import attention_results
     from seqforge.testing.cells import cell_results
@@ -185,7 +185,7 @@ def plugin_results(plugin: Any, *, name: Optional[str] = None, installed: Any = 
     return results
 
 
-def check_plugin(plugin: Any, *, name: Optional[str] = None, installed: Any = None, training: Optional[dict[str, Any]] = None) -> list[ContractResult]:
+def check_plugin(plugin: Any, *, name: str | None = None, installed: Any = None, training: dict[str, Any] | None = None) -> list[ContractResult]:
     """Check a plugin and every component it registers; raise :class:`ContractError` listing every broken contract.
 
     Cells, attentions, encoders and decoders get their full contract suites

@@ -46,7 +46,7 @@ class _Splits(SplitLoaders):
         self.encoded = {"train": [1, 2, 3, 4], "valid": [5, 6, 7, 8], "test": [9]}
         self.prepared = 0
 
-    def prepare(self) -> "_Splits":
+    def prepare(self) -> _Splits:
         self.prepared += 1
         return self
 

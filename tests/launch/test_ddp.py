@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, run_seqforge, write_corpus
 
 pytestmark = pytest.mark.slow

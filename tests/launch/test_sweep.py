@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from cli_helpers import TINY, run_seqforge, write_corpus
 
 FAKE_JOB = Path(__file__).parents[1] / "fixtures" / "fake_sweep_job.py"

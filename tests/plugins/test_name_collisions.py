@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import TINY, run_seqforge
 from fixtures.fake_dist import write_fake_distribution
 

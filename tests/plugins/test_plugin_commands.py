@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from fixtures import commands
+
 from seqforge import cli
 from seqforge.errors import DuplicateComponentError, PluginError
 from seqforge.registry import Provider, Registry

@@ -18,6 +18,7 @@ from seqforge.cli import main
 from seqforge.errors import ContractViolation, SeqforgeError
 from seqforge.scaffold import write_plugin
 
+
 @pytest.fixture(autouse=True)
 def _keep_the_global_rng() -> Any:
     """These tests build modules with torch's global generator; later tests must not see a different random stream."""
@@ -70,6 +71,7 @@ def fake_cell_plugin(name: str, extra: int) -> str:
 def checked_site(tmp_path: Path, plugin_env: Any) -> Any:
     """An installed fake distribution with a good cell plugin ('fakegood') and a wrong-shaped one ('fakebad')."""
     from fixtures.fake_dist import write_fake_distribution
+
     from seqforge.plugin_manager import get_plugins
 
     get_plugins()

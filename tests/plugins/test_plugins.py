@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plugin_requirements import installed_version
 
 import seqforge
 from seqforge import hookspecs
 from seqforge.plugin_manager import LoadedPlugins, discover_entry_points, load_plugins
 from seqforge.registry import Provider, Registry
-
-from plugin_requirements import installed_version
 
 CORE = Provider("core", "seqforge", version("seqforge"))
 RNN = Provider("rnn", "seqforge-rnn", installed_version("seqforge-rnn"))  # tests using it are marked requires_plugins("rnn")
@@ -409,6 +408,7 @@ def versioned_plugin(api: str) -> str:
 def versioned_site(tmp_path: Path, plugin_env: Any) -> Any:
     """Installed fake plugins declaring plugin API versions 2.0, 1.9, 0.9, "1", "1.0" and "soon"."""
     from fixtures.fake_dist import write_fake_distribution
+
     from seqforge.plugin_manager import get_plugins
 
     get_plugins()

@@ -6,8 +6,8 @@ import dataclasses
 from typing import Any
 
 import pytest
-
 from fixtures.components import FrozenConfig, TinyCell, TinyConfig, make_tiny
+
 from seqforge.errors import AmbiguousComponentError, DuplicateComponentError, PluginError, UnknownComponentError
 from seqforge.registry import KIND_GROUPS, Provider, Registry
 

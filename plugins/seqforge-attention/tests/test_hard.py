@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from attention_reference import randomise, reference_score, softmax_over
 from torch import Tensor
 
-from attention_reference import randomise, reference_score, softmax_over
 from seqforge.api import ReinforceAttention
 from seqforge_attention.hard import HardAttention
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
+from attention_reference import randomise, reference_score, softmax_over
 from torch import Tensor
 
-from attention_reference import randomise, reference_score, softmax_over
 from seqforge.api import StepAttention
 from seqforge_attention.local import LocalMAttention, LocalPAttention
 

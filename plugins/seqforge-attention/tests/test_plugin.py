@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 
 import seqforge_attention
-from seqforge.api import Attention, ConfigError, Registry, hookimpl, instantiate
+from seqforge.api import Attention, ConfigError, Registry, instantiate
 from seqforge.plugin_manager import load_plugins  # the loader itself is core, not plugin API
 from seqforge_attention import plugin
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import run_seqforge
+
 from seqforge.api import ConfigError, DataError, StreamBatches
 from seqforge_forecast.series import SignalData, TimeSeriesData, make_signal_streams
 from seqforge_forecast.tasks import ForecastTask

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import run_seqforge
 
 #: Where each class lived before the move -> where it lives now.

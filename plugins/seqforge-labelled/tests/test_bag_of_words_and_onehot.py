@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from seqforge.api import ConfigError, EmbeddingConfig, build_token_embedding
-
 from seqforge_labelled.bag_of_words import BagOfWordsEncoder, bag_of_words
 
 X = torch.tensor([[[1.0, 2.0], [3.0, -4.0], [50.0, 60.0]], [[-1.0, 0.5], [70.0, 80.0], [90.0, 99.0]]], dtype=torch.float64)  # (2, 3, 2), garbage padding

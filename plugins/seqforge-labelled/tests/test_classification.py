@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from seqforge.api import DataError
-
 from seqforge_labelled.classification import ClassificationTask
 from seqforge_labelled.labelled_data import IGNORE, LabelledData, read_label_lines
 

@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from seqforge.api import ConfigError, DataError, DecodeConfig
-from seqforge_rnn.cells import GRUCell, LSTMCell
-
 from seqforge_labelled.conditional import ConditionalGenerator, generate_from
 from seqforge_labelled.conditional_data import ConditionalData, collate
+from seqforge_rnn.cells import GRUCell, LSTMCell
 
 
 def make_model(condition: str, *, cell=LSTMCell, labels: int | None = 3, features: int | None = None, layers: int = 2) -> ConditionalGenerator:

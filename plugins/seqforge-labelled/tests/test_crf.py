@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from seqforge.api import ConfigError
-
 from seqforge_labelled.crf import FORBIDDEN, LinearChainCRF, build_crf, iob2_allowed
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -156,7 +155,7 @@ def test_constrained_viterbi_never_produces_an_invalid_iob2_sequence() -> None:
         for row in crf.viterbi_decode(emissions, torch.ones(8, 6, dtype=torch.bool))[0].tolist():
             tags = [TAGS[k] for k in row]
             for before, tag in zip(["O"] + tags, tags):
-                assert not tag.startswith("I-") or before[2:] == tag[2:] and before != "O", tags
+                assert not tag.startswith("I-") or (before[2:] == tag[2:] and before != "O"), tags
 
 
 def test_forbidden_transitions_get_no_gradient_and_stay_forbidden() -> None:

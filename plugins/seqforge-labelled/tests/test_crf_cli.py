@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import QUIET, run_seqforge
 
 # WNUT 2017 layout: token<TAB>tag, IOB2; sentences end with an empty line or with a line holding only a tab.

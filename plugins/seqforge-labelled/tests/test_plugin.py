@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
+
 from seqforge.api import Registry
 from seqforge.plugin_manager import load_plugins  # the loader itself is core, not plugin API
 from seqforge.testing import check_task
-
 from seqforge_labelled import plugin
 
 
@@ -76,7 +76,6 @@ def test_each_task_keeps_the_task_contracts_on_its_offline_demo_data(task: str, 
 def test_the_contract_suite_passes_for_both_encoders_and_runs_all_but_their_declared_exemptions() -> None:
     """`seqforge plugins check labelled` for the encoders: every contract passes except those each config waives, with its reason"""
     from seqforge.testing import plugin_results
-
     from seqforge_labelled.encoder_configs import BagOfWordsEncoderConfig, SelfAttentiveEncoderConfig
 
     results = [r for r in plugin_results(plugin, name="labelled") if r.kind == "encoder"]

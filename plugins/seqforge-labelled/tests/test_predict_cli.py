@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import QUIET, TINY_MODEL, run_seqforge
 from test_bad_input import assert_clean_failure
 
@@ -81,7 +80,6 @@ def test_a_task_without_predict_is_refused_naming_the_task_and_the_commands_that
 def test_a_classifier_of_float_features_is_refused_with_the_python_route() -> None:
     """`predict` reads text lines; a classifier trained on tensor files says so instead of failing inside the codec"""
     from seqforge.api import DataError
-
     from seqforge_labelled.classification import ClassificationTask
     from seqforge_labelled.labelled_data import LabelledData
 

@@ -6,7 +6,6 @@ import random
 from pathlib import Path
 
 import pytest
-
 from compose_helpers import compose_config
 
 QUIET = ["logger=none", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]

@@ -9,7 +9,6 @@ import torch
 
 from seqforge.api import ConfigError
 from seqforge.testing import check_encoder
-
 from seqforge_labelled.self_attention import MultiHeadSelfAttention, SelfAttentiveEncoder
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import QUIET, TINY_MODEL, run_seqforge
 from test_bad_input import assert_clean_failure
 

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from seqforge.api import ConfigError, DataError
-
 from seqforge_labelled.conll import TaggingData, iob1_to_iob2, read_conll
 from seqforge_labelled.tagging import tagging_scores
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from seqforge.testing import check_cell, check_registrations
 from seqforge_layernorm_lstm import plugin

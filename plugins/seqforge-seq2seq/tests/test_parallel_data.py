@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from seqforge.api import UNK_ID, ConfigError, DataError
-
 from seqforge_seq2seq.codecs import codec_from_state, fit_codec
 from seqforge_seq2seq.dates import generate_pairs
 from seqforge_seq2seq.parallel import ParallelData

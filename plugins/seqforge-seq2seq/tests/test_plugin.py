@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
+
 from seqforge.api import Registry
 from seqforge.plugin_manager import load_plugins  # the loader itself is core, not plugin API
 from seqforge.testing import check_task
-
 from seqforge_seq2seq import plugin
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from compose_helpers import compose_config
+
 from seqforge.train import build_run, make_trainer
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,8 @@ import random
 from pathlib import Path
 
 import pytest
-
 from compose_helpers import compose_config
+
 from seqforge.api import ConfigError
 
 

@@ -25,7 +25,6 @@ memory size, ``A`` attention size (the hidden width of concat/Bahdanau's MLP).
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 from torch import Tensor, nn
@@ -68,7 +67,7 @@ def attend(scores: Tensor, memory: Tensor, mask: Tensor) -> tuple[Tensor, Tensor
     return context, weights
 
 
-def _check_size(key: str, value: Optional[int]) -> None:
+def _check_size(key: str, value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"{key} must be a positive integer, got {value!r}")
 
@@ -120,7 +119,7 @@ class LuongDotAttention(nn.Module):
         """Keys for dot scoring are the memory itself: ``(B, S, Hm) -> (B, S, Hm)``."""
         return memory
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, Hm)
         return attend(self.score(query, keys), memory, mask)
@@ -158,7 +157,7 @@ class LuongGeneralAttention(nn.Module):
         """``W_a h̄_s`` for every ``s``: ``(B, S, Hm) -> (B, S, Hq)``."""
         return self.w_a(memory)  # (B, S, Hq)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, Hq)
         return attend(self.score(query, keys), memory, mask)
@@ -179,7 +178,7 @@ class _AdditiveAttention(nn.Module):
 
     memory_bias: bool = False
 
-    def __init__(self, query_size: int, memory_size: int, attention_size: Optional[int] = None) -> None:
+    def __init__(self, query_size: int, memory_size: int, attention_size: int | None = None) -> None:
         super().__init__()
         _check_size("query_size", query_size)
         _check_size("memory_size", memory_size)
@@ -213,7 +212,7 @@ class _AdditiveAttention(nn.Module):
         """``W_m h̄_s (+ b)`` for every ``s``: ``(B, S, Hm) -> (B, S, A)``."""
         return self.w_m(memory)  # (B, S, A)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, A)
         return attend(self.score(query, keys), memory, mask)

@@ -34,8 +34,6 @@ Shape letters: ``B`` batch, ``S`` source positions, ``T`` target steps, ``Hq``/`
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -95,7 +93,7 @@ class HardAttention(nn.Module):
     def __init__(
         self, query_size: int, memory_size: int, score: str = "general", estimator: str = "gumbel", temperature: float = 1.0,
         inference: str = "argmax", entropy_weight: float = 0.01, baseline_decay: float = 0.9,
-        attention_size: Optional[int] = None, scale: bool = False,
+        attention_size: int | None = None, scale: bool = False,
     ) -> None:
         super().__init__()
         _check_size("query_size", query_size)
@@ -138,7 +136,7 @@ class HardAttention(nn.Module):
         self._log_probs, self._entropies = [], []
         return self.scorer.project_memory(memory)  # (B, S, K)
 
-    def distribution(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> Tensor:
+    def distribution(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> Tensor:
         """``log α_t`` ``(B, S)``: the log-probability of attending to each position (``-inf`` at padding)."""
         keys = self.scorer.project_memory(memory) if keys is None else keys  # (B, S, K)
         return masked_log_softmax(self.scorer.score(query, keys), mask)  # (B, S)
@@ -148,7 +146,7 @@ class HardAttention(nn.Module):
         empty = probs.sum(dim=-1, keepdim=True) <= 0  # (B, 1) all-padding rows: draw anything, weights stay 0
         return torch.multinomial(torch.where(empty, torch.ones_like(probs), probs), 1).squeeze(1)  # (B,)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``.
 
         Training: one-hot weights at the sampled position. Eval: one-hot at the argmax, or ``α`` (``inference=expected``).
@@ -173,7 +171,7 @@ class HardAttention(nn.Module):
         context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1)  # (B, 1, S) @ (B, S, Hm) -> (B, Hm)
         return context, weights
 
-    def reinforce_loss(self, reward: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+    def reinforce_loss(self, reward: Tensor, mask: Tensor | None = None) -> Tensor:
         """The surrogate of eq. 12 for the recorded samples; also updates the baseline and clears the records.
 
         ``L = -(1/N) Σ_{b,t real} [ (R_b - b) log α_t(s̃_t) + λ_e H[α_t] ]`` with ``N`` the number of

@@ -20,8 +20,6 @@ memory size, ``P`` the hidden width of local-p's position predictor.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor, nn
 
@@ -45,7 +43,7 @@ class _LocalAttention(nn.Module):
     """What local-m and local-p share: the score function, the keys, and attending within a window."""
 
     def __init__(
-        self, query_size: int, memory_size: int, *, score: str, window: int, attention_size: Optional[int], scale: bool, min_window: int
+        self, query_size: int, memory_size: int, *, score: str, window: int, attention_size: int | None, scale: bool, min_window: int
     ) -> None:
         super().__init__()
         _check_size("query_size", query_size)
@@ -62,7 +60,7 @@ class _LocalAttention(nn.Module):
         """The score function's keys, once per source batch: ``(B, S, Hm) -> (B, S, K)``."""
         return self.scorer.project_memory(memory)  # (B, S, K)
 
-    def _align(self, query: Tensor, memory: Tensor, inside: Tensor, keys: Optional[Tensor]) -> Tensor:
+    def _align(self, query: Tensor, memory: Tensor, inside: Tensor, keys: Tensor | None) -> Tensor:
         """``align(h_t, h̄_s)``: the softmax of the scores over ``inside`` ``(B, S)``, exactly 0 elsewhere -> ``(B, S)``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, K)
         return masked_softmax(self.scorer.score(query, keys), inside)  # (B, S)
@@ -99,7 +97,7 @@ class LocalMAttention(_LocalAttention):
 
     def __init__(
         self, query_size: int, memory_size: int, score: str = "general", window: int = 5,
-        attention_size: Optional[int] = None, scale: bool = False,
+        attention_size: int | None = None, scale: bool = False,
     ) -> None:
         super().__init__(query_size, memory_size, score=score, window=window, attention_size=attention_size, scale=scale, min_window=0)
 
@@ -110,7 +108,7 @@ class LocalMAttention(_LocalAttention):
         return torch.minimum(t, (lengths - 1).clamp(min=0))  # (B,)
 
     def forward(
-        self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None, *, step: Tensor | int = 0
+        self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None, *, step: Tensor | int = 0
     ) -> tuple[Tensor, Tensor]:
         """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)``, ``step`` ``t`` (int or ``(B,)``) -> ``(context (B, Hm), weights (B, S))``."""
         inside = window_mask(self.centre(step, mask), mask, self.window)  # (B, S)
@@ -146,8 +144,8 @@ class LocalPAttention(_LocalAttention):
     """
 
     def __init__(
-        self, query_size: int, memory_size: int, score: str = "general", window: int = 5, predict_size: Optional[int] = None,
-        normalize: bool = False, attention_size: Optional[int] = None, scale: bool = False,
+        self, query_size: int, memory_size: int, score: str = "general", window: int = 5, predict_size: int | None = None,
+        normalize: bool = False, attention_size: int | None = None, scale: bool = False,
     ) -> None:
         super().__init__(query_size, memory_size, score=score, window=window, attention_size=attention_size, scale=scale, min_window=1)
         _check_size("model.attention.predict_size", predict_size)
@@ -163,7 +161,7 @@ class LocalPAttention(_LocalAttention):
         lengths = source_lengths(mask).to(query.dtype)  # (B,)
         return lengths * torch.sigmoid(self.v_p(torch.tanh(self.w_p(query)))).squeeze(-1)  # (B, 1) -> (B,)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
         p_t = self.centre(query, mask)  # (B,)
         inside = window_mask(p_t.detach(), mask, self.window)  # (B, S)

@@ -9,7 +9,6 @@ paths so loading the plugin does not import torch (fast CLI start-up).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from seqforge.api import Registry, hookimpl
 
@@ -35,14 +34,14 @@ class LuongGeneralConfig:
 class LuongConcatConfig:
     """``model/attention=luong_concat``: ``v_a^T tanh(W_a [h_t; h̄_s])``."""
 
-    attention_size: Optional[int] = None  # width of W_a's output and v_a; None: the decoder's hidden size
+    attention_size: int | None = None  # width of W_a's output and v_a; None: the decoder's hidden size
 
 
 @dataclass
 class BahdanauConfig:
     """``model/attention=bahdanau``: ``v_a^T tanh(W_q h_t + W_m h̄_s + b)``."""
 
-    attention_size: Optional[int] = None  # width of W_q/W_m's output and v_a; None: the decoder's hidden size
+    attention_size: int | None = None  # width of W_q/W_m's output and v_a; None: the decoder's hidden size
 
 
 @dataclass
@@ -51,7 +50,7 @@ class LocalMConfig:
 
     score: str = "general"  # dot | general | concat | bahdanau: how a position inside the window is scored
     window: int = 5  # D >= 0: the window's half-width (2D + 1 positions), clipped to the source
-    attention_size: Optional[int] = None  # score=concat|bahdanau: width of their MLP; None: the decoder's hidden size
+    attention_size: int | None = None  # score=concat|bahdanau: width of their MLP; None: the decoder's hidden size
     scale: bool = False  # score=dot: divide by sqrt(H)
 
 
@@ -61,9 +60,9 @@ class LocalPConfig:
 
     score: str = "general"  # dot | general | concat | bahdanau: how a position inside the window is scored
     window: int = 5  # D >= 1: the window's half-width; also sets the Gaussian's σ = D / 2
-    predict_size: Optional[int] = None  # width of W_p in p_t = S · sigmoid(v_p^T tanh(W_p h_t)); None: the decoder's hidden size
+    predict_size: int | None = None  # width of W_p in p_t = S · sigmoid(v_p^T tanh(W_p h_t)); None: the decoder's hidden size
     normalize: bool = False  # false: the paper's weights (softmax x Gaussian, sum <= 1); true: renormalised to sum to 1
-    attention_size: Optional[int] = None  # score=concat|bahdanau: width of their MLP
+    attention_size: int | None = None  # score=concat|bahdanau: width of their MLP
     scale: bool = False  # score=dot: divide by sqrt(H)
 
 
@@ -77,7 +76,7 @@ class HardConfig:
     inference: str = "argmax"  # eval/decoding: argmax (one position) | expected (soft context Σ α h_s)
     entropy_weight: float = 0.01  # reinforce: λ_e of the entropy bonus
     baseline_decay: float = 0.9  # reinforce: b <- β b + (1 - β) mean(reward), β as in the paper
-    attention_size: Optional[int] = None  # score=concat|bahdanau: width of their MLP
+    attention_size: int | None = None  # score=concat|bahdanau: width of their MLP
     scale: bool = False  # score=dot: divide by sqrt(H)
 
 

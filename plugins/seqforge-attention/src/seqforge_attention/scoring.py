@@ -9,11 +9,14 @@ that global attention's own ``project_memory`` and ``score`` (formulas in
 
 from __future__ import annotations
 
-from typing import Optional
-
 from torch import nn
 
-from seqforge_attention.attention import BahdanauAttention, LuongConcatAttention, LuongDotAttention, LuongGeneralAttention
+from seqforge_attention.attention import (
+    BahdanauAttention,
+    LuongConcatAttention,
+    LuongDotAttention,
+    LuongGeneralAttention,
+)
 
 #: ``model.attention.score`` -> the global attention whose score function is used.
 SCORES: dict[str, type[nn.Module]] = {
@@ -24,7 +27,7 @@ SCORES: dict[str, type[nn.Module]] = {
 }
 
 
-def build_scorer(score: str, query_size: int, memory_size: int, attention_size: Optional[int], scale: bool) -> nn.Module:
+def build_scorer(score: str, query_size: int, memory_size: int, attention_size: int | None, scale: bool) -> nn.Module:
     """The global attention named ``score``; only its ``project_memory`` and ``score`` methods are used.
 
     ``attention_size`` applies to ``concat``/``bahdanau`` and ``scale`` to ``dot``: setting

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqforge.api import Registry, hookimpl
-
 from seqforge_forecast.series_configs import SignalDataConfig, TimeSeriesDataConfig
 from seqforge_forecast.task_configs import ForecastTaskConfig, RegressionTaskConfig
 

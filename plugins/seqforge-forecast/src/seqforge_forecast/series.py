@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import lightning as L
 import torch
@@ -29,9 +30,15 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from seqforge.api import (
-    ConfigError, DataError, ResumableLoader, StreamBatches, StreamLoaders, check_fractions, shuffle_seed, training_loader,
+    ConfigError,
+    DataError,
+    ResumableLoader,
+    StreamBatches,
+    StreamLoaders,
+    check_fractions,
+    shuffle_seed,
+    training_loader,
 )
-
 from seqforge_forecast.series_configs import SignalDataConfig, TimeSeriesDataConfig
 
 MISSING_POLICIES = ("error", "ffill", "interpolate")
@@ -56,7 +63,7 @@ class Table:
         return [row[index] for row in self.rows]
 
 
-def read_table(path: Optional[str], *, key: str = "data.path") -> Table:
+def read_table(path: str | None, *, key: str = "data.path") -> Table:
     """The CSV at ``path`` (or the embedded airline series), every row checked for its field count."""
     if path is None:
         text = resources.files("seqforge_forecast").joinpath(AIRLINE_CSV).read_text(encoding="utf-8")
@@ -152,7 +159,7 @@ def _parse_time(cell: str) -> datetime:
     raise ValueError(cell)
 
 
-def time_feature_columns(table: Table, column: Optional[str], names: Sequence[str]) -> Tensor:
+def time_feature_columns(table: Table, column: str | None, names: Sequence[str]) -> Tensor:
     """``(N, 2 * len(names))``: sin and cos of each calendar feature (cyclic, so December sits next to January)."""
     if not names:
         return torch.zeros(len(table.rows), 0, dtype=torch.float64)
@@ -190,7 +197,7 @@ class Scaler:
     log: bool = False
 
     @classmethod
-    def fit(cls, values: Tensor, *, log: bool = False) -> "Scaler":
+    def fit(cls, values: Tensor, *, log: bool = False) -> Scaler:
         transformed = values.log() if log else values
         std = float(transformed.std()) if transformed.numel() > 1 else 1.0
         return cls(float(transformed.mean()), std if std > 1e-12 else 1.0, log)
@@ -226,14 +233,14 @@ class ForecastBatch:
     def batch_size(self) -> int:
         return self.inputs.shape[0]
 
-    def to(self, device: torch.device) -> "ForecastBatch":
+    def to(self, device: torch.device) -> ForecastBatch:
         return ForecastBatch(*(t.to(device) for t in (self.inputs, self.targets, self.anchor, self.truth, self.origin)))
 
 
 class Windows(Dataset):
     """Example ``k``: inputs at rows ``origin-W+1 .. origin``, targets at ``origin+1 .. origin+h``."""
 
-    def __init__(self, data: "TimeSeriesData", origins: list[int]) -> None:
+    def __init__(self, data: TimeSeriesData, origins: list[int]) -> None:
         self.data, self.origins = data, origins
 
     def __len__(self) -> int:
@@ -257,7 +264,7 @@ class TimeSeriesData(L.LightningDataModule):
         **options: the fields of :class:`TimeSeriesDataConfig`.
     """
 
-    def __init__(self, *, scaler: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, scaler: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = cfg = TimeSeriesDataConfig(**options)
         for key in ("window", "horizon", "season", "batch_size", "eval_batch_size", "valid_size", "test_size"):
@@ -272,10 +279,10 @@ class TimeSeriesData(L.LightningDataModule):
             )
         self.scaler = Scaler(**scaler["target"]) if scaler is not None else None
         self.feature_scalers = [Scaler(**state) for state in scaler["features"]] if scaler is not None else None
-        self.series: Optional[Tensor] = None
+        self.series: Tensor | None = None
 
     # -- reading --------------------------------------------------------------------
-    def prepare(self) -> "TimeSeriesData":
+    def prepare(self) -> TimeSeriesData:
         """Read, clean and scale the series (idempotent); the model's input size depends on the columns."""
         if self.series is not None:
             return self
@@ -314,7 +321,7 @@ class TimeSeriesData(L.LightningDataModule):
         self.calendar = calendar
         return self
 
-    def setup(self, stage: Optional[str] = None) -> None:
+    def setup(self, stage: str | None = None) -> None:
         self.prepare()
 
     @property
@@ -409,7 +416,7 @@ class SignalData(StreamLoaders, L.LightningDataModule):
     sequence_length_key = "data.seq_len"  # named when train.tbptt_steps exceeds it
     next_token = False  # the last channel is the target
 
-    def __init__(self, *, scaler: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, scaler: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = cfg = SignalDataConfig(**options)
         for key in ("seq_len", "batch_size", "eval_batch_size", "length"):
@@ -431,7 +438,7 @@ class SignalData(StreamLoaders, L.LightningDataModule):
     def input_size(self) -> int:
         return len(self.cfg.inputs)
 
-    def prepare(self) -> "SignalData":
+    def prepare(self) -> SignalData:
         if self.parts:
             return self
         cfg = self.cfg
@@ -468,7 +475,7 @@ class SignalData(StreamLoaders, L.LightningDataModule):
             self.parts[split] = scaled[start:end]
         return self
 
-    def setup(self, stage: Optional[str] = None) -> None:
+    def setup(self, stage: str | None = None) -> None:
         self.prepare()
 
     def state(self) -> list[dict[str, Any]]:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqforge.api import ConfigError, StreamBatch, build_encoder, detach_state, instantiate
-
 from seqforge_forecast.series import ForecastBatch, SignalData, TimeSeriesData, collate_windows
 
 
@@ -55,7 +54,7 @@ class StepRegressor(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.output_size, 1)
 
-    def forward(self, inputs: Tensor, state: Optional[list[Any]] = None) -> tuple[Tensor, list[Any]]:
+    def forward(self, inputs: Tensor, state: list[Any] | None = None) -> tuple[Tensor, list[Any]]:
         """``inputs`` ``(B, T, F)`` -> predictions ``(B, T)`` and the encoder state after the last step."""
         encoded = self.encoder(inputs, None, state)
         return self.head(self.dropout(encoded.outputs)).squeeze(-1), encoded.state  # (B, T)

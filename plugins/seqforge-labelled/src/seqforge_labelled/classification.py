@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.api import PAD_ID, ConfigError, DataError, build_encoder, build_token_embedding, init_embedding, instantiate
-
+from seqforge.api import (
+    PAD_ID,
+    ConfigError,
+    DataError,
+    build_encoder,
+    build_token_embedding,
+    init_embedding,
+    instantiate,
+)
 from seqforge_labelled.labelled_data import IGNORE, LabelledBatch, LabelledData
 from seqforge_labelled.pooling import POOLINGS, Pooling
 
@@ -27,8 +35,8 @@ class SequenceClassifier(nn.Module):
     """
 
     def __init__(
-        self, *, encoder: nn.Module, num_labels: int, pooling: str, dropout: float, vocab_size: Optional[int], embedding_dim: int,
-        embedding: Optional[nn.Module] = None, pooling_hops: int = 4, pooling_hidden: int = 64,
+        self, *, encoder: nn.Module, num_labels: int, pooling: str, dropout: float, vocab_size: int | None, embedding_dim: int,
+        embedding: nn.Module | None = None, pooling_hops: int = 4, pooling_hidden: int = 64,
     ) -> None:
         super().__init__()
         if embedding is None and vocab_size is not None:

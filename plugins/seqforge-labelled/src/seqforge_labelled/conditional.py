@@ -10,18 +10,29 @@ condition kept in the search state so beams and samples carry it along.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional, Sequence
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqforge.api import (
-    BOS_ID, EOS_ID, PAD_ID, ConfigError, Hypothesis, beam_search, cell_factory, greedy_search, init_embedding, instantiate,
-    sample_search, state_sizes, unflatten_state,
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    ConfigError,
+    Hypothesis,
+    beam_search,
+    cell_factory,
+    greedy_search,
+    init_embedding,
+    instantiate,
+    sample_search,
+    state_sizes,
+    unflatten_state,
 )
-
 from seqforge_labelled.conditional_data import ConditionalBatch, ConditionalData
 
 CONDITIONS = ("init", "input", "both")
@@ -53,7 +64,7 @@ class ConditionalGenerator(nn.Module):
 
     def __init__(
         self, *, cell: Any, vocab_size: int, embedding_dim: int, hidden_size: int, num_layers: int, dropout: float,
-        condition_dim: int, num_labels: Optional[int], feature_size: Optional[int], condition: str,
+        condition_dim: int, num_labels: int | None, feature_size: int | None, condition: str,
     ) -> None:
         super().__init__()
         if condition not in CONDITIONS:
@@ -107,7 +118,7 @@ class ConditionalGenerator(nn.Module):
 
 
 @torch.no_grad()
-def generate_from(model: ConditionalGenerator, condition: Tensor, options: Any, generator: Optional[torch.Generator] = None) -> list[list[Hypothesis]]:
+def generate_from(model: ConditionalGenerator, condition: Tensor, options: Any, generator: torch.Generator | None = None) -> list[list[Hypothesis]]:
     """Search with ``options`` (a :class:`~seqforge.api.DecodeConfig`) from each condition row."""
     if options.strategy not in STRATEGIES:
         raise ConfigError(f"task.decode.strategy must be one of {', '.join(STRATEGIES)}, got '{options.strategy}'.")
@@ -177,7 +188,7 @@ class ConditionalTask:
         self.decode = DecodeConfig(**(decode or {}))
         self.show_examples = show_examples
         self.show_conditions = show_conditions
-        self._judge: Optional[ConsistencyJudge] = None
+        self._judge: ConsistencyJudge | None = None
 
     # -- building ---------------------------------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> ConditionalData:
@@ -229,7 +240,7 @@ class ConditionalTask:
     # -- inference ----------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(
-        self, model: ConditionalGenerator, data: ConditionalData, conditions: Sequence[Any], *, options: Any = None, seed: Optional[int] = None
+        self, model: ConditionalGenerator, data: ConditionalData, conditions: Sequence[Any], *, options: Any = None, seed: int | None = None
     ) -> list[list[list[str]]]:
         """n-best token lists for each condition (a label, or a feature vector)."""
         model.eval()
@@ -240,7 +251,7 @@ class ConditionalTask:
 
     def generate(
         self, model: ConditionalGenerator, data: ConditionalData, prompt: str, *, max_new_tokens: int, temperature: float = 1.0,
-        top_k: Optional[int] = None, top_p: Optional[float] = None, seed: Optional[int] = None,
+        top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
     ) -> str:
         """``seqforge generate prompt=<label>`` (or comma-separated features): one sampled sequence (greedy at temperature 0)."""
         from dataclasses import replace

@@ -9,19 +9,37 @@ handwritten digit's 64 pixel intensities (8 rows of 8, 0-16) given its label.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor
 
-from seqforge.api import BOS_ID, EOS_ID, PAD_ID, ConfigError, DataError, SplitLoaders, Vocabulary, VocabularyCodec, codec_from_state
-
+from seqforge.api import (
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    ConfigError,
+    DataError,
+    SplitLoaders,
+    Vocabulary,
+    VocabularyCodec,
+    codec_from_state,
+)
 from seqforge_labelled.data_configs import ConditionalDataConfig, DigitRowsDataConfig
 from seqforge_labelled.labelled_data import (
-    SPLITS, TENSOR_SUFFIXES, _natural_key, _to_numpy, read_label_lines, read_tensor_file, split_files, stratified_split, unseen_report,
+    SPLITS,
+    TENSOR_SUFFIXES,
+    _natural_key,
+    _to_numpy,
+    read_label_lines,
+    read_tensor_file,
+    split_files,
+    stratified_split,
+    unseen_report,
 )
 
 #: ``(condition, target tokens)``: the condition is a label string or a ``(F,)`` float tensor.
@@ -41,7 +59,7 @@ class ConditionalBatch:
     def batch_size(self) -> int:
         return self.condition.shape[0]
 
-    def to(self, device: torch.device) -> "ConditionalBatch":
+    def to(self, device: torch.device) -> ConditionalBatch:
         return ConditionalBatch(self.condition.to(device), self.tgt_in.to(device), self.tgt_out.to(device), self.index)
 
 
@@ -87,14 +105,14 @@ class ConditionalData(SplitLoaders, L.LightningDataModule):
     config_class: type = ConditionalDataConfig
     collate = staticmethod(collate)  # batches for the SplitLoaders hooks
     #: Targets drawn as a grid of intensities when printed (rows, columns), or None for text.
-    grid: Optional[tuple[int, int]] = None
+    grid: tuple[int, int] | None = None
 
-    def __init__(self, *, state: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, state: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = self.config_class(**options)
         self.labels: list[str] = list(state["labels"]) if state and state.get("labels") else []
-        self.feature_size: Optional[int] = state.get("feature_size") if state else None
-        self.codec: Optional[VocabularyCodec] = codec_from_state(state["codec"]) if state else None  # type: ignore[assignment]
+        self.feature_size: int | None = state.get("feature_size") if state else None
+        self.codec: VocabularyCodec | None = codec_from_state(state["codec"]) if state else None  # type: ignore[assignment]
         self.examples: dict[str, list[Example]] = {}
         self.encoded: dict[str, list[tuple[int, Tensor, list[int]]]] = {}
         self.unseen: dict[str, dict[str, int]] = {}
@@ -117,7 +135,7 @@ class ConditionalData(SplitLoaders, L.LightningDataModule):
     def load_examples(self) -> dict[str, list[Example]]:
         return split_files(self.cfg, self._read)
 
-    def prepare(self) -> "ConditionalData":
+    def prepare(self) -> ConditionalData:
         if self.encoded:
             return self
         cfg = self.cfg

@@ -10,18 +10,17 @@ seqeval scores entities the same way whichever the file used.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor
 
 from seqforge.api import PAD_ID, UNK_ID, ConfigError, DataError, SplitLoaders, Vocabulary, read_text
-
 from seqforge_labelled.data_configs import ConllDataConfig
 from seqforge_labelled.labelled_data import IGNORE, unseen_report
 
@@ -37,7 +36,7 @@ class TagBatch:
     ``tags`` ``(B, T)`` ids (``IGNORE`` at padding and for tags unseen in training), ``index`` ``(B,)``."""
 
     words: Tensor
-    chars: Optional[Tensor]
+    chars: Tensor | None
     lengths: Tensor
     tags: Tensor
     index: Tensor
@@ -46,7 +45,7 @@ class TagBatch:
     def batch_size(self) -> int:
         return self.words.shape[0]
 
-    def to(self, device: torch.device) -> "TagBatch":
+    def to(self, device: torch.device) -> TagBatch:
         chars = self.chars.to(device) if self.chars is not None else None
         return TagBatch(self.words.to(device), chars, self.lengths.to(device), self.tags.to(device), self.index)
 
@@ -55,7 +54,7 @@ class TagBatch:
 
 
 def read_conll(
-    path: str, *, key: str, token_column: int = 0, tag_column: int = -1, columns: Optional[int] = None, separator: str = "whitespace"
+    path: str, *, key: str, token_column: int = 0, tag_column: int = -1, columns: int | None = None, separator: str = "whitespace"
 ) -> tuple[list[Sentence], list[list[int]]]:
     """Sentences ``(tokens, tags)`` and each token's line number.
 
@@ -160,11 +159,11 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
 
     config_class: type = ConllDataConfig
 
-    def __init__(self, *, state: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, state: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = self.config_class(**options)
-        self.words: Optional[Vocabulary] = Vocabulary(state["words"]) if state else None
-        self.chars: Optional[Vocabulary] = Vocabulary(state["chars"]) if state else None
+        self.words: Vocabulary | None = Vocabulary(state["words"]) if state else None
+        self.chars: Vocabulary | None = Vocabulary(state["chars"]) if state else None
         self.tags: list[str] = list(state["tags"]) if state else []
         self.scheme: str = state["scheme"] if state else ""
         self.sentences: dict[str, list[Sentence]] = {}
@@ -191,7 +190,7 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
             out[split] = (sentences, numbers, path)
         return out
 
-    def prepare(self) -> "TaggingData":
+    def prepare(self) -> TaggingData:
         """Read, convert IOB1 to IOB2, learn vocabularies, encode (idempotent)."""
         if self.encoded:
             return self

@@ -20,7 +20,7 @@ is a prefix of ``True`` (the sentence) of length >= 1 followed by padding, which
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -41,7 +41,7 @@ class LinearChainCRF(nn.Module):
     """
 
     def __init__(
-        self, num_tags: int, *, allowed: Optional[Tensor] = None, allowed_start: Optional[Tensor] = None, allowed_end: Optional[Tensor] = None
+        self, num_tags: int, *, allowed: Tensor | None = None, allowed_start: Tensor | None = None, allowed_end: Tensor | None = None
     ) -> None:
         super().__init__()
         self.num_tags = num_tags

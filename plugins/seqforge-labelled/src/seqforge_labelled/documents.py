@@ -15,14 +15,14 @@ the flat-encoder baseline on the very same documents.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from seqforge.api import PAD_ID, ConfigError, DataError, read_text
-
 from seqforge_labelled.data_configs import AuthorsDataConfig, DocumentDataConfig
 from seqforge_labelled.labelled_data import LabelledBatch, LabelledData, collate
 

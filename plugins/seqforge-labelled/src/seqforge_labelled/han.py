@@ -16,13 +16,12 @@ boundaries. Steps, metrics, ``predict`` and ``evaluate`` are those of ``task=cla
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from seqforge.api import PAD_ID, ConfigError, build_encoder, build_token_embedding, init_embedding
-
 from seqforge_labelled.classification import ClassificationTask
 from seqforge_labelled.pooling import AttentionPooling
 
@@ -52,8 +51,8 @@ class HierarchicalAttentionNetwork(nn.Module):
         self.sentence_attention = AttentionPooling(sentence_encoder.output_size, attention_size)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(sentence_encoder.output_size, num_labels)
-        self.word_weights: Optional[Tensor] = None
-        self.sentence_weights: Optional[Tensor] = None
+        self.word_weights: Tensor | None = None
+        self.sentence_weights: Tensor | None = None
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
         B, S, W = inputs.shape

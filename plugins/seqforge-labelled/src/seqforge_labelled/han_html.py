@@ -9,9 +9,10 @@ document.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import torch
 
@@ -20,7 +21,7 @@ from seqforge.api import UsageError, load_run, parse_key_values
 
 @dataclass
 class HanAttentionArgs:
-    ckpt: Optional[str] = None  # a doc_classify checkpoint or run directory
+    ckpt: str | None = None  # a doc_classify checkpoint or run directory
     output: str = "han_attention.html"
     count: int = 6  # test documents shown (the first ones of the test split)
     split: str = "test"

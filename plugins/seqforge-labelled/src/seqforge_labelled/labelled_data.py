@@ -9,18 +9,25 @@ refused with ``data.unseen_labels=error``), never silently mapped to a class.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor
 
 from seqforge.api import (
-    PAD_ID, ConfigError, DataError, SplitLoaders, VocabularyCodec, codec_from_state, read_text, split_by_fractions,
+    PAD_ID,
+    ConfigError,
+    DataError,
+    SplitLoaders,
+    VocabularyCodec,
+    codec_from_state,
+    read_text,
+    split_by_fractions,
 )
-
 from seqforge_labelled.data_configs import DigitsDataConfig, LabelledDataConfig
 
 SPLITS = ("train", "valid", "test")
@@ -47,7 +54,7 @@ class LabelledBatch:
     def batch_size(self) -> int:
         return self.inputs.shape[0]
 
-    def to(self, device: torch.device) -> "LabelledBatch":
+    def to(self, device: torch.device) -> LabelledBatch:
         return LabelledBatch(self.inputs.to(device), self.lengths.to(device), self.labels.to(device), self.index)
 
 
@@ -61,7 +68,7 @@ def read_label_lines(path: str, *, key: str) -> list[tuple[str, str]]:
     must then follow it, otherwise the error names the file and line.
     """
     examples: list[tuple[str, str]] = []
-    tabbed: Optional[bool] = None
+    tabbed: bool | None = None
     for number, line in enumerate(read_text(path, what="labelled file", key=key).splitlines(), start=1):
         if not line.strip():
             continue
@@ -184,12 +191,12 @@ class LabelledData(SplitLoaders, L.LightningDataModule):
     config_class: type = LabelledDataConfig
     collate = staticmethod(collate)  # batches for the SplitLoaders hooks
 
-    def __init__(self, *, state: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, state: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = self.config_class(**options)
         self.labels: list[str] = list(state["labels"]) if state else []
         self.codec = codec_from_state(state["codec"]) if state and state.get("codec") else None
-        self.feature_size: Optional[int] = state.get("feature_size") if state else None
+        self.feature_size: int | None = state.get("feature_size") if state else None
         self.examples: dict[str, list[tuple[str, Any]]] = {}
         self.encoded: dict[str, list[tuple[int, Tensor, int]]] = {}
         self.unseen: dict[str, dict[str, int]] = {}
@@ -205,7 +212,7 @@ class LabelledData(SplitLoaders, L.LightningDataModule):
         """``(label, text or (T, F) tensor)`` per split (subclasses generate them instead)."""
         return split_files(self.cfg, self._read)
 
-    def prepare(self) -> "LabelledData":
+    def prepare(self) -> LabelledData:
         """Read, learn labels and vocabulary, encode (idempotent); needed before the model is built."""
         if self.encoded:
             return self
@@ -284,7 +291,7 @@ def stratified_split(labels: Sequence[Any], *, valid_fraction: float, test_fract
     """Indices of a stratified random train/valid/test split (scikit-learn's ``train_test_split``)."""
     from sklearn.model_selection import train_test_split
 
-    if not (0 < valid_fraction and 0 < test_fraction and valid_fraction + test_fraction < 1):
+    if not (valid_fraction > 0 and test_fraction > 0 and valid_fraction + test_fraction < 1):
         raise ConfigError(f"data.valid_fraction and data.test_fraction must be > 0 with a sum below 1, got {valid_fraction}, {test_fraction}.")
     everything = list(range(len(labels)))
     rest, test = train_test_split(everything, test_size=test_fraction, stratify=labels, random_state=seed)

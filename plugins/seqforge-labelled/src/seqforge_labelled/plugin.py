@@ -16,12 +16,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqforge.api import Registry, hookimpl
-
 from seqforge_labelled.data_configs import (
-    AuthorsDataConfig, ConditionalDataConfig, ConllDataConfig, DigitRowsDataConfig, DigitsDataConfig, DocumentDataConfig, EntitiesDataConfig, LabelledDataConfig,
+    AuthorsDataConfig,
+    ConditionalDataConfig,
+    ConllDataConfig,
+    DigitRowsDataConfig,
+    DigitsDataConfig,
+    DocumentDataConfig,
+    EntitiesDataConfig,
+    LabelledDataConfig,
 )
 from seqforge_labelled.encoder_configs import BagOfWordsEncoderConfig, SelfAttentiveEncoderConfig
-from seqforge_labelled.task_configs import ClassificationTaskConfig, ConditionalTaskConfig, DocumentClassificationTaskConfig, TaggingTaskConfig
+from seqforge_labelled.task_configs import (
+    ClassificationTaskConfig,
+    ConditionalTaskConfig,
+    DocumentClassificationTaskConfig,
+    TaggingTaskConfig,
+)
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).
 SEQFORGE_PLUGIN_API = "1.0"

@@ -12,7 +12,6 @@ import torch
 from torch import Tensor, nn
 
 from seqforge.api import ConfigError
-
 from seqforge_labelled.structured import StructuredSelfAttention
 
 POOLINGS = ("last", "mean", "max", "attention", "structured")

@@ -15,7 +15,8 @@ encoder, usable by classification, tagging and translation alike.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -42,7 +43,7 @@ class MultiHeadSelfAttention(nn.Module):
         self.output = nn.Linear(size, size)
         self.norm = nn.LayerNorm(size) if layer_norm else None
         self.dropout = nn.Dropout(dropout)
-        self.last_weights: Optional[Tensor] = None  # (B, heads, T, T), for inspection
+        self.last_weights: Tensor | None = None  # (B, heads, T, T), for inspection
 
     def _split(self, x: Tensor) -> Tensor:
         B, T, H = x.shape
@@ -86,7 +87,7 @@ class SelfAttentiveEncoder(nn.Module):
             MultiHeadSelfAttention(self.output_size, heads=heads, layer_norm=layer_norm, dropout=attention_dropout) for _ in range(layers)
         )
 
-    def forward(self, x: Tensor, lengths: Optional[Tensor] = None, state: Optional[list[Any]] = None) -> EncoderOutput:
+    def forward(self, x: Tensor, lengths: Tensor | None = None, state: list[Any] | None = None) -> EncoderOutput:
         """``x`` ``(B, S, I)`` -> outputs ``(B, S, output_size)``, mask ``(B, S)``, the recurrent final states."""
         outputs, final = self.stack(x, lengths, state)  # (B, S, H)
         B, S = x.shape[:2]

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.api import PAD_ID, UNK_ID, ConfigError, build_encoder, build_token_embedding, cell_factory, init_embedding, instantiate
-
+from seqforge.api import (
+    PAD_ID,
+    UNK_ID,
+    ConfigError,
+    build_encoder,
+    build_token_embedding,
+    cell_factory,
+    init_embedding,
+    instantiate,
+)
 from seqforge_labelled.conll import TagBatch, TaggingData
 from seqforge_labelled.crf import CONSTRAINTS, LinearChainCRF, build_crf
 from seqforge_labelled.labelled_data import IGNORE
@@ -51,8 +60,8 @@ class SequenceTagger(nn.Module):
     """
 
     def __init__(
-        self, *, encoder: nn.Module, vocab_size: int, embedding_dim: int, num_tags: int, dropout: float, chars: Optional[CharWordEncoder] = None,
-        crf: Optional[LinearChainCRF] = None, embedding: Optional[nn.Module] = None,
+        self, *, encoder: nn.Module, vocab_size: int, embedding_dim: int, num_tags: int, dropout: float, chars: CharWordEncoder | None = None,
+        crf: LinearChainCRF | None = None, embedding: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.embedding = embedding if embedding is not None else nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
@@ -62,7 +71,7 @@ class SequenceTagger(nn.Module):
         self.head = nn.Linear(encoder.output_size, num_tags)
         self.crf = crf
 
-    def forward(self, words: Tensor, lengths: Tensor, chars: Optional[Tensor] = None) -> Tensor:
+    def forward(self, words: Tensor, lengths: Tensor, chars: Tensor | None = None) -> Tensor:
         """``words`` ``(B, T)``, ``lengths`` ``(B,)``, ``chars`` ``(B, T, C)`` -> tag logits ``(B, T, K)``."""
         x = self.embedding(words)  # (B, T, E)
         if self.chars is not None:
@@ -114,7 +123,7 @@ class TaggingTask:
             raise ConfigError(f"task.singleton_unk is a probability (0 to 1; Lample et al. use 0.5), got {singleton_unk}.")
         self.output = output
         self.singleton_unk = singleton_unk
-        self._singletons: Optional[Tensor] = None  # (S,) word ids seen once in training, read when training starts
+        self._singletons: Tensor | None = None  # (S,) word ids seen once in training, read when training starts
         self.crf_constraints = crf_constraints
         self.char_features = char_features
         self.char_embedding_dim = char_embedding_dim

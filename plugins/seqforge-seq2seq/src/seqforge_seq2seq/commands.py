@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Optional
 
-from seqforge.api import Translates, UsageError, command_for, load_run, parse_key_values, read_input_lines, write_output_lines
+from seqforge.api import (
+    Translates,
+    UsageError,
+    command_for,
+    load_run,
+    parse_key_values,
+    read_input_lines,
+    write_output_lines,
+)
 
 
 @dataclass
 class TranslateArgs:
-    ckpt: Optional[str] = None
+    ckpt: str | None = None
     input: str = "-"  # a file with one source sentence per line, or - for stdin
     output: str = "-"  # a file, or - for stdout
-    decode: Optional[str] = None  # greedy|beam|sample (default: the checkpoint's task.decode.strategy)
+    decode: str | None = None  # greedy|beam|sample (default: the checkpoint's task.decode.strategy)
     batch_size: int = 64
 
 

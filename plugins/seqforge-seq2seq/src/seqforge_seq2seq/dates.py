@@ -18,7 +18,6 @@ import random
 from typing import Any
 
 from seqforge.api import ConfigError
-
 from seqforge_seq2seq.configs import DatesDataConfig
 from seqforge_seq2seq.parallel import Pairs, ParallelData
 

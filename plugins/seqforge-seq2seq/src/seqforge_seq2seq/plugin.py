@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqforge.api import Registry, hookimpl
-
 from seqforge_seq2seq.configs import DatesDataConfig, ParallelDataConfig, TranslationTaskConfig
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).

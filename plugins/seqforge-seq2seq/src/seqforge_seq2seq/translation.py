@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqforge.api import (
-    BOS_ID, EOS_ID, PAD_ID, ConfigError, DecodeConfig, Hypothesis, Seq2Seq, beam_search, build_encoder, cell_factory, greedy_search,
-    init_embedding, instantiate, sample_search,
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    ConfigError,
+    DecodeConfig,
+    Hypothesis,
+    Seq2Seq,
+    beam_search,
+    build_encoder,
+    cell_factory,
+    greedy_search,
+    init_embedding,
+    instantiate,
+    sample_search,
 )
-
 from seqforge_seq2seq.parallel import ParallelData, Seq2SeqBatch, collate
 
 STRATEGIES = ("greedy", "beam", "sample")

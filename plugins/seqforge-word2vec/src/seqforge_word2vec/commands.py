@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from seqforge.api import ExportsVectors, SeqforgeError, UsageError, load_run, parse_key_values
-
 from seqforge_word2vec.vectors import WordVectors
 
 
@@ -23,7 +21,7 @@ def _words(value: str) -> list[str]:
     return [w.strip().strip("'\"") for w in value.split(",") if w.strip()]
 
 
-def load_vectors(ckpt: Optional[str], vectors: Optional[str], command: str) -> WordVectors:
+def load_vectors(ckpt: str | None, vectors: str | None, command: str) -> WordVectors:
     """Vectors of a checkpoint (the task's input vectors) or of a word2vec-format file."""
     if bool(ckpt) == bool(vectors):
         raise UsageError(f"`seqforge {command}` needs exactly one of ckpt=<checkpoint or run directory> or vectors=<word2vec file>.")
@@ -37,13 +35,13 @@ def load_vectors(ckpt: Optional[str], vectors: Optional[str], command: str) -> W
 
 @dataclass
 class NeighborsArgs:
-    ckpt: Optional[str] = None
-    vectors: Optional[str] = None
-    word: Optional[str] = None
+    ckpt: str | None = None
+    vectors: str | None = None
+    word: str | None = None
     positive: str = ""
     negative: str = ""
     topn: int = 10
-    restrict_vocab: Optional[int] = None
+    restrict_vocab: int | None = None
 
 
 def neighbors(argv: list[str]) -> None:
@@ -66,8 +64,8 @@ def neighbors(argv: list[str]) -> None:
 
 @dataclass
 class ExportArgs:
-    ckpt: Optional[str] = None
-    output: Optional[str] = None
+    ckpt: str | None = None
+    output: str | None = None
     format: str = "text"  # text|binary
 
 
@@ -85,10 +83,10 @@ def export_vectors(argv: list[str]) -> None:
 
 @dataclass
 class EvaluateVectorsArgs:
-    ckpt: Optional[str] = None
-    vectors: Optional[str] = None
-    analogy: Optional[str] = None  # questions-words.txt format (or "demo")
-    similarity: Optional[str] = None  # wordsim353.tsv format
+    ckpt: str | None = None
+    vectors: str | None = None
+    analogy: str | None = None  # questions-words.txt format (or "demo")
+    similarity: str | None = None  # wordsim353.tsv format
     restrict_vocab: int = 30000
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass
@@ -14,10 +13,10 @@ class Word2VecDataConfig:
     chunks of token ids, so memory is the vocabulary plus one chunk, not the corpus.
     """
 
-    path: Optional[str] = None  # a text file (.gz too); None: the embedded demo corpus
+    path: str | None = None  # a text file (.gz too); None: the embedded demo corpus
     lowercase: bool = False
     min_count: int = 5  # rarer words are dropped from the corpus (as in word2vec.c / gensim)
-    max_vocab: Optional[int] = None  # keep only the most frequent words
+    max_vocab: int | None = None  # keep only the most frequent words
     sample: float = 1e-3  # sub-sampling threshold of frequent words (0: off)
     window: int = 5  # maximal context window; the effective window is uniform in 1..window per word
     chunk_words: int = 200000  # corpus words per training step (split among task.workers threads)
@@ -38,8 +37,8 @@ class Word2VecTaskConfig:
     workers: int = 2  # threads running the compiled kernel (Hogwild: lock-free shared updates)
     backend: str = "kernel"  # kernel (compiled; negative_sampling|nce) | torch (autograd + sparse SGD; any loss)
     torch_batch_pairs: int = 1024  # examples per autograd step for backend=torch / model.loss=softmax (SGD on their summed loss: keep it small next to the vocabulary)
-    analogy: Optional[str] = None  # questions-words.txt-format file evaluated at validation/test
-    similarity: Optional[str] = None  # wordsim353.tsv-format file evaluated at validation/test
+    analogy: str | None = None  # questions-words.txt-format file evaluated at validation/test
+    similarity: str | None = None  # wordsim353.tsv-format file evaluated at validation/test
     restrict_vocab: int = 30000  # analogy questions use the most frequent words only (gensim's restrict_vocab)
     export: str = "both"  # text|binary|both|none: vectors.txt / vectors.bin written to the run directory after training
     show_neighbors: str = ""  # comma-separated words whose nearest neighbours are printed after training

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import gzip
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator, Protocol
+from typing import IO, Protocol
 
 from seqforge.api import DataError
 
@@ -102,7 +103,7 @@ COUNTRIES = [
     ("russia", "moscow", "russian"), ("greece", "athens", "greek"), ("egypt", "cairo", "egyptian"),
     ("poland", "warsaw", "polish"), ("sweden", "stockholm", "swedish"), ("portugal", "lisbon", "portuguese"),
 ]
-FILLER = "the a of and to in is was it that for on with as at by from this be or an are not but".split()
+FILLER = ["the", "a", "of", "and", "to", "in", "is", "was", "it", "that", "for", "on", "with", "as", "at", "by", "from", "this", "be", "or", "an", "are", "not", "but"]
 
 
 def demo_corpus(n_sentences: int = 30000, seed: int = 1234) -> ListCorpus:

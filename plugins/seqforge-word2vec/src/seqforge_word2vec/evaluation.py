@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from seqforge.api import DataError
-
 from seqforge_word2vec.vectors import WordVectors
 
 

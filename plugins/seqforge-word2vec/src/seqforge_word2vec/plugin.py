@@ -10,7 +10,6 @@ from __future__ import annotations
 from importlib import resources
 
 from seqforge.api import Registry, hookimpl
-
 from seqforge_word2vec.configs import Word2VecDataConfig, Word2VecTaskConfig
 
 #: The seqforge plugin API this plugin is written against (checked when plugins load).

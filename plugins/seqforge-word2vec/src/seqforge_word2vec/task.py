@@ -25,14 +25,13 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from seqforge.api import ConfigError, instantiate
-
 from seqforge_word2vec import kernels
 from seqforge_word2vec.data import Chunk, Word2VecData
 from seqforge_word2vec.losses import nce_loss, negative_sampling_loss, softmax_loss
@@ -61,8 +60,8 @@ class Word2VecTask:
         workers: int = 2,
         backend: str = "kernel",
         torch_batch_pairs: int = 1024,
-        analogy: Optional[str] = None,
-        similarity: Optional[str] = None,
+        analogy: str | None = None,
+        similarity: str | None = None,
         restrict_vocab: int = 30000,
         export: str = "both",
         show_neighbors: str = "",
@@ -84,10 +83,10 @@ class Word2VecTask:
         self.analogy, self.similarity, self.restrict_vocab = analogy, similarity, restrict_vocab
         self.export, self.show_neighbors, self.seed_offset = export, show_neighbors, seed_offset
         self.arch, self.loss, self.seed = "skipgram", "negative_sampling", 0
-        self.run_dir: Optional[Path] = None
-        self._pool: Optional[ThreadPoolExecutor] = None
+        self.run_dir: Path | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._steps = 0
-        self._model: Optional[Word2VecModel] = None
+        self._model: Word2VecModel | None = None
 
     # -- building -----------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> Word2VecData:
@@ -217,7 +216,12 @@ class Word2VecTask:
         return metrics
 
     def intrinsic_metrics(self, vectors: Any) -> dict[str, float]:
-        from seqforge_word2vec.evaluation import evaluate_analogies, evaluate_similarity, read_analogies, read_similarity
+        from seqforge_word2vec.evaluation import (
+            evaluate_analogies,
+            evaluate_similarity,
+            read_analogies,
+            read_similarity,
+        )
 
         metrics: dict[str, float] = {}
         if self.analogy:

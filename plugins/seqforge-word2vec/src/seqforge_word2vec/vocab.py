@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
 from seqforge.api import ConfigError, DataError
-
 from seqforge_word2vec.corpus import Corpus
 
 NOISE_POWER = 0.75
@@ -37,7 +35,7 @@ class Vocab:
         return len(self.words)
 
     @classmethod
-    def build(cls, corpus: Corpus, *, min_count: int, max_vocab: Optional[int] = None) -> "Vocab":
+    def build(cls, corpus: Corpus, *, min_count: int, max_vocab: int | None = None) -> Vocab:
         """Count ``corpus`` once (streaming) and keep words with count >= ``min_count`` (at most ``max_vocab``)."""
         if min_count < 1:
             raise ConfigError(f"data.min_count must be >= 1, got {min_count}.")
@@ -67,7 +65,7 @@ class Vocab:
         return {"words": list(self.words), "counts": [int(c) for c in self.counts], "corpus_words": int(self.corpus_words)}
 
     @classmethod
-    def from_state(cls, state: dict[str, object]) -> "Vocab":
+    def from_state(cls, state: dict[str, object]) -> Vocab:
         return cls(list(state["words"]), np.asarray(state["counts"], dtype=np.int64), int(state.get("corpus_words", 0)))
 
     @property

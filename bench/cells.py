@@ -134,7 +134,9 @@ def make_variants(groups: list[str], B: int, T: int, I: int, H: int, chunk: int)
     cells = {"lstm": LSTMCell(I, H), "gru": GRUCell(I, H), "third-party lstm": PlainLSTM(I, H)}
     for kind, torch_cls in (("lstm", nn.LSTM), ("gru", nn.GRU)):
         cell = cells[kind]
-        variants.append(Variant(f"{kind} fused", "fused", training_step(cell, lambda c=cell: run_cell(c, x, allow_fused=True))))
+        variants.append(
+            Variant(f"{kind} fused", "fused", training_step(cell, lambda c=cell: run_cell(c, x, allow_fused=True)))
+        )
         if "fused" in groups:
             raw = torch_cls(I, H, batch_first=True)
             raw.load_state_dict(cell.rnn.state_dict())
@@ -180,7 +182,8 @@ def report(variants: list[Variant], T: int) -> None:
             ratio_of_mins = f"{min(reference) / min(v.times):.2f}x"  # the least disturbed runs
             versus = v.reference
         setup = f"{v.setup_seconds:.1f}" if v.setup_seconds else ""
-        print(f"{v.name:42s} {median:10.1f} {min(v.times):8.1f} {ratio:>7s} {ratio_of_mins:>7s}  {versus:20s} {setup:>8s}")
+        print(f"{v.name:42s} {median:10.1f} {min(v.times):8.1f} {ratio:>7s} {ratio_of_mins:>7s}  {versus:20s} "
+              f"{setup:>8s}")
 
 
 def main() -> None:
@@ -193,14 +196,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=16, help="steps per compiled call for CompiledLoop")
-    parser.add_argument("--warm-cache", action="store_true", help="reuse torch's on-disk compile cache (default: a fresh one, so compile times are cold)")
-    parser.add_argument("--groups", nargs="+", default=["fused", "loop", "compiled"], choices=["fused", "loop", "compiled"])
+    parser.add_argument("--warm-cache", action="store_true", help="reuse torch's on-disk compile cache (default: a "
+                                                                  "fresh one, so compile times are cold)")
+    parser.add_argument(
+        "--groups", nargs="+", default=["fused", "loop", "compiled"], choices=["fused", "loop", "compiled"]
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if not args.warm_cache:
         cold_cache = tempfile.TemporaryDirectory(prefix="seqforge-bench-inductor-")  # removed at exit
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = cold_cache.name
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={args.batch} I={args.input} H={args.hidden}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={args.batch} I={args.input} H={args.hidden}"
+    )
     for T in args.seq:
         variants = make_variants(args.groups, args.batch, T, args.input, args.hidden, args.chunk)
         measure(variants, args.reps, args.warmup)

@@ -78,8 +78,16 @@ def run_case(length: int, tbptt: int | None, batch: int, hidden: int) -> dict[st
 
     timer = StepTimes()
     trainer = L.Trainer(
-        max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        limit_val_batches=0, num_sanity_val_steps=0, callbacks=[timer], accelerator="cpu", devices=1,
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        callbacks=[timer],
+        accelerator="cpu",
+        devices=1,
     )
     module.data.prepare()
     before = _rss_mb()
@@ -91,7 +99,18 @@ def run_case(length: int, tbptt: int | None, batch: int, hidden: int) -> dict[st
 
 def measure(length: int, tbptt: int | None, batch: int, hidden: int) -> dict[str, Any]:
     """``run_case`` in a fresh interpreter (its own peak memory)."""
-    command = [sys.executable, __file__, "--case", str(length), "--tbptt", str(tbptt or 0), "--batch", str(batch), "--hidden", str(hidden)]
+    command = [
+        sys.executable,
+        __file__,
+        "--case",
+        str(length),
+        "--tbptt",
+        str(tbptt or 0),
+        "--batch",
+        str(batch),
+        "--hidden",
+        str(hidden),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=ENV)
     if result.returncode != 0:
         raise RuntimeError(f"case T={length} tbptt={tbptt} failed:\n{result.stderr[-3000:]}")
@@ -124,15 +143,18 @@ def main() -> None:
         return statistics.median(r[key] for r in results[case])
 
     reference = cases[0]
-    print(f"2-layer LSTM, B={args.batch}, H={args.hidden}; peak = getrusage maxrss of a fresh process per case; medians of {args.reps}")
-    print(f"{'T':>8s} {'backprop':>12s} {'steps':>6s} {'peak MiB':>9s} {'+train MiB':>10s} {'ms/step':>8s} {'peak vs 1st':>11s}")
+    print(f"2-layer LSTM, B={args.batch}, H={args.hidden}; peak = getrusage maxrss of a fresh process per case; "
+          f"medians of {args.reps}")
+    print(f"{'T':>8s} {'backprop':>12s} {'steps':>6s} {'peak MiB':>9s} {'+train MiB':>10s} {'ms/step':>8s} "
+          f"{'peak vs 1st':>11s}")
     for case in cases:
         length, tbptt = case
         peak = median(case, "peak_mb")
         grown = peak - median(case, "before_mb")
         label = f"tbptt {tbptt}" if tbptt else "full"
         ratio = peak / median(reference, "peak_mb")
-        print(f"{length:8d} {label:>12s} {results[case][0]['steps']:6d} {peak:9.1f} {grown:10.1f} {median(case, 'ms_per_step'):8.2f} {ratio:10.3f}x")
+        print(f"{length:8d} {label:>12s} {results[case][0]['steps']:6d} {peak:9.1f} {grown:10.1f} "
+              f"{median(case, 'ms_per_step'):8.2f} {ratio:10.3f}x")
     longest = (args.lengths[-1], args.tbptt)
     print(
         f"peak memory with tbptt {args.tbptt}: T={args.lengths[-1]} / T={args.lengths[0]} = "

@@ -165,7 +165,9 @@ __all__ = sorted([
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'seqforge.api' has no attribute '{name}' (the public API is seqforge.api.__all__)")
+        raise AttributeError(
+            f"module 'seqforge.api' has no attribute '{name}' (the public API is seqforge.api.__all__)"
+        )
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # once imported, a plain attribute
     return value

@@ -23,11 +23,14 @@ from seqforge.run_dir import RunDirError, checkpoint_write_message
 
 
 def _is_write_failure(exc: BaseException) -> bool:
-    """An OS error, or torch's zip writer reporting one (``PytorchStreamWriter failed writing file``, ``inline_container.cc``)."""
+    """An OS error, or torch's zip writer reporting one (``PytorchStreamWriter failed writing file``,
+    ``inline_container.cc``)."""
     if isinstance(exc, OSError):
         return True
     text = str(exc)
-    return isinstance(exc, RuntimeError) and any(s in text for s in ("inline_container", "PytorchStreamWriter", "file write failed"))
+    return isinstance(exc, RuntimeError) and any(
+        s in text for s in ("inline_container", "PytorchStreamWriter", "file write failed")
+    )
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

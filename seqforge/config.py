@@ -31,8 +31,10 @@ class ModelConfig:
     bidirectional: bool = False
     dropout: float = 0.0  # between layers and on embeddings / before the output layer
     tie_weights: bool = False  # share input embedding and output projection (needs embedding_dim == hidden_size)
-    init_range: float | None = None  # uniform(-r, r) for every parameter (Zaremba et al. use 0.1); None keeps each module's init
-    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)  # pretrained token vectors (word2vec format), freeze
+    # uniform(-r, r) for every parameter (Zaremba et al. use 0.1); None keeps each module's init
+    init_range: float | None = None
+    # pretrained token vectors (word2vec format), freeze
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     arch: str | None = None  # a task's named architecture (word2vec: skipgram|cbow)
     loss: str | None = None  # a task's training objective (word2vec: negative_sampling|nce|softmax)
 
@@ -60,7 +62,8 @@ class TrainerConfig:
     gradient_clip_algorithm: str | None = None
     accumulate_grad_batches: int = 1
     val_check_interval: Any = 200  # batches between validations (null with check_val_every_n_epoch: per epoch)
-    check_val_every_n_epoch: int | None = None  # null: validation is counted in steps (val_check_interval), across epochs
+    # null: validation is counted in steps (val_check_interval), across epochs
+    check_val_every_n_epoch: int | None = None
     limit_train_batches: Any = None
     limit_val_batches: Any = None
     limit_test_batches: Any = None
@@ -134,7 +137,8 @@ def store_optimisers() -> None:
 class TrainConfig:
     """How seqforge drives optimisation (Lightning's own knobs stay under ``trainer``)."""
 
-    tbptt_steps: int | None = None  # truncated BPTT: split each batch's time axis into chunks of this many steps, one optimiser step each; None: off
+    # truncated BPTT: split each batch's time axis into chunks of this many steps, one optimiser step each; None: off
+    tbptt_steps: int | None = None
 
 
 @dataclass
@@ -158,9 +162,11 @@ class SeqforgeConfig:
     seed: int = 0
     resume: str | None = None  # a run directory or a checkpoint to continue from
     overwrite: bool = False  # train into a run directory that holds an earlier run, deleting its checkpoints and logs
-    accept_data_change: bool = False  # resume although the data files differ from the checkpoint's (keeps its vocabularies)
+    # resume although the data files differ from the checkpoint's (keeps its vocabularies)
+    accept_data_change: bool = False
     logger: str = "auto"  # auto (CSV, plus TensorBoard when installed)|csv|tensorboard|none
-    callbacks: dict[str, Any] = field(default_factory=dict)  # name -> {_target_: ..., **kwargs}, extra Lightning callbacks
+    # name -> {_target_: ..., **kwargs}, extra Lightning callbacks
+    callbacks: dict[str, Any] = field(default_factory=dict)
     test_after_fit: bool = True  # report test-split metrics at the end of `train`
 
 

@@ -109,7 +109,8 @@ def check_addition(cfg: Any, key: str, text: str) -> None:
     owner = f"`{where}`" if where else "the top level"
     raise ConfigError(
         f"`{text}` would add `{part}` to {owner}, which is typed ({typed.__name__}): no code reads a key added "
-        f"there, and the checkpoint of such a run could not be loaded.{_suggest(cfg, key, text.lstrip('+'))}{_listing(parent)}"
+        "there, and the checkpoint of such a run could not be "
+        f"loaded.{_suggest(cfg, key, text.lstrip('+'))}{_listing(parent)}"
     )
 
 
@@ -134,7 +135,8 @@ def install_override_checks() -> None:
     """Make Hydra's override step give seqforge's messages (nearest key; no ``+`` into typed nodes).
 
     Wraps Hydra's override step through :func:`seqforge.vendor_adapters.wrap_override_application`
-    (a private API, hydra-core 1.3; the package pins ``<1.4``); idempotent. Hydra prints a ``ConfigCompositionException``
+    (a private API, hydra-core 1.3; the package pins ``<1.4``); idempotent. Hydra prints a
+    ``ConfigCompositionException``
     as one paragraph without a traceback and exits 1.
     """
     wrap_override_application(_checked_overrides)
@@ -146,7 +148,11 @@ def _checked_overrides(apply: Callable[[list, DictConfig], None]) -> Callable[[l
 
     def checked(overrides: list, cfg: DictConfig) -> None:
         for override in overrides:
-            if override.package is None and (override.is_add() or override.is_force_add()) and not override.key_or_group.startswith("hydra."):
+            if (
+                override.package is None
+                and (override.is_add() or override.is_force_add())
+                and not override.key_or_group.startswith("hydra.")
+            ):
                 try:
                     check_addition(cfg, override.key_or_group, override.input_line or override.key_or_group)
                 except ConfigError as exc:
@@ -155,7 +161,9 @@ def _checked_overrides(apply: Callable[[list, DictConfig], None]) -> Callable[[l
             apply(overrides, cfg)
         except ConfigCompositionException as exc:
             override = next((o for o in overrides if o.input_line and f"'{o.key_or_group}'" in str(exc)), None)
-            message = unknown_key_message(cfg, override.key_or_group, override.input_line) if override is not None else None
+            message = (
+                unknown_key_message(cfg, override.key_or_group, override.input_line) if override is not None else None
+            )
             if message is None or "To append to your config" not in str(exc):
                 raise
             raise ConfigCompositionException(message) from None

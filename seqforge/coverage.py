@@ -22,7 +22,8 @@ class SplitMetrics(dict):
 
 
 def split_coverage(trainer: Any, stage: str) -> str | None:
-    """``"<evaluated> of <total> batches"`` when a ``limit_*_batches`` cut the ``stage`` (val|test) evaluation short, else None."""
+    """``"<evaluated> of <total> batches"`` when a ``limit_*_batches`` cut the ``stage`` (val|test) evaluation short,
+    else None."""
     if stage == "val":
         counts = trainer.num_sanity_val_batches if trainer.sanity_checking else trainer.num_val_batches
         loaders = trainer.val_dataloaders

@@ -92,7 +92,9 @@ class RecurrentDecoder(nn.Module):
         self.input_feeding = input_feeding and self.attention is not None and not self.bahdanau_style
         self.hidden_size = hidden_size
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
-        first_input = embedding_dim + (hidden_size if self.input_feeding else 0) + (memory_size if self.bahdanau_style else 0)
+        first_input = (
+            embedding_dim + (hidden_size if self.input_feeding else 0) + (memory_size if self.bahdanau_style else 0)
+        )
         self.cells = nn.ModuleList(
             cell(input_size=first_input if i == 0 else hidden_size, hidden_size=hidden_size) for i in range(num_layers)
         )
@@ -102,8 +104,8 @@ class RecurrentDecoder(nn.Module):
         if tie_embeddings:
             if embedding_dim != hidden_size:
                 raise ConfigError(
-                    f"model.decoder.tie_embeddings=true needs model.embedding_dim ({embedding_dim}) equal to the decoder "
-                    f"hidden size ({hidden_size}, model.decoder.hidden_size or model.hidden_size)."
+                    f"model.decoder.tie_embeddings=true needs model.embedding_dim ({embedding_dim}) equal to the "
+                    f"decoder hidden size ({hidden_size}, model.decoder.hidden_size or model.hidden_size)."
                 )
             self.output.weight = self.embedding.weight
 
@@ -116,7 +118,8 @@ class RecurrentDecoder(nn.Module):
         return DecoderState(
             layers=layers, feed=zeros if self.input_feeding else None, memory=memory, mask=mask, keys=keys,
             output=zeros if self.bahdanau_style else None,
-            step=memory.new_zeros(memory.shape[0], dtype=torch.long) if self.attention_needs_step else None,  # (B,) t = 0
+            # (B,) t = 0
+            step=memory.new_zeros(memory.shape[0], dtype=torch.long) if self.attention_needs_step else None,
         )
 
     def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
@@ -125,7 +128,8 @@ class RecurrentDecoder(nn.Module):
         weights = None
         where = {"step": state.step} if self.attention_needs_step else {}
         if self.bahdanau_style:
-            context, weights = self.attention(state.output, state.memory, state.mask, keys=state.keys, **where)  # query h_{t-1}
+            # query h_{t-1}
+            context, weights = self.attention(state.output, state.memory, state.mask, keys=state.keys, **where)
             x = torch.cat([x, context], dim=-1)  # (B, E + H_enc)
         elif self.input_feeding:
             x = torch.cat([x, state.feed], dim=-1)  # (B, E + H)
@@ -137,7 +141,8 @@ class RecurrentDecoder(nn.Module):
         top = x  # (B, H)
         if self.attention is not None:
             if not self.bahdanau_style:
-                context, weights = self.attention(top, state.memory, state.mask, keys=state.keys, **where)  # (B, H_enc), (B, S)
+                # (B, H_enc), (B, S)
+                context, weights = self.attention(top, state.memory, state.mask, keys=state.keys, **where)
             x = torch.tanh(self.combine(torch.cat([context, top], dim=-1)))  # (B, H): attentional state h~_t
         logits = self.output(self.dropout(x))  # (B, V)
         next_state = DecoderState(

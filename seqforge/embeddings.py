@@ -27,14 +27,18 @@ if TYPE_CHECKING:
 class EmbeddingConfig:
     """``model.embedding.*``: how tokens become vectors, and initialising them from pretrained vectors."""
 
-    kind: str = "learned"  # learned (nn.Embedding of model.embedding_dim)|onehot (fixed identity rows: input size = vocabulary size)
+    # learned (nn.Embedding of model.embedding_dim)|onehot (fixed identity rows: input size = vocabulary size)
+    kind: str = "learned"
     pretrained: str | None = None  # a word2vec text or binary file (format detected)
-    target_pretrained: str | None = None  # translation's decoder embedding; unset: `pretrained` if data.shared_vocab=true
+    # translation's decoder embedding; unset: `pretrained` if data.shared_vocab=true
+    target_pretrained: str | None = None
     freeze: bool = False  # keep the embedding fixed during training (the target one only if it has a vectors file)
     lowercase_fallback: bool = True  # a token without a vector uses its lowercase form's vector, if any
 
 
-def build_token_embedding(vocab_size: int, dim: int, cfg: Any, *, padding_idx: int = 0, key: str = "model.embedding") -> nn.Module:
+def build_token_embedding(
+    vocab_size: int, dim: int, cfg: Any, *, padding_idx: int = 0, key: str = "model.embedding"
+) -> nn.Module:
     """The token embedding a task puts before its encoder, by ``cfg.kind`` (``model.embedding.kind``).
 
     ``learned`` is an ``nn.Embedding(vocab_size, dim)``; ``onehot`` is the fixed identity
@@ -54,8 +58,9 @@ def build_token_embedding(vocab_size: int, dim: int, cfg: Any, *, padding_idx: i
         raise ConfigError(f"{key}.kind must be learned or onehot, got '{kind}'.")
     if getattr(cfg, "pretrained", None):
         raise ConfigError(
-            f"{key}.kind=onehot is a fixed identity and cannot be initialised from {key}.pretrained='{cfg.pretrained}'; "
-            f"use {key}.kind=learned with pretrained vectors, or unset {key}.pretrained."
+            f"{key}.kind=onehot is a fixed identity and cannot be initialised from "
+            f"{key}.pretrained='{cfg.pretrained}'; use {key}.kind=learned with pretrained vectors, or unset "
+            f"{key}.pretrained."
         )
     from seqforge.onehot import OneHotEmbedding
 
@@ -84,7 +89,8 @@ def read_word2vec(path: str | Path, *, key: str = "model.embedding.pretrained") 
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise DataError(f"The vectors file '{path}' (config key `{key}`) does not exist; give a word2vec text or binary file.")
+        raise DataError(f"The vectors file '{path}' (config key `{key}`) does not exist; give a word2vec text or "
+                        "binary file.")
     raw = path.read_bytes()
     if path.suffix == ".gz":
         import gzip
@@ -126,10 +132,13 @@ def _read_text(body: bytes, count: int, dim: int, path: Path, key: str) -> tuple
         try:
             vectors[len(words)] = [float(x) for x in parts[1:]]
         except ValueError:
-            raise DataError(f"The vectors file '{path}' (config key `{key}`), line {number}: a value is not a number.") from None
+            raise DataError(
+                f"The vectors file '{path}' (config key `{key}`), line {number}: a value is not a number."
+            ) from None
         words.append(parts[0])
     if len(words) != count:
-        raise DataError(f"The vectors file '{path}' (config key `{key}`) has {len(words)} vectors; its header announces {count}.")
+        raise DataError(f"The vectors file '{path}' (config key `{key}`) has {len(words)} vectors; its header "
+                        f"announces {count}.")
     return words, vectors
 
 
@@ -164,8 +173,8 @@ def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str
         return (cfg.pretrained if shared_vocab else None), f"{key}.pretrained"
     if side == "only" and cfg.target_pretrained:
         raise ConfigError(
-            f"{key}.target_pretrained='{cfg.target_pretrained}' initialises a decoder (target-side) embedding, but this "
-            f"task has a single embedding; use {key}.pretrained instead."
+            f"{key}.target_pretrained='{cfg.target_pretrained}' initialises a decoder (target-side) embedding, but "
+            f"this task has a single embedding; use {key}.pretrained instead."
         )
     return cfg.pretrained, f"{key}.pretrained"
 

@@ -199,11 +199,15 @@ class Task(Protocol):
         """The model; ``data`` is the prepared data module (vocabulary, sizes)."""
         ...
 
-    def training_step(self, model: torch.nn.Module, batch: Any, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(
+        self, model: torch.nn.Module, batch: Any, carry: Any, *, stateful: bool
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
         """``(loss, logs, carry)`` for one training batch."""
         ...
 
-    def evaluation_step(self, model: torch.nn.Module, batch: Any, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:
+    def evaluation_step(
+        self, model: torch.nn.Module, batch: Any, carry: Any, *, stateful: bool
+    ) -> tuple[dict[str, Tensor], Any]:
         """Per-batch sums named in ``metric_sums``, and the carry.
 
         The dict may also hold ``"texts"``: a list of ``(output, reference)``
@@ -267,8 +271,9 @@ class Translates(Protocol):
     tokens mapped to ``<unk>``. ``options`` overrides the task's decoding config.
     """
 
-    def translate(self, model: torch.nn.Module, data: Any, lines: Sequence[str], options: Any = None, batch_size: int = 64) -> tuple[list[Any], int]:
-        ...
+    def translate(
+        self, model: torch.nn.Module, data: Any, lines: Sequence[str], options: Any = None, batch_size: int = 64
+    ) -> tuple[list[Any], int]: ...
 
 
 @runtime_checkable
@@ -279,8 +284,9 @@ class Predicts(Protocol):
     stderr (e.g. unknown tokens mapped to ``<unk>``). The CLI drops blank lines first.
     """
 
-    def predict(self, model: torch.nn.Module, data: Any, lines: Sequence[str], batch_size: int) -> tuple[list[str], list[str]]:
-        ...
+    def predict(
+        self, model: torch.nn.Module, data: Any, lines: Sequence[str], batch_size: int
+    ) -> tuple[list[str], list[str]]: ...
 
 
 @runtime_checkable

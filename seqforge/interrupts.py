@@ -142,8 +142,8 @@ class StopOnSignal(L.Callback):
         if signum:
             raise RunInterrupted(
                 f"Training stopped by {signal.Signals(signum).name} at its last step ({trainer.global_step}); "
-                f"{self.run_dir / 'checkpoints' / 'last.ckpt'} holds the trained model. The final evaluation was skipped: "
-                f"`seqforge evaluate ckpt={self.run_dir}` reports it.",
+                f"{self.run_dir / 'checkpoints' / 'last.ckpt'} holds the trained model. The final evaluation was "
+                f"skipped: `seqforge evaluate ckpt={self.run_dir}` reports it.",
                 signum,
             )
 

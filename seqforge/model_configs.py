@@ -19,9 +19,11 @@ class RecurrentDecoderConfig:
     hidden_size: int | None = None  # None: model.hidden_size
     num_layers: int | None = None  # None: model.num_layers
     input_feeding: bool = True  # feed the previous attentional state into the next step (Luong et al. 2015, 3.3)
-    tie_embeddings: bool = False  # share the target embedding with the output layer (needs embedding_dim == decoder hidden size)
+    # share the target embedding with the output layer (needs embedding_dim == decoder hidden size)
+    tie_embeddings: bool = False
     bridge: str = "linear"  # encoder final state -> decoder initial state: linear|zero|copy
-    attention_style: str = "luong"  # luong: h_t queries, h~_t fed forward | bahdanau: h_{t-1} queries, context enters the cell
+    # luong: h_t queries, h~_t fed forward | bahdanau: h_{t-1} queries, context enters the cell
+    attention_style: str = "luong"
 
 
 @dataclass

@@ -72,7 +72,8 @@ class SeqforgeModule(L.LightningModule):
         self.data = data
         self.model = model
         self.stateful = bool(getattr(data.cfg, "stateful", False))
-        # A task may update its parameters itself (word2vec's compiled kernels): it then gets the optimiser in training_step.
+        # A task may update its parameters itself (word2vec's compiled kernels): it then gets the optimiser in
+        # training_step.
         self.automatic_optimization = not isinstance(task, ManuallyOptimised) or bool(task.automatic_optimization)
         self.sums = nn.ModuleDict(
             {stage: nn.ModuleDict({k: SumMetric() for k in task.metric_sums}) for stage in ("val", "test")}
@@ -88,15 +89,17 @@ class SeqforgeModule(L.LightningModule):
     def _enable_truncated_bptt(self) -> None:
         if self.tbptt_steps < 1:
             raise ConfigError(
-                f"train.tbptt_steps must be a positive number of time steps per chunk (or null for full backpropagation "
-                f"through time), got {self.tbptt_steps}."
+                "train.tbptt_steps must be a positive number of time steps per chunk (or null for full "
+                f"backpropagation through time), got {self.tbptt_steps}."
             )
         if not isinstance(self.task, TimeSplits):
             raise ConfigError(
                 f"train.tbptt_steps={self.tbptt_steps} needs a task whose batches can be cut along time, but "
-                f"{type(self.task).__name__} has no `split_time(batch, steps)` hook. Unset train.tbptt_steps for this task."
+                f"{type(self.task).__name__} has no `split_time(batch, steps)` hook. Unset train.tbptt_steps for this "
+                "task."
             )
-        length = self.data.sequence_length if isinstance(self.data, KnowsSequenceLength) else None  # the error before training
+        # the error before training
+        length = self.data.sequence_length if isinstance(self.data, KnowsSequenceLength) else None
         if length is not None and self.tbptt_steps > length:
             key = self.data.sequence_length_key
             raise ConfigError(
@@ -110,21 +113,28 @@ class SeqforgeModule(L.LightningModule):
                 f"(got {trainer.accumulate_grad_batches})."
             )
         self.automatic_optimization = False  # Lightning 2.x has no truncated BPTT: the chunks are stepped by hand
-        self.clip_val = trainer.get("gradient_clip_val")  # Lightning refuses gradient_clip_val under manual optimisation
+        # Lightning refuses gradient_clip_val under manual optimisation
+        self.clip_val = trainer.get("gradient_clip_val")
         self.clip_algorithm = trainer.get("gradient_clip_algorithm")
 
     # -- training -----------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
         loader = self.trainer.train_dataloader
         if isinstance(loader, ResumableLoaderLike):
-            loader.mark_consumed(getattr(batch, "index", None))  # for exact mid-epoch resume (a stream batch says which one)
+            # for exact mid-epoch resume (a stream batch says which one)
+            loader.mark_consumed(getattr(batch, "index", None))
         if self.tbptt_steps is not None:
             return self._truncated_bptt_step(batch, batch_idx)
-        manual = {} if self.automatic_optimization else {"optimizer": self.optimizers()}  # a task that updates parameters itself
-        loss, logs, carry = self.task.training_step(self.model, batch, self._carry.get("train"), stateful=self.stateful, **manual)
+        # a task that updates parameters itself
+        manual = {} if self.automatic_optimization else {"optimizer": self.optimizers()}
+        loss, logs, carry = self.task.training_step(
+            self.model, batch, self._carry.get("train"), stateful=self.stateful, **manual
+        )
         self._carry["train"] = carry if self.stateful else None
         self._check_finite(loss, batch_idx)
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size)
+        self.log_dict(
+            {f"train/{k}": v for k, v in logs.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size
+        )
         return loss
 
     def _check_finite(self, loss: torch.Tensor, batch_idx: int, chunk: int | None = None) -> None:
@@ -133,8 +143,8 @@ class SeqforgeModule(L.LightningModule):
 
             where = f"batch {batch_idx}" + (f", truncated-BPTT chunk {chunk}" if chunk is not None else "")
             raise SeqforgeError(
-                f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}, {where}); "
-                f"training stopped. {kept_checkpoint_words(self.trainer)} "
+                f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}, "
+                f"{where}); training stopped. {kept_checkpoint_words(self.trainer)} "
                 "Lower optim.lr, set trainer.gradient_clip_val (e.g. 5), or check the data."
             )
 
@@ -173,7 +183,9 @@ class SeqforgeModule(L.LightningModule):
         self._carry["train"] = carry if self.stateful else None
         if weight:
             means = {key: value / weight for key, value in sums.items()}  # per-chunk logs weighted by chunk length
-            self.log_dict({f"train/{k}": v for k, v in means.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size)
+            self.log_dict(
+                {f"train/{k}": v for k, v in means.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size
+            )
             return means.get("loss")
         return None
 
@@ -241,8 +253,10 @@ class SeqforgeModule(L.LightningModule):
         self._carry.pop(stage, None)
         texts = self._gathered_texts(stage)
         metrics = self.task.compute_metrics(totals, self.data, texts)
-        self.last_metrics[stage] = with_coverage(metrics, split_coverage(self.trainer, stage))  # limit_*_batches shown beside it
-        # Already reduced across ranks by torchmetrics; sync_dist averages identical values (a no-op) and keeps Lightning quiet.
+        # limit_*_batches shown beside it
+        self.last_metrics[stage] = with_coverage(metrics, split_coverage(self.trainer, stage))
+        # Already reduced across ranks by torchmetrics; sync_dist averages identical values (a no-op) and keeps
+        # Lightning quiet.
         self.log_dict({f"{stage}/{k}": float(v) for k, v in metrics.items()}, prog_bar=(stage == "val"), sync_dist=True)
 
     def on_validation_epoch_start(self) -> None:

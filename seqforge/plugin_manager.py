@@ -160,8 +160,10 @@ def _hook_problem(manager: pluggy.PluginManager, plugin: Any) -> str | None:
     """Why a registered plugin cannot work (no hooks, or a misspelt hook), or None."""
     callers = manager.get_hookcallers(plugin) or []
     unknown = [
-        caller.name for caller in callers
-        if not caller.has_spec() and not all(impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin)
+        caller.name
+        for caller in callers
+        if not caller.has_spec()
+        and not all(impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin)
     ]
     known = sorted(name for name in vars(manager.hook) if getattr(manager.hook, name).has_spec())
     if unknown:
@@ -185,7 +187,8 @@ def parse_api_version(value: Any) -> tuple[int, int] | None:
 
 
 def api_problem(plugin: Any) -> str | None:
-    """Why ``plugin``'s declared ``SEQFORGE_PLUGIN_API`` rules it out on this seqforge, or None (compatible or undeclared)."""
+    """Why ``plugin``'s declared ``SEQFORGE_PLUGIN_API`` rules it out on this seqforge, or None (compatible or
+    undeclared)."""
     from seqforge import PLUGIN_API_VERSION, __version__
 
     declared = getattr(plugin, API_ATTRIBUTE, None)
@@ -202,9 +205,11 @@ def api_problem(plugin: Any) -> str | None:
     if wanted[0] != core[0] or wanted[1] > core[1]:
         newer = wanted > core
         return (
-            f"targets seqforge plugin API {wanted[0]}.{wanted[1]} ({API_ATTRIBUTE}), but seqforge {__version__} implements "
-            f"plugin API {PLUGIN_API_VERSION}; "
-            + ("upgrade seqforge, or install a release of the plugin made for API " if newer else "install a release of the plugin made for API ")
+            f"targets seqforge plugin API {wanted[0]}.{wanted[1]} ({API_ATTRIBUTE}), but seqforge {__version__} "
+            f"implements plugin API {PLUGIN_API_VERSION}; "
+            + ("upgrade seqforge, or install a release of the plugin made for API " if newer else "install a release "
+                                                                                                  "of the plugin made "
+                                                                                                  "for API ")
             + f"{core[0]}.x."
         )
     return None
@@ -251,7 +256,8 @@ def load_plugins(
     for provider, plugin in candidates:
         if provider.plugin in by_name:
             result.failures.append(PluginFailure(
-                provider, f"the plugin name '{provider.plugin}' is already taken by {by_name[provider.plugin]}; rename one entry point.",
+                provider, f"the plugin name '{provider.plugin}' is already taken by {by_name[provider.plugin]}; rename "
+                          "one entry point.",
             ))
             continue
         incompatible = api_problem(plugin)
@@ -276,7 +282,8 @@ def load_plugins(
             for impl in manager.hook.seqforge_register.get_hookimpls():
                 if impl.plugin is plugin:
                     kwargs = {"registry": registry}
-                    impl.function(*[kwargs[name] for name in impl.argnames])  # an impl may take fewer arguments (pluggy)
+                    # an impl may take fewer arguments (pluggy)
+                    impl.function(*[kwargs[name] for name in impl.argnames])
             registry.commit()
         except Exception as exc:  # noqa: BLE001 - isolate the broken plugin
             registry.rollback()

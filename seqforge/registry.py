@@ -161,7 +161,8 @@ def _target_of(factory: Any) -> str | None:
 
 @dataclass(frozen=True)
 class Preset:
-    """A composable preset a plugin ships (``experiment=<name>``): a YAML file like those in ``seqforge/conf/experiment/``.
+    """A composable preset a plugin ships (``experiment=<name>``): a YAML file like those in
+    ``seqforge/conf/experiment/``.
 
     Attributes:
         name: selected as ``experiment=<name>``.
@@ -185,7 +186,11 @@ def core_preset_names() -> set[str]:
     from importlib import resources
 
     folder = resources.files("seqforge.conf") / PRESET_GROUP
-    return {entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml")} if folder.is_dir() else set()
+    return (
+        {entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml")}
+        if folder.is_dir()
+        else set()
+    )
 
 
 @dataclass(frozen=True)
@@ -216,7 +221,8 @@ class Registry:
     """Components by kind and name; handed to every plugin's ``seqforge_register``."""
 
     def __init__(self, *, store_configs: bool = True) -> None:
-        self._components: dict[tuple[str, str], Component] = {}  # (kind, qualified name) -> component, in registration order
+        # (kind, qualified name) -> component, in registration order
+        self._components: dict[tuple[str, str], Component] = {}
         self._commands: dict[str, Command] = {}
         self._pending_commands: list[Command] = []
         self._presets: dict[str, Preset] = {}
@@ -274,8 +280,13 @@ class Registry:
                 "pass a class or function defined at module level, or its dotted import path ('package.module.Name')."
             )
         if not dataclasses.is_dataclass(config) or not isinstance(config, type):
-            raise PluginError(f"{self._provider} registered {kind} '{name}' with config {config!r}; expected a dataclass type.")
-        missing = [f.name for f in dataclasses.fields(config) if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+            raise PluginError(f"{self._provider} registered {kind} '{name}' with config {config!r}; expected a "
+                              "dataclass type.")
+        missing = [
+            f.name
+            for f in dataclasses.fields(config)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
         if missing:
             raise PluginError(
                 f"{self._provider} registered {kind} '{name}' whose config {config.__name__} has fields without "
@@ -296,7 +307,10 @@ class Registry:
                 f"{self._provider} registered {kind} '{name}' whose config {config.__name__} is not a valid Hydra "
                 f"structured config: {str(exc).splitlines()[0]}"
             ) from exc
-        for existing in [*self.providers(kind, name), *(c for c in self._pending or () if (c.kind, c.name) == (kind, name))]:
+        for existing in [
+            *self.providers(kind, name),
+            *(c for c in self._pending or () if (c.kind, c.name) == (kind, name)),
+        ]:
             if existing.provider.qualifier == self._provider.qualifier:
                 raise DuplicateComponentError(
                     f"{kind} '{name}' is registered twice: by {existing.provider} and by {self._provider}. "
@@ -308,7 +322,8 @@ class Registry:
                     f"The names of seqforge's core are reserved: rename the component in the plugin."
                 )
         if isinstance(formerly, str) or any(_target_of(path) is None or not isinstance(path, str) for path in formerly):
-            raise PluginError(f"{self._provider} registered {kind} '{name}' with formerly={formerly!r}; expected a list of dotted import paths.")
+            raise PluginError(f"{self._provider} registered {kind} '{name}' with formerly={formerly!r}; expected a "
+                              "list of dotted import paths.")
         component = Component(kind, name, factory, config, self._provider, description, node, tuple(formerly))
         if self._pending is not None:
             self._pending.append(component)
@@ -317,7 +332,13 @@ class Registry:
         return component
 
     def cell(
-        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("cell", ...)``."""
         return self.register("cell", name, factory, config, description=description, formerly=formerly)
@@ -360,14 +381,18 @@ class Registry:
             PluginError: the name or target is malformed.
         """
         if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-            raise PluginError(f"{self._provider} registered command {name!r}: names are lowercase ASCII letters, digits, '_' or '-'.")
+            raise PluginError(f"{self._provider} registered command {name!r}: names are lowercase ASCII letters, "
+                              "digits, '_' or '-'.")
         if _target_of(target) is None or not isinstance(target, str):
-            raise PluginError(f"{self._provider} registered command '{name}' with target {target!r}; expected a dotted path 'package.module.function'.")
+            raise PluginError(f"{self._provider} registered command '{name}' with target {target!r}; expected a dotted "
+                              "path 'package.module.function'.")
         if name in BUILTIN_COMMANDS:
-            raise DuplicateComponentError(f"command '{name}' is built into seqforge; {self._provider} cannot register it.")
+            raise DuplicateComponentError(f"command '{name}' is built into seqforge; {self._provider} cannot register "
+                                          "it.")
         existing = self._commands.get(name) or next((c for c in self._pending_commands if c.name == name), None)
         if existing is not None:
-            raise DuplicateComponentError(f"command '{name}' is registered twice: by {existing.provider} and by {self._provider}.")
+            raise DuplicateComponentError(f"command '{name}' is registered twice: by {existing.provider} and by "
+                                          f"{self._provider}.")
         command = Command(name, target, self._provider, description)
         if self._pending is not None:
             self._pending_commands.append(command)
@@ -391,12 +416,15 @@ class Registry:
             PluginError: the name is malformed, or the file is missing or not a YAML mapping.
         """
         if not valid_name(name):
-            raise PluginError(f"{self._provider} registered preset {name!r}: names are lowercase ASCII letters, digits, '_' or '-'.")
+            raise PluginError(f"{self._provider} registered preset {name!r}: names are lowercase ASCII letters, "
+                              "digits, '_' or '-'.")
         if name in core_preset_names():
-            raise DuplicateComponentError(f"preset '{name}' ships with seqforge itself; {self._provider} cannot register it.")
+            raise DuplicateComponentError(f"preset '{name}' ships with seqforge itself; {self._provider} cannot "
+                                          "register it.")
         existing = self._presets.get(name) or next((p for p in self._pending_presets if p.name == name), None)
         if existing is not None:
-            raise DuplicateComponentError(f"preset '{name}' is registered twice: by {existing.provider} and by {self._provider}.")
+            raise DuplicateComponentError(f"preset '{name}' is registered twice: by {existing.provider} and by "
+                                          f"{self._provider}.")
         preset = Preset(name, Path(path), self._provider, description)
         self._read_preset(preset)  # a missing or malformed file is the plugin's error, reported at registration
         if self._pending is not None:
@@ -415,9 +443,11 @@ class Registry:
         try:
             node = OmegaConf.load(preset.path)
         except Exception as exc:
-            raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}, which cannot be read: {str(exc).splitlines()[0]}") from exc
+            raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}, which cannot be "
+                              f"read: {str(exc).splitlines()[0]}") from exc
         if not isinstance(node, DictConfig):
-            raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}: expected a YAML mapping (keys and a defaults list).")
+            raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}: expected a YAML "
+                              "mapping (keys and a defaults list).")
         return node
 
     def _commit_presets(self, presets: list[Preset]) -> None:
@@ -468,7 +498,8 @@ class Registry:
                 provider = component.provider.distribution or component.provider.plugin
                 store.store(group=component.group, name=component.qualified_name, node=node, provider=provider)
                 same_name = self.providers(component.kind, component.name)
-                if len(same_name) > 1:  # replaces the first provider's node on purpose: composing the plain name must fail
+                # replaces the first provider's node on purpose: composing the plain name must fail
+                if len(same_name) > 1:
                     node, provider = _ambiguous_node(same_name), CORE_DISTRIBUTION
                 store.store(group=component.group, name=component.name, node=node, provider=provider)
 
@@ -537,7 +568,11 @@ def ambiguous_component_message(components: list[Component]) -> str:
     """One paragraph: the plain name is provided by several distributions; who they are and how to pick one."""
     kind, name, group = components[0].kind, components[0].name, components[0].group
     listing = "; ".join(f"`{group}={c.qualified_name}` from {c.provider} builds {c.target}" for c in components)
-    same = " (the same class path, but each distribution decides what it installs there)" if len({c.target for c in components}) == 1 else ""
+    same = (
+        " (the same class path, but each distribution decides what it installs there)"
+        if len({c.target for c in components}) == 1
+        else ""
+    )
     return (
         f"The {kind} name '{name}' (config key `{group}`) is registered by {len(components)} installed distributions, "
         f"so `{group}={name}` does not say which one you mean: {listing}{same}. seqforge does not choose by install or "
@@ -566,5 +601,9 @@ def unknown_component_message(kind: str, name: str, available: list[str]) -> str
     group = KIND_GROUPS.get(kind, kind)
     suggestion = difflib.get_close_matches(name, available, n=1, cutoff=0.5)
     hint = f" Did you mean `{group}={suggestion[0]}`?" if suggestion else ""
-    listing = ", ".join(available) if available else "none (is the plugin that provides it installed? see `seqforge plugins list`)"
+    listing = (
+        ", ".join(available)
+        if available
+        else "none (is the plugin that provides it installed? see `seqforge plugins list`)"
+    )
     return f"Unknown {kind} '{name}' (config key `{group}`). Available: {listing}.{hint}"

@@ -23,7 +23,13 @@ def flatten_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
 
 
 def make_result(
-    *, monitor: str, mode: str, best: float | None, final: dict[str, dict[str, float]], step: int, interrupted: bool = False
+    *,
+    monitor: str,
+    mode: str,
+    best: float | None,
+    final: dict[str, dict[str, float]],
+    step: int,
+    interrupted: bool = False,
 ) -> dict[str, Any]:
     """The content of ``result.json``; ``best`` is ``None`` when the monitored metric was never logged."""
     flat = flatten_metrics(final)

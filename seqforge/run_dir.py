@@ -31,7 +31,8 @@ from seqforge.errors import SeqforgeError
 
 LOCK_FILE = "run.lock"
 CHECKPOINT_DIR = "checkpoints"
-#: What seqforge writes into a run directory, i.e. what ``overwrite=true`` removes (Hydra's ``.hydra/`` it rewrites itself).
+# : What seqforge writes into a run directory, i.e. what ``overwrite=true`` removes (Hydra's ``.hydra/`` it rewrites
+# itself).
 RUN_OUTPUTS = ("checkpoints", "csv", "tensorboard", "result.json", "config.yaml")
 
 #: Run directories this process holds, resolved path -> open lock file (closing it releases the lock).
@@ -194,8 +195,8 @@ def _owner(path: Path) -> str:
 def _locked_message(run_dir: Path, pid: str) -> str:
     return (
         f"The run directory {run_dir} is in use by another seqforge run (PID {pid}, lock file {run_dir / LOCK_FILE}). "
-        "Two runs in one directory would overwrite each other's checkpoints and mix their metrics. Wait for that run to "
-        "end (or stop it), or give this run its own directory with hydra.run.dir=<path>."
+        "Two runs in one directory would overwrite each other's checkpoints and mix their metrics. Wait for that run "
+        "to end (or stop it), or give this run its own directory with hydra.run.dir=<path>."
     )
 
 
@@ -232,7 +233,8 @@ def clear(run_dir: Path) -> None:
             else:
                 path.unlink(missing_ok=True)
         except OSError as exc:
-            raise RunDirError(f"overwrite=true: could not remove {path} ({exc.strerror or exc}). Remove it by hand or choose another hydra.run.dir.") from None
+            raise RunDirError(f"overwrite=true: could not remove {path} ({exc.strerror or exc}). Remove it by hand or "
+                              "choose another hydra.run.dir.") from None
 
 
 # -- writes that fail mid-run ---------------------------------------------------------------
@@ -259,8 +261,8 @@ def checkpoint_write_message(target: Path, exc: BaseException, step: int | None 
     run_dir = folder.parent if folder.name == CHECKPOINT_DIR else folder
     detail = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
     at = f" at step {step}" if step is not None else ""
-    kept = (f"The previous {target.name} is intact: checkpoints are written to a temporary file and renamed over the old "
-            "one only once complete, so nothing saved earlier was lost." if existed else
+    kept = (f"The previous {target.name} is intact: checkpoints are written to a temporary file and renamed over the "
+            "old one only once complete, so nothing saved earlier was lost." if existed else
             f"No earlier {target.name} existed, so nothing saved earlier was lost.")
     return (
         f"Could not write the checkpoint {target}{at}: {_reason(exc)} ({detail}). Training stopped. {kept} "
@@ -269,7 +271,8 @@ def checkpoint_write_message(target: Path, exc: BaseException, step: int | None 
 
 
 class disk_errors:
-    """Turn an OS write error inside a run (full disk, read-only file system) into one paragraph naming the run directory."""
+    """Turn an OS write error inside a run (full disk, read-only file system) into one paragraph naming the run
+    directory."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
@@ -281,8 +284,11 @@ class disk_errors:
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
             where = exc.filename or self.run_dir
             last = self.run_dir / CHECKPOINT_DIR / "last.ckpt"
-            kept = (f"The last checkpoint, {last}, is intact (it is replaced only by a complete write)." if last.is_file()
-                    else "No checkpoint had been written yet.")
+            kept = (
+                f"The last checkpoint, {last}, is intact (it is replaced only by a complete write)."
+                if last.is_file()
+                else "No checkpoint had been written yet."
+            )
             raise RunDirError(
                 f"Training stopped: writing {where} failed because {_reason(exc)} ({exc.strerror}). {kept} "
                 f"Free some space (or fix the file system) and "

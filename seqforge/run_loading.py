@@ -22,7 +22,8 @@ def _as_config(overrides: Overrides, key: str) -> Any:
     if overrides is None or isinstance(overrides, DictConfig):
         return overrides
     if isinstance(overrides, (str, bytes)):
-        raise TypeError(f"load_run overrides: expected a list of 'key=value' strings or a mapping, got the string {overrides!r}")
+        raise TypeError("load_run overrides: expected a list of 'key=value' strings or a mapping, got the string "
+                        f"{overrides!r}")
     if not overrides:
         return None
     try:
@@ -33,7 +34,9 @@ def _as_config(overrides: Overrides, key: str) -> Any:
         raise ConfigError(f"Cannot read the override(s) for the run `{key}`: {str(exc).splitlines()[0]}.") from None
 
 
-def load_run(path: str | Path, overrides: Overrides = None, *, key: str = "ckpt", command: str = "evaluate") -> SeqforgeModule:
+def load_run(
+    path: str | Path, overrides: Overrides = None, *, key: str = "ckpt", command: str = "evaluate"
+) -> SeqforgeModule:
     """The trained run at ``path`` (a ``.ckpt`` file or a run directory), rebuilt and ready to apply.
 
     Args:

@@ -112,7 +112,11 @@ def reorder_beams(state: Any, rows: Tensor) -> Any:
     static = getattr(type(state), "beam_static_fields", ())
     if not static or not dataclasses.is_dataclass(state):
         return select_state_rows(state, rows)
-    moving = {f.name: select_state_rows(getattr(state, f.name), rows) for f in dataclasses.fields(state) if f.init and f.name not in static}
+    moving = {
+        f.name: select_state_rows(getattr(state, f.name), rows)
+        for f in dataclasses.fields(state)
+        if f.init and f.name not in static
+    }
     return dataclasses.replace(state, **moving)
 
 
@@ -153,7 +157,8 @@ def _limits(max_len: MaxLen, batch_size: int) -> list[int]:
     """``max_len`` as one python int per sentence."""
     if isinstance(max_len, Tensor):
         if max_len.shape != (batch_size,):
-            raise ValueError(f"max_len must be an int or a (B,) = ({batch_size},) tensor, got shape {tuple(max_len.shape)}")
+            raise ValueError(f"max_len must be an int or a (B,) = ({batch_size},) tensor, got shape "
+                             f"{tuple(max_len.shape)}")
         return [int(m) for m in max_len.tolist()]
     return [int(max_len)] * batch_size
 
@@ -172,7 +177,8 @@ def _call(step: StepFn, tokens: Tensor, state: Any) -> tuple[Tensor, Any, Tensor
     if log_probs.dim() != 2 or log_probs.shape[0] != n:
         raise ValueError(f"step must return log_probs of shape (N, V) with N = {n}, got {tuple(log_probs.shape)}")
     if attention is not None and (attention.dim() != 2 or attention.shape[0] != n):
-        raise ValueError(f"step must return attention of shape (N, S) with N = {n} or None, got {tuple(attention.shape)}")
+        raise ValueError(f"step must return attention of shape (N, S) with N = {n} or None, got "
+                         f"{tuple(attention.shape)}")
     return log_probs, state, attention
 
 
@@ -322,8 +328,16 @@ def sample_search(
     of the sampled tokens.
     """
     return _single_path(
-        step, state, batch_size=batch_size, bos_id=bos_id, eos_id=eos_id, max_len=max_len, min_len=min_len,
-        choose=lambda log_probs: sample_next(log_probs, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator),
+        step,
+        state,
+        batch_size=batch_size,
+        bos_id=bos_id,
+        eos_id=eos_id,
+        max_len=max_len,
+        min_len=min_len,
+        choose=lambda log_probs: sample_next(
+            log_probs, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
+        ),
     )
 
 

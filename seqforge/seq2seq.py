@@ -37,7 +37,13 @@ class Seq2Seq(nn.Module):
         return self.decoder.initial_state(layers, encoded.outputs, encoded.mask)
 
     def forward(
-        self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, *, teacher_forcing: float = 1.0, generator: torch.Generator | None = None
+        self,
+        src: Tensor,
+        src_lengths: Tensor,
+        tgt_in: Tensor,
+        *,
+        teacher_forcing: float = 1.0,
+        generator: torch.Generator | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         """Logits ``(B, T, V)`` and attention ``(B, T, S)`` (or None) for the target prefix ``tgt_in``.
 
@@ -57,7 +63,9 @@ class Seq2Seq(nn.Module):
                 y_prev = tgt_in[:, t + 1]
                 if teacher_forcing < 1.0:
                     own = step_logits.detach().argmax(dim=-1)  # (B,)
-                    use_truth = torch.rand(y_prev.shape, generator=generator, device="cpu").to(y_prev.device) < teacher_forcing
+                    use_truth = (
+                        torch.rand(y_prev.shape, generator=generator, device="cpu").to(y_prev.device) < teacher_forcing
+                    )
                     y_prev = torch.where(use_truth, y_prev, own)
         return torch.stack(logits, dim=1), torch.stack(attention, dim=1) if attention else None  # (B, T, V), (B, T, S)
 

@@ -14,7 +14,8 @@ pytest_plugins = ["pytester"]  # tests/testing/test_testing.py runs seqforge.tes
 
 @pytest.fixture
 def config_store() -> Iterator[Any]:
-    """Hydra's ConfigStore, with the component groups (model/cell, task, ...) restored and GlobalHydra cleared after the test."""
+    """Hydra's ConfigStore, with the component groups (model/cell, task, ...) restored and GlobalHydra cleared after the
+    test."""
     from hydra.core.config_store import ConfigStore
     from hydra.core.global_hydra import GlobalHydra
 
@@ -44,7 +45,8 @@ def config_store() -> Iterator[Any]:
 
 @pytest.fixture
 def plugin_env(seqforge_plugin_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No SEQFORGE_* plugin variables from the caller's environment (the fixture seqforge's pytest plugin gives authors)."""
+    """No SEQFORGE_* plugin variables from the caller's environment (the fixture seqforge's pytest plugin gives
+    authors)."""
     return seqforge_plugin_env
 
 

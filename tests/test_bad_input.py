@@ -21,7 +21,8 @@ def assert_clean_failure(result, *fragments: str) -> None:
 def test_unknown_cell_lists_available_and_suggests_the_closest(tmp_path: Path) -> None:
     """`model/cell=lsmt` names the key, lists the cells and suggests lstm"""
     result = run_seqforge("train", "model/cell=lsmt", cwd=tmp_path)
-    assert_clean_failure(result, "model/cell", "Available: gru, ", "lstm, rnn.", "Did you mean `model/cell=lstm`?")  # other installed cells may sit between
+    # other installed cells may sit between
+    assert_clean_failure(result, "model/cell", "Available: gru, ", "lstm, rnn.", "Did you mean `model/cell=lstm`?")
 
 
 @pytest.mark.requires_plugins("rnn")

@@ -24,7 +24,42 @@ from torch import nn
 from seqforge.errors import ConfigError
 
 CLIP_EPS = 1e-6
-WORDS = ["the", "cat", "dog", "sat", "ran", "on", "a", "mat", "rug", "big", "red", "small", "house", "tree", "bird", "flew", "over", "under", "near", "far", "old", "new", "man", "woman", "saw", "ate", "fish", "bread", "<unk>", "n't", "'s", "and", "but", "with"]
+WORDS = [
+    "the",
+    "cat",
+    "dog",
+    "sat",
+    "ran",
+    "on",
+    "a",
+    "mat",
+    "rug",
+    "big",
+    "red",
+    "small",
+    "house",
+    "tree",
+    "bird",
+    "flew",
+    "over",
+    "under",
+    "near",
+    "far",
+    "old",
+    "new",
+    "man",
+    "woman",
+    "saw",
+    "ate",
+    "fish",
+    "bread",
+    "<unk>",
+    "n't",
+    "'s",
+    "and",
+    "but",
+    "with",
+]
 
 
 def _ptb_text(tokens: int, seed: int) -> str:
@@ -42,7 +77,8 @@ def _ptb_text(tokens: int, seed: int) -> str:
 
 
 def _write_ptb(folder: Path, *, batch: int, steps: int, batches_per_epoch: int) -> Path:
-    """ptb.{train,valid,test}.txt; the training text gives exactly ``batches_per_epoch`` full batches (no short last one)."""
+    """ptb.{train,valid,test}.txt; the training text gives exactly ``batches_per_epoch`` full batches (no short last
+    one)."""
     folder.mkdir()
     stream = batches_per_epoch * steps + 1  # tokens per stream: inputs and the shifted targets
     (folder / "ptb.train.txt").write_text(_ptb_text(batch * stream, seed=1))
@@ -91,13 +127,15 @@ def _paper_loop(
                 h, state[layer] = lstm(h, state[layer])  # (B, T, H)
                 state[layer] = tuple(s.detach() for s in state[layer])  # carried, not backpropagated into
             logits = softmax(drop(h))  # ... and on the last layer's output, never on the recurrence
-            loss = F.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1), reduction="sum") / batch  # sum over T, mean over B
+            # sum over T, mean over B
+            loss = F.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1), reduction="sum") / batch
             for p in params:
                 p.grad = None
             loss.backward()
             norm = torch.sqrt(sum((p.grad**2).sum() for p in params))
             with torch.no_grad():
-                if norm > clip:  # main.lua: shrink_factor = max_grad_norm / norm (+1e-6 as torch.nn.utils.clip_grad_norm_)
+                # main.lua: shrink_factor = max_grad_norm / norm (+1e-6 as torch.nn.utils.clip_grad_norm_)
+                if norm > clip:
                     clipped += 1
                     for p in params:
                         p.grad.mul_(clip / (norm + CLIP_EPS))
@@ -123,26 +161,54 @@ def _train_preset(overrides: list[str], run_dir: Path) -> Any:
     ("preset", "width", "steps", "dropout", "init", "decay_after", "decay", "epochs"),
     [
         ("ptb_small", 200, 20, 0.0, 0.1, 4, 2.0, 7),  # the preset's own width
-        ("ptb_medium", 48, 35, 0.5, 0.05, 6, 1.2, 8),  # 650 units is minutes per step in float64 here: width 48, all else as preset
+        # 650 units is minutes per step in float64 here: width 48, all else as preset
+        ("ptb_medium", 48, 35, 0.5, 0.05, 6, 1.2, 8),
     ],
 )
 @pytest.mark.requires_plugins("rnn")
 def test_ptb_preset_trains_exactly_like_the_papers_loop(
-    tmp_path: Path, preset: str, width: int, steps: int, dropout: float, init: float, decay_after: int, decay: float, epochs: int
+    tmp_path: Path,
+    preset: str,
+    width: int,
+    steps: int,
+    dropout: float,
+    init: float,
+    decay_after: int,
+    decay: float,
+    epochs: int,
 ) -> None:
     """experiment=ptb_small/ptb_medium end with the same parameters as Zaremba et al.'s loop, across lr decays"""
     batch, per_epoch, seed = 20, 4 if preset == "ptb_small" else 3, 7
     folder = _write_ptb(tmp_path / "ptb", batch=batch, steps=steps, batches_per_epoch=per_epoch)
     sizes = [] if preset == "ptb_small" else [f"model.hidden_size={width}", f"model.embedding_dim={width}"]
     cfg, module, trainer = _train_preset(
-        [f"experiment={preset}", f"data.path={folder}", f"trainer.max_epochs={epochs}", f"seed={seed}", *sizes], tmp_path / "run"
+        [f"experiment={preset}", f"data.path={folder}", f"trainer.max_epochs={epochs}", f"seed={seed}", *sizes],
+        tmp_path / "run",
     )
-    assert (cfg.data.seq_len, cfg.data.batch_size, cfg.model.dropout, cfg.model.init_range) == (steps, batch, dropout, init)
+    assert (cfg.data.seq_len, cfg.data.batch_size, cfg.model.dropout, cfg.model.init_range) == (
+        steps,
+        batch,
+        dropout,
+        init,
+    )
     assert trainer.global_step == per_epoch * epochs
     vocab = module.data.vocab
     expected, clipped = _paper_loop(
-        (folder / "ptb.train.txt").read_text(), vocab.stoi, vocab_size=len(vocab), size=width, layers=2, dropout=dropout,
-        init=init, steps=steps, batch=batch, lr=1.0, clip=5.0, decay_after=decay_after, decay=decay, epochs=epochs, seed=seed,
+        (folder / "ptb.train.txt").read_text(),
+        vocab.stoi,
+        vocab_size=len(vocab),
+        size=width,
+        layers=2,
+        dropout=dropout,
+        init=init,
+        steps=steps,
+        batch=batch,
+        lr=1.0,
+        clip=5.0,
+        decay_after=decay_after,
+        decay=decay,
+        epochs=epochs,
+        seed=seed,
     )
     assert clipped > 0  # the clipping path is exercised
     actual = list(module.model.parameters())
@@ -158,7 +224,13 @@ def test_ptb_preset_trains_exactly_like_the_papers_loop(
 def test_mean_reduction_takes_seq_len_times_smaller_steps(tmp_path: Path) -> None:
     """task.loss_reduction=mean (the old preset) does not reproduce the paper's loop: its first update is 20x smaller"""
     folder = _write_ptb(tmp_path / "ptb", batch=20, steps=20, batches_per_epoch=1)
-    base = ["experiment=ptb_small", f"data.path={folder}", "trainer.max_epochs=1", "seed=3", "trainer.gradient_clip_val=null"]
+    base = [
+        "experiment=ptb_small",
+        f"data.path={folder}",
+        "trainer.max_epochs=1",
+        "seed=3",
+        "trainer.gradient_clip_val=null",
+    ]
     torch.manual_seed(0)
     updates = {}
     for reduction in ("mean", "sum_over_time"):

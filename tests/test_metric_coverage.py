@@ -7,9 +7,19 @@ from pathlib import Path
 import pytest
 from compose_helpers import compose_config
 
-TINY = ["data.seq_len=16", "data.batch_size=4", "data.eval_batch_size=4", "model.hidden_size=8", "model.embedding_dim=8",
-        "trainer.max_steps=3", "trainer.val_check_interval=3", "logger=none", "trainer.enable_progress_bar=false",
-        "trainer.enable_model_summary=false", "task.sample_length=0"]
+TINY = [
+    "data.seq_len=16",
+    "data.batch_size=4",
+    "data.eval_batch_size=4",
+    "model.hidden_size=8",
+    "model.embedding_dim=8",
+    "trainer.max_steps=3",
+    "trainer.val_check_interval=3",
+    "logger=none",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "task.sample_length=0",
+]
 
 
 def _train(tmp_path: Path, overrides: list[str]) -> dict:

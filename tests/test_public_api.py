@@ -84,7 +84,11 @@ def core_imports(source: str) -> list[tuple[int, str]]:
             modules = [node.module] if node.module != "seqforge" else [f"seqforge.{alias.name}" for alias in node.names]
         else:
             continue
-        found += [(node.lineno, m) for m in modules if (m == "seqforge" or m.startswith("seqforge.")) and m not in ALLOWED_MODULES]
+        found += [
+            (node.lineno, m)
+            for m in modules
+            if (m == "seqforge" or m.startswith("seqforge.")) and m not in ALLOWED_MODULES
+        ]
     return found
 
 
@@ -132,7 +136,8 @@ def test_registering_a_builtin_command_is_refused_without_loading_the_cli() -> N
     code = (
         "import sys\nfrom seqforge.registry import Registry\nfrom seqforge.errors import DuplicateComponentError\n"
         "r = Registry(store_configs=False)\n"
-        "try:\n    r.command('predict', 'pkg.mod.func')\nexcept DuplicateComponentError as e:\n    print('refused', 'seqforge.cli' in sys.modules)\n"
+        "try:\n    r.command('predict', 'pkg.mod.func')\nexcept DuplicateComponentError as e:\n    print('refused', "
+        "'seqforge.cli' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "refused False"

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 class TextDataConfig:
     """``data=text``: plain text for language modelling."""
 
-    path: str | None = None  # a text file (split by `split`) or a folder with *train*.txt, *valid*.txt, *test*.txt; None: the embedded corpus
+    # a text file (split by `split`) or a folder with *train*.txt, *valid*.txt, *test*.txt; None: the embedded corpus
+    path: str | None = None
     tokenizer: str = "char"  # char|word
     lowercase: bool = False
     min_freq: int = 1  # rarer tokens become <unk>

@@ -48,8 +48,8 @@ def _find_split_file(folder: Path, split: str) -> Path:
     matches = sorted(p for p in files if any(stems[p].split(".")[-1] == n or stems[p].endswith(n) for n in names))
     if not matches:
         raise DataError(
-            f"data.path '{folder}' is a folder but has no {split} file: expected a .txt (or .txt.gz) file whose name ends in "
-            f"{' or '.join(repr(n) for n in names)} (e.g. ptb.{names[0]}.txt)."
+            f"data.path '{folder}' is a folder but has no {split} file: expected a .txt (or .txt.gz) file whose name "
+            f"ends in {' or '.join(repr(n) for n in names)} (e.g. ptb.{names[0]}.txt)."
         )
     return matches[0]
 
@@ -100,7 +100,9 @@ class LanguageModelData(StreamLoaders, L.LightningDataModule):
         if self.ids:
             return self
         texts = load_split_texts(self.cfg)
-        tokens = {split: tokenize(text, self.cfg.tokenizer, lowercase=self.cfg.lowercase) for split, text in texts.items()}
+        tokens = {
+            split: tokenize(text, self.cfg.tokenizer, lowercase=self.cfg.lowercase) for split, text in texts.items()
+        }
         if self.vocab is None:
             self.vocab = Vocabulary.build(tokens["train"], min_freq=self.cfg.min_freq, max_size=self.cfg.max_vocab)
         self.ids = {split: torch.tensor(self.vocab.encode(toks), dtype=torch.long) for split, toks in tokens.items()}
@@ -111,7 +113,8 @@ class LanguageModelData(StreamLoaders, L.LightningDataModule):
         self.prepare()
 
     def data_files(self) -> dict[str, Path]:
-        """The files read, by config key (fingerprinted for resume): a folder's three split files, not whatever lies beside them."""
+        """The files read, by config key (fingerprinted for resume): a folder's three split files, not whatever lies
+        beside them."""
         if self.cfg.path is None:
             return {}
         path = Path(self.cfg.path).expanduser()

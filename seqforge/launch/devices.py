@@ -26,7 +26,8 @@ def detect_pool(configured: Sequence[Any] | None = None, environ: Mapping[str, s
     if configured is not None:
         pool = [str(d).strip() for d in configured]
         if any(not d for d in pool) or len(set(pool)) != len(pool):
-            raise ConfigError(f"hydra.launcher.devices={list(configured)} must list distinct, non-empty device ids (e.g. [0,1,2,3]).")
+            raise ConfigError(f"hydra.launcher.devices={list(configured)} must list distinct, non-empty device ids "
+                              "(e.g. [0,1,2,3]).")
         return pool
     environ = os.environ if environ is None else environ
     visible = environ.get("CUDA_VISIBLE_DEVICES")
@@ -50,8 +51,9 @@ def devices_per_job(accelerator: Any, devices: Any, pool_size: int, *, job: str)
         return 0
     if pool_size == 0:
         raise ConfigError(
-            f"sweep job {job}: trainer.accelerator={accelerator} but the launcher's device pool is empty (CUDA_VISIBLE_DEVICES "
-            "is empty or hides every GPU, and torch sees none). Set hydra.launcher.devices=[0,1,...] or use trainer.accelerator=cpu."
+            f"sweep job {job}: trainer.accelerator={accelerator} but the launcher's device pool is empty "
+            "(CUDA_VISIBLE_DEVICES is empty or hides every GPU, and torch sees none). Set "
+            "hydra.launcher.devices=[0,1,...] or use trainer.accelerator=cpu."
         )
     count: int | None = None
     if isinstance(devices, int) and not isinstance(devices, bool):
@@ -62,13 +64,16 @@ def devices_per_job(accelerator: Any, devices: Any, pool_size: int, *, job: str)
         count = -1
     if count is None:
         raise ConfigError(
-            f"sweep job {job}: trainer.devices={devices!r} names device indices; under the seqforge launcher give a count "
-            f"(e.g. trainer.devices=2) and the launcher assigns each job its GPUs from the pool {pool_size} device(s) wide."
+            f"sweep job {job}: trainer.devices={devices!r} names device indices; under the seqforge launcher give a "
+            f"count (e.g. trainer.devices=2) and the launcher assigns each job its GPUs from the pool {pool_size} "
+            "device(s) wide."
         )
     if count == -1:
         return pool_size
     if count < 1:
-        raise ConfigError(f"sweep job {job}: trainer.devices={count}; expected a positive count or -1 (the whole pool).")
+        raise ConfigError(
+            f"sweep job {job}: trainer.devices={count}; expected a positive count or -1 (the whole pool)."
+        )
     if count > pool_size:
         raise ConfigError(
             f"sweep job {job}: trainer.devices={count} but the launcher's device pool has only {pool_size} device(s). "

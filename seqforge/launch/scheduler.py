@@ -109,7 +109,8 @@ def run_jobs(
     poll_interval: float = 0.05,
     on_event: Event | None = None,
 ) -> list[Outcome]:
-    """Run ``jobs``, at most ``max_parallel`` at once, each GPU job on a disjoint slice of ``pool``; outcomes in job order.
+    """Run ``jobs``, at most ``max_parallel`` at once, each GPU job on a disjoint slice of ``pool``; outcomes in job
+    order.
 
     Jobs start in their order (first in, first out, so a wide job is never starved by
     narrow ones behind it). CPU jobs (``devices == 0``) take no slice; with no cap
@@ -155,7 +156,9 @@ def run_jobs(
     return [outcomes[job.index] for job in jobs]
 
 
-def _start(job: Job, devices: tuple[str, ...], base_env: dict[str, str], ports_in_use: set[int], log_name: str) -> _Running:
+def _start(
+    job: Job, devices: tuple[str, ...], base_env: dict[str, str], ports_in_use: set[int], log_name: str
+) -> _Running:
     env = {**base_env, **job.env}
     port = free_port(ports_in_use)
     env["MASTER_PORT"] = str(port)
@@ -166,7 +169,9 @@ def _start(job: Job, devices: tuple[str, ...], base_env: dict[str, str], ports_i
     log_file = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed when the job ends
     started = time.time()
     # A new session: the job's own DDP children share its process group, so Ctrl-C can end them all together.
-    process = subprocess.Popen(job.argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        job.argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     return _Running(job, process, devices, port, started, log_path, log_file)
 
 

@@ -55,7 +55,9 @@ class RecurrentStack(nn.Module):
         layer_input = input_size
         for _ in range(num_layers):
             self.layers.append(
-                nn.ModuleList(cell_factory(input_size=layer_input, hidden_size=hidden_size) for _ in range(self.num_directions))
+                nn.ModuleList(
+                    cell_factory(input_size=layer_input, hidden_size=hidden_size) for _ in range(self.num_directions)
+                )
             )
             layer_input = self.output_size
         self.dropout = nn.Dropout(dropout)
@@ -64,7 +66,9 @@ class RecurrentStack(nn.Module):
     def output_size(self) -> int:
         return self.hidden_size * (2 if self.num_directions == 2 and self.merge == "concat" else 1)
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None, state: StackState | None = None) -> tuple[Tensor, StackState]:
+    def forward(
+        self, x: Tensor, lengths: Tensor | None = None, state: StackState | None = None
+    ) -> tuple[Tensor, StackState]:
         """``x``: ``(B, T, I)`` -> outputs ``(B, T, output_size)`` and the final ``states[layer][direction]``."""
         final: StackState = []
         for index, cells in enumerate(self.layers):

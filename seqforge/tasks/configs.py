@@ -42,7 +42,11 @@ class DecodeConfig:
         problems = [
             (self.strategy not in ("greedy", "beam", "sample"), "strategy", "greedy, beam or sample"),
             (self.beam_size < 1, "beam_size", "a number of beams >= 1"),
-            (not 1 <= self.n_best <= max(self.beam_size, 1), "n_best", f"between 1 and task.decode.beam_size={self.beam_size}"),
+            (
+                not 1 <= self.n_best <= max(self.beam_size, 1),
+                "n_best",
+                f"between 1 and task.decode.beam_size={self.beam_size}",
+            ),
             (self.length_penalty not in ("none", "avg", "gnmt"), "length_penalty", "none, avg or gnmt"),
             (self.min_len < 0, "min_len", "a number of tokens >= 0"),
             (self.max_len < 1, "max_len", "a number of tokens >= 1"),
@@ -50,7 +54,11 @@ class DecodeConfig:
             (self.block_ngram_repeat < 0, "block_ngram_repeat", "an n-gram size >= 0 (0: off)"),
             (self.temperature < 0, "temperature", "a temperature >= 0"),
             (self.top_k is not None and self.top_k < 0, "top_k", "a number of tokens >= 0 (0 or null: off)"),
-            (self.top_p is not None and not 0 <= self.top_p <= 1, "top_p", "a probability in [0, 1] (0, 1 or null: off)"),
+            (
+                self.top_p is not None and not 0 <= self.top_p <= 1,
+                "top_p",
+                "a probability in [0, 1] (0, 1 or null: off)",
+            ),
         ]
         for bad, key, expected in problems:
             if bad:

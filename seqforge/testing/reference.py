@@ -125,7 +125,8 @@ class ReferenceRNNCell(_KernelCell):
 class ReferenceLSTMCell(_KernelCell):
     """LSTM in PyTorch's gate order i, f, g, o; state ``(h, c)``.
 
-    ``c_t = σ(f) ⊙ c_{t-1} + σ(i) ⊙ tanh(g)``; ``h_t = σ(o) ⊙ tanh(c_t)``, gates from ``W_ih x_t + b_ih + W_hh h_{t-1} + b_hh``.
+    ``c_t = σ(f) ⊙ c_{t-1} + σ(i) ⊙ tanh(g)``; ``h_t = σ(o) ⊙ tanh(c_t)``, gates from ``W_ih x_t + b_ih + W_hh h_{t-1} +
+    b_hh``.
     """
 
     state_size = 2

@@ -1,4 +1,5 @@
-"""Checks of a whole plugin: what it registers (:func:`check_registrations`) and every component it registers (:func:`check_plugin`)."""
+"""Checks of a whole plugin: what it registers (:func:`check_registrations`) and every component it registers
+(:func:`check_plugin`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ def registers(subject: Subject) -> None:
     from seqforge.plugin_manager import load_plugins
     from seqforge.registry import Registry
 
-    loaded = load_plugins([(subject.options["name"], subject.options["plugin"])], registry=Registry(store_configs=False), autoload=False, report=False)
+    loaded = load_plugins(
+        [(subject.options["name"], subject.options["plugin"])],
+        registry=Registry(store_configs=False),
+        autoload=False,
+        report=False,
+    )
     subject.options["loaded"] = loaded
     if loaded.failures:
         reason = loaded.failures[0].reason
@@ -26,22 +32,26 @@ def registers(subject: Subject) -> None:
             fix = "target the plugin API this seqforge implements (seqforge.PLUGIN_API_VERSION)"
         raise Broken(f"loading it on its own failed: {reason}", fix)
     if not len(loaded.registry):
-        raise Broken("it registers no component", "call registry.cell(...), registry.attention(...), ... inside seqforge_register")
+        raise Broken("it registers no component", "call registry.cell(...), registry.attention(...), ... inside "
+                                                  "seqforge_register")
 
 
 #: An incompatible declared version, an invalid name and a config field without a default are refused while the
 #: plugin registers (by the loader and the registry), so ``registers`` reports them with the reason; no separate
 #: contract re-checks them (one could never break).
-@contract("plugin API version", fix='declare the plugin API you target in the plugin module: SEQFORGE_PLUGIN_API = "1.0" (see seqforge.PLUGIN_API_VERSION)')
+@contract("plugin API version", fix='declare the plugin API you target in the plugin module: SEQFORGE_PLUGIN_API = '
+                                    '"1.0" (see seqforge.PLUGIN_API_VERSION)')
 def api_version(subject: Subject) -> None:
     from seqforge import PLUGIN_API_VERSION
     from seqforge.plugin_manager import API_ATTRIBUTE
 
     if getattr(subject.options["plugin"], API_ATTRIBUTE, None) is None:
-        raise Broken(f"the plugin module does not declare {API_ATTRIBUTE} (this seqforge implements plugin API {PLUGIN_API_VERSION})")
+        raise Broken(f"the plugin module does not declare {API_ATTRIBUTE} (this seqforge implements plugin API "
+                     f"{PLUGIN_API_VERSION})")
 
 
-@contract("no collisions", fix="rename the component (e.g. prefix it with your project's name), or uninstall the distribution that should not provide it")
+@contract("no collisions", fix="rename the component (e.g. prefix it with your project's name), or uninstall the "
+                               "distribution that should not provide it")
 def no_collisions(subject: Subject) -> None:
     """Every name is the plugin's alone among the installed distributions — whatever class the other one points at.
 
@@ -65,13 +75,17 @@ def no_collisions(subject: Subject) -> None:
         others = [c for c in installed.providers(component.kind, component.name) if not is_own(c.provider)]
         if not others:
             continue
-        holders = ", ".join(f"{c.provider} ({'the same class path' if c.target == component.target else c.target})" for c in others)
+        holders = ", ".join(
+            f"{c.provider} ({'the same class path' if c.target == component.target else c.target})" for c in others
+        )
         if any(c.provider.qualifier == CORE_DISTRIBUTION for c in others):
-            clashes.append(f"{component.kind} '{component.name}' is also registered by {holders}: the core's names are reserved, "
-                           "so this plugin is skipped when plugins load")
+            clashes.append(f"{component.kind} '{component.name}' is also registered by {holders}: the core's names are "
+                           "reserved, so this plugin is skipped when plugins load")
             continue
         mine = f"{normalize_distribution(own)}:{component.name}" if own else None
-        spellings = " or ".join(f"`{component.group}={q}`" for q in [*([mine] if mine else []), *(c.qualified_name for c in others)])
+        spellings = " or ".join(
+            f"`{component.group}={q}`" for q in [*([mine] if mine else []), *(c.qualified_name for c in others)]
+        )
         clashes.append(f"{component.kind} '{component.name}' is also registered by {holders}: while both are installed "
                        f"`{component.group}={component.name}` is refused and users must write {spellings}")
     if clashes:
@@ -86,7 +100,8 @@ def _distribution_of(plugin: Any) -> str | None:
     return next((distribution_name(ep) for ep in installed_entry_points() if module and ep.module == module), None)
 
 
-@contract("factories import", fix="point each factory at a module-level class or function of the installed package ('package.module.Name')")
+@contract("factories import", fix="point each factory at a module-level class or function of the installed package "
+                                  "('package.module.Name')")
 def factories_import(subject: Subject) -> None:
     problems = []
     for component in _loaded(subject).registry:
@@ -94,7 +109,8 @@ def factories_import(subject: Subject) -> None:
         try:
             factory = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as exc:
-            problems.append(f"{component.kind} '{component.name}': {component.target} does not import ({type(exc).__name__}: {exc})")
+            problems.append(f"{component.kind} '{component.name}': {component.target} does not import "
+                            f"({type(exc).__name__}: {exc})")
             continue
         if not callable(factory):
             problems.append(f"{component.kind} '{component.name}': {component.target} is not callable")
@@ -119,10 +135,17 @@ def _plugin_name(plugin: Any, name: str | None) -> str:
     return module.split(".")[0]
 
 
-def registration_results(plugin: Any, *, name: str | None = None, installed: Any = None) -> tuple[list[ContractResult], Any]:
+def registration_results(
+    plugin: Any, *, name: str | None = None, installed: Any = None
+) -> tuple[list[ContractResult], Any]:
     """The registration contracts' results and the isolated registry the plugin filled (None if it failed to register)."""
     label = f"'{_plugin_name(plugin, name)}'"
-    subject = Subject("plugin", label, lambda **_: None, options={"plugin": plugin, "name": _plugin_name(plugin, name), "installed": installed})
+    subject = Subject(
+        "plugin",
+        label,
+        lambda **_: None,
+        options={"plugin": plugin, "name": _plugin_name(plugin, name), "installed": installed},
+    )
     results = run_contracts(subject, REGISTRATION_CONTRACTS)
     loaded = subject.options.get("loaded")
     return results, loaded.registry if loaded is not None and not loaded.failures else None
@@ -154,17 +177,24 @@ def _task_light_results(name: str, registry: Any) -> list[ContractResult]:
     def task_builds(subject: Subject) -> None:
         subject.options["task"] = subject.build()
 
-    @contract("protocol", fix="implement seqforge.interfaces.Task: metric_sums, build_data, build_model, training_step, evaluation_step, compute_metrics")
+    @contract("protocol", fix="implement seqforge.interfaces.Task: metric_sums, build_data, build_model, "
+                              "training_step, evaluation_step, compute_metrics")
     def protocol(subject: Subject) -> None:
         task = subject.options["task"]
-        missing = [m for m in ("metric_sums", "build_data", "build_model", "training_step", "evaluation_step", "compute_metrics") if not hasattr(task, m)]
+        missing = [
+            m
+            for m in ("metric_sums", "build_data", "build_model", "training_step", "evaluation_step", "compute_metrics")
+            if not hasattr(task, m)
+        ]
         if missing:
             raise Broken(f"{type(task).__name__} lacks {', '.join(missing)}")
 
     return run_contracts(Subject("task", label, build), [task_builds, protocol])
 
 
-def plugin_results(plugin: Any, *, name: str | None = None, installed: Any = None, training: dict[str, Any] | None = None) -> list[ContractResult]:
+def plugin_results(
+    plugin: Any, *, name: str | None = None, installed: Any = None, training: dict[str, Any] | None = None
+) -> list[ContractResult]:
     """Registration contracts, then every registered component's contracts (see :func:`check_plugin`)."""
     from seqforge.testing.attention import attention_results
     from seqforge.testing.cells import cell_results
@@ -177,7 +207,9 @@ def plugin_results(plugin: Any, *, name: str | None = None, installed: Any = Non
         elif component.kind == "attention":
             results += attention_results(component.name, registry=registry)
         elif component.kind == "encoder":  # a config may waive contracts that cannot apply, each with its reason
-            results += encoder_results(component.name, registry=registry, skip=getattr(component.config, "contract_exemptions", {}))
+            results += encoder_results(
+                component.name, registry=registry, skip=getattr(component.config, "contract_exemptions", {})
+            )
         elif component.kind == "decoder":
             results += decoder_results(component.name, registry=registry)
         elif component.kind == "task":
@@ -185,7 +217,9 @@ def plugin_results(plugin: Any, *, name: str | None = None, installed: Any = Non
     return results
 
 
-def check_plugin(plugin: Any, *, name: str | None = None, installed: Any = None, training: dict[str, Any] | None = None) -> list[ContractResult]:
+def check_plugin(
+    plugin: Any, *, name: str | None = None, installed: Any = None, training: dict[str, Any] | None = None
+) -> list[ContractResult]:
     """Check a plugin and every component it registers; raise :class:`ContractError` listing every broken contract.
 
     Cells, attentions, encoders and decoders get their full contract suites

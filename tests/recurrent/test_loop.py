@@ -58,7 +58,8 @@ def run_with_grads(module: nn.Module, fn, x: Tensor, *extra: Tensor):
     weights = torch.linspace(-1, 1, out.numel()).view_as(out)
     loss = (out * weights).sum() + sum((leaf * 0.5).sum() + leaf.pow(2).sum() for leaf in leaves(state))
     loss.backward()
-    grads = {name.replace("cell.", ""): p.grad.clone() for name, p in module.named_parameters()}  # CompiledLoop adds "cell."
+    # CompiledLoop adds "cell."
+    grads = {name.replace("cell.", ""): p.grad.clone() for name, p in module.named_parameters()}
     return out.detach(), state, grads, x.grad, [e.grad for e in extra]
 
 
@@ -137,7 +138,9 @@ def test_fused_and_loop_stacks_agree(name, layout, lengths) -> None:
 @pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "padded"])
 def test_bidirectional_lstm_stack_equals_torch_bidirectional_lstm(lengths) -> None:
     """A 2-layer bidirectional concat LSTM stack computes what nn.LSTM(bidirectional=True) computes"""
-    stack = RecurrentStack(lambda **kw: make("lstm", **kw), input_size=I, hidden_size=H, num_layers=2, bidirectional=True)
+    stack = RecurrentStack(
+        lambda **kw: make("lstm", **kw), input_size=I, hidden_size=H, num_layers=2, bidirectional=True
+    )
     reference = nn.LSTM(I, H, num_layers=2, bidirectional=True, batch_first=True)
     with torch.no_grad():
         for layer, pair in enumerate(stack.layers):
@@ -311,7 +314,9 @@ def test_minimal_cell_runs_in_run_cell_with_masking() -> None:
     x, lengths = torch.randn(B, T, I), torch.tensor(LENGTHS)
     out, final = run_cell(cell, x, lengths)
     for b, n in enumerate(LENGTHS):
-        expected, expected_final = manual_loop(cell, x[b : b + 1, :n], cell.initial_state(1, device=x.device, dtype=x.dtype))
+        expected, expected_final = manual_loop(
+            cell, x[b : b + 1, :n], cell.initial_state(1, device=x.device, dtype=x.dtype)
+        )
         torch.testing.assert_close(out[b : b + 1, :n], expected, **TOL)
         torch.testing.assert_close(final[b : b + 1], expected_final, **TOL)
         assert torch.equal(out[b, n:], torch.zeros_like(out[b, n:]))
@@ -390,12 +395,16 @@ def test_compiled_loop_equals_eager_loop(name, lengths) -> None:
 def test_compiled_loop_in_a_bidirectional_stack_equals_eager_stack() -> None:
     """RecurrentStack of CompiledLoop cells == the same stack of plain cells, padded, with grads"""
     eager = RecurrentStack(MinimalCell, input_size=I, hidden_size=H, num_layers=2, bidirectional=True)
-    fast = RecurrentStack(lambda **kw: compiled(MinimalCell(**kw)), input_size=I, hidden_size=H, num_layers=2, bidirectional=True)
+    fast = RecurrentStack(
+        lambda **kw: compiled(MinimalCell(**kw)), input_size=I, hidden_size=H, num_layers=2, bidirectional=True
+    )
     for plain_pair, wrapped_pair in zip(eager.layers, fast.layers):
         for plain, wrapper in zip(plain_pair, wrapped_pair):
             wrapper.cell.load_state_dict(plain.state_dict())
     x, lengths = torch.randn(B, T, I), torch.tensor(LENGTHS)
-    assert_runs_agree(run_with_grads(eager, lambda x: eager(x, lengths), x), run_with_grads(fast, lambda x: fast(x, lengths), x))
+    assert_runs_agree(
+        run_with_grads(eager, lambda x: eager(x, lengths), x), run_with_grads(fast, lambda x: fast(x, lengths), x)
+    )
 
 
 def test_compiled_loop_carries_a_given_state_and_its_gradient() -> None:

@@ -1,4 +1,5 @@
-"""Local attention (Luong et al. 2015 §3.2): windows, p_t, the Gaussian, exact masking, and the decoder's target position."""
+"""Local attention (Luong et al. 2015 §3.2): windows, p_t, the Gaussian, exact masking, and the decoder's target
+position."""
 
 from __future__ import annotations
 
@@ -34,17 +35,24 @@ def inputs(lengths: list[int] = LENGTHS) -> tuple[Tensor, Tensor, Tensor]:
 
 
 def make_m(score: str, window: int = 2) -> LocalMAttention:
-    return randomise(LocalMAttention(H, H, score=score, window=window, attention_size=4 if score in ("concat", "bahdanau") else None))
+    return randomise(
+        LocalMAttention(H, H, score=score, window=window, attention_size=4 if score in ("concat", "bahdanau") else None)
+    )
 
 
 def make_p(score: str, window: int = 2, **kwargs) -> LocalPAttention:
-    return randomise(LocalPAttention(H, H, score=score, window=window, attention_size=4 if score in ("concat", "bahdanau") else None, **kwargs))
+    return randomise(
+        LocalPAttention(
+            H, H, score=score, window=window, attention_size=4 if score in ("concat", "bahdanau") else None, **kwargs
+        )
+    )
 
 
 @pytest.mark.parametrize("score", SCORES)
 @pytest.mark.parametrize("t", [0, 3, 7])
 def test_local_m_is_the_softmax_over_the_window_around_t_clipped_to_the_source(score: str, t: int) -> None:
-    """a_t(s) = softmax of score over real s in [p_t - D, p_t + D], p_t = min(t, S_b - 1); 0 elsewhere (float64 reference)"""
+    """a_t(s) = softmax of score over real s in [p_t - D, p_t + D], p_t = min(t, S_b - 1); 0 elsewhere (float64
+    reference)"""
     attention = make_m(score, window=2)
     query, memory, mask = inputs()
     context, weights = attention(query, memory, mask, step=torch.full((4,), t))
@@ -91,7 +99,11 @@ def test_local_p_predicts_p_t_and_multiplies_the_window_softmax_by_a_gaussian(sc
         assert torch.allclose(weights[b], row, atol=1e-12)
         assert torch.allclose(context[b], sum(expected[s] * memory[b, s] for s in window), atol=1e-12)
     sums = weights.sum(-1)
-    assert torch.allclose(sums, torch.ones(4, dtype=torch.float64)) if normalize else bool((sums <= 1 + 1e-12).all() and (sums > 0).all())
+    assert (
+        torch.allclose(sums, torch.ones(4, dtype=torch.float64))
+        if normalize
+        else bool((sums <= 1 + 1e-12).all() and (sums > 0).all())
+    )
 
 
 @pytest.mark.parametrize("kind", ["m", "p"])
@@ -100,7 +112,11 @@ def test_padding_and_positions_outside_the_window_get_exactly_zero_and_are_inert
     attention = make_m("bahdanau", window=1) if kind == "m" else make_p("bahdanau", window=1)
     query, memory, mask = inputs()
     memory.requires_grad_()
-    call = (lambda m: attention(query, m, mask, step=torch.tensor([4, 4, 4, 4]))) if kind == "m" else (lambda m: attention(query, m, mask))
+    call = (
+        (lambda m: attention(query, m, mask, step=torch.tensor([4, 4, 4, 4])))
+        if kind == "m"
+        else (lambda m: attention(query, m, mask))
+    )
     context, weights = call(memory)
     off = weights == 0
     assert off[~mask].all()
@@ -116,7 +132,9 @@ def test_local_m_and_local_p_gradcheck() -> None:
     """Analytic gradients match finite differences (query, memory; and W_p, v_p through the Gaussian)"""
     query, memory, mask = inputs([5, 3])
     local_m = make_m("concat", window=1)
-    assert torch.autograd.gradcheck(lambda q, m: local_m(q, m, mask, step=torch.tensor([2, 2])), (query.requires_grad_(), memory.requires_grad_()))
+    assert torch.autograd.gradcheck(
+        lambda q, m: local_m(q, m, mask, step=torch.tensor([2, 2])), (query.requires_grad_(), memory.requires_grad_())
+    )
     local_p = make_p("general", window=2)
     assert torch.autograd.gradcheck(lambda q, m: local_p(q, m, mask), (query, memory))
 
@@ -139,7 +157,9 @@ def test_window_sizes_are_validated_naming_the_key() -> None:
         LocalMAttention(4, 4, score="cosine")
     with pytest.raises(ValueError, match="attention_size"):
         LocalPAttention(4, 4, score="general", attention_size=3)
-    assert LocalMAttention(4, 4, window=0)(torch.randn(1, 4), torch.randn(1, 3, 4), mask_of([3], 3), step=1)[1].tolist() == [[0.0, 1.0, 0.0]]
+    assert LocalMAttention(4, 4, window=0)(torch.randn(1, 4), torch.randn(1, 3, 4), mask_of([3], 3), step=1)[
+        1
+    ].tolist() == [[0.0, 1.0, 0.0]]
 
 
 def test_only_local_m_declares_it_needs_the_step() -> None:

@@ -10,7 +10,9 @@ import torch
 from seqforge.api import ConfigError, EmbeddingConfig, build_token_embedding
 from seqforge_labelled.bag_of_words import BagOfWordsEncoder, bag_of_words
 
-X = torch.tensor([[[1.0, 2.0], [3.0, -4.0], [50.0, 60.0]], [[-1.0, 0.5], [70.0, 80.0], [90.0, 99.0]]], dtype=torch.float64)  # (2, 3, 2), garbage padding
+X = torch.tensor(
+    [[[1.0, 2.0], [3.0, -4.0], [50.0, 60.0]], [[-1.0, 0.5], [70.0, 80.0], [90.0, 99.0]]], dtype=torch.float64
+)  # (2, 3, 2), garbage padding
 LENGTHS = torch.tensor([2, 1])
 
 
@@ -34,13 +36,19 @@ def test_onehot_refuses_pretrained_vectors_and_unknown_kinds_are_named() -> None
         build_token_embedding(5, 7, EmbeddingConfig(kind="random"))
 
 
-@pytest.mark.parametrize("reduce, expected", [("sum", [[4.0, -2.0], [-1.0, 0.5]]), ("mean", [[2.0, -1.0], [-1.0, 0.5]])])
+@pytest.mark.parametrize(
+    "reduce, expected", [("sum", [[4.0, -2.0], [-1.0, 0.5]]), ("mean", [[2.0, -1.0], [-1.0, 0.5]])]
+)
 def test_bag_of_words_reduces_only_real_positions(reduce: str, expected: list) -> None:
     """Hand computation: first row (1,2)+(3,-4) over 2 steps; second row only (-1, .5); padding ignored"""
     mask = torch.arange(3).unsqueeze(0) < LENGTHS.unsqueeze(1)  # (2, 3)
     assert torch.allclose(bag_of_words(X, mask, reduce), torch.tensor(expected, dtype=torch.float64))
     out = BagOfWordsEncoder(input_size=2, reduce=reduce, hidden_size=8, num_layers=3)(X, LENGTHS)
-    assert out.outputs.shape == (2, 1, 2) and out.mask.all() and torch.allclose(out.outputs[:, 0], torch.tensor(expected, dtype=torch.float64))
+    assert (
+        out.outputs.shape == (2, 1, 2)
+        and out.mask.all()
+        and torch.allclose(out.outputs[:, 0], torch.tensor(expected, dtype=torch.float64))
+    )
 
 
 def test_onehot_sum_bag_of_words_is_word_counts() -> None:
@@ -66,9 +74,15 @@ def test_an_unknown_reduce_is_a_config_error() -> None:
 
 
 def test_a_task_with_its_own_learned_embedding_refuses_onehot_instead_of_ignoring_it() -> None:
-    """init_embedding (what every token task calls) sees an nn.Embedding while kind=onehot: a ConfigError, not a silent learned run"""
+    """init_embedding (what every token task calls) sees an nn.Embedding while kind=onehot: a ConfigError, not a silent
+    learned run"""
     from seqforge.api import init_embedding
 
-    with pytest.raises(ConfigError, match="model.embedding.kind=onehot is supported by the tasks that embed tokens with build_token_embedding"):
+    with pytest.raises(ConfigError, match="model.embedding.kind=onehot is supported by the tasks that embed tokens "
+                                          "with build_token_embedding"):
         init_embedding(torch.nn.Embedding(4, 3), ["<pad>", "a", "b", "c"], EmbeddingConfig(kind="onehot"))
-    init_embedding(build_token_embedding(4, 3, EmbeddingConfig(kind="onehot")), ["<pad>", "a", "b", "c"], EmbeddingConfig(kind="onehot"))
+    init_embedding(
+        build_token_embedding(4, 3, EmbeddingConfig(kind="onehot")),
+        ["<pad>", "a", "b", "c"],
+        EmbeddingConfig(kind="onehot"),
+    )

@@ -29,7 +29,12 @@ def _han() -> HierarchicalAttentionNetwork:
     torch.manual_seed(0)
     embedding = torch.nn.Embedding(10, 3, padding_idx=0)
     return HierarchicalAttentionNetwork(
-        embedding=embedding, word_encoder=Identity(3), sentence_encoder=Identity(3), num_labels=2, dropout=0.0, attention_size=4,
+        embedding=embedding,
+        word_encoder=Identity(3),
+        sentence_encoder=Identity(3),
+        num_labels=2,
+        dropout=0.0,
+        attention_size=4,
     ).double()
 
 

@@ -30,7 +30,9 @@ def test_conll_ner_preset_trains_by_epochs_on_whole_splits(tmp_path: Path) -> No
     assert "f1" in metrics["test"] and metrics["test"].coverage is None
 
 
-def test_sst2_preset_trains_from_label_sentence_lines_and_word_vectors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sst2_preset_trains_from_label_sentence_lines_and_word_vectors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """experiment=sst2 reads stsa.binary `label sentence` lines and starts from model.embedding.pretrained"""
     from seqforge.train import run_training
 
@@ -40,13 +42,32 @@ def test_sst2_preset_trains_from_label_sentence_lines_and_word_vectors(tmp_path:
     words = sorted(set((good + " " + bad).split()))
     rng = random.Random(0)
     (tmp_path / "vectors.txt").write_text(
-        f"{len(words)} 100\n" + "".join(f"{w} " + " ".join(f"{rng.uniform(-1, 1):.4f}" for _ in range(100)) + "\n" for w in words)
+        f"{len(words)} 100\n"
+        + "".join(f"{w} " + " ".join(f"{rng.uniform(-1, 1):.4f}" for _ in range(100)) + "\n" for w in words)
     )
-    overrides = ["experiment=sst2", *(f"data.{k}={tmp_path}/stsa.binary.{s}" for k, s in (("train", "train"), ("valid", "dev"), ("test", "test")))]
+    overrides = [
+        "experiment=sst2",
+        *(f"data.{k}={tmp_path}/stsa.binary.{s}" for k, s in (("train", "train"), ("valid", "dev"), ("test", "test"))),
+    ]
     cfg = compose_config(overrides)
-    assert (cfg.task.pooling, cfg.model.bidirectional, cfg.model.embedding_dim, cfg.trainer.max_steps) == ("max", True, 100, -1)
+    assert (cfg.task.pooling, cfg.model.bidirectional, cfg.model.embedding_dim, cfg.trainer.max_steps) == (
+        "max",
+        True,
+        100,
+        -1,
+    )
     assert (cfg.checkpoint.monitor, cfg.checkpoint.mode) == ("val/acc", "max")
-    metrics = run_training(compose_config(overrides + [
-        f"model.embedding.pretrained={tmp_path}/vectors.txt", "trainer.max_epochs=4", *QUIET, "task.show_examples=0"]), tmp_path / "run")
+    metrics = run_training(
+        compose_config(
+            overrides
+            + [
+                f"model.embedding.pretrained={tmp_path}/vectors.txt",
+                "trainer.max_epochs=4",
+                *QUIET,
+                "task.show_examples=0",
+            ]
+        ),
+        tmp_path / "run",
+    )
     assert f"{len(words)} of " in capsys.readouterr().out  # every word of the data got its vector
     assert metrics["test"]["acc"] == 1.0  # two sentences learnt

@@ -287,7 +287,8 @@ def test_state_dict_is_shared_between_fused_and_unfused_cells() -> None:
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
 def test_registered_cells_keep_every_cell_contract(name) -> None:
-    """seqforge.testing.check_cell: each registered cell, built from its config as `seqforge train` does, keeps every contract"""
+    """seqforge.testing.check_cell: each registered cell, built from its config as `seqforge train` does, keeps every
+    contract"""
     from seqforge.testing import check_cell
 
     results = check_cell(name)

@@ -111,7 +111,8 @@ class LuongDotAttention(nn.Module):
         self._factor = 1.0 / math.sqrt(query_size) if scale else 1.0
 
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        """``h_t^T h̄_s`` (``/ sqrt(Hq)`` if scaled) for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, Hm)`` -> ``(B, S)``."""
+        """``h_t^T h̄_s`` (``/ sqrt(Hq)`` if scaled) for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, Hm)`` ->
+        ``(B, S)``."""
         scores = _dot_scores(query, keys)  # (B, S)
         return scores * self._factor if self.scale else scores
 
@@ -120,7 +121,8 @@ class LuongDotAttention(nn.Module):
         return memory
 
     def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B,
+        S))``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, Hm)
         return attend(self.score(query, keys), memory, mask)
 
@@ -158,7 +160,8 @@ class LuongGeneralAttention(nn.Module):
         return self.w_a(memory)  # (B, S, Hq)
 
     def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B,
+        S))``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, Hq)
         return attend(self.score(query, keys), memory, mask)
 
@@ -168,7 +171,8 @@ _BLOCK_ELEMENTS = 1 << 18
 
 
 def _additive_block(q: Tensor, keys: Tensor, v: Tensor) -> Tensor:
-    """``2 v^T σ(2 (q + k_s)) - Σ v`` = ``v^T tanh(q + k_s)``: ``q`` ``(b, A)``, ``keys`` ``(b, S, A)``, ``v`` ``(A,)`` -> ``(b, S)``."""
+    """``2 v^T σ(2 (q + k_s)) - Σ v`` = ``v^T tanh(q + k_s)``: ``q`` ``(b, A)``, ``keys`` ``(b, S, A)``, ``v`` ``(A,)``
+    -> ``(b, S)``."""
     z = (q.unsqueeze(1) + keys).mul_(2)  # (b, 1, A) + (b, S, A) -> (b, S, A): 2z, in place on the fresh sum
     return 2 * torch.matmul(torch.sigmoid(z), v) - v.sum()  # (b, S, A) @ (A,) -> (b, S)
 
@@ -191,7 +195,8 @@ class _AdditiveAttention(nn.Module):
         self.v_a = nn.Linear(self.attention_size, 1, bias=False)  # v_a: (1, A)
 
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        """``v_a^T tanh(W_q h_t + keys_s)`` for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, A)`` -> ``(B, S)``.
+        """``v_a^T tanh(W_q h_t + keys_s)`` for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, A)`` -> ``(B,
+        S)``.
 
         This elementwise pass over ``(B, S, A)`` dominates beam search, so two CPU speed-ups
         that leave the number unchanged (to float rounding):
@@ -213,7 +218,8 @@ class _AdditiveAttention(nn.Module):
         return self.w_m(memory)  # (B, S, A)
 
     def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B,
+        S))``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, A)
         return attend(self.score(query, keys), memory, mask)
 

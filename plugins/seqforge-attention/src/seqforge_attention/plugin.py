@@ -46,7 +46,8 @@ class BahdanauConfig:
 
 @dataclass
 class LocalMConfig:
-    """``model/attention=local_m``: Luong et al. 2015 local-m, window ``[t - D, t + D]`` around the target position ``t``."""
+    """``model/attention=local_m``: Luong et al. 2015 local-m, window ``[t - D, t + D]`` around the target position
+    ``t``."""
 
     score: str = "general"  # dot | general | concat | bahdanau: how a position inside the window is scored
     window: int = 5  # D >= 0: the window's half-width (2D + 1 positions), clipped to the source
@@ -56,11 +57,13 @@ class LocalMConfig:
 
 @dataclass
 class LocalPConfig:
-    """``model/attention=local_p``: Luong et al. 2015 local-p, predicted ``p_t`` and a Gaussian ``σ = D/2`` over ``[p_t - D, p_t + D]``."""
+    """``model/attention=local_p``: Luong et al. 2015 local-p, predicted ``p_t`` and a Gaussian ``σ = D/2`` over ``[p_t
+    - D, p_t + D]``."""
 
     score: str = "general"  # dot | general | concat | bahdanau: how a position inside the window is scored
     window: int = 5  # D >= 1: the window's half-width; also sets the Gaussian's σ = D / 2
-    predict_size: int | None = None  # width of W_p in p_t = S · sigmoid(v_p^T tanh(W_p h_t)); None: the decoder's hidden size
+    # width of W_p in p_t = S · sigmoid(v_p^T tanh(W_p h_t)); None: the decoder's hidden size
+    predict_size: int | None = None
     normalize: bool = False  # false: the paper's weights (softmax x Gaussian, sum <= 1); true: renormalised to sum to 1
     attention_size: int | None = None  # score=concat|bahdanau: width of their MLP
     scale: bool = False  # score=dot: divide by sqrt(H)
@@ -71,7 +74,8 @@ class HardConfig:
     """``model/attention=hard``: Xu et al. 2015 stochastic hard attention, one sampled source position per step."""
 
     score: str = "general"  # dot | general | concat | bahdanau: scores of the distribution α positions are drawn from
-    estimator: str = "gumbel"  # training gradient: gumbel (straight-through Gumbel-softmax) | reinforce (Xu et al. 2015)
+    # training gradient: gumbel (straight-through Gumbel-softmax) | reinforce (Xu et al. 2015)
+    estimator: str = "gumbel"
     temperature: float = 1.0  # gumbel: τ of softmax((log α + g) / τ)
     inference: str = "argmax"  # eval/decoding: argmax (one position) | expected (soft context Σ α h_s)
     entropy_weight: float = 0.01  # reinforce: λ_e of the entropy bonus
@@ -108,5 +112,6 @@ def seqforge_register(registry: Registry) -> None:
     )
     registry.attention(
         "hard", "seqforge_attention.hard.HardAttention", HardConfig,
-        description="Xu et al. hard attention: one sampled position (gumbel or reinforce); argmax or expected at inference",
+        description="Xu et al. hard attention: one sampled position (gumbel or reinforce); argmax or expected at "
+                    "inference",
     )

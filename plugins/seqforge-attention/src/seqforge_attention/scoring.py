@@ -39,7 +39,8 @@ def build_scorer(score: str, query_size: int, memory_size: int, attention_size: 
     if score not in SCORES:
         raise ValueError(f"model.attention.score must be one of {', '.join(SCORES)}, got {score!r}")
     if attention_size is not None and score not in ("concat", "bahdanau"):
-        raise ValueError(f"model.attention.attention_size applies to score=concat or bahdanau, not score={score}; leave it null")
+        raise ValueError(f"model.attention.attention_size applies to score=concat or bahdanau, not score={score}; "
+                         "leave it null")
     if scale and score != "dot":
         raise ValueError(f"model.attention.scale=true applies to score=dot, not score={score}")
     if score == "dot":

@@ -43,7 +43,11 @@ from seqforge_forecast.series_configs import SignalDataConfig, TimeSeriesDataCon
 
 MISSING_POLICIES = ("error", "ffill", "interpolate")
 TRANSFORMS = ("none", "log")
-TIME_FEATURES = {"month": (lambda d: d.month - 1, 12), "dayofweek": (lambda d: d.weekday(), 7), "hour": (lambda d: d.hour, 24)}
+TIME_FEATURES = {
+    "month": (lambda d: d.month - 1, 12),
+    "dayofweek": (lambda d: d.weekday(), 7),
+    "hour": (lambda d: d.hour, 24),
+}
 AIRLINE_CSV = "airline_passengers.csv"
 
 
@@ -58,7 +62,8 @@ class Table:
 
     def column(self, name: str, key: str) -> list[str]:
         if name not in self.header:
-            raise ConfigError(f"{key}='{name}' is not a column of {self.source}; its columns are: {', '.join(self.header)}.")
+            raise ConfigError(f"{key}='{name}' is not a column of {self.source}; its columns are: "
+                              f"{', '.join(self.header)}.")
         index = self.header.index(name)
         return [row[index] for row in self.rows]
 
@@ -86,7 +91,8 @@ def read_table(path: str | None, *, key: str = "data.path") -> Table:
         if not row or not any(cell.strip() for cell in row):
             continue  # blank lines (e.g. a trailing newline) are not time steps
         if len(row) != len(header):
-            raise DataError(f"{source}, line {number}: expected {len(header)} comma-separated fields ({', '.join(header)}), found {len(row)}.")
+            raise DataError(f"{source}, line {number}: expected {len(header)} comma-separated fields "
+                            f"({', '.join(header)}), found {len(row)}.")
         rows.append([cell.strip() for cell in row])
     if not rows:
         raise DataError(f"{source} ({key}) has a header but no data rows.")
@@ -107,15 +113,18 @@ def numeric_column(table: Table, name: str, *, key: str, missing: str) -> tuple[
         if _is_missing(cell):
             if missing == "error":
                 raise DataError(
-                    f"{table.source}, line {number}, column '{name}': missing value ('{cell}'). Fill the gap in the file, or set "
-                    "data.missing=ffill (repeat the previous value) or data.missing=interpolate (linear between neighbours)."
+                    f"{table.source}, line {number}, column '{name}': missing value ('{cell}'). Fill the gap in the "
+                    "file, or set data.missing=ffill (repeat the previous value) or data.missing=interpolate (linear "
+                    "between neighbours)."
                 )
             values.append(math.nan)
             continue
         try:
             value = float(cell)
         except ValueError:
-            raise DataError(f"{table.source}, line {number}, column '{name}' ({key}): '{cell}' is not a number.") from None
+            raise DataError(
+                f"{table.source}, line {number}, column '{name}' ({key}): '{cell}' is not a number."
+            ) from None
         if math.isinf(value):
             raise DataError(f"{table.source}, line {number}, column '{name}' ({key}): '{cell}' is infinite.")
         values.append(value)
@@ -134,8 +143,8 @@ def _fill(column: Tensor, missing: str, source: str, name: str) -> Tensor:
     if missing == "ffill":
         if known[0] > 0:
             raise DataError(
-                f"{source}, line 2, column '{name}': the series starts with a missing value, which data.missing=ffill cannot "
-                "fill (there is no previous value); use data.missing=interpolate or fix the file."
+                f"{source}, line 2, column '{name}': the series starts with a missing value, which data.missing=ffill "
+                "cannot fill (there is no previous value); use data.missing=interpolate or fix the file."
             )
         last_known = torch.cummax(torch.where(torch.isnan(column), -1, positions), dim=0).values  # (N,)
         return column[last_known]
@@ -165,7 +174,8 @@ def time_feature_columns(table: Table, column: str | None, names: Sequence[str])
         return torch.zeros(len(table.rows), 0, dtype=torch.float64)
     for name in names:
         if name not in TIME_FEATURES:
-            raise ConfigError(f"data.time_features: unknown feature '{name}'; expected any of {', '.join(TIME_FEATURES)}.")
+            raise ConfigError(f"data.time_features: unknown feature '{name}'; expected any of "
+                              f"{', '.join(TIME_FEATURES)}.")
     if column is None:
         column = table.header[0]
     cells = table.column(column, "data.time_column")
@@ -175,8 +185,8 @@ def time_feature_columns(table: Table, column: str | None, names: Sequence[str])
             stamp = _parse_time(cell)
         except ValueError:
             raise DataError(
-                f"{table.source}, line {number}, column '{column}' (data.time_column): '{cell}' is not an ISO date or time "
-                "(e.g. 1949-01, 2026-11-22, 2026-11-22T13:00)."
+                f"{table.source}, line {number}, column '{column}' (data.time_column): '{cell}' is not an ISO date or "
+                "time (e.g. 1949-01, 2026-11-22, 2026-11-22T13:00)."
             ) from None
         row = []
         for name in names:
@@ -252,7 +262,9 @@ class Windows(Dataset):
 
 def collate_windows(examples: list[tuple[Tensor, Tensor, Tensor, Tensor, int]]) -> ForecastBatch:
     inputs, targets, anchor, truth, origin = zip(*examples)
-    return ForecastBatch(torch.stack(inputs), torch.stack(targets), torch.stack(anchor), torch.stack(truth), torch.tensor(origin))
+    return ForecastBatch(
+        torch.stack(inputs), torch.stack(targets), torch.stack(anchor), torch.stack(truth), torch.tensor(origin)
+    )
 
 
 class TimeSeriesData(L.LightningDataModule):
@@ -274,8 +286,9 @@ class TimeSeriesData(L.LightningDataModule):
             raise ConfigError(f"data.transform must be one of {', '.join(TRANSFORMS)}, got '{cfg.transform}'.")
         if cfg.horizon > min(cfg.valid_size, cfg.test_size):
             raise ConfigError(
-                f"data.horizon={cfg.horizon} must fit inside the validation and test splits (data.valid_size={cfg.valid_size}, "
-                f"data.test_size={cfg.test_size}): each scored forecast lies wholly in one split."
+                f"data.horizon={cfg.horizon} must fit inside the validation and test splits "
+                f"(data.valid_size={cfg.valid_size}, data.test_size={cfg.test_size}): each scored forecast lies wholly "
+                "in one split."
             )
         self.scaler = Scaler(**scaler["target"]) if scaler is not None else None
         self.feature_scalers = [Scaler(**state) for state in scaler["features"]] if scaler is not None else None
@@ -303,13 +316,14 @@ class TimeSeriesData(L.LightningDataModule):
         if self.train_end < needed:
             raise DataError(
                 f"{table.source} has {n} rows: after the validation ({cfg.valid_size}, data.valid_size) and test "
-                f"({cfg.test_size}, data.test_size) rows, {max(self.train_end, 0)} remain for training, fewer than one window "
-                f"of data.window={cfg.window} inputs plus data.horizon={cfg.horizon} targets ({needed} rows). Use a shorter "
-                "window or horizon, smaller validation/test splits, or a longer series."
+                f"({cfg.test_size}, data.test_size) rows, {max(self.train_end, 0)} remain for training, fewer than one "
+                f"window of data.window={cfg.window} inputs plus data.horizon={cfg.horizon} targets ({needed} rows). "
+                "Use a shorter window or horizon, smaller validation/test splits, or a longer series."
             )
         if cfg.transform == "log" and bool((target <= 0).any()):
             row = int((target <= 0).nonzero()[0]) + 2
-            raise DataError(f"{table.source}, line {row}: data.transform=log needs positive '{self.target_name}' values, found {float(target[row - 2])}.")
+            raise DataError(f"{table.source}, line {row}: data.transform=log needs positive '{self.target_name}' "
+                            f"values, found {float(target[row - 2])}.")
         if self.scaler is None:
             self.scaler = Scaler.fit(target[: self.train_end], log=cfg.transform == "log")
         columns = [self.scaler.scale(target)]
@@ -343,7 +357,11 @@ class TimeSeriesData(L.LightningDataModule):
     def bounds(self, split: str) -> tuple[int, int]:
         """Rows ``[start, end)`` whose values a split's forecasts are scored on."""
         n, cfg = self.raw.numel(), self.cfg
-        return {"train": (0, self.train_end), "valid": (self.train_end, n - cfg.test_size), "test": (n - cfg.test_size, n)}[split]
+        return {
+            "train": (0, self.train_end),
+            "valid": (self.train_end, n - cfg.test_size),
+            "test": (n - cfg.test_size, n),
+        }[split]
 
     def origins(self, split: str) -> list[int]:
         """Every forecast origin whose ``horizon`` targets lie inside the split and whose window has full history."""
@@ -369,22 +387,34 @@ class TimeSeriesData(L.LightningDataModule):
 
     def train_dataloader(self) -> ResumableLoader:
         return training_loader(
-            Windows(self, self.origins("train")), batch_size=self.cfg.batch_size, collate_fn=collate_windows, seed=shuffle_seed(),
-            shuffle=self.cfg.shuffle, trainer=getattr(self, "trainer", None),
+            Windows(self, self.origins("train")),
+            batch_size=self.cfg.batch_size,
+            collate_fn=collate_windows,
+            seed=shuffle_seed(),
+            shuffle=self.cfg.shuffle,
+            trainer=getattr(self, "trainer", None),
         )
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(Windows(self, self.origins("valid")), batch_size=self.cfg.eval_batch_size, collate_fn=collate_windows)
+        return DataLoader(
+            Windows(self, self.origins("valid")), batch_size=self.cfg.eval_batch_size, collate_fn=collate_windows
+        )
 
     def test_dataloader(self) -> DataLoader:
-        return DataLoader(Windows(self, self.origins("test")), batch_size=self.cfg.eval_batch_size, collate_fn=collate_windows)
+        return DataLoader(
+            Windows(self, self.origins("test")), batch_size=self.cfg.eval_batch_size, collate_fn=collate_windows
+        )
 
-    def transfer_batch_to_device(self, batch: ForecastBatch, device: torch.device, dataloader_idx: int) -> ForecastBatch:
+    def transfer_batch_to_device(
+        self, batch: ForecastBatch, device: torch.device, dataloader_idx: int
+    ) -> ForecastBatch:
         return batch.to(device)
 
 
 # -- contiguous signal streams ----------------------------------------------------
-def make_signal_streams(values: Tensor, batch_size: int, rank: int = 0, world_size: int = 1, *, key: str = "data.batch_size") -> Tensor:
+def make_signal_streams(
+    values: Tensor, batch_size: int, rank: int = 0, world_size: int = 1, *, key: str = "data.batch_size"
+) -> Tensor:
     """``(N, C)`` -> this rank's ``(B, N // (world * B), C)`` contiguous streams.
 
     Stream ``rank * B + i`` is row ``i`` on rank ``rank``: the same contiguous, deterministic
@@ -394,7 +424,8 @@ def make_signal_streams(values: Tensor, batch_size: int, rank: int = 0, world_si
     total = batch_size * world_size
     length = values.shape[0] // total
     if length < 1:
-        raise DataError(f"A signal of {values.shape[0]} steps is too short for {key}={batch_size} on {world_size} device(s).")
+        raise DataError(f"A signal of {values.shape[0]} steps is too short for {key}={batch_size} on {world_size} "
+                        "device(s).")
     streams = values[: length * total].reshape(total, length, values.shape[1])  # (world*B, N', C)
     return streams[rank * batch_size : (rank + 1) * batch_size]  # (B, N', C)
 
@@ -449,7 +480,8 @@ class SignalData(StreamLoaders, L.LightningDataModule):
             self.source, self.filled = f"the generated sine signal ({cfg.length} steps of {cfg.step} rad)", 0
             for name, key in zip(names, keys):
                 if name not in generated:
-                    raise ConfigError(f"{key}: the generated signal has columns {', '.join(generated)}, not '{name}' (or set data.path to a CSV).")
+                    raise ConfigError(f"{key}: the generated signal has columns {', '.join(generated)}, not '{name}' "
+                                      "(or set data.path to a CSV).")
             values = torch.stack([generated[name] for name in names], dim=1)  # (N, F + 1)
         else:
             table = read_table(cfg.path)
@@ -469,8 +501,9 @@ class SignalData(StreamLoaders, L.LightningDataModule):
             batch = cfg.batch_size if split == "train" else cfg.eval_batch_size
             if end - start < batch:
                 raise DataError(
-                    f"{self.source} has {n} rows; data.split={list(cfg.split)} leaves {end - start} for the {split} split, fewer "
-                    f"than one step per stream (data.{'batch_size' if split == 'train' else 'eval_batch_size'}={batch})."
+                    f"{self.source} has {n} rows; data.split={list(cfg.split)} leaves {end - start} for the {split} "
+                    "split, fewer than one step per stream "
+                    f"(data.{'batch_size' if split == 'train' else 'eval_batch_size'}={batch})."
                 )
             self.parts[split] = scaled[start:end]
         return self

@@ -17,12 +17,15 @@ class TimeSeriesDataConfig:
 
     path: str | None = None  # a CSV file with a header row; None: the embedded airline passengers series (1949-1960)
     target: str | None = None  # the column to forecast; None: the last column
-    features: list[str] = field(default_factory=list)  # other numeric columns fed as inputs alongside the target's history
-    time_column: str | None = None  # an ISO date/time column (e.g. 1949-01) for `time_features`; None: the first column if it is not numeric
+    # other numeric columns fed as inputs alongside the target's history
+    features: list[str] = field(default_factory=list)
+    # an ISO date/time column (e.g. 1949-01) for `time_features`; None: the first column if it is not numeric
+    time_column: str | None = None
     time_features: list[str] = field(default_factory=list)  # month|dayofweek|hour: each fed as a (sin, cos) pair
     missing: str = "error"  # empty/NaN cells: error|ffill (previous value)|interpolate (linear between neighbours)
     transform: str = "none"  # none|log: forecast log(y) (multiplicative growth becomes additive; needs y > 0)
-    relative: bool = False  # inputs and targets relative to the window's last value: the model learns changes, not levels
+    # inputs and targets relative to the window's last value: the model learns changes, not levels
+    relative: bool = False
     window: int = 24  # input time steps per example
     horizon: int = 1  # future steps forecast from each origin
     season: int = 12  # period of the seasonal-naive baseline (12 for monthly data)

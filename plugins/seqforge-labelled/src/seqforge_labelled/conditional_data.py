@@ -48,7 +48,8 @@ Example = tuple[Any, list[str]]
 
 @dataclass
 class ConditionalBatch:
-    """``condition``: ``(B,)`` label ids or ``(B, F)`` features; ``tgt_in`` = ``<bos> y``, ``tgt_out`` = ``y <eos>``: ``(B, T)``."""
+    """``condition``: ``(B,)`` label ids or ``(B, F)`` features; ``tgt_in`` = ``<bos> y``, ``tgt_out`` = ``y <eos>``:
+    ``(B, T)``."""
 
     condition: Tensor
     tgt_in: Tensor
@@ -79,18 +80,22 @@ def read_tensor_targets(path: str, *, key: str) -> list[Example]:
     arrays = read_tensor_file(path, key=key, required=("targets",))
     targets = _to_numpy(arrays["targets"])
     if targets.ndim != 2 or targets.dtype.kind not in "iu":
-        raise DataError(f"The tensor file '{path}' (config key `{key}`): `targets` must be an (N, T) integer array, got {targets.dtype} {targets.shape}.")
+        raise DataError(f"The tensor file '{path}' (config key `{key}`): `targets` must be an (N, T) integer array, "
+                        f"got {targets.dtype} {targets.shape}.")
     if ("labels" in arrays) == ("features" in arrays):
-        raise DataError(f"The tensor file '{path}' (config key `{key}`) must hold exactly one condition: `labels` (N,) or `features` (N, F).")
+        raise DataError(f"The tensor file '{path}' (config key `{key}`) must hold exactly one condition: `labels` (N,) "
+                        "or `features` (N, F).")
     if "labels" in arrays:
         conditions: list[Any] = [str(v) for v in _to_numpy(arrays["labels"]).tolist()]
     else:
         features = torch.as_tensor(_to_numpy(arrays["features"]), dtype=torch.float32)
         if features.dim() != 2 or not torch.isfinite(features).all():
-            raise DataError(f"The tensor file '{path}' (config key `{key}`): `features` must be a finite (N, F) float array, got shape {tuple(features.shape)}.")
+            raise DataError(f"The tensor file '{path}' (config key `{key}`): `features` must be a finite (N, F) float "
+                            f"array, got shape {tuple(features.shape)}.")
         conditions = list(features)
     if len(conditions) != len(targets):
-        raise DataError(f"The tensor file '{path}' (config key `{key}`) has {len(targets)} target rows but {len(conditions)} conditions.")
+        raise DataError(f"The tensor file '{path}' (config key `{key}`) has {len(targets)} target rows but "
+                        f"{len(conditions)} conditions.")
     return [(c, [str(v) for v in row if v >= 0]) for c, row in zip(conditions, targets.tolist())]
 
 
@@ -127,7 +132,8 @@ class ConditionalData(SplitLoaders, L.LightningDataModule):
         if Path(path).suffix in TENSOR_SUFFIXES:
             return read_tensor_targets(path, key=key)
         if self.cfg.tokenizer not in ("char", "word"):
-            raise ConfigError(f"data.tokenizer must be 'char' or 'word' for conditional text, got '{self.cfg.tokenizer}'.")
+            raise ConfigError("data.tokenizer must be 'char' or 'word' for conditional text, got "
+                              f"'{self.cfg.tokenizer}'.")
         split = (lambda text: list(text)) if self.cfg.tokenizer == "char" else str.split
         lower = self.cfg.lowercase
         return [(label, split(text.lower() if lower else text)) for label, text in read_label_lines(path, key=key)]
@@ -145,8 +151,11 @@ class ConditionalData(SplitLoaders, L.LightningDataModule):
         if len(by_label) > 1:
             raise DataError("The splits mix label conditions and feature-vector conditions; use one kind in all files.")
         if self.codec is None:
-            vocab = Vocabulary.build((t for _, tokens in train for t in tokens), min_freq=cfg.min_freq, max_size=cfg.max_vocab)
-            numbers = all(t.lstrip("-").isdigit() for _, tokens in train[:50] for t in tokens)  # tensor targets: word-like tokens
+            vocab = Vocabulary.build(
+                (t for _, tokens in train for t in tokens), min_freq=cfg.min_freq, max_size=cfg.max_vocab
+            )
+            # tensor targets: word-like tokens
+            numbers = all(t.lstrip("-").isdigit() for _, tokens in train[:50] for t in tokens)
             self.codec = VocabularyCodec("char" if cfg.tokenizer == "char" and not numbers else "word", vocab)
             if by_label == {True}:
                 self.labels = sorted({c for c, _ in train}, key=_natural_key)
@@ -154,11 +163,15 @@ class ConditionalData(SplitLoaders, L.LightningDataModule):
                 self.feature_size = int(train[0][0].shape[0])
         if self.conditioned_on_labels:
             self.unseen = unseen_report(
-                {split: [c for c, _ in self.examples[split]] for split in ("valid", "test")}, set(self.labels), policy=cfg.unseen_labels,
-                what="example", consequence="Nothing can be generated for them; they are left out of evaluation.",
+                {split: [c for c, _ in self.examples[split]] for split in ("valid", "test")},
+                set(self.labels),
+                policy=cfg.unseen_labels,
+                what="example",
+                consequence="Nothing can be generated for them; they are left out of evaluation.",
             )
         elif any(c.shape[0] != self.feature_size for split in SPLITS for c, _ in self.examples[split]):
-            raise DataError(f"Every condition vector must have {self.feature_size} features (the training data's); some have other sizes.")
+            raise DataError(f"Every condition vector must have {self.feature_size} features (the training data's); "
+                            "some have other sizes.")
         for split in SPLITS:
             self.encoded[split] = [
                 (index, self.encode_condition(c), self._encode_target(tokens))
@@ -190,7 +203,11 @@ class ConditionalData(SplitLoaders, L.LightningDataModule):
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.examples[s])) for s in SPLITS)
-        condition = f"{len(self.labels)} condition labels" if self.conditioned_on_labels else f"{self.feature_size}-dim condition vectors"
+        condition = (
+            f"{len(self.labels)} condition labels"
+            if self.conditioned_on_labels
+            else f"{self.feature_size}-dim condition vectors"
+        )
         return f"examples train/valid/test {sizes} | {condition} | target vocabulary {len(self.codec)}"
 
     def state(self) -> dict[str, Any]:
@@ -208,6 +225,11 @@ class DigitRowsData(ConditionalData):
 
         cfg: Any = self.cfg
         digits = load_digits()
-        parts = stratified_split(digits.target.tolist(), valid_fraction=cfg.valid_fraction, test_fraction=cfg.test_fraction, seed=cfg.seed)
+        parts = stratified_split(
+            digits.target.tolist(), valid_fraction=cfg.valid_fraction, test_fraction=cfg.test_fraction, seed=cfg.seed
+        )
         pixels = digits.data.astype(int)  # (N, 64), 0..16
-        return {split: [(str(int(digits.target[i])), [str(v) for v in pixels[i]]) for i in rows] for split, rows in parts.items()}
+        return {
+            split: [(str(int(digits.target[i])), [str(v) for v in pixels[i]]) for i in rows]
+            for split, rows in parts.items()
+        }

@@ -31,7 +31,8 @@ class LabelledDataConfig:
     min_freq: int = 1
     max_vocab: int | None = None
     max_len: int = 400  # steps kept per example; longer ones are truncated and counted
-    unseen_labels: str = "report"  # labels absent from the training split at evaluation: report (print, leave out of the metrics)|error
+    # labels absent from the training split at evaluation: report (print, leave out of the metrics)|error
+    unseen_labels: str = "report"
     batch_size: int = 32
     eval_batch_size: int = 256
     shuffle: bool = True
@@ -76,7 +77,8 @@ class ConllDataConfig:
 
 @dataclass
 class EntitiesDataConfig(ConllDataConfig):
-    """``data=entities``: generated English sentences with DATE, LOC, MONEY and PERCENT entities (Babel CLDR data, offline)."""
+    """``data=entities``: generated English sentences with DATE, LOC, MONEY and PERCENT entities (Babel CLDR data,
+    offline)."""
 
     n_train: int = 4000
     n_valid: int = 400

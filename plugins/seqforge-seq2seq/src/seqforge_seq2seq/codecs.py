@@ -35,7 +35,9 @@ class SubwordCodec:
         tokenizer = Tokenizer(models.BPE(unk_token=SPECIALS[1]))
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
         tokenizer.decoder = decoders.Metaspace()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_freq, special_tokens=list(SPECIALS), show_progress=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, min_frequency=min_freq, special_tokens=list(SPECIALS), show_progress=False
+        )
         tokenizer.train_from_iterator((t.lower() if lowercase else t for t in texts), trainer=trainer)
         return cls(tokenizer, lowercase)
 
@@ -55,13 +57,17 @@ class SubwordCodec:
         return {"kind": "subword", "json": self.tokenizer.to_str(), "lowercase": self.lowercase}
 
 
-def fit_codec(kind: str, texts: list[str], *, lowercase: bool, min_freq: int, max_vocab: int | None, subword_vocab_size: int) -> Codec:
+def fit_codec(
+    kind: str, texts: list[str], *, lowercase: bool, min_freq: int, max_vocab: int | None, subword_vocab_size: int
+) -> Codec:
     """Learn a codec of ``kind`` (char|word|subword) from training texts."""
     if kind == "subword":
         return SubwordCodec.fit(texts, lowercase=lowercase, vocab_size=subword_vocab_size, min_freq=min_freq)
     if kind not in CODECS:
         raise ConfigError(f"data.tokenizer must be one of {', '.join(CODECS)}, got '{kind}'.")
-    return core_fit_codec(kind, texts, lowercase=lowercase, min_freq=min_freq, max_vocab=max_vocab, subword_vocab_size=subword_vocab_size)
+    return core_fit_codec(
+        kind, texts, lowercase=lowercase, min_freq=min_freq, max_vocab=max_vocab, subword_vocab_size=subword_vocab_size
+    )
 
 
 def codec_from_state(state: dict[str, Any]) -> Codec:

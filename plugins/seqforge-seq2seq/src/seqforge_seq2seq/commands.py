@@ -37,8 +37,8 @@ def translate(argv: list[str]) -> None:
     module = load_run(args.ckpt, overrides, command="translate")
     if not isinstance(module.task, Translates):
         raise UsageError(
-            f"the checkpoint {args.ckpt} holds a {type(module.task).__name__}, which does not translate: `seqforge translate` "
-            f"applies sequence-to-sequence models (task=translation). {command_for(module.task)}"
+            f"the checkpoint {args.ckpt} holds a {type(module.task).__name__}, which does not translate: `seqforge "
+            f"translate` applies sequence-to-sequence models (task=translation). {command_for(module.task)}"
         )
     lines = read_input_lines(args.input)
     results, unknown = module.task.translate(module.model, module.data, lines, batch_size=args.batch_size)
@@ -50,4 +50,6 @@ def translate(argv: list[str]) -> None:
         else:
             rows.append(nbest[0][0])
     write_output_lines(args.output, rows)
-    print(f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr)
+    print(
+        f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr
+    )

@@ -42,7 +42,8 @@ class ParallelDataConfig:
 
 @dataclass
 class DatesDataConfig(ParallelDataConfig):
-    """``data=dates``: dates written in many languages and formats -> ISO 8601 (generated offline with Babel's CLDR data)."""
+    """``data=dates``: dates written in many languages and formats -> ISO 8601 (generated offline with Babel's CLDR
+    data)."""
 
     tokenizer: str = "char"
     n_train: int = 20000
@@ -51,7 +52,9 @@ class DatesDataConfig(ParallelDataConfig):
     seed: int = 1234
     first_year: int = 1950  # two-digit years are unambiguous inside a 100-year window
     last_year: int = 2049
-    locales: list[str] = field(default_factory=lambda: ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"])
+    locales: list[str] = field(
+        default_factory=lambda: ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"]
+    )
 
 
 @dataclass

@@ -46,7 +46,9 @@ class Seq2SeqBatch:
         return self.src.shape[0]
 
     def to(self, device: torch.device) -> Seq2SeqBatch:
-        return Seq2SeqBatch(*(t.to(device) for t in (self.src, self.src_lengths, self.tgt_in, self.tgt_out)), self.index)
+        return Seq2SeqBatch(
+            *(t.to(device) for t in (self.src, self.src_lengths, self.tgt_in, self.tgt_out)), self.index
+        )
 
 
 def _pad(rows: Sequence[Sequence[int]]) -> Tensor:
@@ -67,7 +69,9 @@ def collate(examples: list[tuple[int, list[int], list[int]]]) -> Seq2SeqBatch:
     )
 
 
-def read_pairs(source: str | None, target: str | None, tsv: str | None, *, prefix: str = "") -> tuple[Pairs, int] | None:
+def read_pairs(
+    source: str | None, target: str | None, tsv: str | None, *, prefix: str = ""
+) -> tuple[Pairs, int] | None:
     """Pairs from two line-aligned files or one TSV; empty pairs are skipped and counted. None if nothing is given."""
     key = lambda name: f"data.{prefix}{name}"  # noqa: E731
     if tsv:
@@ -95,8 +99,9 @@ def read_pairs(source: str | None, target: str | None, tsv: str | None, *, prefi
     tgt_lines = read_text(target, what="target file", key=key("target")).splitlines()
     if len(src_lines) != len(tgt_lines):
         raise DataError(
-            f"The source file '{source}' has {len(src_lines)} lines but the target file '{target}' has {len(tgt_lines)} "
-            f"(config keys `{key('source')}`, `{key('target')}`); they must be line-aligned, one sentence pair per line."
+            f"The source file '{source}' has {len(src_lines)} lines but the target file '{target}' has "
+            f"{len(tgt_lines)} (config keys `{key('source')}`, `{key('target')}`); they must be line-aligned, one "
+            "sentence pair per line."
         )
     pairs = [(s.strip(), t.strip()) for s, t in zip(src_lines, tgt_lines)]
     kept = [(s, t) for s, t in pairs if s and t]
@@ -138,7 +143,11 @@ class ParallelData(SplitLoaders, L.LightningDataModule):
         self.report["empty_skipped"] = skipped + (valid[1] if valid else 0) + (test[1] if test else 0)
         if valid is None or test is None:
             parts = split_by_fractions(pairs, cfg.split, what=f"{len(pairs)} sentence pairs")
-            return {"train": parts["train"], "valid": valid[0] if valid else parts["valid"], "test": test[0] if test else parts["test"]}
+            return {
+                "train": parts["train"],
+                "valid": valid[0] if valid else parts["valid"],
+                "test": test[0] if test else parts["test"],
+            }
         return {"train": pairs, "valid": valid[0], "test": test[0]}
 
     def prepare(self) -> ParallelData:
@@ -179,8 +188,8 @@ class ParallelData(SplitLoaders, L.LightningDataModule):
                 if cfg.too_long == "error":
                     raise DataError(
                         f"{split} pair {index + 1} has {len(src)} source / {len(tgt)} target tokens, more than "
-                        f"data.max_source_len={cfg.max_source_len} / data.max_target_len={cfg.max_target_len}. Raise the limits "
-                        "or set data.too_long=truncate."
+                        f"data.max_source_len={cfg.max_source_len} / data.max_target_len={cfg.max_target_len}. Raise "
+                        "the limits or set data.too_long=truncate."
                     )
                 truncated += 1
                 src, tgt = src[: cfg.max_source_len], tgt[: cfg.max_target_len]

@@ -28,7 +28,8 @@ class Word2VecDataConfig:
 
 @dataclass
 class Word2VecTaskConfig:
-    """``task=word2vec``; the architecture and loss are ``model.arch`` and ``model.loss``, the size ``model.embedding_dim``."""
+    """``task=word2vec``; the architecture and loss are ``model.arch`` and ``model.loss``, the size
+    ``model.embedding_dim``."""
 
     negative: int = 5  # noise words per positive pair (negative sampling and NCE)
     cbow_mean: bool = True  # CBOW averages the context vectors (false: sums them)
@@ -36,7 +37,9 @@ class Word2VecTaskConfig:
     min_lr: float = 0.0001  # the rate decays linearly to this over the planned steps
     workers: int = 2  # threads running the compiled kernel (Hogwild: lock-free shared updates)
     backend: str = "kernel"  # kernel (compiled; negative_sampling|nce) | torch (autograd + sparse SGD; any loss)
-    torch_batch_pairs: int = 1024  # examples per autograd step for backend=torch / model.loss=softmax (SGD on their summed loss: keep it small next to the vocabulary)
+    # examples per autograd step for backend=torch / model.loss=softmax (SGD on their summed loss: keep it small next to
+    # the vocabulary)
+    torch_batch_pairs: int = 1024
     analogy: str | None = None  # questions-words.txt-format file evaluated at validation/test
     similarity: str | None = None  # wordsim353.tsv-format file evaluated at validation/test
     restrict_vocab: int = 30000  # analogy questions use the most frequent words only (gensim's restrict_vocab)

@@ -50,7 +50,9 @@ class Chunk:
         return self
 
 
-def encode_chunks(corpus: Corpus, index: dict[str, int], chunk_words: int, max_sentence_len: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def encode_chunks(
+    corpus: Corpus, index: dict[str, int], chunk_words: int, max_sentence_len: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(words, starts)`` with exactly ``chunk_words`` in-vocabulary words each (the last one fewer)."""
     get = index.get
     ids: list[int] = []
@@ -70,7 +72,8 @@ def encode_chunks(corpus: Corpus, index: dict[str, int], chunk_words: int, max_s
 
 
 class ChunkStream:
-    """The training chunks of one epoch after another; resumable mid-epoch (like ``seqforge.data.streams.StreamBatches``).
+    """The training chunks of one epoch after another; resumable mid-epoch (like
+    ``seqforge.data.streams.StreamBatches``).
 
     Encoding runs in a background thread a few chunks ahead of training.
     """
@@ -168,11 +171,16 @@ class EncodedCache:
         self.chunks: list[tuple[int, int, int, int]] = []  # (word offset, words, starts offset, starts)
         self.complete = False
 
-    def write(self, source: Iterator[tuple[np.ndarray, np.ndarray]], expected: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def write(
+        self, source: Iterator[tuple[np.ndarray, np.ndarray]], expected: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Pass ``source`` through, appending it to the files; complete once its ``expected`` chunks are written."""
         chunks: list[tuple[int, int, int, int]] = []
         word_offset = start_offset = 0
-        with open(self.directory / "words.i32", "wb") as words_file, open(self.directory / "starts.i64", "wb") as starts_file:
+        with (
+            open(self.directory / "words.i32", "wb") as words_file,
+            open(self.directory / "starts.i64", "wb") as starts_file,
+        ):
             for words, starts in source:
                 words_file.write(words.tobytes())
                 starts_file.write(starts.tobytes())
@@ -189,7 +197,10 @@ class EncodedCache:
         words = np.memmap(self.directory / "words.i32", dtype=np.int32, mode="r")
         starts = np.memmap(self.directory / "starts.i64", dtype=np.int64, mode="r")
         for word_offset, n_words, start_offset, n_starts in self.chunks:
-            yield np.asarray(words[word_offset : word_offset + n_words]), np.asarray(starts[start_offset : start_offset + n_starts])
+            yield (
+                np.asarray(words[word_offset : word_offset + n_words]),
+                np.asarray(starts[start_offset : start_offset + n_starts]),
+            )
 
 
 class ProbeLoader:
@@ -269,7 +280,8 @@ class Word2VecData(L.LightningDataModule):
         v = self.vocab
         return (
             f"vocabulary {len(v)} (min_count {self.cfg.min_count}) | corpus tokens {v.corpus_words:,}, "
-            f"{v.train_words:,} in vocabulary | {self.chunks_per_epoch} chunks of {self.cfg.chunk_words} words per epoch"
+            f"{v.train_words:,} in vocabulary | {self.chunks_per_epoch} chunks of {self.cfg.chunk_words} words per "
+            "epoch"
         )
 
     def planned_chunks(self) -> int:

@@ -36,7 +36,8 @@ class WordVectors:
 
     # -- io ------------------------------------------------------------------------
     def save(self, path: str | Path, *, binary: bool = False) -> Path:
-        """word2vec format: header ``V D``, then per word ``word v1 ... vD`` (text) or ``word <D float32 LE>\\n`` (binary)."""
+        """word2vec format: header ``V D``, then per word ``word v1 ... vD`` (text) or ``word <D float32 LE>\\n``
+        (binary)."""
         path = Path(path)
         with open(path, "wb") as out:
             out.write(f"{len(self.words)} {self.vectors.shape[1]}\n".encode())
@@ -63,7 +64,8 @@ class WordVectors:
 
     def most_similar(self, positive: Iterable[str], negative: Iterable[str] = (), *, topn: int = 10,
                      restrict_vocab: int | None = None) -> list[tuple[str, float]]:
-        """Words closest (cosine) to ``mean(unit(positive)) - mean(unit(negative))``, the query words excluded (gensim's rule)."""
+        """Words closest (cosine) to ``mean(unit(positive)) - mean(unit(negative))``, the query words excluded (gensim's
+        rule)."""
         positive, negative = list(positive), list(negative)
         if not positive and not negative:
             raise SeqforgeError("Give at least one word (word=... or positive=[...]).")

@@ -46,15 +46,16 @@ class Vocab:
             counts.update(tokens)
         total = sum(counts.values())
         if total == 0:
-            raise DataError(f"The corpus {corpus.name} (config key `data.path`) contains no words; expected whitespace-separated text.")
+            raise DataError(f"The corpus {corpus.name} (config key `data.path`) contains no words; expected "
+                            "whitespace-separated text.")
         ranked = counts.most_common()  # by count, ties in first-seen order
         kept = [(w, c) for w, c in ranked if c >= min_count]
         if not kept:
             top_word, top_count = ranked[0]
             raise DataError(
                 f"No word of the corpus {corpus.name} occurs at least data.min_count={min_count} times "
-                f"({len(counts)} distinct words, {total} tokens; the most frequent, '{top_word}', occurs {top_count} times). "
-                "Lower data.min_count or use a larger corpus."
+                f"({len(counts)} distinct words, {total} tokens; the most frequent, '{top_word}', occurs {top_count} "
+                "times). Lower data.min_count or use a larger corpus."
             )
         if max_vocab is not None:
             kept = kept[:max_vocab]
@@ -62,7 +63,11 @@ class Vocab:
 
     def state(self) -> dict[str, object]:
         """What a checkpoint keeps (plain types, loadable with ``weights_only=True``)."""
-        return {"words": list(self.words), "counts": [int(c) for c in self.counts], "corpus_words": int(self.corpus_words)}
+        return {
+            "words": list(self.words),
+            "counts": [int(c) for c in self.counts],
+            "corpus_words": int(self.corpus_words),
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, object]) -> Vocab:

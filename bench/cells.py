@@ -31,6 +31,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import tempfile
@@ -148,14 +149,14 @@ def make_variants(groups: list[str], B: int, T: int, I: int, H: int, chunk: int)
             run = training_step(cell, lambda c=cell: run_cell(c, x, allow_fused=False))
             variants.append(Variant(f"{kind} loop eager", "loop", run, reference))
         if "compiled" in groups:
-            run, seconds = timed(lambda c=cell: training_step(c, lambda s=compiled_step(c): run_cell(s, x)))
+            run, seconds = timed(lambda c=cell: training_step(c, functools.partial(run_cell, compiled_step(c), x)))
             variants.append(Variant(f"{kind} loop, compiled step", "compiled", run, reference, seconds))
             if kind == "third-party lstm":
                 scripted = CompiledStep(cell, torch.jit.script)
-                run, seconds = timed(lambda c=cell: training_step(c, lambda: run_cell(scripted, x)))
+                run, seconds = timed(lambda c=cell, s=scripted: training_step(c, lambda: run_cell(s, x)))
                 variants.append(Variant(f"{kind} loop, scripted step", "compiled", run, reference, seconds))
             looped = CompiledLoop(cell, chunk=chunk)
-            run, seconds = timed(lambda c=cell: training_step(c, lambda: run_cell(looped, x)))
+            run, seconds = timed(lambda c=cell, lp=looped: training_step(c, lambda: run_cell(lp, x)))
             variants.append(Variant(f"{kind} CompiledLoop(chunk={chunk})", "compiled", run, reference, seconds))
     return variants
 

@@ -120,8 +120,10 @@ def report_bleu(checkpoint: Path, source_file: Path, reference_file: Path, beam:
     from seqforge.train import restore
 
     module = restore(load_checkpoint(resolve_checkpoint(str(checkpoint))))
-    sources = gzip.open(source_file, "rt", encoding="utf-8").read().splitlines()
-    references = [line.lower() for line in gzip.open(reference_file, "rt", encoding="utf-8").read().splitlines()]
+    with gzip.open(source_file, "rt", encoding="utf-8") as file:
+        sources = file.read().splitlines()
+    with gzip.open(reference_file, "rt", encoding="utf-8") as file:
+        references = [line.lower() for line in file.read().splitlines()]
     options = dataclasses.replace(module.task.decode, strategy="beam" if beam > 1 else "greedy", beam_size=max(beam, 1))
     outputs, _ = module.task.translate(module.model, module.data, sources, options)
     hypotheses = [nbest[0][0] for nbest in outputs]

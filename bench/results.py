@@ -114,7 +114,7 @@ ROWS: dict[str, Row] = {
         "SST-2 (stsa.binary)",
         "test/acc",
         "87.5 BiLSTM + 300-d GloVe (Tai et al. 2015)",
-        lambda data, run: _sst2(data) + [f"model.embedding.pretrained={run.parent / 'word2vec' / 'vectors.bin'}"],
+        lambda data, run: [*_sst2(data), f"model.embedding.pretrained={run.parent / 'word2vec' / 'vectors.bin'}"],
         needs=("sst2/stsa.binary.train",),
         scale=100.0,
         after=("word2vec",),

@@ -68,7 +68,9 @@ def run_case(length: int, tbptt: int | None, batch: int, hidden: int) -> dict[st
     class StepTimes(L.Callback):
         """Wall time of the batch, split evenly over its optimiser steps."""
 
-        times: list[float] = []
+        def __init__(self) -> None:
+            super().__init__()
+            self.times: list[float] = []
 
         def on_train_batch_start(self, *args: Any) -> None:
             self.start = time.perf_counter()

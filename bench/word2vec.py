@@ -94,7 +94,6 @@ def warm_up(module) -> None:
 
     from seqforge_word2vec.data import Chunk
 
-    data = module.data
     words = np.zeros(8, dtype=np.int32)
     saved = module.model.input.weight.detach().clone(), module.model.output.weight.detach().clone()
     module.task._kernel_step(module.model, Chunk(words, np.array([0, 8], dtype=np.int64), 0), 0.0, 0)

@@ -42,7 +42,7 @@ def nearest_key(cfg: Any, key: str) -> str | None:
     for part in key.split("."):
         if not isinstance(node, DictConfig):
             return None
-        keys = [str(k) for k in node.keys()]
+        keys = [str(k) for k in node]
         if part not in keys:
             close = difflib.get_close_matches(part, keys, n=1, cutoff=0.6)
             if not close:
@@ -75,7 +75,7 @@ def _missing_part(cfg: Any, key: str) -> tuple[Any, str, str]:
 
 
 def _listing(node: Any) -> str:
-    keys = sorted(str(k) for k in node.keys() if not str(k).startswith("_")) if isinstance(node, DictConfig) else []
+    keys = sorted(str(k) for k in node if not str(k).startswith("_")) if isinstance(node, DictConfig) else []
     shown = ", ".join(keys[:25]) + (", …" if len(keys) > 25 else "")
     return f" Its keys: {shown}." if keys else ""
 

@@ -21,6 +21,7 @@ re-run the same command line into the same directory and must not be refused.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
 import os
 import shutil
@@ -92,10 +93,8 @@ def release(run_dir: Path | None = None) -> None:
         fd = _held.pop(path, None)
         if fd is None:
             continue
-        try:
+        with contextlib.suppress(OSError):
             (path / LOCK_FILE).unlink(missing_ok=True)  # while still locked: nobody else can be between open and flock
-        except OSError:
-            pass
         os.close(fd)
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from seqforge.errors import ConfigError
 
 if TYPE_CHECKING:
     from seqforge.module import SeqforgeModule
 
-Overrides = Union[None, Sequence[str], Mapping[str, Any]]
+Overrides = Sequence[str] | Mapping[str, Any] | None
 
 
 def _as_config(overrides: Overrides, key: str) -> Any:

@@ -28,7 +28,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -55,7 +55,7 @@ StepFn = Callable[[Tensor, Any], tuple[Tensor, Any, Tensor | None]]
 LengthPenalty = Literal["none", "avg", "gnmt"]
 _PENALTIES = ("none", "avg", "gnmt")
 
-MaxLen = Union[int, Tensor]
+MaxLen = int | Tensor
 
 
 @dataclass

@@ -32,8 +32,8 @@ def test_corpus_bleu_equals_sacrebleu_on_the_same_tokens() -> None:
     """corpus BLEU-4 without smoothing, brevity penalty over the corpus: sacrebleu on pre-tokenized text agrees"""
     sacrebleu = pytest.importorskip("sacrebleu")
     hyps = ["a man is riding a bike down the street .", "two dogs play in the snow .", "a woman sits on a bench"]
-    refs = ["a man rides a bike down the street .", "two dogs are playing in the snow .", "a woman is sitting on a "
-                                                                                          "wooden bench ."]
+    refs = ["a man rides a bike down the street .", "two dogs are playing in the snow .",
+            "a woman is sitting on a wooden bench ."]
     expected = sacrebleu.corpus_bleu(hyps, [refs], tokenize="none", smooth_method="none").score
     assert corpus_bleu([h.split() for h in hyps], [r.split() for r in refs]) == pytest.approx(expected, abs=1e-9)
 

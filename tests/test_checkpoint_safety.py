@@ -142,7 +142,7 @@ def test_restore_refuses_before_building_anything(
     real_open = builtins.open
     monkeypatch.setattr(builtins, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
     checkpoint = {"state_dict": {}, "seqforge": {"config": _config(model={"cell": _opener(victim), "encoder": LM})}}
-    with pytest.raises(ConfigError, match="model.cell._target_"):
+    with pytest.raises(ConfigError, match=r"model\.cell\._target_"):
         restore(checkpoint, source="`ckpt=evil.ckpt`")
     assert not [a for a in opened if str(victim) in map(str, a)]
     assert victim.read_text() == "precious\n"
@@ -156,7 +156,7 @@ def test_stored_callbacks_are_dropped_unless_resuming() -> None:
     assert safe_stored_config(_config(callbacks={"evil": evil}), source="x")["callbacks"] == {}
     assert safe_stored_config(_config(callbacks={"es": early}), source="x", resuming=True)["callbacks"] == {"es": early}
     assert early["_target_"] in CALLBACK_TARGETS
-    with pytest.raises(ConfigError, match="callbacks.evil._target_"):
+    with pytest.raises(ConfigError, match=r"callbacks\.evil\._target_"):
         safe_stored_config(_config(callbacks={"evil": evil, "es": early}), source="x", resuming=True)
     # the user deletes it on the command line (`~callbacks.evil`): dropped unchecked, the rest kept
     kept = safe_stored_config(
@@ -224,7 +224,7 @@ def test_a_pickle_given_as_pretrained_vectors_is_refused_without_running_it(tmp_
     """`model.embedding.pretrained` is parsed as word2vec text/binary, never unpickled"""
     from seqforge.embeddings import read_word2vec
 
-    with pytest.raises(DataError, match="model.embedding.pretrained"):
+    with pytest.raises(DataError, match=r"model\.embedding\.pretrained"):
         read_word2vec(_pickle_bomb(tmp_path / "vectors.pt", victim))
     assert victim.read_text() == "precious\n"
 
@@ -273,7 +273,7 @@ def test_a_former_path_is_still_only_accepted_in_its_own_slot() -> None:
         task=LM,
         model={"cell": LSTM, "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"}},
     )
-    with pytest.raises(ConfigError, match="stored config key `data._target_`.*registered as a task, not a data"):
+    with pytest.raises(ConfigError, match=r"stored config key `data\._target_`.*registered as a task, not a data"):
         safe_stored_config(config, source="x", registry=_registry_with_moved_task())
 
 

@@ -183,7 +183,7 @@ def test_nan_at_the_first_step_does_not_promise_a_checkpoint(tmp_path: Path) -> 
         return loss * float("nan"), logs, carry
 
     module.task.training_step = poisoned
-    with pytest.raises(SeqforgeError, match="at step 0 .*No checkpoint had been written yet") as caught:
+    with pytest.raises(SeqforgeError, match=r"at step 0 .*No checkpoint had been written yet") as caught:
         make_trainer(cfg, tmp_path).fit(module, datamodule=module.data)
     assert "last good checkpoint is kept" not in str(caught.value)
 

@@ -147,10 +147,17 @@ def _paper_loop(
 def _train_preset(overrides: list[str], run_dir: Path) -> Any:
     from seqforge.train import build_run, make_trainer
 
-    cfg = compose_config(overrides + [
-        "trainer.precision=64-true", "logger=none", "trainer.enable_progress_bar=false",
-        "trainer.enable_model_summary=false", "test_after_fit=false", "task.sample_length=0",
-    ])
+    cfg = compose_config(
+        [
+            *overrides,
+            "trainer.precision=64-true",
+            "logger=none",
+            "trainer.enable_progress_bar=false",
+            "trainer.enable_model_summary=false",
+            "test_after_fit=false",
+            "task.sample_length=0",
+        ]
+    )
     module = build_run(cfg)
     trainer = make_trainer(cfg, run_dir, task=module.task)
     trainer.fit(module, datamodule=module.data)
@@ -215,7 +222,7 @@ def test_ptb_preset_trains_exactly_like_the_papers_loop(
     assert [p.shape for p in actual] == [p.shape for p in expected]
     for index, (a, e) in enumerate(zip(actual, expected)):
         assert a.dtype == torch.float64
-        torch.testing.assert_close(a.detach(), e, atol=1e-6, rtol=0, msg=lambda m: f"parameter {index}: {m}")
+        torch.testing.assert_close(a.detach(), e, atol=1e-6, rtol=0, msg=lambda m, index=index: f"parameter {index}: {m}")
     # the scheduler has already stepped for the epoch after the last one
     assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(1.0 / decay ** (epochs + 1 - decay_after))
 
@@ -234,7 +241,7 @@ def test_mean_reduction_takes_seq_len_times_smaller_steps(tmp_path: Path) -> Non
     torch.manual_seed(0)
     updates = {}
     for reduction in ("mean", "sum_over_time"):
-        cfg = compose_config(base + [f"task.loss_reduction={reduction}"])
+        cfg = compose_config([*base, f"task.loss_reduction={reduction}"])
         from seqforge.train import build_run
 
         module = build_run(cfg)
@@ -250,7 +257,7 @@ def test_unknown_loss_reduction_is_refused() -> None:
     """task.loss_reduction accepts mean|sum_over_time and names the key otherwise"""
     from seqforge.tasks.lm import LanguageModelTask
 
-    with pytest.raises(ConfigError, match="task.loss_reduction"):
+    with pytest.raises(ConfigError, match=r"task\.loss_reduction"):
         LanguageModelTask(loss_reduction="sum")
 
 

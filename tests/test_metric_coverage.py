@@ -27,7 +27,7 @@ def _train(tmp_path: Path, overrides: list[str]) -> dict:
 
     text = tmp_path / "text.txt"
     text.write_text("".join(f"line {i} of a small text to model\n" for i in range(400)))
-    return run_training(compose_config(TINY + [f"data.path={text}", *overrides]), tmp_path / "run")
+    return run_training(compose_config([*TINY, f"data.path={text}", *overrides]), tmp_path / "run")
 
 
 @pytest.mark.requires_plugins("rnn")

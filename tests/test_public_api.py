@@ -221,7 +221,7 @@ def test_load_run_refuses_a_checkpoint_whose_config_builds_foreign_code(tmp_path
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
     ckpt = _write_checkpoint(tmp_path / "evil.ckpt", _config(data=_opener(victim)))
-    with pytest.raises(SeqforgeError, match="evil.ckpt"):
+    with pytest.raises(SeqforgeError, match=r"evil\.ckpt"):
         api.load_run(ckpt)
     assert victim.read_text() == "precious\n"
 

@@ -67,8 +67,8 @@ class ToyModel:
 
     def log_prob(self, tokens: list[int], bias: Tensor, *, finished: bool = True) -> float:
         """The sum of the model's log-probs along ``tokens`` (+ EOS if ``finished``), one step at a time."""
-        seq = tokens + [EOS] if finished else tokens
-        inputs, prevs = [BOS] + seq[:-1], [BOS, BOS] + seq[:-2]
+        seq = [*tokens, EOS] if finished else tokens
+        inputs, prevs = [BOS, *seq[:-1]], [BOS, BOS, *seq[:-2]]
         total = 0.0
         for inp, prev, nxt in zip(inputs, prevs, seq):
             logits = self.first[inp] + self.second[prev] + bias  # (V,)
@@ -359,7 +359,7 @@ def test_attention_rows_align_with_tokens(search, kw) -> None:
     bias = random_bias(7, 3)
     for hyps in run(search, model, bias, max_len=6, **kw):
         for h in hyps:
-            inputs = [BOS] + h.tokens  # the token fed at each step
+            inputs = [BOS, *h.tokens]  # the token fed at each step
             assert h.attention.shape == (len(h.tokens) + h.finished, V)
             assert h.attention.argmax(dim=-1).tolist() == inputs[: h.attention.shape[0]]
 

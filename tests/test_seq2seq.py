@@ -104,7 +104,7 @@ def test_copy_bridge_passes_the_top_encoder_layers_through() -> None:
 
 def test_tied_embeddings_need_equal_sizes() -> None:
     """tie_embeddings with embedding_dim != hidden size is a config error naming both keys"""
-    with pytest.raises(ConfigError, match="model.embedding_dim"):
+    with pytest.raises(ConfigError, match=r"model\.embedding_dim"):
         RecurrentDecoder(
             cell=GRUCell, attention=None, vocab_size=V_TGT, embedding_dim=E, hidden_size=10, num_layers=1, dropout=0.0,
             memory_size=12, tie_embeddings=True,

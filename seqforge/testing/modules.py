@@ -136,7 +136,8 @@ ENCODER_CONTRACTS: list[Contract] = [
     encoder_padding,
     encoder_gradients,
     encoder_state,
-] + module_contracts("encoder", lambda _, encoder: _encode(encoder, _x(), mixed_lengths(B, S)).outputs)
+    *module_contracts("encoder", lambda _, encoder: _encode(encoder, _x(), mixed_lengths(B, S)).outputs),
+]
 
 
 def encoder_results(
@@ -278,8 +279,13 @@ def decoder_gradients(subject: Subject) -> None:
 
 
 DECODER_CONTRACTS: list[Contract] = [
-    decoder_builds, decoder_shapes, decoder_masking, decoder_batch_independence, decoder_gradients,
-] + module_contracts("decoder", lambda _, decoder: torch.stack(_decode(decoder, *_memory())[0]))
+    decoder_builds,
+    decoder_shapes,
+    decoder_masking,
+    decoder_batch_independence,
+    decoder_gradients,
+    *module_contracts("decoder", lambda _, decoder: torch.stack(_decode(decoder, *_memory())[0])),
+]
 
 
 def decoder_results(

@@ -148,7 +148,7 @@ def test_the_pool_comes_from_the_config_then_cuda_visible_devices() -> None:
     assert detect_pool(None, {"CUDA_VISIBLE_DEVICES": "GPU-aa,GPU-bb"}) == ["GPU-aa", "GPU-bb"]
     assert detect_pool(None, {"CUDA_VISIBLE_DEVICES": ""}) == []
     assert detect_pool(None, {"CUDA_VISIBLE_DEVICES": "0,-1,2"}) == ["0"]  # CUDA stops at the first invalid id
-    with pytest.raises(ConfigError, match="hydra.launcher.devices"):
+    with pytest.raises(ConfigError, match=r"hydra\.launcher\.devices"):
         detect_pool([0, 0])
 
 

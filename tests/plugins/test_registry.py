@@ -252,7 +252,7 @@ def test_wrong_typed_override_of_registered_field_fails_at_composition(config_st
     from hydra.errors import ConfigCompositionException
 
     Registry().cell("tiny", TinyCell, TinyConfig)
-    with pytest.raises(ConfigCompositionException, match="model.cell.width=abc") as excinfo:
+    with pytest.raises(ConfigCompositionException, match=r"model\.cell\.width=abc") as excinfo:
         compose_choice(config_store, "model/cell", "tiny", ["model.cell.width=abc"])
     cause = str(excinfo.value.__cause__)
     assert "could not be converted to Integer" in cause and "full_key: model.cell.width" in cause
@@ -315,7 +315,7 @@ def test_preset_named_like_a_core_preset_or_twice_is_rejected(registry: Registry
     registry.preset("mine", path)
     registry.commit()
     registry.begin(Provider("second", "dist-b", "1.0"))
-    with pytest.raises(DuplicateComponentError, match="dist-a.*dist-b|first.*second"):
+    with pytest.raises(DuplicateComponentError, match=r"dist-a.*dist-b|first.*second"):
         registry.preset("mine", path)
 
 
@@ -325,7 +325,7 @@ def test_preset_file_missing_or_not_a_mapping_is_the_plugins_error(
 ) -> None:
     """A preset that cannot be read fails inside the plugin's registration, naming the file"""
     path = tmp_path / "broken.yaml" if text is None else _preset_file(tmp_path, text, "broken.yaml")
-    with pytest.raises(PluginError, match="broken.yaml"):
+    with pytest.raises(PluginError, match=r"broken\.yaml"):
         registry.preset("broken", path)
 
 

@@ -14,7 +14,7 @@ from seqforge.testing.reference import ReferenceGRUCell, ReferenceLSTMCell, Refe
 
 B, T, I, H = 5, 7, 3, 4
 LENGTHS = [4, 7, 1, 6, 2]  # unsorted, includes 1 and T
-TOL = dict(rtol=1e-5, atol=1e-5)
+TOL = {"rtol": 1e-5, "atol": 1e-5}
 
 FACTORIES = {
     "rnn-tanh": lambda **kw: ReferenceRNNCell(nonlinearity="tanh", **kw),
@@ -70,7 +70,7 @@ def assert_runs_agree(a, b) -> None:
     assert_states_close(state_a, state_b)
     assert grads_a.keys() == grads_b.keys()
     for name in grads_a:
-        torch.testing.assert_close(grads_a[name], grads_b[name], **TOL, msg=lambda m: f"grad of {name}: {m}")
+        torch.testing.assert_close(grads_a[name], grads_b[name], **TOL, msg=lambda m, name=name: f"grad of {name}: {m}")
     torch.testing.assert_close(gx_a, gx_b, **TOL)
     for ga, gb in zip(extra_a, extra_b, strict=True):
         torch.testing.assert_close(ga, gb, **TOL)
@@ -113,11 +113,11 @@ def twin_stacks(name: str, **kwargs) -> tuple[RecurrentStack, RecurrentStack]:
 
 
 STACKS = {
-    "bi-concat": dict(bidirectional=True, merge="concat"),
-    "bi-sum": dict(bidirectional=True, merge="sum"),
-    "bi-mean": dict(bidirectional=True, merge="mean"),
-    "two-layers": dict(num_layers=2),
-    "two-layers-bi": dict(num_layers=2, bidirectional=True),
+    "bi-concat": {"bidirectional": True, "merge": "concat"},
+    "bi-sum": {"bidirectional": True, "merge": "sum"},
+    "bi-mean": {"bidirectional": True, "merge": "mean"},
+    "two-layers": {"num_layers": 2},
+    "two-layers-bi": {"num_layers": 2, "bidirectional": True},
 }
 
 
@@ -338,10 +338,7 @@ def test_minimal_cell_runs_in_a_bidirectional_stack(merge) -> None:
         fwd, fwd_final = manual_loop(forward_cell, x[b : b + 1, :n], zero)
         bwd, bwd_final = manual_loop(backward_cell, x[b : b + 1, :n].flip(1), zero)
         bwd = bwd.flip(1)  # back in time order
-        if merge == "concat":
-            expected = torch.cat([fwd, bwd], dim=-1)
-        else:
-            expected = (fwd + bwd) / (2 if merge == "mean" else 1)
+        expected = torch.cat([fwd, bwd], dim=-1) if merge == "concat" else (fwd + bwd) / (2 if merge == "mean" else 1)
         torch.testing.assert_close(out[b : b + 1, :n], expected, **TOL)
         assert torch.equal(out[b, n:], torch.zeros_like(out[b, n:]))
         torch.testing.assert_close(states[0][0][b : b + 1], fwd_final, **TOL)
@@ -362,7 +359,7 @@ def test_minimal_cell_with_nested_tuple_state_is_masked_leafwise() -> None:
             return out, (h, (count + 1,))
 
     cell = CountingCell(I, H)
-    _, (h, (count,)) = run_cell(cell, torch.randn(B, T, I), torch.tensor(LENGTHS))
+    _, (_h, (count,)) = run_cell(cell, torch.randn(B, T, I), torch.tensor(LENGTHS))
     assert count.squeeze(1).tolist() == [float(n) for n in LENGTHS]
 
 

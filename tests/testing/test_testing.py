@@ -182,8 +182,10 @@ DEFECTIVE_TOYS = [
         "check_cell(toy_plugin.WrongShapeCell)",
         [
             "*ContractError: cell WrongShapeCell broke * seqforge contracts:*",
-            "*- shapes: with batch 1, forward(x_t (1, 3), state) returned h_t of shape (1, 7); expected (1, 6) = (B, "
-            "hidden_size)",
+            (
+                "*- shapes: with batch 1, forward(x_t (1, 3), state) returned h_t of shape (1, 7); expected (1, 6) = "
+                "(B, hidden_size)"
+            ),
             "*How to fix: return the layer's output for this step as a (B, hidden_size) tensor*",
         ],
         (),
@@ -294,12 +296,16 @@ def test_plugin_registrations_name_the_collision_and_the_missing_api_version(toy
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*plugin 'clashing_plugin' broke 2 seqforge contracts:*",
-        "*- plugin API version: the plugin module does not declare SEQFORGE_PLUGIN_API (this seqforge implements "
-        "plugin API 1.0)",
+        (
+            "*- plugin API version: the plugin module does not declare SEQFORGE_PLUGIN_API (this seqforge implements "
+            "plugin API 1.0)"
+        ),
         '*How to fix: declare the plugin API you target in the plugin module: SEQFORGE_PLUGIN_API = "1.0"*',
-        "*- no collisions: cell 'lstm' is also registered by plugin 'rnn' (seqforge-rnn *) "
-        "(seqforge_rnn.cells.LSTMCell): while both are installed `model/cell=lstm` is refused and users must write "
-        "`model/cell=seqforge-rnn:lstm`",
+        (
+            "*- no collisions: cell 'lstm' is also registered by plugin 'rnn' (seqforge-rnn *) "
+            "(seqforge_rnn.cells.LSTMCell): while both are installed `model/cell=lstm` is refused and users must write "
+            "`model/cell=seqforge-rnn:lstm`"
+        ),
     ])
 
 
@@ -319,7 +325,7 @@ def test_unknown_contract_name_is_rejected_listing_the_contracts() -> None:
     from seqforge.testing.reference import ElmanCell
 
     with pytest.raises(
-        ValueError, match="unknown cell contract.s. pickable; the contracts are: builds, state structure"
+        ValueError, match=r"unknown cell contract\(s\) pickable; the contracts are: builds, state structure"
     ):
         check_cell(ElmanCell, skip=["pickable"])
 

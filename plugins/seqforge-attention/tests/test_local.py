@@ -58,7 +58,7 @@ def test_local_m_is_the_softmax_over_the_window_around_t_clipped_to_the_source(s
     context, weights = attention(query, memory, mask, step=torch.full((4,), t))
     for b, length in enumerate(LENGTHS):
         centre = min(t, length - 1)
-        window = [s for s in range(max(0, centre - 2), min(length, centre + 3))]
+        window = list(range(max(0, centre - 2), min(length, centre + 3)))
         expected = softmax_over({s: reference_score(attention.scorer, score, query[b], memory[b, s]) for s in window})
         row = [expected.get(s, 0.0) for s in range(S)]
         assert torch.allclose(weights[b], torch.tensor(row, dtype=torch.float64), atol=1e-12)
@@ -149,11 +149,11 @@ def test_local_m_and_local_p_gradcheck() -> None:
 
 def test_window_sizes_are_validated_naming_the_key() -> None:
     """local_m needs D >= 0, local_p D >= 1; a field of another score is refused, naming model.attention.<key>"""
-    with pytest.raises(ValueError, match="model.attention.window"):
+    with pytest.raises(ValueError, match=r"model\.attention\.window"):
         LocalMAttention(4, 4, window=-1)
-    with pytest.raises(ValueError, match="model.attention.window"):
+    with pytest.raises(ValueError, match=r"model\.attention\.window"):
         LocalPAttention(4, 4, window=0)
-    with pytest.raises(ValueError, match="model.attention.score"):
+    with pytest.raises(ValueError, match=r"model\.attention\.score"):
         LocalMAttention(4, 4, score="cosine")
     with pytest.raises(ValueError, match="attention_size"):
         LocalPAttention(4, 4, score="general", attention_size=3)

@@ -70,7 +70,7 @@ def test_local_and_hard_fields_reach_the_module(registry, name) -> None:
 def test_an_unknown_score_is_a_config_error_naming_model_attention(registry) -> None:
     """model.attention.score=cosine fails when the model is built, naming the key and the choices"""
     node = OmegaConf.merge(OmegaConf.structured(registry.get("attention", "local_p").node), {"score": "cosine"})
-    with pytest.raises(ConfigError, match="model.attention.score must be one of dot, general, concat, bahdanau"):
+    with pytest.raises(ConfigError, match=r"model\.attention\.score must be one of dot, general, concat, bahdanau"):
         instantiate(node, "model.attention", query_size=4, memory_size=4)
 
 

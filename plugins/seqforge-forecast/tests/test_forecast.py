@@ -21,7 +21,7 @@ def write_csv(path: Path, values: list, *, header: str = "month,value", start_ye
 
 
 def series_data(path: Path, **options) -> TimeSeriesData:
-    defaults = dict(path=str(path), window=4, horizon=2, season=4, valid_size=3, test_size=3)
+    defaults = {"path": str(path), "window": 4, "horizon": 2, "season": 4, "valid_size": 3, "test_size": 3}
     return TimeSeriesData(**{**defaults, **options}).prepare()
 
 
@@ -45,8 +45,10 @@ def test_feature_columns_scaled_on_training_rows_and_restored_from_the_checkpoin
     assert data.input_size == 2 and data.feature_scalers[0].mean == pytest.approx(106.5)  # rows 0-13 only
     shifted = ["month,price,value"] + [f"2000-{k % 12 + 1:02d},{150 + k},{k + 5}" for k in range(20)]
     (tmp_path / "g.csv").write_text("\n".join(shifted) + "\n")  # other data, evaluated with the trained scalers
-    restored = TimeSeriesData(scaler=data.state(), **{**dict(window=4, horizon=2, season=4, valid_size=3, test_size=3),
-                                                      "path": str(tmp_path / "g.csv"), "features": ["price"]}).prepare()
+    restored = TimeSeriesData(
+        scaler=data.state(),
+        window=4, horizon=2, season=4, valid_size=3, test_size=3, path=str(tmp_path / "g.csv"), features=["price"],
+    ).prepare()
     price, target = data.feature_scalers[0], data.scaler
     assert restored.series[0].tolist() == pytest.approx(
         [(5 - target.mean) / target.std, (150 - price.mean) / price.std]
@@ -60,7 +62,7 @@ def test_windows_and_splits(tmp_path: Path) -> None:
     assert data.origins("train") == list(range(3, 12))  # targets up to row 13
     assert data.origins("valid") == [13, 14]  # targets rows 14-15 and 15-16
     assert data.origins("test") == [16, 17]
-    inputs, targets, anchor, truth, origin = data.example(16)
+    inputs, targets, _anchor, truth, _origin = data.example(16)
     assert inputs.shape == (4, 3) and targets.shape == (2,) and truth.tolist() == [18.0, 19.0]
     assert data.scaler.unscale(inputs[:, 0].double()).tolist() == pytest.approx([14.0, 15.0, 16.0, 17.0])
     month = 16 % 12  # row 16 is May 2001: the (sin, cos) of its month
@@ -108,16 +110,16 @@ def test_metrics_in_original_units_beside_the_baselines() -> None:
 
 # -- bad input -------------------------------------------------------------------
 def test_missing_value_is_an_error_naming_file_line_and_column(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "s.csv", [1, 2, "", 4] + list(range(5, 21)))
+    path = write_csv(tmp_path / "s.csv", [1, 2, "", 4, *range(5, 21)])
     with pytest.raises(DataError, match=rf"{path}, line 4, column 'value': missing value .*data.missing=ffill"):
         series_data(path)
-    nan = write_csv(tmp_path / "n.csv", [1, 2, 3, "NaN"] + list(range(5, 21)))
+    nan = write_csv(tmp_path / "n.csv", [1, 2, 3, "NaN", *range(5, 21)])
     with pytest.raises(DataError, match=r"line 5, column 'value': missing value \('NaN'\)"):
         series_data(nan)
 
 
 def test_missing_values_filled_when_configured_and_counted(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "s.csv", [1, 2, "", "", 8] + list(range(6, 21)))
+    path = write_csv(tmp_path / "s.csv", [1, 2, "", "", 8, *range(6, 21)])
     ffill = series_data(path, missing="ffill")
     assert (
         ffill.raw[:5].tolist() == [1, 2, 2, 2, 8]
@@ -125,15 +127,15 @@ def test_missing_values_filled_when_configured_and_counted(tmp_path: Path) -> No
         and "missing values filled: 2" in ffill.describe()
     )
     assert series_data(path, missing="interpolate").raw[:5].tolist() == [1, 2, 4, 6, 8]
-    leading = write_csv(tmp_path / "l.csv", [""] + list(range(2, 21)))
-    with pytest.raises(DataError, match="starts with a missing value, which data.missing=ffill cannot fill"):
+    leading = write_csv(tmp_path / "l.csv", ["", *range(2, 21)])
+    with pytest.raises(DataError, match=r"starts with a missing value, which data\.missing=ffill cannot fill"):
         series_data(leading, missing="ffill")
-    with pytest.raises(ConfigError, match="data.missing must be one of error, ffill, interpolate"):
+    with pytest.raises(ConfigError, match=r"data\.missing must be one of error, ffill, interpolate"):
         series_data(path, missing="zero")
 
 
 def test_non_numeric_cell_and_wrong_field_count(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "s.csv", [1, 2, "abc"] + list(range(4, 21)))
+    path = write_csv(tmp_path / "s.csv", [1, 2, "abc", *range(4, 21)])
     with pytest.raises(DataError, match=rf"{path}, line 4, column 'value' \(data.target\): 'abc' is not a number"):
         series_data(path)
     ragged = tmp_path / "r.csv"
@@ -158,7 +160,7 @@ def test_horizon_longer_than_a_scored_split_is_refused(tmp_path: Path) -> None:
 
 def test_log_transform_needs_positive_values(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"line 3: data.transform=log needs positive 'value' values, found 0.0"):
-        series_data(write_csv(tmp_path / "s.csv", [1, 0] + list(range(3, 21))), transform="log")
+        series_data(write_csv(tmp_path / "s.csv", [1, 0, *range(3, 21)]), transform="log")
 
 
 # -- signal streams --------------------------------------------------------------------

@@ -30,9 +30,9 @@ def test_learned_is_an_nn_embedding_of_the_configured_size() -> None:
 
 
 def test_onehot_refuses_pretrained_vectors_and_unknown_kinds_are_named() -> None:
-    with pytest.raises(ConfigError, match="model.embedding.kind=onehot.*pretrained"):
+    with pytest.raises(ConfigError, match=r"model\.embedding\.kind=onehot.*pretrained"):
         build_token_embedding(5, 7, EmbeddingConfig(kind="onehot", pretrained="v.txt"))
-    with pytest.raises(ConfigError, match="model.embedding.kind must be learned or onehot, got 'random'"):
+    with pytest.raises(ConfigError, match=r"model\.embedding\.kind must be learned or onehot, got 'random'"):
         build_token_embedding(5, 7, EmbeddingConfig(kind="random"))
 
 
@@ -69,7 +69,7 @@ def test_padding_more_changes_nothing_and_gradients_check() -> None:
 
 
 def test_an_unknown_reduce_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="model.encoder.reduce must be one of mean, sum, got 'max'"):
+    with pytest.raises(ConfigError, match=r"model\.encoder\.reduce must be one of mean, sum, got 'max'"):
         BagOfWordsEncoder(input_size=2, reduce="max")
 
 
@@ -78,7 +78,7 @@ def test_a_task_with_its_own_learned_embedding_refuses_onehot_instead_of_ignorin
     learned run"""
     from seqforge.api import init_embedding
 
-    with pytest.raises(ConfigError, match="model.embedding.kind=onehot is supported by the tasks that embed tokens "
+    with pytest.raises(ConfigError, match=r"model\.embedding\.kind=onehot is supported by the tasks that embed tokens "
                                           "with build_token_embedding"):
         init_embedding(torch.nn.Embedding(4, 3), ["<pad>", "a", "b", "c"], EmbeddingConfig(kind="onehot"))
     init_embedding(

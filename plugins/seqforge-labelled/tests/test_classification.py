@@ -53,7 +53,7 @@ def test_labels_unseen_in_training_are_reported_and_left_out(tmp_path: Path, cap
 
 
 def test_unseen_labels_can_be_refused(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="'neutral' \\(1\\).*data.unseen_labels=report"):
+    with pytest.raises(DataError, match=r"'neutral' \(1\).*data\.unseen_labels=report"):
         LabelledData(**_text_splits(tmp_path, "neutral\tmeh\n"), unseen_labels="error").prepare()
 
 
@@ -76,7 +76,7 @@ def test_tensor_files_of_float_sequences(tmp_path: Path, suffix: str) -> None:
         )
     data = LabelledData(path=str(path), split=[0.5, 0.17, 0.33]).prepare()
     assert data.feature_size == 3 and len(data.labels) == 2
-    index, inputs, _ = data.encoded["train"][1]
+    _index, inputs, _ = data.encoded["train"][1]
     assert inputs.shape == (4, 3) and torch.allclose(inputs, torch.from_numpy(x[1, :4]))
 
 

@@ -18,11 +18,11 @@ def random_crf(num_tags: int, seed: int, *, constrained: bool = False) -> Linear
     g = torch.Generator().manual_seed(seed)
     kwargs = {}
     if constrained:
-        kwargs = dict(
-            allowed=torch.rand(num_tags, num_tags, generator=g) > 0.3,
-            allowed_start=torch.rand(num_tags, generator=g) > 0.3,
-            allowed_end=torch.rand(num_tags, generator=g) > 0.3,
-        )
+        kwargs = {
+            "allowed": torch.rand(num_tags, num_tags, generator=g) > 0.3,
+            "allowed_start": torch.rand(num_tags, generator=g) > 0.3,
+            "allowed_end": torch.rand(num_tags, generator=g) > 0.3,
+        }
     crf = LinearChainCRF(num_tags, **kwargs).double()
     with torch.no_grad():
         for p in (crf.transitions, crf.start, crf.end):
@@ -163,7 +163,7 @@ def test_constrained_viterbi_never_produces_an_invalid_iob2_sequence() -> None:
         emissions = 5 * torch.randn(8, 6, 5, generator=g)
         for row in crf.viterbi_decode(emissions, torch.ones(8, 6, dtype=torch.bool))[0].tolist():
             tags = [TAGS[k] for k in row]
-            for before, tag in zip(["O"] + tags, tags):
+            for before, tag in zip(["O", *tags], tags):
                 assert not tag.startswith("I-") or (before[2:] == tag[2:] and before != "O"), tags
 
 
@@ -192,8 +192,8 @@ def test_every_transition_forbidden_stays_finite() -> None:
 
 
 def test_constraint_names_are_checked() -> None:
-    with pytest.raises(ConfigError, match="task.crf_constraints must be one of auto, iob2, none"):
+    with pytest.raises(ConfigError, match=r"task\.crf_constraints must be one of auto, iob2, none"):
         build_crf(TAGS, "bio", iob=True)
-    with pytest.raises(ConfigError, match="task.crf_constraints=iob2 needs IOB tags.*'NNP'"):
+    with pytest.raises(ConfigError, match=r"task\.crf_constraints=iob2 needs IOB tags.*'NNP'"):
         build_crf(["NNP", "VBZ"], "iob2", iob=False)
     assert build_crf(["NNP", "VBZ"], "auto", iob=False).allowed.all()

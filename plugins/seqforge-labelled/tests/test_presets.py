@@ -25,8 +25,9 @@ def test_conll_ner_preset_trains_by_epochs_on_whole_splits(tmp_path: Path) -> No
     assert cfg.task._target_.endswith("TaggingTask") and cfg.task.char_features and cfg.model.bidirectional
     assert (cfg.trainer.max_steps, cfg.trainer.max_epochs, cfg.trainer.limit_test_batches) == (-1, 15, None)
     assert (cfg.checkpoint.monitor, cfg.checkpoint.mode) == ("val/f1", "max")
-    metrics = run_training(compose_config(overrides + [
-        "trainer.max_epochs=1", *QUIET, "task.show_examples=0"]), tmp_path / "run")
+    metrics = run_training(
+        compose_config([*overrides, "trainer.max_epochs=1", *QUIET, "task.show_examples=0"]), tmp_path / "run"
+    )
     assert "f1" in metrics["test"] and metrics["test"].coverage is None
 
 
@@ -59,8 +60,8 @@ def test_sst2_preset_trains_from_label_sentence_lines_and_word_vectors(
     assert (cfg.checkpoint.monitor, cfg.checkpoint.mode) == ("val/acc", "max")
     metrics = run_training(
         compose_config(
-            overrides
-            + [
+            [
+                *overrides,
                 f"model.embedding.pretrained={tmp_path}/vectors.txt",
                 "trainer.max_epochs=4",
                 *QUIET,

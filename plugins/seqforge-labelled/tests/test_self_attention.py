@@ -64,7 +64,7 @@ def test_padding_content_changes_nothing_and_gradients_check() -> None:
 
 
 def test_heads_must_divide_the_size() -> None:
-    with pytest.raises(ConfigError, match="model.encoder.heads=3 must be >= 1 and divide the encoder's output size 4"):
+    with pytest.raises(ConfigError, match=r"model\.encoder\.heads=3 must be >= 1 and divide the encoder's output size 4"):
         MultiHeadSelfAttention(4, heads=3, layer_norm=False, dropout=0.0)
 
 

@@ -26,8 +26,8 @@ def test_digits_demo_trains_reports_accuracy_and_macro_f1(tmp_path: Path) -> Non
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    for fragment in ("acc", "macro_f1", "Test F1 per label", "Examples (test split)", "examples train/valid/test "
-                                                                                      "1257/180/360"):
+    fragments = ("acc", "macro_f1", "Test F1 per label", "Examples (test split)", "examples train/valid/test 1257/180/360")
+    for fragment in fragments:
         assert fragment in result.stdout, result.stdout[-2000:]
     metrics = (tmp_path / "out" / "csv" / "metrics.csv").read_text()
     assert "val/acc" in metrics and "test/macro_f1" in metrics
@@ -82,8 +82,8 @@ def test_tagging_demo_reports_seqeval_entity_scores(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    for fragment in ("precision", "recall", "f1", "token_acc", "Entities on the test split (seqeval)", "Examples (test "
-                                                                                                       "split)"):
+    fragments = ("precision", "recall", "f1", "token_acc", "Entities on the test split (seqeval)", "Examples (test split)")
+    for fragment in fragments:
         assert fragment in result.stdout, result.stdout[-2000:]
 
 

@@ -79,7 +79,7 @@ def test_wrong_number_of_columns_names_file_and_line(tmp_path: Path) -> None:
 
 def test_a_tag_column_outside_the_file_is_a_config_error(tmp_path: Path) -> None:
     path = write(tmp_path / "a.conll", "EU B-ORG\n")
-    with pytest.raises(ConfigError, match="data.tag_column=3"):
+    with pytest.raises(ConfigError, match=r"data\.tag_column=3"):
         read_conll(path, key="data.train", tag_column=3)
 
 
@@ -204,9 +204,9 @@ def test_crf_loss_leaves_out_sentences_holding_a_tag_unseen_in_training(tmp_path
 def test_an_unknown_output_layer_is_a_config_error() -> None:
     from seqforge_labelled.tagging import TaggingTask
 
-    with pytest.raises(ConfigError, match="task.output must be one of softmax, crf.*got 'crf2'"):
+    with pytest.raises(ConfigError, match=r"task\.output must be one of softmax, crf.*got 'crf2'"):
         TaggingTask(output="crf2")
-    with pytest.raises(ConfigError, match="task.crf_constraints must be one of auto, iob2, none"):
+    with pytest.raises(ConfigError, match=r"task\.crf_constraints must be one of auto, iob2, none"):
         TaggingTask(output="crf", crf_constraints="bio")
 
 
@@ -255,5 +255,5 @@ def test_singleton_unk_replaces_only_training_singletons_and_only_in_training(tm
     ).mean()
     assert 0.45 < share.item() < 0.55
     assert torch.equal(TaggingTask()._replace_singletons(words), words)  # 0: off
-    with pytest.raises(ConfigError, match="task.singleton_unk is a probability"):
+    with pytest.raises(ConfigError, match=r"task\.singleton_unk is a probability"):
         TaggingTask(singleton_unk=1.5)

@@ -212,13 +212,13 @@ def test_lstm_forget_bias_is_in_b_ih_and_b_hh_forget_slice_is_zero(kwargs, expec
 
 def test_invalid_nonlinearity_raises_value_error() -> None:
     """An unknown nonlinearity is refused, naming the config key"""
-    with pytest.raises(ValueError, match="model.cell.nonlinearity"):
+    with pytest.raises(ValueError, match=r"model\.cell\.nonlinearity"):
         RNNCell(I, H, nonlinearity="sigmoid")
 
 
 def test_invalid_init_raises_value_error() -> None:
     """An unknown init is refused, naming the config key"""
-    with pytest.raises(ValueError, match="model.cell.init"):
+    with pytest.raises(ValueError, match=r"model\.cell\.init"):
         RNNCell(I, H, init="orthogonal")
 
 

@@ -62,6 +62,6 @@ def test_fused_kernel_under_bf16_autocast_runs_in_float32_and_matches_float32() 
     x = torch.randn(2, 5, 4)
     expected, _ = run_cell(cell, x)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        outputs, (h, c) = run_cell(cell, x)
+        outputs, (h, _c) = run_cell(cell, x)
     assert outputs.dtype == torch.float32 and h.dtype == torch.float32
     torch.testing.assert_close(outputs, expected)

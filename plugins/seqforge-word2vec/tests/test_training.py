@@ -109,7 +109,7 @@ def test_unknown_arch_and_loss_list_the_choices(tmp_path: Path) -> None:
     from seqforge.train import build_run
 
     corpus = planted_corpus(tmp_path / "planted.txt", sentences=50)
-    with pytest.raises(ConfigError, match="model.arch='skipgrm'.*skipgram, cbow"):
+    with pytest.raises(ConfigError, match=r"model\.arch='skipgrm'.*skipgram, cbow"):
         build_run(compose_config(overrides(corpus, tmp_path, "model.arch=skipgrm")))
-    with pytest.raises(ConfigError, match="model.loss='hs'.*negative_sampling, nce, softmax"):
+    with pytest.raises(ConfigError, match=r"model\.loss='hs'.*negative_sampling, nce, softmax"):
         build_run(compose_config(overrides(corpus, tmp_path, "model.loss=hs")))

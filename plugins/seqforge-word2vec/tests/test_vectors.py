@@ -66,7 +66,7 @@ def test_most_similar_and_analogy_queries_match_gensim(vectors: WordVectors) -> 
     ours = vectors.most_similar(["king", "woman"], ["man"], topn=3)
     theirs = kv.most_similar(positive=["king", "woman"], negative=["man"], topn=3)
     assert [w for w, _ in ours] == [w for w, _ in theirs]
-    with pytest.raises(SeqforgeError, match="'kingz' is not in the vocabulary.*king"):
+    with pytest.raises(SeqforgeError, match=r"'kingz' is not in the vocabulary.*king"):
         vectors.most_similar(["kingz"])
 
 
@@ -108,7 +108,7 @@ def test_similarity_spearman_matches_gensim(tmp_path: Path) -> None:
     ours = evaluate_similarity(vectors, read_similarity(str(pairs)))
     kv = KeyedVectors(vector_size=5)
     kv.add_vectors(words, vectors.vectors)
-    pearson, spearman, oov = kv.evaluate_word_pairs(str(pairs), delimiter="\t")
+    pearson, spearman, _oov = kv.evaluate_word_pairs(str(pairs), delimiter="\t")
     assert ours.spearman == pytest.approx(spearman.statistic, abs=1e-6)
     assert ours.pearson == pytest.approx(pearson.statistic, abs=1e-6)
     assert ours.skipped == 1

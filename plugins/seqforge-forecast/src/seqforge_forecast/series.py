@@ -82,7 +82,7 @@ def read_table(path: str | None, *, key: str = "data.path") -> Table:
         except UnicodeDecodeError as exc:
             raise DataError(f"{file} ({key}) is not UTF-8 text: byte offset {exc.start} cannot be decoded.") from None
         source = str(file)
-    records = [row for row in csv.reader(text.splitlines())]
+    records = list(csv.reader(text.splitlines()))
     if not records or not any(cell.strip() for cell in records[0]):
         raise DataError(f"{source} ({key}) is empty; expected a header row and one row per time step.")
     header = [name.strip() for name in records[0]]

@@ -242,6 +242,6 @@ class ClassificationTask:
         right = [i for i in range(len(known)) if i not in wrong_set]
         for i in (wrong[: self.show_examples // 2] + right)[: self.show_examples]:
             (label, x), (out, prob) = known[i], outputs[i]
-            shown = repr(x[:60]) if isinstance(x, str) else f"test example {i} ({tuple(x.shape)[0]} steps)"
+            shown = repr(x[:60]) if isinstance(x, str) else f"test example {i} ({x.shape[0]} steps)"
             mark = "✓" if out == label else "✗"
             print(f"  {mark} {shown} -> {out} (p={prob:.2f})" + ("" if out == label else f", expected {label}"))

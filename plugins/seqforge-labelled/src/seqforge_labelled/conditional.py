@@ -130,9 +130,13 @@ def generate_from(
     if options.strategy not in STRATEGIES:
         raise ConfigError(f"task.decode.strategy must be one of {', '.join(STRATEGIES)}, got '{options.strategy}'.")
     state = model.initial_state(condition)
-    common = dict(
-        batch_size=condition.shape[0], bos_id=BOS_ID, eos_id=EOS_ID, max_len=options.max_len, min_len=options.min_len
-    )
+    common = {
+        "batch_size": condition.shape[0],
+        "bos_id": BOS_ID,
+        "eos_id": EOS_ID,
+        "max_len": options.max_len,
+        "min_len": options.min_len,
+    }
     if options.strategy == "greedy":
         return greedy_search(model.log_prob_step, state, **common)
     if options.strategy == "beam":

@@ -54,7 +54,7 @@ def read_documents(path: str, *, key: str, format: str, separator: str) -> list[
             documents.append((label.strip(), SENTENCE_BREAK.join(sentences)))
         return documents
     block: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines() + [""], start=1):
+    for number, line in enumerate([*text.splitlines(), ""], start=1):
         if line.strip():
             block.append((number, line.strip()))
             continue

@@ -32,10 +32,12 @@ def attention_html(documents: Sequence[dict[str, Any]]) -> str:
     words), ``sentence_weights`` ``[S]`` and ``word_weights`` ``[S][W]``."""
     parts = [
         "<!doctype html><meta charset='utf-8'><title>Hierarchical attention</title>",
-        "<style>body{font-family:sans-serif;max-width:60em}.doc{border:1px solid #ccc;margin:1em 0;padding:.5em}"
-        ".s{display:flex;align-items:baseline;margin:.2em "
-        "0}.bar{flex:none;width:4em;height:.9em;margin-right:.5em;background:#eee}.bar "
-        "i{display:block;height:100%;background:#c33}.w{padding:0 .1em}</style>",
+        (
+            "<style>body{font-family:sans-serif;max-width:60em}.doc{border:1px solid #ccc;margin:1em 0;padding:.5em}"
+            ".s{display:flex;align-items:baseline;margin:.2em 0}"
+            ".bar{flex:none;width:4em;height:.9em;margin-right:.5em;background:#eee}"
+            ".bar i{display:block;height:100%;background:#c33}.w{padding:0 .1em}</style>"
+        ),
         "<h1>Hierarchical attention: sentence weights (bars) and word weights (shading)</h1>",
     ]
     for number, doc in enumerate(documents):

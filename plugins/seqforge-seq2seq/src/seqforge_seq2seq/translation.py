@@ -41,7 +41,13 @@ def decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, options: Any) -> li
     max_len = torch.full_like(src_lengths, options.max_len).cpu()  # (B,)
     if options.max_len_ratio > 0:
         max_len = torch.minimum(max_len, (src_lengths.cpu().float() * options.max_len_ratio).ceil().long().clamp(min=1))
-    common = dict(batch_size=src.shape[0], bos_id=BOS_ID, eos_id=EOS_ID, max_len=max_len, min_len=options.min_len)
+    common = {
+        "batch_size": src.shape[0],
+        "bos_id": BOS_ID,
+        "eos_id": EOS_ID,
+        "max_len": max_len,
+        "min_len": options.min_len,
+    }
     if options.strategy == "greedy":
         return greedy_search(model.log_prob_step, state, **common)
     if options.strategy == "beam":

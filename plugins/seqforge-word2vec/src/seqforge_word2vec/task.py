@@ -20,6 +20,7 @@ analogy accuracy and word-similarity Spearman when ``task.analogy`` / ``task.sim
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import warnings
@@ -159,7 +160,7 @@ class Word2VecTask:
         # split the sentences into 4 runs per worker of about equal word counts: the pool balances the load
         pieces = 1 if self.workers == 1 else 4 * self.workers
         cuts = np.searchsorted(starts, np.linspace(0, starts[-1], pieces + 1)[1:-1])
-        bounds = [0, *sorted(set(int(c) for c in cuts if 0 < c < n_sentences)), n_sentences]
+        bounds = [0, *sorted({int(c) for c in cuts if 0 < c < n_sentences}), n_sentences]
         args = (
             data.keep,
             data.alias_prob,
@@ -173,7 +174,7 @@ class Word2VecTask:
             lr,
         )
         jobs = []
-        for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        for k, (a, b) in enumerate(itertools.pairwise(bounds)):
             words = batch.words[starts[a] : starts[b]]
             local = starts[a : b + 1] - starts[a]
             jobs.append((w_in, w_out, words, local, *args, seed + k))

@@ -2,7 +2,7 @@
 
 A plugin written against these names keeps working across seqforge releases that
 implement the same plugin API major version (:data:`PLUGIN_API_VERSION`; a
-plugin declares the one it targets as ``SEQFORGE_PLUGIN_API = "1.0"`` in its
+plugin declares the one it targets as ``SEQFORGE_PLUGIN_API = "1.1"`` in its
 entry-point module). Every other ``seqforge.*`` module is internal and may change
 in any release. ``SEQFORGE_PLUGIN_API`` versions exactly ``__all__`` below;
 docs/plugins.md ("Public API") describes each name.
@@ -138,8 +138,6 @@ _LAZY = {
     "read_input_lines": "seqforge.command_io",
     "write_output_lines": "seqforge.command_io",
     "command_for": "seqforge.command_io",
-    # -- names added for the task-family plugins (seqforge-labelled) --
-    # -- names added for the task-family plugins (seqforge-forecast) --
 }
 
 __all__ = sorted([
@@ -160,6 +158,22 @@ __all__ = sorted([
     # lazily imported
     *_LAZY,
 ])
+
+
+#: The minor version of the plugin API that added each name after 1.0 (a name absent here is in 1.0).
+#: A plugin importing a name must declare at least that version: ``seqforge plugins check`` refuses
+#: one that declares an older API than it uses, since it would break on that older seqforge.
+ADDED_IN: dict[str, str] = dict.fromkeys([
+    "BOS_ID", "Batch", "BeginsEvaluation", "Codec", "ConfiguresOptimizers", "DataModule",
+    "DecodeConfig", "EOS_ID", "EmbeddingConfig", "ExportsVectors", "Generates", "KnowsSequenceLength",
+    "ListsDataFiles", "ManuallyOptimised", "PAD_ID", "Predicts", "ProvidesCallbacks", "ReinforceAttention",
+    "Reports", "ResumableLoader", "ResumableLoaderLike", "SPECIALS", "Seq2Seq", "SplitLoaders",
+    "StateBridge", "StepAttention", "StreamBatch", "StreamBatches", "StreamLoaders", "TimeSplits",
+    "TimedBatch", "Translates", "UNK_ID", "Vocabulary", "VocabularyCodec", "build_encoder",
+    "build_token_embedding", "cell_factory", "check_fractions", "codec_from_state", "command_for", "fit_codec",
+    "init_embedding", "read_input_lines", "read_text", "shuffle_seed", "split_by_fractions", "state_sizes",
+    "training_loader", "unflatten_state", "write_output_lines",
+], "1.1")
 
 
 def __getattr__(name: str) -> Any:

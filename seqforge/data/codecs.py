@@ -69,11 +69,8 @@ class VocabularyCodec:
         return {"kind": self.kind, "tokens": list(self.vocab.itos), "lowercase": self.lowercase}
 
 
-def fit_codec(
-    kind: str, texts: list[str], *, lowercase: bool, min_freq: int, max_vocab: int | None, subword_vocab_size: int
-) -> Codec:
-    """Learn a codec of ``kind`` from training texts (``subword_vocab_size``: for the plugin's ``subword`` kind, same
-    signature)."""
+def fit_codec(kind: str, texts: list[str], *, lowercase: bool, min_freq: int, max_vocab: int | None) -> Codec:
+    """Learn a ``char`` or ``word`` codec from training texts (subword codecs are the seqforge-seq2seq plugin's)."""
     if kind in ("char", "word"):
         return VocabularyCodec.fit(kind, texts, lowercase=lowercase, min_freq=min_freq, max_size=max_vocab)
     raise ConfigError(f"data.tokenizer must be one of {', '.join(CODECS)}, got '{kind}'.")

@@ -39,15 +39,54 @@ def registers(subject: Subject) -> None:
 #: An incompatible declared version, an invalid name and a config field without a default are refused while the
 #: plugin registers (by the loader and the registry), so ``registers`` reports them with the reason; no separate
 #: contract re-checks them (one could never break).
-@contract("plugin API version", fix='declare the plugin API you target in the plugin module: SEQFORGE_PLUGIN_API = '
-                                    '"1.0" (see seqforge.PLUGIN_API_VERSION)')
+@contract("plugin API version", fix="declare the plugin API you target in the plugin module, e.g. SEQFORGE_PLUGIN_API "
+                                    "= \"1.1\" (see seqforge.PLUGIN_API_VERSION)")
 def api_version(subject: Subject) -> None:
-    from seqforge import PLUGIN_API_VERSION
-    from seqforge.plugin_manager import API_ATTRIBUTE
+    """The declared version exists, and covers every ``seqforge.api`` name the plugin's package imports.
 
-    if getattr(subject.options["plugin"], API_ATTRIBUTE, None) is None:
+    A plugin declaring 1.0 but importing a name added in 1.1 would load on a 1.0 seqforge and then
+    fail with an ImportError in the middle of a run; refused here, where its author sees it.
+    """
+    from seqforge import PLUGIN_API_VERSION
+    from seqforge.api import ADDED_IN
+    from seqforge.plugin_manager import API_ATTRIBUTE, parse_api_version
+
+    plugin = subject.options["plugin"]
+    declared = getattr(plugin, API_ATTRIBUTE, None)
+    if declared is None:
         raise Broken(f"the plugin module does not declare {API_ATTRIBUTE} (this seqforge implements plugin API "
                      f"{PLUGIN_API_VERSION})")
+    wanted = parse_api_version(declared)
+    newer = {name: ADDED_IN[name] for name in _public_names_imported(plugin) if name in ADDED_IN}
+    too_new = sorted(name for name, since in newer.items() if wanted is not None and parse_api_version(since) > wanted)
+    if too_new:
+        needed = max((newer[name] for name in too_new), key=parse_api_version)
+        raise Broken(f"it declares {API_ATTRIBUTE} = {declared!r} but imports {', '.join(too_new)} from seqforge.api, "
+                     f"added in plugin API {needed}: on a seqforge implementing {declared} it would fail to import",
+                     f"declare {API_ATTRIBUTE} = \"{needed}\"")
+
+
+def _public_names_imported(plugin: Any) -> set[str]:
+    """Names the plugin's whole top-level package imports with ``from seqforge.api import ...``."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    top = plugin.__name__.partition(".")[0]
+    spec = importlib.util.find_spec(top)
+    if spec is None:
+        return set()
+    roots = [Path(p) for p in (spec.submodule_search_locations or [])]
+    files = [f for root in roots for f in sorted(root.rglob("*.py"))] or ([Path(spec.origin)] if spec.origin else [])
+    names: set[str] = set()
+    for file in files:
+        try:
+            tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            continue  # a package that does not import fails the `registers` contract with its real error
+        names.update(alias.name for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module == "seqforge.api" for alias in node.names)
+    return names
 
 
 @contract("no collisions", fix="rename the component (e.g. prefix it with your project's name), or uninstall the "

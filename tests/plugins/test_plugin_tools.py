@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch import nn
 
+import seqforge
 from seqforge.cli import main
 from seqforge.errors import ContractViolation, SeqforgeError
 from seqforge.scaffold import write_plugin
@@ -361,7 +362,9 @@ def test_scaffold_writes_a_package_with_entry_point_api_version_component_readme
         '[project.entry-points.seqforge]\nmini = "seqforge_mini.plugin"' in pyproject
         and 'name = "seqforge-mini"' in pyproject
     )
-    assert 'SEQFORGE_PLUGIN_API = "1.0"' in (root / "src/seqforge_mini/plugin.py").read_text()
+    assert (
+        f'SEQFORGE_PLUGIN_API = "{seqforge.PLUGIN_API_VERSION}"' in (root / "src/seqforge_mini/plugin.py").read_text()
+    )
     assert 'check_cell("mini")' in (root / "tests/test_seqforge_mini.py").read_text()
     for path in root.rglob("*.py"):
         compile(path.read_text(), str(path), "exec")

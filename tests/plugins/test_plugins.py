@@ -476,12 +476,12 @@ def versioned_site(tmp_path: Path, plugin_env: Any) -> Any:
 def test_plugin_targeting_another_api_is_skipped_naming_it_and_both_versions(
     versioned_site: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A plugin written for plugin API 2.0 is skipped on a seqforge implementing 1.0; the message names the plugin and
+    """A plugin written for plugin API 2.0 is skipped on a seqforge implementing 1.x; the message names the plugin and
     both versions"""
     loaded = load()
     assert failure_for(loaded, "vmajor") == (
         f"targets seqforge plugin API 2.0 (SEQFORGE_PLUGIN_API), but seqforge {seqforge.__version__} implements plugin "
-        "API 1.0; upgrade seqforge, or install a release of the plugin made for API 1.x."
+        f"API {seqforge.PLUGIN_API_VERSION}; upgrade seqforge, or install a release of the plugin made for API 1.x."
     )
     assert (
         "seqforge: skipped plugin 'vmajor' (seqforge-fake-plugins 0.3.0): targets seqforge plugin API 2.0"
@@ -507,7 +507,7 @@ def test_malformed_api_declaration_is_skipped_with_the_expected_format(versioned
     assert (
         reason
         == 'declares SEQFORGE_PLUGIN_API = \'soon\', which is not a plugin API version; write it as "MAJOR.MINOR", '
-           'e.g. SEQFORGE_PLUGIN_API = "1.0".'
+           'e.g. SEQFORGE_PLUGIN_API = "1.1".'
     )
 
 
@@ -533,13 +533,13 @@ def test_parse_api_version(value: Any, parsed: Any) -> None:
 
 @pytest.mark.requires_plugins("rnn")
 def test_installed_plugins_declare_the_api_version_they_target(plugin_env: Any) -> None:
-    """core, rnn and attention declare SEQFORGE_PLUGIN_API equal to the API this seqforge implements"""
+    """The core declares the API it implements; rnn (1.0 names only) and attention (1.1's StepAttention) the oldest they
+    can"""
     from seqforge.plugin_manager import API_ATTRIBUTE
 
     plugins = {ep.name: ep.load() for ep in discover_entry_points() if ep.name in ("core", "rnn", "attention")}
-    assert {name: getattr(p, API_ATTRIBUTE, None) for name, p in plugins.items()} == dict.fromkeys(
-        ["core", "rnn", "attention"], seqforge.PLUGIN_API_VERSION
-    )
+    assert {name: getattr(p, API_ATTRIBUTE, None) for name, p in plugins.items()} == {
+        "core": seqforge.PLUGIN_API_VERSION, "rnn": "1.0", "attention": "1.1"}
 
 
 class DeclaredPlugin(ValidPlugin):

@@ -298,9 +298,9 @@ def test_plugin_registrations_name_the_collision_and_the_missing_api_version(toy
         "*plugin 'clashing_plugin' broke 2 seqforge contracts:*",
         (
             "*- plugin API version: the plugin module does not declare SEQFORGE_PLUGIN_API (this seqforge implements "
-            "plugin API 1.0)"
+            "plugin API 1.1)"
         ),
-        '*How to fix: declare the plugin API you target in the plugin module: SEQFORGE_PLUGIN_API = "1.0"*',
+        '*How to fix: declare the plugin API you target in the plugin module, e.g. SEQFORGE_PLUGIN_API = "1.1"*',
         (
             "*- no collisions: cell 'lstm' is also registered by plugin 'rnn' (seqforge-rnn *) "
             "(seqforge_rnn.cells.LSTMCell): while both are installed `model/cell=lstm` is refused and users must write "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from seqforge.api import Registry, hookimpl
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).
-SEQFORGE_PLUGIN_API = "1.0"
+SEQFORGE_PLUGIN_API = "1.1"
 
 _MODULE = "seqforge_attention.attention"
 

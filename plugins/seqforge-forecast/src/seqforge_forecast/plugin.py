@@ -18,7 +18,7 @@ from seqforge_forecast.series_configs import SignalDataConfig, TimeSeriesDataCon
 from seqforge_forecast.task_configs import ForecastTaskConfig, RegressionTaskConfig
 
 #: The seqforge plugin API this plugin is written against (checked when plugins load).
-SEQFORGE_PLUGIN_API = "1.0"
+SEQFORGE_PLUGIN_API = "1.1"
 
 PRESETS = Path(__file__).parent / "presets"
 

@@ -65,9 +65,7 @@ def fit_codec(
         return SubwordCodec.fit(texts, lowercase=lowercase, vocab_size=subword_vocab_size, min_freq=min_freq)
     if kind not in CODECS:
         raise ConfigError(f"data.tokenizer must be one of {', '.join(CODECS)}, got '{kind}'.")
-    return core_fit_codec(
-        kind, texts, lowercase=lowercase, min_freq=min_freq, max_vocab=max_vocab, subword_vocab_size=subword_vocab_size
-    )
+    return core_fit_codec(kind, texts, lowercase=lowercase, min_freq=min_freq, max_vocab=max_vocab)
 
 
 def codec_from_state(state: dict[str, Any]) -> Codec:

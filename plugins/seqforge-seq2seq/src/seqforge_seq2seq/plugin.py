@@ -18,7 +18,7 @@ from seqforge.api import Registry, hookimpl
 from seqforge_seq2seq.configs import DatesDataConfig, ParallelDataConfig, TranslationTaskConfig
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).
-SEQFORGE_PLUGIN_API = "1.0"
+SEQFORGE_PLUGIN_API = "1.1"
 
 _PRESETS = Path(__file__).parent / "presets"
 

@@ -13,7 +13,7 @@ from seqforge.api import Registry, hookimpl
 from seqforge_word2vec.configs import Word2VecDataConfig, Word2VecTaskConfig
 
 #: The seqforge plugin API this plugin is written against (checked when plugins load).
-SEQFORGE_PLUGIN_API = "1.0"
+SEQFORGE_PLUGIN_API = "1.1"
 
 PRESETS = ("word2vec_demo",)
 

@@ -7,7 +7,8 @@ differ. The decoder's own ``initial_state`` supplies the target structure.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -63,21 +64,29 @@ class StateBridge(nn.Module):
         decoder_sizes = [sum(state_sizes(c)) for c in decoder_cells]
         if kind == "copy":
             for layer, source in enumerate(self.sources):
-                if len(encoder_cells[source]) != 1 or state_sizes(encoder_cells[source][0]) != state_sizes(decoder_cells[layer]):
+                if len(encoder_cells[source]) != 1 or state_sizes(encoder_cells[source][0]) != state_sizes(
+                    decoder_cells[layer]
+                ):
                     raise ConfigError(
-                        "model.decoder.bridge=copy needs a unidirectional encoder whose cell state matches the decoder's "
-                        f"(encoder layer {source}: {[ state_sizes(c) for c in encoder_cells[source]]}, decoder layer {layer}: "
-                        f"{state_sizes(decoder_cells[layer])}). Use model.decoder.bridge=linear."
+                        "model.decoder.bridge=copy needs a unidirectional encoder whose cell state matches the "
+                        f"decoder's (encoder layer {source}: {[ state_sizes(c) for c in encoder_cells[source]]}, "
+                        f"decoder layer {layer}: {state_sizes(decoder_cells[layer])}). Use model.decoder.bridge=linear."
                     )
-        self.maps = nn.ModuleList(nn.Linear(e, d) for e, d in zip(encoder_sizes, decoder_sizes)) if kind == "linear" else None
+        self.maps = (
+            nn.ModuleList(nn.Linear(e, d) for e, d in zip(encoder_sizes, decoder_sizes)) if kind == "linear" else None
+        )
 
-    def forward(self, encoder_states: list[list[Any]], batch_size: int, device: torch.device, dtype: torch.dtype) -> list[Any]:
+    def forward(
+        self, encoder_states: list[list[Any]], batch_size: int, device: torch.device, dtype: torch.dtype
+    ) -> list[Any]:
         if self.kind == "zero":
             return [cell.initial_state(batch_size, device=device, dtype=dtype) for cell in self.decoder_cells]
         if self.kind == "copy":
             return [encoder_states[s][0] for s in self.sources]
         out = []
         for layer, source in enumerate(self.sources):
-            flat = torch.cat([leaf for direction in encoder_states[source] for leaf in _leaves(direction)], dim=-1)  # (B, F_enc)
-            out.append(unflatten_state(torch.tanh(self.maps[layer](flat)), self.decoder_cells[layer]))  # F_dec split per leaf
+            # (B, F_enc)
+            flat = torch.cat([leaf for direction in encoder_states[source] for leaf in _leaves(direction)], dim=-1)
+            # F_dec split per leaf
+            out.append(unflatten_state(torch.tanh(self.maps[layer](flat)), self.decoder_cells[layer]))
         return out

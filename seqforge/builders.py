@@ -64,8 +64,8 @@ def _build_error(node: Any, key: str, cause: BaseException) -> ConfigError:
     if isinstance(cause, ValueError):
         return ConfigError(f"`{key}` ({target}) rejected its configuration: {cause}")
     return ConfigError(
-        f"Could not build `{key}` from `_target_: {target}`: {type(cause).__name__}: {cause}. If this config came from a "
-        "checkpoint, install the plugin that provides the component (see `seqforge plugins list`)."
+        f"Could not build `{key}` from `_target_: {target}`: {type(cause).__name__}: {cause}. If this config came from "
+        "a checkpoint, install the plugin that provides the component (see `seqforge plugins list`)."
     )
 
 

@@ -9,7 +9,7 @@ and :func:`seqforge.metrics_table.print_metrics` prints it beside them.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 
 class SplitMetrics(dict):
@@ -18,11 +18,12 @@ class SplitMetrics(dict):
     ``coverage`` is ``None`` for the whole split, else e.g. ``"40 of 123 batches"``.
     """
 
-    coverage: Optional[str] = None
+    coverage: str | None = None
 
 
-def split_coverage(trainer: Any, stage: str) -> Optional[str]:
-    """``"<evaluated> of <total> batches"`` when a ``limit_*_batches`` cut the ``stage`` (val|test) evaluation short, else None."""
+def split_coverage(trainer: Any, stage: str) -> str | None:
+    """``"<evaluated> of <total> batches"`` when a ``limit_*_batches`` cut the ``stage`` (val|test) evaluation short,
+    else None."""
     if stage == "val":
         counts = trainer.num_sanity_val_batches if trainer.sanity_checking else trainer.num_val_batches
         loaders = trainer.val_dataloaders
@@ -39,7 +40,7 @@ def split_coverage(trainer: Any, stage: str) -> Optional[str]:
     return f"{int(evaluated)} of {total if math.isinf(total) else int(total)} batches"
 
 
-def with_coverage(metrics: dict[str, float], coverage: Optional[str]) -> SplitMetrics:
+def with_coverage(metrics: dict[str, float], coverage: str | None) -> SplitMetrics:
     """``metrics`` as :class:`SplitMetrics` carrying ``coverage``."""
     wrapped = SplitMetrics(metrics)
     wrapped.coverage = coverage

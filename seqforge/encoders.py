@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -44,7 +45,7 @@ class RecurrentEncoder(nn.Module):
         self.output_size = self.stack.output_size
         self.bidirectional = bidirectional
 
-    def forward(self, x: Tensor, lengths: Optional[Tensor] = None, state: Optional[list[Any]] = None) -> EncoderOutput:
+    def forward(self, x: Tensor, lengths: Tensor | None = None, state: list[Any] | None = None) -> EncoderOutput:
         """``x``: ``(B, S, I)`` -> outputs ``(B, S, output_size)``, mask ``(B, S)``, per-layer states."""
         outputs, final = self.stack(x, lengths, state)
         B, S = x.shape[:2]

@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import lightning as L
 import torch
@@ -60,7 +60,7 @@ class StopOnSignal(L.Callback):
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
-        self.signum: Optional[int] = None  # the first signal received
+        self.signum: int | None = None  # the first signal received
         self.training = False  # inside the training loop: stop at the next step boundary, else at once
         self.ended = False  # training is over (test/reporting may still run)
         self._previous: dict[int, Any] = {}
@@ -142,8 +142,8 @@ class StopOnSignal(L.Callback):
         if signum:
             raise RunInterrupted(
                 f"Training stopped by {signal.Signals(signum).name} at its last step ({trainer.global_step}); "
-                f"{self.run_dir / 'checkpoints' / 'last.ckpt'} holds the trained model. The final evaluation was skipped: "
-                f"`seqforge evaluate ckpt={self.run_dir}` reports it.",
+                f"{self.run_dir / 'checkpoints' / 'last.ckpt'} holds the trained model. The final evaluation was "
+                f"skipped: `seqforge evaluate ckpt={self.run_dir}` reports it.",
                 signum,
             )
 

@@ -11,7 +11,7 @@ state, RNG state).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import lightning as L
 import torch
@@ -24,7 +24,13 @@ from seqforge.config import OPTIMISERS
 from seqforge.coverage import split_coverage, with_coverage
 from seqforge.errors import ConfigError, SeqforgeError
 from seqforge.interfaces import (
-    BeginsEvaluation, ConfiguresOptimizers, KnowsSequenceLength, ManuallyOptimised, ResumableLoaderLike, TimedBatch, TimeSplits,
+    BeginsEvaluation,
+    ConfiguresOptimizers,
+    KnowsSequenceLength,
+    ManuallyOptimised,
+    ResumableLoaderLike,
+    TimedBatch,
+    TimeSplits,
 )
 from seqforge.recurrent.state import detach_state
 from seqforge.vendor_adapters import is_last_batch
@@ -66,7 +72,8 @@ class SeqforgeModule(L.LightningModule):
         self.data = data
         self.model = model
         self.stateful = bool(getattr(data.cfg, "stateful", False))
-        # A task may update its parameters itself (word2vec's compiled kernels): it then gets the optimiser in training_step.
+        # A task may update its parameters itself (word2vec's compiled kernels): it then gets the optimiser in
+        # training_step.
         self.automatic_optimization = not isinstance(task, ManuallyOptimised) or bool(task.automatic_optimization)
         self.sums = nn.ModuleDict(
             {stage: nn.ModuleDict({k: SumMetric() for k in task.metric_sums}) for stage in ("val", "test")}
@@ -75,22 +82,24 @@ class SeqforgeModule(L.LightningModule):
         self._texts: dict[str, list[Any]] = {"val": [], "test": []}
         self.last_metrics: dict[str, dict[str, float]] = {}
         train_cfg = cfg.get("train") or {}
-        self.tbptt_steps: Optional[int] = train_cfg.get("tbptt_steps")
+        self.tbptt_steps: int | None = train_cfg.get("tbptt_steps")
         if self.tbptt_steps is not None:
             self._enable_truncated_bptt()
 
     def _enable_truncated_bptt(self) -> None:
         if self.tbptt_steps < 1:
             raise ConfigError(
-                f"train.tbptt_steps must be a positive number of time steps per chunk (or null for full backpropagation "
-                f"through time), got {self.tbptt_steps}."
+                "train.tbptt_steps must be a positive number of time steps per chunk (or null for full "
+                f"backpropagation through time), got {self.tbptt_steps}."
             )
         if not isinstance(self.task, TimeSplits):
             raise ConfigError(
                 f"train.tbptt_steps={self.tbptt_steps} needs a task whose batches can be cut along time, but "
-                f"{type(self.task).__name__} has no `split_time(batch, steps)` hook. Unset train.tbptt_steps for this task."
+                f"{type(self.task).__name__} has no `split_time(batch, steps)` hook. Unset train.tbptt_steps for this "
+                "task."
             )
-        length = self.data.sequence_length if isinstance(self.data, KnowsSequenceLength) else None  # the error before training
+        # the error before training
+        length = self.data.sequence_length if isinstance(self.data, KnowsSequenceLength) else None
         if length is not None and self.tbptt_steps > length:
             key = self.data.sequence_length_key
             raise ConfigError(
@@ -104,31 +113,38 @@ class SeqforgeModule(L.LightningModule):
                 f"(got {trainer.accumulate_grad_batches})."
             )
         self.automatic_optimization = False  # Lightning 2.x has no truncated BPTT: the chunks are stepped by hand
-        self.clip_val = trainer.get("gradient_clip_val")  # Lightning refuses gradient_clip_val under manual optimisation
+        # Lightning refuses gradient_clip_val under manual optimisation
+        self.clip_val = trainer.get("gradient_clip_val")
         self.clip_algorithm = trainer.get("gradient_clip_algorithm")
 
     # -- training -----------------------------------------------------------
-    def training_step(self, batch: Any, batch_idx: int) -> Optional[torch.Tensor]:
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
         loader = self.trainer.train_dataloader
         if isinstance(loader, ResumableLoaderLike):
-            loader.mark_consumed(getattr(batch, "index", None))  # for exact mid-epoch resume (a stream batch says which one)
+            # for exact mid-epoch resume (a stream batch says which one)
+            loader.mark_consumed(getattr(batch, "index", None))
         if self.tbptt_steps is not None:
             return self._truncated_bptt_step(batch, batch_idx)
-        manual = {} if self.automatic_optimization else {"optimizer": self.optimizers()}  # a task that updates parameters itself
-        loss, logs, carry = self.task.training_step(self.model, batch, self._carry.get("train"), stateful=self.stateful, **manual)
+        # a task that updates parameters itself
+        manual = {} if self.automatic_optimization else {"optimizer": self.optimizers()}
+        loss, logs, carry = self.task.training_step(
+            self.model, batch, self._carry.get("train"), stateful=self.stateful, **manual
+        )
         self._carry["train"] = carry if self.stateful else None
         self._check_finite(loss, batch_idx)
-        self.log_dict({f"train/{k}": v for k, v in logs.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size)
+        self.log_dict(
+            {f"train/{k}": v for k, v in logs.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size
+        )
         return loss
 
-    def _check_finite(self, loss: torch.Tensor, batch_idx: int, chunk: Optional[int] = None) -> None:
+    def _check_finite(self, loss: torch.Tensor, batch_idx: int, chunk: int | None = None) -> None:
         if not torch.isfinite(loss):
             from seqforge.run_checks import kept_checkpoint_words
 
             where = f"batch {batch_idx}" + (f", truncated-BPTT chunk {chunk}" if chunk is not None else "")
             raise SeqforgeError(
-                f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}, {where}); "
-                f"training stopped. {kept_checkpoint_words(self.trainer)} "
+                f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}, "
+                f"{where}); training stopped. {kept_checkpoint_words(self.trainer)} "
                 "Lower optim.lr, set trainer.gradient_clip_val (e.g. 5), or check the data."
             )
 
@@ -167,7 +183,9 @@ class SeqforgeModule(L.LightningModule):
         self._carry["train"] = carry if self.stateful else None
         if weight:
             means = {key: value / weight for key, value in sums.items()}  # per-chunk logs weighted by chunk length
-            self.log_dict({f"train/{k}": v for k, v in means.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size)
+            self.log_dict(
+                {f"train/{k}": v for k, v in means.items()}, prog_bar=True, on_step=True, batch_size=batch.batch_size
+            )
             return means.get("loss")
         return None
 
@@ -235,8 +253,10 @@ class SeqforgeModule(L.LightningModule):
         self._carry.pop(stage, None)
         texts = self._gathered_texts(stage)
         metrics = self.task.compute_metrics(totals, self.data, texts)
-        self.last_metrics[stage] = with_coverage(metrics, split_coverage(self.trainer, stage))  # limit_*_batches shown beside it
-        # Already reduced across ranks by torchmetrics; sync_dist averages identical values (a no-op) and keeps Lightning quiet.
+        # limit_*_batches shown beside it
+        self.last_metrics[stage] = with_coverage(metrics, split_coverage(self.trainer, stage))
+        # Already reduced across ranks by torchmetrics; sync_dist averages identical values (a no-op) and keeps
+        # Lightning quiet.
         self.log_dict({f"{stage}/{k}": float(v) for k, v in metrics.items()}, prog_bar=(stage == "val"), sync_dist=True)
 
     def on_validation_epoch_start(self) -> None:
@@ -295,7 +315,7 @@ class SeqforgeModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        payload: Optional[dict[str, Any]] = checkpoint.get(CHECKPOINT_KEY)
+        payload: dict[str, Any] | None = checkpoint.get(CHECKPOINT_KEY)
         if payload is None:
             return
         if payload.get("carry") is not None:

@@ -9,7 +9,8 @@ agree.
 from __future__ import annotations
 
 import pickle
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from seqforge.testing._contracts import Broken, Contract, Subject, contract
 from seqforge.testing._tensors import max_difference, pickled, through_checkpoint

@@ -15,8 +15,6 @@ parameter-free counterpart of :class:`GeneralAttention`.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -48,7 +46,7 @@ class GeneralAttention(nn.Module):
         self.query_size, self.memory_size = query_size, memory_size
         self.w = nn.Linear(memory_size, query_size, bias=False)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
         keys = self.w(memory) if keys is None else keys  # (B, S, Hq)
         scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2).masked_fill(~mask, float("-inf"))  # (B, S)
         weights = torch.softmax(scores, dim=-1)  # (B, S)
@@ -62,7 +60,7 @@ class DotAttention(nn.Module):
         super().__init__()
         self.query_size, self.memory_size = query_size, memory_size
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
         keys = memory if keys is None else keys  # (B, S, H)
         scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2).masked_fill(~mask, float("-inf"))  # (B, S)
         weights = torch.softmax(scores, dim=-1)  # (B, S)
@@ -99,7 +97,7 @@ class _KernelCell(nn.Module):
     def _recurrent(self, h: Tensor) -> Tensor:
         return F.linear(h, self.rnn.weight_hh_l0, self.rnn.bias_hh_l0)  # (B, G)
 
-    def _fused(self, x: Tensor, state, lengths: Optional[Tensor]):
+    def _fused(self, x: Tensor, state, lengths: Tensor | None):
         """``x`` ``(B, T, I)`` -> ``(B, T, H)`` (zeros past each length) and the state at each length."""
         torch_state = state.unsqueeze(0) if self.state_size == 1 else tuple(s.unsqueeze(0) for s in state)  # (1, B, H)
         if lengths is None:
@@ -127,7 +125,8 @@ class ReferenceRNNCell(_KernelCell):
 class ReferenceLSTMCell(_KernelCell):
     """LSTM in PyTorch's gate order i, f, g, o; state ``(h, c)``.
 
-    ``c_t = σ(f) ⊙ c_{t-1} + σ(i) ⊙ tanh(g)``; ``h_t = σ(o) ⊙ tanh(c_t)``, gates from ``W_ih x_t + b_ih + W_hh h_{t-1} + b_hh``.
+    ``c_t = σ(f) ⊙ c_{t-1} + σ(i) ⊙ tanh(g)``; ``h_t = σ(o) ⊙ tanh(c_t)``, gates from ``W_ih x_t + b_ih + W_hh h_{t-1} +
+    b_hh``.
     """
 
     state_size = 2

@@ -1,6 +1,7 @@
 """Registers sequence to sequence with seqforge (entry point ``seqforge: seq2seq``).
 
-* ``task=translation``: teacher-forced training, greedy/beam/sampling decoding, BLEU/chrF (sacrebleu), attention heatmaps;
+* ``task=translation``: teacher-forced training, greedy/beam/sampling decoding, BLEU/chrF (sacrebleu), attention
+  heatmaps;
 * ``data=parallel`` (sentence pairs; char, word or BPE subword tokens) and ``data=dates`` (the offline demo);
 * the ``experiment=translate_demo`` preset and the ``seqforge translate`` command.
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqforge.api import Registry, hookimpl
-
 from seqforge_seq2seq.configs import DatesDataConfig, ParallelDataConfig, TranslationTaskConfig
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).
@@ -46,6 +46,7 @@ def seqforge_register(registry: Registry) -> None:
     )
     registry.command(
         "translate", "seqforge_seq2seq.commands.translate",
-        description="translate lines with a trained sequence-to-sequence model: ckpt=PATH [input=FILE|-] [output=FILE|-] "
+        description="translate lines with a trained sequence-to-sequence model: ckpt=PATH [input=FILE|-] "
+                    "[output=FILE|-] "
         "[decode=greedy|beam|sample] [decode.beam_size=5] [decode.n_best=3]",
     )

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_seqforge_in_process
 
-pytestmark = pytest.mark.slow
+# one worker trains the module-scoped run once for every test here (README "Testing": --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("translate_cli_run")]
 
 TINY_DATES = [
     "experiment=translate_demo", "data.n_train=600", "data.n_valid=40", "data.n_test=40", "data.batch_size=32",

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_seqforge_in_process as run
 
-pytestmark = pytest.mark.slow
+# one worker trains the module-scoped run once for every test here (README "Testing": --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("word2vec_cli_run")]
 
 
 @pytest.fixture(scope="module")

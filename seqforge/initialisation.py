@@ -34,7 +34,7 @@ def initialise(model: nn.Module, model_cfg: Any) -> None:
     if init_range is not None and init_range < 0:
         raise ConfigError(f"model.init_range must be >= 0 (0 or null: each module's own init), got {init_range}.")
     if init_std is not None and not init_std > 0:
-        raise ConfigError(f"model.init_std must be a positive number (or null: each module's own init), got {init_std}.")
+        raise ConfigError(f"model.init_std must be positive (or null: each module's own init), got {init_std}.")
     if not init_range and not init_std:
         return
     for name, parameter in model.named_parameters():

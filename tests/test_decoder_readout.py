@@ -53,7 +53,7 @@ def test_concat_readout_is_one_linear_layer_over_state_context_and_embedding() -
     assert decoder.combine is None and decoder.output.in_features == H + 2 * H + E
     state = model.encode(*batch())
     y_prev = torch.tensor([2, 5, 7])
-    logits, next_state, weights = decoder.step(y_prev, state)
+    logits, next_state, _ = decoder.step(y_prev, state)
     context, _ = decoder.attention(state.output, state.memory, state.mask)  # bahdanau: queried with h_{t-1}
     readout = torch.cat([next_state.output, context, decoder.embedding(y_prev)], dim=-1)  # (B, H + 2H + E)
     torch.testing.assert_close(logits, decoder.output(readout))

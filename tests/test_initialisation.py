@@ -1,4 +1,4 @@
-"""model.init_std / model.init_range: whole-model initialisation applied when a run is built (seqforge.initialisation)."""
+"""model.init_std / model.init_range: whole-model initialisation when a run is built (seqforge.initialisation)."""
 
 from __future__ import annotations
 

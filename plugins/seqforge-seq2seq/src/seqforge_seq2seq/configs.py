@@ -62,6 +62,9 @@ class TranslationTaskConfig:
     """``task=translation``: sequence to sequence with teacher forcing."""
 
     teacher_forcing: float = 1.0  # probability of feeding the true previous token (< 1: scheduled sampling)
+    # the same for validation/test loss, perplexity and token accuracy (0: the model is fed its own greedy predictions,
+    # so val/loss -- and checkpoint.monitor on it -- measures free-running decoding, as bentrevett's seq2seq tutorials)
+    eval_teacher_forcing: float = 1.0
     label_smoothing: float = 0.0
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     heatmaps: int = 3  # attention heatmap PNGs of this many validation examples per validation run

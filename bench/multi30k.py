@@ -196,7 +196,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--embedding", type=int, default=256)
-    parser.add_argument("--checkpoint-every", type=int, default=50, help="refresh last.ckpt every this many steps")
+    parser.add_argument("--checkpoint-every", type=int, default=None,
+                        help="refresh last.ckpt every this many steps (default 50; with --resume: the run's own)")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop training after this long, then test")
     parser.add_argument("--max-steps", type=int, default=None, help="stop training after this many steps (smoke test)")
     parser.add_argument("--beam", type=int, default=1, help="1: greedy decoding (the anchor's number is greedy)")
@@ -215,7 +216,8 @@ def main() -> None:
             sys.exit("--resume needs --out RUN_DIR (the directory of the run to continue)")
         from seqforge.cli import resume_training
 
-        resume_training(str(args.out), [])
+        every = [] if args.checkpoint_every is None else [f"checkpoint.every_n_train_steps={args.checkpoint_every}"]
+        resume_training(str(args.out), every)
         report_bleu(args.out / "checkpoints" / "best.ckpt", files, args.beam)
         return
 
@@ -231,7 +233,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     train_files = pretokenize(files, out / "data") if args.tokenizer == "spacy" else files
     overrides = recipe_overrides(train_files, tokenizer=args.tokenizer, hidden=args.hidden, embedding=args.embedding,
-                                 epochs=args.epochs, vocab=args.vocab, checkpoint_every=args.checkpoint_every)
+                                 epochs=args.epochs, vocab=args.vocab, checkpoint_every=args.checkpoint_every or 50)
     if args.max_minutes:
         minutes = int(args.max_minutes)
         overrides.append(f"trainer.max_time=00:{minutes // 60:02d}:{minutes % 60:02d}:00")

@@ -132,6 +132,9 @@ def _callbacks(cfg: DictConfig, run_dir: Path, task_callbacks: list[L.Callback])
             filename="step-{step}",
             save_top_k=0,
             save_last=True,
+            # always last.ckpt: a resume that changes checkpoint.* is a new callback state to Lightning, which would
+            # otherwise write last-v1.ckpt and leave `resume=<dir>` the stale last.ckpt
+            enable_version_counter=False,
             every_n_train_steps=cfg.checkpoint.every_n_train_steps,
             save_on_train_epoch_end=True,
         ),

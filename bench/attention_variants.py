@@ -25,7 +25,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +51,11 @@ VARIANTS = {
         Variant("hard_reinforce", ("model/attention=hard", "model.attention.estimator=reinforce")),
     )
 }
-METRICS = (("test/exact_match", "exact match %", 100.0), ("test/bleu", "BLEU", 1.0), ("test/token_acc", "token accuracy %", 100.0))
+METRICS = (
+    ("test/exact_match", "exact match %", 100.0),
+    ("test/bleu", "BLEU", 1.0),
+    ("test/token_acc", "token accuracy %", 100.0),
+)
 
 
 def seqforge_command() -> list[str]:
@@ -61,7 +64,7 @@ def seqforge_command() -> list[str]:
     return [str(script)] if script.exists() else ["seqforge"]
 
 
-def train(variant: Variant, seed: int, *, preset: str, steps: Optional[int], extra: list[str], out: Path) -> dict:
+def train(variant: Variant, seed: int, *, preset: str, steps: int | None, extra: list[str], out: Path) -> dict:
     """Run one training (unless its result exists) and return ``{"final": ..., "seconds": ...}``."""
     run = out / f"{variant.name}-s{seed}"
     record = out / f"{variant.name}-s{seed}.json"
@@ -69,10 +72,12 @@ def train(variant: Variant, seed: int, *, preset: str, steps: Optional[int], ext
         return json.loads(record.read_text())
     command = [
         *seqforge_command(), "train", f"experiment={preset}", *variant.overrides, f"seed={seed}",
-        *([f"trainer.max_steps={steps}"] if steps else []), "trainer.enable_progress_bar=false", *extra, f"hydra.run.dir={run}",
+        *([f"trainer.max_steps={steps}"] if steps else []), "trainer.enable_progress_bar=false", *extra,
+        f"hydra.run.dir={run}",
     ]
     load = os.getloadavg()[0]
-    print(f"[{time.strftime('%H:%M:%S')}] {variant.name} seed {seed} (load {load:.1f}): {' '.join(command[1:])}", flush=True)
+    when = time.strftime("%H:%M:%S")
+    print(f"[{when}] {variant.name} seed {seed} (load {load:.1f}): {' '.join(command[1:])}", flush=True)
     start = time.perf_counter()
     with open(out / f"{variant.name}-s{seed}.log", "w") as log:
         code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -81,10 +86,11 @@ def train(variant: Variant, seed: int, *, preset: str, steps: Optional[int], ext
     if code != 0 or not result.exists():
         print(f"  failed (exit {code}); see {out / f'{variant.name}-s{seed}.log'}", flush=True)
         return {"final": {}, "seconds": seconds, "failed": code or "no result.json"}
-    outcome = {"final": json.loads(result.read_text())["final"], "seconds": seconds, "load": load, "command": command[1:]}
+    final = json.loads(result.read_text())["final"]
+    outcome = {"final": final, "seconds": seconds, "load": load, "command": command[1:]}
     record.write_text(json.dumps(outcome, indent=2) + "\n")
-    print(f"  {seconds / 60:.1f} min: " + ", ".join(f"{label} {outcome['final'].get(key, float('nan')) * scale:.1f}"
-                                                     for key, label, scale in METRICS), flush=True)
+    scores = ", ".join(f"{label} {final.get(key, float('nan')) * scale:.1f}" for key, label, scale in METRICS)
+    print(f"  {seconds / 60:.1f} min: {scores}", flush=True)
     return outcome
 
 
@@ -98,11 +104,13 @@ def cell(values: list[float], digits: int = 1) -> str:
 
 def table(outcomes: dict[str, list[dict]]) -> str:
     """The Markdown table: one row per variant, medians over seeds with every seed in brackets."""
-    lines = ["| variant | " + " | ".join(label for _, label, _ in METRICS) + " | wall time (min) |", "|---" * (len(METRICS) + 2) + "|"]
+    header = "| variant | " + " | ".join(label for _, label, _ in METRICS) + " | wall time (min) |"
+    lines = [header, "|---" * (len(METRICS) + 2) + "|"]
     for name, runs in outcomes.items():
         done = [run for run in runs if run["final"]]
         failed = len(runs) - len(done)
-        metrics = [cell([run["final"][key] * scale for run in done if key in run["final"]]) for key, _, scale in METRICS]
+        metrics = [cell([run["final"][key] * scale for run in done if key in run["final"]])
+                   for key, _, scale in METRICS]
         row = f"| {name}{f' ({failed} run(s) failed)' if failed else ''} | " + " | ".join(metrics)
         lines.append(row + f" | {cell([run['seconds'] / 60 for run in done])} |")
     return "\n".join(lines)
@@ -110,12 +118,12 @@ def table(outcomes: dict[str, list[dict]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="reorder_demo", help="experiment=<preset> every variant trains (default reorder_demo)")
+    parser.add_argument("--preset", default="reorder_demo", help="experiment=<preset> every variant trains")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    parser.add_argument("--steps", type=int, default=None, help="trainer.max_steps for every run (default: the preset's)")
-    parser.add_argument("--out", type=Path, default=Path("bench-attention"), help="folder of the run directories and logs")
-    parser.add_argument("--table-only", action="store_true", help="print the table of the runs already finished in --out")
+    parser.add_argument("--steps", type=int, default=None, help="trainer.max_steps (default: the preset's)")
+    parser.add_argument("--out", type=Path, default=Path("bench-attention"), help="run directories and logs")
+    parser.add_argument("--table-only", action="store_true", help="the table of the runs already finished in --out")
     parser.add_argument("overrides", nargs="*", help="more key=value overrides for every run (after --)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -128,7 +136,9 @@ def main() -> None:
                 if record.exists():
                     outcomes[name].append(json.loads(record.read_text()))
                 continue
-            outcomes[name].append(train(VARIANTS[name], seed, preset=args.preset, steps=args.steps, extra=args.overrides, out=args.out))
+            variant = VARIANTS[name]
+            outcome = train(variant, seed, preset=args.preset, steps=args.steps, extra=args.overrides, out=args.out)
+            outcomes[name].append(outcome)
     steps = f"trainer.max_steps={args.steps}" if args.steps else "the preset's steps"
     print(f"\nexperiment={args.preset}, {steps}, seeds {' '.join(map(str, args.seeds))}; test split, greedy decoding; "
           "median [per seed]\n")

@@ -1,4 +1,4 @@
-"""The reorder demo's data: the transformation, determinism, format, config errors, and the preset with every attention."""
+"""The reorder demo's data: transformation, determinism, format, config errors; the preset with every attention."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from seqforge.api import ConfigError
-
 from seqforge_seq2seq.reorder import SEPARATOR, ReorderData, generate_pairs, reorder, segment_lengths
 
-OPTIONS = dict(min_len=15, max_len=40, symbols=16, max_segment=6)
+OPTIONS = {"min_len": 15, "max_len": 40, "symbols": 16, "max_segment": 6}
 
 
 def test_each_segment_is_reversed_and_upper_cased() -> None:
@@ -63,14 +62,14 @@ def test_segment_lengths_fill_every_length_exactly(max_segment: int) -> None:
 
 
 def test_data_module_splits_are_held_out_and_word_tokenized() -> None:
-    """The requested split sizes; valid/test sources never occur in training; source vocabulary = symbols + '|' + specials"""
+    """The requested split sizes; valid/test sources never occur in training; vocabulary = symbols + '|' + specials"""
     data = ReorderData(n_train=200, n_valid=20, n_test=30, symbols=5, min_len=3, max_len=6).prepare()
     train = {source for source, _ in data.pairs["train"]}
     assert len(data.pairs["train"]) == 200
     assert 0 < len(data.pairs["valid"]) <= 20 and 0 < len(data.pairs["test"]) <= 30
     assert not train & {source for source, _ in data.pairs["valid"] + data.pairs["test"]}
     assert len(data.source_codec) == 4 + 5 + 1 and len(data.target_codec) == 4 + 5 + 1
-    source, target = data.pairs["test"][0]
+    _source, target = data.pairs["test"][0]
     assert data.target_codec.decode(data.target_codec.encode(target)) == target
 
 
@@ -100,14 +99,16 @@ ATTENTIONS = [
 @pytest.mark.slow
 @pytest.mark.parametrize("attention", ATTENTIONS, ids=lambda a: "-".join(o.split("=")[1] for o in a))
 def test_the_preset_trains_and_tests_with_every_attention(tmp_path: Path, attention: list[str]) -> None:
-    """experiment=reorder_demo runs unchanged with each attention the bench compares (luong_dot: query size = memory size)"""
+    """experiment=reorder_demo runs unchanged with each attention the bench compares (luong_dot: query = memory size)"""
     from compose_helpers import compose_config
+
     from seqforge.train import build_run, make_trainer
 
     cfg = compose_config([
-        "experiment=reorder_demo", *attention, "data.n_train=64", "data.n_valid=8", "data.n_test=8", "data.batch_size=16",
-        "trainer.max_steps=2", "trainer.val_check_interval=2", "trainer.enable_progress_bar=false", "logger=none",
-        "task.heatmaps=0", "task.show_examples=0", "trainer.enable_model_summary=false",
+        "experiment=reorder_demo", *attention, "data.n_train=64", "data.n_valid=8", "data.n_test=8",
+        "data.batch_size=16", "trainer.max_steps=2", "trainer.val_check_interval=2",
+        "trainer.enable_progress_bar=false",
+        "logger=none", "task.heatmaps=0", "task.show_examples=0", "trainer.enable_model_summary=false",
     ])
     module = build_run(cfg)
     trainer = make_trainer(cfg, tmp_path, task=module.task)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from seqforge import __version__
 from seqforge.command_io import command_for, read_input_lines, write_output_lines
@@ -46,7 +46,7 @@ examples:
 HELP_FLAGS = {"-h", "--help", "help"}
 
 
-def fail(message: str, code: int = 2) -> NoReturn:  # type: ignore[name-defined]  # noqa: F821
+def fail(message: str, code: int = 2) -> NoReturn:
     print(f"seqforge: error: {message}", file=sys.stderr)
     raise SystemExit(code)
 
@@ -97,7 +97,7 @@ def _check_component_overrides(overrides: list[str]) -> None:
         if kind is None or override.is_delete():
             continue
         if override.is_sweep_override():  # Hydra escapes ':' in these strings (`seqforge-rnn\\:lstm`)
-            choices = [value.replace("\\:", ":") for value in override.sweep_string_iterator()]
+            choices: list[Any] = [value.replace("\\:", ":") for value in override.sweep_string_iterator()]
         else:
             choices = [override.value()]
         for choice in choices:
@@ -233,7 +233,9 @@ class RunDirGuard:
 
 def _processes_started_externally() -> bool:
     """True when SLURM (srun) or torchrun started every rank, so Lightning re-runs no command line (submitit's sweeps)."""
-    from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
+    # from their own modules: the package re-exports them implicitly, which strict mypy does not accept
+    from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
+    from lightning.fabric.plugins.environments.torchelastic import TorchElasticEnvironment
 
     return SLURMEnvironment.detect() or TorchElasticEnvironment.detect()
 

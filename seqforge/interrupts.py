@@ -41,7 +41,8 @@ class RunInterrupted(SeqforgeError):
 
 
 def _signals() -> tuple[int, ...]:
-    from lightning.fabric.plugins.environments import SLURMEnvironment
+    # from its own module: the package re-exports it implicitly, which strict mypy does not accept
+    from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
 
     return (signal.SIGINT,) if SLURMEnvironment.detect() else (signal.SIGINT, signal.SIGTERM)
 

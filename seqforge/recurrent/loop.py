@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from seqforge.errors import ContractViolation
 from seqforge.provenance import describe
-from seqforge.recurrent.state import map_state, select_state
+from seqforge.recurrent.state import map_state, select_state, state_leaves
 
 
 def length_mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -122,9 +122,7 @@ def _state_problem(cell: Any, x: Tensor, state: Any) -> str | None:
     """One eager step of ``cell``: does it return its state in the shapes it was given? (Asked only after a failure.)"""
 
     def shapes(s: Any) -> list[tuple[int, ...]]:
-        found: list[tuple[int, ...]] = []
-        map_state(lambda t: found.append(tuple(t.shape)) or t, s)
-        return found
+        return [tuple(leaf.shape) for leaf in state_leaves(s)]
 
     try:
         with torch.no_grad():
@@ -249,7 +247,8 @@ class CompiledLoop(nn.Module):
 
     def forward(self, x_t: Tensor, state: Any) -> tuple[Tensor, Any]:
         """One eager step of the wrapped cell (decoders step one token at a time)."""
-        return self.cell(x_t, state)
+        step: tuple[Tensor, Any] = self.cell(x_t, state)
+        return step
 
     def forward_sequence(self, x: Tensor, state: Any, lengths: Tensor | None) -> tuple[Tensor, Any]:
         """``x`` ``(B, T, I)`` -> ``(B, T, H)`` and the final state; same numbers as the eager loop."""

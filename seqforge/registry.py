@@ -214,7 +214,8 @@ class Command:
         import importlib
 
         module, _, attribute = self.target.rpartition(".")
-        return getattr(importlib.import_module(module), attribute)
+        command: Callable[[list[str]], Any] = getattr(importlib.import_module(module), attribute)
+        return command
 
 
 class Registry:

@@ -95,7 +95,10 @@ def write_summary(sweep_dir: Path, rows: Sequence[Row]) -> tuple[Path, Path]:
         for row, line in zip(rows, cells):
             writer.writerow([line[0], line[1], " ".join(row.overrides), *("" if v is None else v for v in line[3:])])
     md_path = sweep_dir / SUMMARY_MD
-    escape = lambda text: text.replace("|", "\\|")  # noqa: E731
+
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|")
+
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(escape(_fmt(c)) for c in line) + " |" for line in cells]
     md_path.write_text(f"# Sweep {sweep_dir}\n\n" + "\n".join(lines) + "\n", encoding="utf-8")

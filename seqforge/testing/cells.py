@@ -190,7 +190,7 @@ def gradients(subject: Subject) -> None:
         for leaf in leaves(final)
         if leaf.is_floating_point()
     )
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     require_useful_gradients(cell, f"after backward through {T} steps, ")
     if x.grad is None or not x.grad.abs().sum() > 0:
         raise Broken("no gradient reached the inputs x_t", "compute h_t from x_t with differentiable operations")

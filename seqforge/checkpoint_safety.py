@@ -175,7 +175,7 @@ def safe_stored_config(
         replaced = set(replaced_callbacks)
         stored["callbacks"] = {name: node for name, node in callbacks.items() if name not in replaced}
     checker = _Checker(registry, source, resuming=resuming)
-    plain = checker.walk(stored, ())
+    plain: dict[str, Any] = checker.walk(stored, ())
     for where, kind in checker.slots.items():
         value: Any = plain
         for part in where.split("."):

@@ -69,6 +69,10 @@ class SeqforgeModule(L.LightningModule):
         model: the task's model.
     """
 
+    #: Size and hash of every data file, by config key (seqforge.data.fingerprint): set by a training run, kept in its
+    #: checkpoints so that a resume notices edited data.
+    data_fingerprint: dict[str, dict[str, Any]]
+
     def __init__(self, cfg: DictConfig, task: Any, data: Any, model: nn.Module) -> None:
         super().__init__()
         self.cfg = cfg

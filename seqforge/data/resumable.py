@@ -79,7 +79,9 @@ class ResumableLoader(DataLoader[Any]):
 
     sampler: ResumableSampler
 
-    def __init__(self, dataset: Dataset[Any], *, sampler: ResumableSampler, collate_fn: Callable[[list[Any]], Any]) -> None:
+    def __init__(
+        self, dataset: Dataset[Any], *, sampler: ResumableSampler, collate_fn: Callable[[list[Any]], Any]
+    ) -> None:
         # Its own generator: every new iterator draws a worker base seed, which from the global RNG would shift
         # dropout's random numbers in a resumed run (one more iterator than the uninterrupted run had at that point).
         generator = torch.Generator().manual_seed(sampler.seed)

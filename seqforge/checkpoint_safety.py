@@ -265,7 +265,10 @@ def _mismatch(source: str, exc: Exception) -> str:
 
 
 def apply_overrides(cfg: Any, overrides: Any, *, command: str) -> Any:
-    """``cfg`` merged with a command's dotted overrides (a ``DictConfig``); an unknown key gets the nearest valid one."""
+    """``cfg`` merged with a command's dotted overrides (a ``DictConfig``).
+
+    An unknown key is refused with the nearest valid one.
+    """
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 

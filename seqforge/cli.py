@@ -29,10 +29,10 @@ usage:
   seqforge train [KEY=VALUE ...] [GROUP=OPTION ...] [hydra flags: --cfg job, -m, --help]
   seqforge evaluate ckpt=PATH [split=valid|test|all] [data.KEY=VALUE ...]
   seqforge generate ckpt=PATH [prompt=TEXT] [max_new_tokens=N] [temperature=T] [top_k=K] [top_p=P] [seed=S]
-  seqforge predict ckpt=PATH [input=FILE|-] [output=FILE|-] [batch_size=N]   # classifiers: label<TAB>p; taggers: token<TAB>tag
+  seqforge predict ckpt=PATH [input=FILE|-] [output=FILE|-] [batch_size=N]   # label<TAB>p or token<TAB>tag lines
   seqforge plugins list
   seqforge plugins new DIST-NAME --kind cell|attention [--name NAME] [--dir PATH]   # scaffold a plugin package
-  seqforge plugins check DIST-OR-ENTRY-POINT-NAME                                 # contract suite on an installed plugin
+  seqforge plugins check DIST-OR-ENTRY-POINT-NAME                                 # run its contract suite
 
 examples:
   seqforge train                                     # char-level LSTM LM on the embedded corpus
@@ -232,7 +232,10 @@ class RunDirGuard:
 
 
 def _processes_started_externally() -> bool:
-    """True when SLURM (srun) or torchrun started every rank, so Lightning re-runs no command line (submitit's sweeps)."""
+    """True when SLURM (srun) or torchrun started every rank (submitit's sweeps).
+
+    Lightning then re-runs no command line.
+    """
     # from their own modules: the package re-exports them implicitly, which strict mypy does not accept
     from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
     from lightning.fabric.plugins.environments.torchelastic import TorchElasticEnvironment

@@ -144,7 +144,10 @@ def install_override_checks() -> None:
 
 
 def _checked_overrides(apply: Callable[[list[Any], DictConfig], None]) -> Callable[[list[Any], DictConfig], None]:
-    """Hydra's override step ``apply`` with seqforge's checks before it and its messages for a key that does not exist."""
+    """Hydra's override step ``apply``, with seqforge's checks before it.
+
+    A key that does not exist gets seqforge's message (the nearest key), not Hydra's.
+    """
     from hydra.errors import ConfigCompositionException
 
     def checked(overrides: list[Any], cfg: DictConfig) -> None:

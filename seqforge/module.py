@@ -165,7 +165,8 @@ class SeqforgeModule(L.LightningModule):
         step-interval LR schedulers (once per optimiser step), and stopping at
         ``trainer.max_steps`` (which counts optimiser steps, i.e. chunks).
         """
-        optimizer = cast(LightningOptimizer, self.optimizers())  # one optimiser: a list only when several are configured
+        # one optimiser: a list only when several are configured
+        optimizer = cast(LightningOptimizer, self.optimizers())
         chunks = list(self.task.split_time(batch, self.tbptt_steps))
         n_chunks = self._chunks_on_every_rank(len(chunks))
         carry = self._carry.get("train")  # None at the start of an epoch and for data that is not stateful
@@ -204,7 +205,10 @@ class SeqforgeModule(L.LightningModule):
         return None
 
     def _chunks_on_every_rank(self, count: int) -> int:
-        """The largest chunk count over DDP ranks: every rank must take as many backward/optimiser steps, or DDP hangs."""
+        """The largest chunk count over DDP ranks.
+
+        Every rank must take as many backward/optimiser steps, or DDP hangs.
+        """
         if self.trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
             total = torch.tensor([count], device=self.device)
             torch.distributed.all_reduce(total, op=torch.distributed.ReduceOp.MAX)
@@ -227,7 +231,8 @@ class SeqforgeModule(L.LightningModule):
                 # Lightning's reduce_on_plateau flag says which kind of scheduler this is
                 cast(ReduceLROnPlateau, config.scheduler).step(float(value))
             else:
-                scheduler: LRScheduler = config.scheduler  # torch's ReduceLROnPlateau (a subclass) changed step()'s signature
+                # typed as the base class: torch's ReduceLROnPlateau (a subclass) changed step()'s signature
+                scheduler: LRScheduler = config.scheduler
                 scheduler.step()
 
     def on_train_epoch_start(self) -> None:

@@ -49,7 +49,10 @@ def varying_overrides(overrides: Sequence[Sequence[str]]) -> list[list[str]]:
 
 
 def columns(rows: Sequence[Row]) -> tuple[list[str], list[list[Any]]]:
-    """Header and raw cells: job, status, overrides, best <monitor>, final metrics, wall time, devices, exit code, log."""
+    """Header and raw cells.
+
+    Columns: job, status, overrides, best <monitor>, final metrics, wall time, devices, exit code, log.
+    """
     monitors = sorted({r.result["monitor"] for r in rows if r.result and r.result.get("monitor")})
     finals = sorted({k for r in rows if r.result for k in r.result.get("final", {})})
     header = [

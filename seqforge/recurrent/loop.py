@@ -111,7 +111,10 @@ def run_cell(
 
 
 def _violation(cell: Any, what: str) -> Exception:
-    """A :class:`~seqforge.errors.ContractViolation` naming the cell and, if it was built from the registry, its plugin."""
+    """A :class:`~seqforge.errors.ContractViolation` naming the cell.
+
+    If the cell was built from the registry, the message names its plugin too.
+    """
     return ContractViolation(
         f"The {describe(cell)} {what}. This is a bug in that component, not in your config: run "
         "`seqforge plugins check <its distribution>` for a full report, or choose another model/cell."

@@ -181,7 +181,10 @@ def _plugin_name(plugin: Any, name: str | None) -> str:
 def registration_results(
     plugin: Any, *, name: str | None = None, installed: Any = None
 ) -> tuple[list[ContractResult], Any]:
-    """The registration contracts' results and the isolated registry the plugin filled (None if it failed to register)."""
+    """The registration contracts' results and the isolated registry the plugin filled.
+
+    The registry is None if the plugin failed to register.
+    """
     label = f"'{_plugin_name(plugin, name)}'"
     subject = Subject(
         "plugin",

@@ -17,13 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 import torch
 from torch import Tensor, nn
 
 from seqforge.errors import ConfigError
 from seqforge.interfaces import ReinforceAttention, StepAttention
+
+
+@runtime_checkable
+class _ProjectsMemory(Protocol):
+    """An attention's optional ``project_memory(memory (B, S, Hm)) -> keys (B, S, K)`` (see Attention)."""
+
+    def project_memory(self, memory: Tensor) -> Tensor: ...
 
 
 def no_attention(**_: Any) -> None:
@@ -112,7 +119,7 @@ class RecurrentDecoder(nn.Module):
     def initial_state(self, layers: list[Any], memory: Tensor, mask: Tensor) -> DecoderState:
         """The state before the first target token (``layers`` from the bridge)."""
         keys = None
-        if self.attention is not None and hasattr(self.attention, "project_memory"):
+        if isinstance(self.attention, _ProjectsMemory):
             keys = self.attention.project_memory(memory)  # (B, S, K), once per source batch
         zeros = memory.new_zeros(memory.shape[0], self.hidden_size)  # (B, H)
         return DecoderState(
@@ -127,19 +134,19 @@ class RecurrentDecoder(nn.Module):
         x = self.dropout(self.embedding(y_prev))  # (B, E)
         weights = None
         where = {"step": state.step} if self.attention_needs_step else {}
-        if self.bahdanau_style:
+        if self.bahdanau_style and self.attention is not None:  # bahdanau_style implies an attention
             # query h_{t-1}
             context, weights = self.attention(state.output, state.memory, state.mask, keys=state.keys, **where)
             x = torch.cat([x, context], dim=-1)  # (B, E + H_enc)
         elif self.input_feeding:
-            x = torch.cat([x, state.feed], dim=-1)  # (B, E + H)
+            x = torch.cat([x, cast(Tensor, state.feed)], dim=-1)  # (B, E + H); feed is set under input feeding
         layers = []
         for index, (cell, layer_state) in enumerate(zip(self.cells, state.layers)):
             h, new_state = cell(x, layer_state)  # (B, H)
             layers.append(new_state)
             x = self.dropout(h) if index < len(self.cells) - 1 else h
         top = x  # (B, H)
-        if self.attention is not None:
+        if self.attention is not None and self.combine is not None:  # both or neither
             if not self.bahdanau_style:
                 # (B, H_enc), (B, S)
                 context, weights = self.attention(top, state.memory, state.mask, keys=state.keys, **where)

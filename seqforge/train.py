@@ -25,6 +25,7 @@ from seqforge.checkpoint_loading import CHECKPOINT_DIR, load_checkpoint
 from seqforge.checkpoint_safety import apply_overrides, stored_run_config
 from seqforge.checkpoint_writing import AtomicCheckpointIO
 from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
+from seqforge.embeddings import PRETRAINED_ROWS
 from seqforge.errors import ConfigError
 from seqforge.interfaces import ManuallyOptimised, ProvidesCallbacks, Reports
 from seqforge.interrupts import RunInterrupted, StopOnSignal
@@ -58,7 +59,7 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
         for parameter in model.parameters():
             # Rows loaded from model.embedding.pretrained are kept; the words without a vector get the same init as the
             # rest.
-            kept = getattr(parameter, "_seqforge_pretrained_rows", [])
+            kept = getattr(parameter, PRETRAINED_ROWS, [])
             saved = parameter.detach()[kept].clone()
             torch.nn.init.uniform_(parameter, -cfg.model.init_range, cfg.model.init_range)
             with torch.no_grad():

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 _CLITIC = re.compile(r"(?i)^(.+?)(n't|'s|'re|'m|'ll|'ve|'d|')$")
 _INFIX_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")

@@ -31,12 +31,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import torch
 from torch import Tensor, nn
@@ -78,7 +79,7 @@ class Variant:
     name: str
     group: str
     run: Callable[[], Tensor]  # returns outputs (B, T, H); the harness backprops their sum
-    reference: Optional[str] = None  # name of the variant it is compared with
+    reference: str | None = None  # name of the variant it is compared with
     setup_seconds: float = 0.0  # compile/script time, paid once
     times: list[float] = field(default_factory=list)
 
@@ -134,7 +135,9 @@ def make_variants(groups: list[str], B: int, T: int, I: int, H: int, chunk: int)
     cells = {"lstm": LSTMCell(I, H), "gru": GRUCell(I, H), "third-party lstm": PlainLSTM(I, H)}
     for kind, torch_cls in (("lstm", nn.LSTM), ("gru", nn.GRU)):
         cell = cells[kind]
-        variants.append(Variant(f"{kind} fused", "fused", training_step(cell, lambda c=cell: run_cell(c, x, allow_fused=True))))
+        variants.append(
+            Variant(f"{kind} fused", "fused", training_step(cell, lambda c=cell: run_cell(c, x, allow_fused=True)))
+        )
         if "fused" in groups:
             raw = torch_cls(I, H, batch_first=True)
             raw.load_state_dict(cell.rnn.state_dict())
@@ -146,14 +149,14 @@ def make_variants(groups: list[str], B: int, T: int, I: int, H: int, chunk: int)
             run = training_step(cell, lambda c=cell: run_cell(c, x, allow_fused=False))
             variants.append(Variant(f"{kind} loop eager", "loop", run, reference))
         if "compiled" in groups:
-            run, seconds = timed(lambda c=cell: training_step(c, lambda s=compiled_step(c): run_cell(s, x)))
+            run, seconds = timed(lambda c=cell: training_step(c, functools.partial(run_cell, compiled_step(c), x)))
             variants.append(Variant(f"{kind} loop, compiled step", "compiled", run, reference, seconds))
             if kind == "third-party lstm":
                 scripted = CompiledStep(cell, torch.jit.script)
-                run, seconds = timed(lambda c=cell: training_step(c, lambda: run_cell(scripted, x)))
+                run, seconds = timed(lambda c=cell, s=scripted: training_step(c, lambda: run_cell(s, x)))
                 variants.append(Variant(f"{kind} loop, scripted step", "compiled", run, reference, seconds))
             looped = CompiledLoop(cell, chunk=chunk)
-            run, seconds = timed(lambda c=cell: training_step(c, lambda: run_cell(looped, x)))
+            run, seconds = timed(lambda c=cell, lp=looped: training_step(c, lambda: run_cell(lp, x)))
             variants.append(Variant(f"{kind} CompiledLoop(chunk={chunk})", "compiled", run, reference, seconds))
     return variants
 
@@ -180,7 +183,8 @@ def report(variants: list[Variant], T: int) -> None:
             ratio_of_mins = f"{min(reference) / min(v.times):.2f}x"  # the least disturbed runs
             versus = v.reference
         setup = f"{v.setup_seconds:.1f}" if v.setup_seconds else ""
-        print(f"{v.name:42s} {median:10.1f} {min(v.times):8.1f} {ratio:>7s} {ratio_of_mins:>7s}  {versus:20s} {setup:>8s}")
+        print(f"{v.name:42s} {median:10.1f} {min(v.times):8.1f} {ratio:>7s} {ratio_of_mins:>7s}  {versus:20s} "
+              f"{setup:>8s}")
 
 
 def main() -> None:
@@ -193,14 +197,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=16, help="steps per compiled call for CompiledLoop")
-    parser.add_argument("--warm-cache", action="store_true", help="reuse torch's on-disk compile cache (default: a fresh one, so compile times are cold)")
-    parser.add_argument("--groups", nargs="+", default=["fused", "loop", "compiled"], choices=["fused", "loop", "compiled"])
+    parser.add_argument("--warm-cache", action="store_true", help="reuse torch's on-disk compile cache (default: a "
+                                                                  "fresh one, so compile times are cold)")
+    parser.add_argument(
+        "--groups", nargs="+", default=["fused", "loop", "compiled"], choices=["fused", "loop", "compiled"]
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if not args.warm_cache:
         cold_cache = tempfile.TemporaryDirectory(prefix="seqforge-bench-inductor-")  # removed at exit
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = cold_cache.name
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={args.batch} I={args.input} H={args.hidden}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, B={args.batch} I={args.input} H={args.hidden}"
+    )
     for T in args.seq:
         variants = make_variants(args.groups, args.batch, T, args.input, args.hidden, args.chunk)
         measure(variants, args.reps, args.warmup)

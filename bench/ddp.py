@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import lightning as L
 
@@ -38,12 +38,14 @@ BENCH_DIR = Path(__file__).resolve().parent
 SEQFORGE = [sys.executable, "-m", "seqforge", "train"]
 
 
-def _process_start_time() -> Optional[float]:
+def _process_start_time() -> float | None:
     """When this process started (Linux /proc), as a ``time.time()`` value."""
     try:
         fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
         ticks = int(fields[19])  # starttime: clock ticks since boot
-        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+        boot = next(
+            int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime")
+        )
         return boot + ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return None
@@ -53,7 +55,7 @@ class StepTimer(L.Callback):
     """Timestamps of every training step, written by rank 0 to ``<run dir>/timing.json``."""
 
     def __init__(self) -> None:
-        self.first_step: Optional[float] = None
+        self.first_step: float | None = None
         self.step_ends: list[float] = []
         self.batch_size = 0
         self.seq_len = 0
@@ -79,10 +81,19 @@ class StepTimer(L.Callback):
 def _common(args: argparse.Namespace) -> list[str]:
     data = [f"data.path={args.data}"] if args.data else []
     return [
-        *data, f"trainer.max_steps={args.steps}", f"trainer.val_check_interval={args.steps}", "trainer.limit_val_batches=2",
-        "test_after_fit=false", "task.sample_length=0", "trainer.enable_progress_bar=false", "logger=csv",
-        f"data.batch_size={args.batch_size}", f"data.seq_len={args.seq_len}", f"model.hidden_size={args.hidden}",
-        "checkpoint.every_n_train_steps=null", "+callbacks.timer._target_=ddp.StepTimer",
+        *data,
+        f"trainer.max_steps={args.steps}",
+        f"trainer.val_check_interval={args.steps}",
+        "trainer.limit_val_batches=2",
+        "test_after_fit=false",
+        "task.sample_length=0",
+        "trainer.enable_progress_bar=false",
+        "logger=csv",
+        f"data.batch_size={args.batch_size}",
+        f"data.seq_len={args.seq_len}",
+        f"model.hidden_size={args.hidden}",
+        "checkpoint.every_n_train_steps=null",
+        "+callbacks.timer._target_=ddp.StepTimer",
     ]
 
 
@@ -161,7 +172,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads per process (default: cores / processes)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per process (default: cores / "
+                                                                  "processes)")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
     args = parser.parse_args()

@@ -30,10 +30,18 @@ def trained_demo(steps: int) -> Path:
     from seqforge.train import run_training
 
     run_dir = Path(tempfile.mkdtemp(prefix="bench-decode-"))
-    cfg = compose_config([
-        "experiment=translate_demo", f"trainer.max_steps={steps}", f"trainer.val_check_interval={steps}",
-        "trainer.enable_progress_bar=false", "task.heatmaps=0", "task.show_examples=0", "data.n_valid=200", "data.n_test=200",
-    ])
+    cfg = compose_config(
+        [
+            "experiment=translate_demo",
+            f"trainer.max_steps={steps}",
+            f"trainer.val_check_interval={steps}",
+            "trainer.enable_progress_bar=false",
+            "task.heatmaps=0",
+            "task.show_examples=0",
+            "data.n_valid=200",
+            "data.n_test=200",
+        ]
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     run_training(cfg, run_dir)
     return run_dir / "checkpoints" / "last.ckpt"
@@ -51,9 +59,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from seqforge.checkpoint_loading import load_checkpoint
-    from seqforge_seq2seq.dates import generate_pairs
     from seqforge.tasks.configs import DecodeConfig
     from seqforge.train import restore
+    from seqforge_seq2seq.dates import generate_pairs
 
     module = restore(load_checkpoint(args.ckpt or trained_demo(args.train_steps)))
     task, model, data = module.task, module.model.eval(), module.data
@@ -75,7 +83,8 @@ def main() -> None:
             accuracy[name] = sum(o[0][0] == r for o, r in zip(outputs, references)) / len(references)
 
     greedy = statistics.median(seconds["greedy"])
-    print(f"{args.sentences} sentences, batch {args.batch_size}, {args.repeats} repetitions, {args.threads} threads (medians)")
+    print(f"{args.sentences} sentences, batch {args.batch_size}, {args.repeats} repetitions, {args.threads} threads "
+          "(medians)")
     print(f"{'variant':<10}{'sentences/s':>14}{'cost vs greedy':>16}{'exact match':>14}")
     for name in variants:
         median = statistics.median(seconds[name])

@@ -37,10 +37,14 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, default=8000, help="BPE vocabulary size per language")
     parser.add_argument("--beam", type=int, default=1, help="1: greedy decoding (the reference number is greedy)")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--score", type=Path, default=None, help="score this checkpoint (or run directory) on the test set; no training")
+    parser.add_argument("--score", type=Path, default=None, help="score this checkpoint (or run directory) on the test "
+                                                                 "set; no training")
     args = parser.parse_args()
 
-    files = {name: args.data / f"{name}.gz" for name in ("train.de", "train.en", "val.de", "val.en", "test_2016_flickr.de", "test_2016_flickr.en")}
+    files = {
+        name: args.data / f"{name}.gz"
+        for name in ("train.de", "train.en", "val.de", "val.en", "test_2016_flickr.de", "test_2016_flickr.en")
+    }
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
         sys.exit(f"missing Multi30k files: {', '.join(missing)}")
@@ -56,17 +60,38 @@ def main() -> None:
 
     max_time = f"00:00:{int(args.max_minutes):02d}:00" if args.max_minutes else None
     overrides = [
-        "task=translation", "data=parallel", "model/cell=gru", "model/attention=bahdanau", "model.decoder.attention_style=bahdanau",
-        f"data.source={files['train.de']}", f"data.target={files['train.en']}",
-        f"data.valid_source={files['val.de']}", f"data.valid_target={files['val.en']}",
-        f"data.test_source={files['test_2016_flickr.de']}", f"data.test_target={files['test_2016_flickr.en']}",
-        "data.tokenizer=subword", f"data.subword_vocab_size={args.vocab}", "data.lowercase=true", "data.batch_size=128",
-        "data.max_source_len=80", "data.max_target_len=80",
-        f"model.embedding_dim={args.embedding}", f"model.hidden_size={args.hidden}", "model.bidirectional=true",
-        "model.dropout=0.5", "optim.lr=1e-3", "trainer.gradient_clip_val=1.0",
-        f"trainer.max_epochs={args.epochs}", "trainer.max_steps=-1", "trainer.val_check_interval=null",
-        "trainer.check_val_every_n_epoch=1", "trainer.limit_val_batches=null", "trainer.limit_test_batches=null",
-        "task.heatmaps=2", "task.decode.max_len=80", "task.decode.max_len_ratio=2.0",
+        "task=translation",
+        "data=parallel",
+        "model/cell=gru",
+        "model/attention=bahdanau",
+        "model.decoder.attention_style=bahdanau",
+        f"data.source={files['train.de']}",
+        f"data.target={files['train.en']}",
+        f"data.valid_source={files['val.de']}",
+        f"data.valid_target={files['val.en']}",
+        f"data.test_source={files['test_2016_flickr.de']}",
+        f"data.test_target={files['test_2016_flickr.en']}",
+        "data.tokenizer=subword",
+        f"data.subword_vocab_size={args.vocab}",
+        "data.lowercase=true",
+        "data.batch_size=128",
+        "data.max_source_len=80",
+        "data.max_target_len=80",
+        f"model.embedding_dim={args.embedding}",
+        f"model.hidden_size={args.hidden}",
+        "model.bidirectional=true",
+        "model.dropout=0.5",
+        "optim.lr=1e-3",
+        "trainer.gradient_clip_val=1.0",
+        f"trainer.max_epochs={args.epochs}",
+        "trainer.max_steps=-1",
+        "trainer.val_check_interval=null",
+        "trainer.check_val_every_n_epoch=1",
+        "trainer.limit_val_batches=null",
+        "trainer.limit_test_batches=null",
+        "task.heatmaps=2",
+        "task.decode.max_len=80",
+        "task.decode.max_len_ratio=2.0",
     ]
     if args.beam > 1:
         overrides += ["task.decode.strategy=beam", f"task.decode.beam_size={args.beam}"]
@@ -76,7 +101,9 @@ def main() -> None:
     print(f"run directory: {out}")
     out.mkdir(parents=True, exist_ok=True)
     run_training(compose_config(overrides), out)
-    report_bleu(out / "checkpoints" / "last.ckpt", files["test_2016_flickr.de"], files["test_2016_flickr.en"], args.beam)
+    report_bleu(
+        out / "checkpoints" / "last.ckpt", files["test_2016_flickr.de"], files["test_2016_flickr.en"], args.beam
+    )
 
 
 def report_bleu(checkpoint: Path, source_file: Path, reference_file: Path, beam: int) -> dict[str, float]:
@@ -93,12 +120,17 @@ def report_bleu(checkpoint: Path, source_file: Path, reference_file: Path, beam:
     from seqforge.train import restore
 
     module = restore(load_checkpoint(resolve_checkpoint(str(checkpoint))))
-    sources = gzip.open(source_file, "rt", encoding="utf-8").read().splitlines()
-    references = [line.lower() for line in gzip.open(reference_file, "rt", encoding="utf-8").read().splitlines()]
+    with gzip.open(source_file, "rt", encoding="utf-8") as file:
+        sources = file.read().splitlines()
+    with gzip.open(reference_file, "rt", encoding="utf-8") as file:
+        references = [line.lower() for line in file.read().splitlines()]
     options = dataclasses.replace(module.task.decode, strategy="beam" if beam > 1 else "greedy", beam_size=max(beam, 1))
     outputs, _ = module.task.translate(module.model, module.data, sources, options)
     hypotheses = [nbest[0][0] for nbest in outputs]
-    scores = {"sacrebleu": sacrebleu.corpus_bleu(hypotheses, [references]).score, "anchor_bleu": anchor_bleu(hypotheses, references)}
+    scores = {
+        "sacrebleu": sacrebleu.corpus_bleu(hypotheses, [references]).score,
+        "anchor_bleu": anchor_bleu(hypotheses, references),
+    }
     print(f"\ntest_2016_flickr ({len(hypotheses)} sentences, {'beam ' + str(beam) if beam > 1 else 'greedy'}):")
     print(f"  sacreBLEU (detokenized, lowercased references, 13a): {scores['sacrebleu']:.2f}")
     print(f"  anchor-style BLEU (lowercased spaCy-like tokens, torchtext bleu_score): {scores['anchor_bleu']:.2f}"

@@ -22,9 +22,9 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,10 +40,10 @@ class Row:
     args: Callable[[Path, Path], list[str]]  # (data folder, run dir) -> `seqforge train` arguments
     needs: tuple[str, ...] = ()  # files under --data that must exist
     scale: float = 1.0  # printed value = metric * scale (accuracies as %)
-    script: Optional[Callable[[Path, Path], list[str]]] = None  # a bench script instead of `seqforge train`
+    script: Callable[[Path, Path], list[str]] | None = None  # a bench script instead of `seqforge train`
     note: str = ""
     after: tuple[str, ...] = field(default=())  # rows whose output this row uses
-    prepare: Optional[Callable[[Path, Path], None]] = None  # (data folder, run dir): inputs to write before the run
+    prepare: Callable[[Path, Path], None] | None = None  # (data folder, run dir): inputs to write before the run
     best_too: bool = False  # also report the metric of checkpoints/best.ckpt (picked on the validation split)
 
 
@@ -57,55 +57,106 @@ def _build_corpus(data: Path, out: Path) -> None:
 
 def _sst2(data: Path) -> list[str]:
     d = data / "sst2"
-    return ["experiment=sst2", f"data.train={d}/stsa.binary.train", f"data.valid={d}/stsa.binary.dev", f"data.test={d}/stsa.binary.test"]
+    return [
+        "experiment=sst2",
+        f"data.train={d}/stsa.binary.train",
+        f"data.valid={d}/stsa.binary.dev",
+        f"data.test={d}/stsa.binary.test",
+    ]
 
 
 def _word2vec(data: Path, run: Path) -> list[str]:
     corpus = run.parent / "w2v_corpus.txt.gz"  # written by bench/w2v_corpus.py before the run
     return [
-        "experiment=word2vec_demo", f"data.path={corpus}", "model.embedding_dim=100",
-        "trainer.max_epochs=10", f"task.analogy={data}/word2vec_eval/questions-words.txt",
-        f"task.similarity={data}/word2vec_eval/wordsim353.tsv", "task.restrict_vocab=30000", "task.show_neighbors=", "seed=0",
+        "experiment=word2vec_demo",
+        f"data.path={corpus}",
+        "model.embedding_dim=100",
+        "trainer.max_epochs=10",
+        f"task.analogy={data}/word2vec_eval/questions-words.txt",
+        f"task.similarity={data}/word2vec_eval/wordsim353.tsv",
+        "task.restrict_vocab=30000",
+        "task.show_neighbors=",
+        "seed=0",
     ]
 
 
 ROWS: dict[str, Row] = {
     "ptb_small": Row(
-        "word LM (Zaremba et al. small)", "PTB", "test/ppl", "114.5 (Zaremba et al. 2014)",
-        lambda data, run: ["experiment=ptb_small", f"data.path={data}/ptb"], needs=("ptb/ptb.train.txt",),
+        "word LM (Zaremba et al. small)",
+        "PTB",
+        "test/ppl",
+        "114.5 (Zaremba et al. 2014)",
+        lambda data, run: ["experiment=ptb_small", f"data.path={data}/ptb"],
+        needs=("ptb/ptb.train.txt",),
     ),
     "word2vec": Row(
-        "word2vec skip-gram, analogy", "enwiki_sample + Multi30k train.en + lee_background (0.86 M words)", "test/analogy_acc",
-        "no published number for this corpus", _word2vec, scale=100.0,
+        "word2vec skip-gram, analogy",
+        "enwiki_sample + Multi30k train.en + lee_background (0.86 M words)",
+        "test/analogy_acc",
+        "no published number for this corpus",
+        _word2vec,
+        scale=100.0,
         needs=("word2vec_corpus/enwiki_sample.txt.gz", "multi30k/train.en.gz", "word2vec_eval/lee_background.cor"),
         prepare=lambda data, run: _build_corpus(data, run.parent / "w2v_corpus.txt.gz"),
     ),
     "sst2": Row(
-        "sentence classification", "SST-2 (stsa.binary)", "test/acc", "82.7 CNN-rand (Kim 2014)",
-        lambda data, run: _sst2(data), needs=("sst2/stsa.binary.train",), scale=100.0, best_too=True,
+        "sentence classification",
+        "SST-2 (stsa.binary)",
+        "test/acc",
+        "82.7 CNN-rand (Kim 2014)",
+        lambda data, run: _sst2(data),
+        needs=("sst2/stsa.binary.train",),
+        scale=100.0,
+        best_too=True,
     ),
     "sst2_w2v": Row(
-        "sentence classification, seqforge word2vec init", "SST-2 (stsa.binary)", "test/acc",
+        "sentence classification, seqforge word2vec init",
+        "SST-2 (stsa.binary)",
+        "test/acc",
         "87.5 BiLSTM + 300-d GloVe (Tai et al. 2015)",
-        lambda data, run: _sst2(data) + [f"model.embedding.pretrained={run.parent / 'word2vec' / 'vectors.bin'}"],
-        needs=("sst2/stsa.binary.train",), scale=100.0, after=("word2vec",), best_too=True,
+        lambda data, run: [*_sst2(data), f"model.embedding.pretrained={run.parent / 'word2vec' / 'vectors.bin'}"],
+        needs=("sst2/stsa.binary.train",),
+        scale=100.0,
+        after=("word2vec",),
+        best_too=True,
     ),
     "digits": Row(
-        "sequence classification (rows of pixels)", "sklearn digits (bundled)", "test/acc", "none (demo)",
-        lambda data, run: ["experiment=digits_demo"], scale=100.0,
+        "sequence classification (rows of pixels)",
+        "sklearn digits (bundled)",
+        "test/acc",
+        "none (demo)",
+        lambda data, run: ["experiment=digits_demo"],
+        scale=100.0,
     ),
     "airline": Row(
-        "forecasting 12 months ahead", "airline passengers (bundled)", "test/rmse", "seasonal-naive 53.4 (same points)",
+        "forecasting 12 months ahead",
+        "airline passengers (bundled)",
+        "test/rmse",
+        "seasonal-naive 53.4 (same points)",
         lambda data, run: ["experiment=airline_demo"],
     ),
     "translate_demo": Row(
-        "translation (dates -> ISO)", "generated dates (Babel CLDR)", "test/exact_match", "none (demo)",
-        lambda data, run: ["experiment=translate_demo"], scale=100.0,
+        "translation (dates -> ISO)",
+        "generated dates (Babel CLDR)",
+        "test/exact_match",
+        "none (demo)",
+        lambda data, run: ["experiment=translate_demo"],
+        scale=100.0,
     ),
     "multi30k": Row(
-        "translation de->en, BiGRU + Bahdanau", "Multi30k test_2016_flickr", "test/bleu", "28.30 (bentrevett notebook 3)",
-        lambda data, run: [], needs=("multi30k/train.de.gz",),
-        script=lambda data, run: [sys.executable, str(ROOT / "bench" / "multi30k.py"), str(data / "multi30k"), "--out", str(run)],
+        "translation de->en, BiGRU + Bahdanau",
+        "Multi30k test_2016_flickr",
+        "test/bleu",
+        "28.30 (bentrevett notebook 3)",
+        lambda data, run: [],
+        needs=("multi30k/train.de.gz",),
+        script=lambda data, run: [
+            sys.executable,
+            str(ROOT / "bench" / "multi30k.py"),
+            str(data / "multi30k"),
+            "--out",
+            str(run),
+        ],
         note="about 5 h on 2 CPU cores",
     ),
 }
@@ -162,7 +213,8 @@ def best_checkpoint_metric(run: Path, row: Row) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("rows", nargs="*", help=f"row names or 'all': {', '.join(ROWS)}")
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="folder holding the data sets")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="folder holding the data "
+                                                                                           "sets")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="run directories and logs go here")
     parser.add_argument("--list", action="store_true", help="print the rows and their commands, run nothing")
     args = parser.parse_args()

@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Optional
+from typing import Any
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -42,7 +42,7 @@ def _rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def run_case(length: int, tbptt: Optional[int], batch: int, hidden: int) -> dict[str, Any]:
+def run_case(length: int, tbptt: int | None, batch: int, hidden: int) -> dict[str, Any]:
     """Train one batch of ``batch`` x ``length`` steps; report peak memory and per-step times (in this process)."""
     import lightning as L
     from hydra import compose, initialize_config_module
@@ -68,7 +68,9 @@ def run_case(length: int, tbptt: Optional[int], batch: int, hidden: int) -> dict
     class StepTimes(L.Callback):
         """Wall time of the batch, split evenly over its optimiser steps."""
 
-        times: list[float] = []
+        def __init__(self) -> None:
+            super().__init__()
+            self.times: list[float] = []
 
         def on_train_batch_start(self, *args: Any) -> None:
             self.start = time.perf_counter()
@@ -78,8 +80,16 @@ def run_case(length: int, tbptt: Optional[int], batch: int, hidden: int) -> dict
 
     timer = StepTimes()
     trainer = L.Trainer(
-        max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-        limit_val_batches=0, num_sanity_val_steps=0, callbacks=[timer], accelerator="cpu", devices=1,
+        max_steps=steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        callbacks=[timer],
+        accelerator="cpu",
+        devices=1,
     )
     module.data.prepare()
     before = _rss_mb()
@@ -89,9 +99,20 @@ def run_case(length: int, tbptt: Optional[int], batch: int, hidden: int) -> dict
     return {"peak_mb": peak, "before_mb": before, "ms_per_step": 1000 * statistics.median(timer.times), "steps": steps}
 
 
-def measure(length: int, tbptt: Optional[int], batch: int, hidden: int) -> dict[str, Any]:
+def measure(length: int, tbptt: int | None, batch: int, hidden: int) -> dict[str, Any]:
     """``run_case`` in a fresh interpreter (its own peak memory)."""
-    command = [sys.executable, __file__, "--case", str(length), "--tbptt", str(tbptt or 0), "--batch", str(batch), "--hidden", str(hidden)]
+    command = [
+        sys.executable,
+        __file__,
+        "--case",
+        str(length),
+        "--tbptt",
+        str(tbptt or 0),
+        "--batch",
+        str(batch),
+        "--hidden",
+        str(hidden),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=ENV)
     if result.returncode != 0:
         raise RuntimeError(f"case T={length} tbptt={tbptt} failed:\n{result.stderr[-3000:]}")
@@ -114,25 +135,28 @@ def main() -> None:
 
     cases = [(length, args.tbptt) for length in args.lengths]
     cases += [(length, None) for length in args.lengths if length <= args.full_max]
-    results: dict[tuple[int, Optional[int]], list[dict[str, Any]]] = {case: [] for case in cases}
+    results: dict[tuple[int, int | None], list[dict[str, Any]]] = {case: [] for case in cases}
     for rep in range(args.reps):
         for case in cases:
             results[case].append(measure(case[0], case[1], args.batch, args.hidden))
             print(f"  rep {rep + 1}/{args.reps}: T={case[0]} tbptt={case[1]} done", file=sys.stderr, flush=True)
 
-    def median(case: tuple[int, Optional[int]], key: str) -> float:
+    def median(case: tuple[int, int | None], key: str) -> float:
         return statistics.median(r[key] for r in results[case])
 
     reference = cases[0]
-    print(f"2-layer LSTM, B={args.batch}, H={args.hidden}; peak = getrusage maxrss of a fresh process per case; medians of {args.reps}")
-    print(f"{'T':>8s} {'backprop':>12s} {'steps':>6s} {'peak MiB':>9s} {'+train MiB':>10s} {'ms/step':>8s} {'peak vs 1st':>11s}")
+    print(f"2-layer LSTM, B={args.batch}, H={args.hidden}; peak = getrusage maxrss of a fresh process per case; "
+          f"medians of {args.reps}")
+    print(f"{'T':>8s} {'backprop':>12s} {'steps':>6s} {'peak MiB':>9s} {'+train MiB':>10s} {'ms/step':>8s} "
+          f"{'peak vs 1st':>11s}")
     for case in cases:
         length, tbptt = case
         peak = median(case, "peak_mb")
         grown = peak - median(case, "before_mb")
         label = f"tbptt {tbptt}" if tbptt else "full"
         ratio = peak / median(reference, "peak_mb")
-        print(f"{length:8d} {label:>12s} {results[case][0]['steps']:6d} {peak:9.1f} {grown:10.1f} {median(case, 'ms_per_step'):8.2f} {ratio:10.3f}x")
+        print(f"{length:8d} {label:>12s} {results[case][0]['steps']:6d} {peak:9.1f} {grown:10.1f} "
+              f"{median(case, 'ms_per_step'):8.2f} {ratio:10.3f}x")
     longest = (args.lengths[-1], args.tbptt)
     print(
         f"peak memory with tbptt {args.tbptt}: T={args.lengths[-1]} / T={args.lengths[0]} = "

@@ -39,9 +39,20 @@ def run_gensim(corpus: str, arch: str, args) -> tuple[float, list[str], object, 
     from gensim.models import Word2Vec
     from gensim.models.word2vec import LineSentence
 
-    model = Word2Vec(vector_size=args.dim, window=args.window, negative=args.negative, min_count=args.min_count,
-                     sample=args.sample, sg=int(arch == "skipgram"), cbow_mean=1, workers=args.workers, epochs=args.epochs,
-                     alpha=0.025, min_alpha=0.0001, seed=1)
+    model = Word2Vec(
+        vector_size=args.dim,
+        window=args.window,
+        negative=args.negative,
+        min_count=args.min_count,
+        sample=args.sample,
+        sg=int(arch == "skipgram"),
+        cbow_mean=1,
+        workers=args.workers,
+        epochs=args.epochs,
+        alpha=0.025,
+        min_alpha=0.0001,
+        seed=1,
+    )
     sentences = LineSentence(corpus)
     model.build_vocab(sentences)
     started = time.perf_counter()
@@ -77,12 +88,12 @@ def run_seqforge(corpus: str, arch: str, args) -> tuple[float, list[str], object
 
 
 def warm_up(module) -> None:
-    """Load the compiled kernel (numba's on-disk cache, or a one-off compile) before timing; gensim's Cython is prebuilt."""
+    """Load the compiled kernel (numba's on-disk cache, or a one-off compile) before timing; gensim's Cython is
+    prebuilt."""
     import numpy as np
 
     from seqforge_word2vec.data import Chunk
 
-    data = module.data
     words = np.zeros(8, dtype=np.int32)
     saved = module.model.input.weight.detach().clone(), module.model.output.weight.detach().clone()
     module.task._kernel_step(module.model, Chunk(words, np.array([0, 8], dtype=np.int64), 0), 0.0, 0)
@@ -113,8 +124,9 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     runners = {"gensim": run_gensim, "seqforge": run_seqforge}
     ratios = []
-    print(f"corpus {args.corpus}: dim {args.dim}, window {args.window}, negative {args.negative}, min_count {args.min_count}, "
-          f"sample {args.sample}, {args.epochs} epochs, {args.workers} threads, {args.repeats} repetition(s)")
+    print(f"corpus {args.corpus}: dim {args.dim}, window {args.window}, negative {args.negative}, min_count "
+          f"{args.min_count}, sample {args.sample}, {args.epochs} epochs, {args.workers} threads, {args.repeats} "
+          "repetition(s)")
     print(f"{'arch':<9} {'trainer':<9} {'words/s (median)':>17} {'seconds':>8} {'analogy':>8} {'WS353 rho':>10}")
     for arch in args.arch:
         speeds: dict[str, list[float]] = {name: [] for name in runners}
@@ -127,7 +139,8 @@ def main() -> None:
         for name in runners:
             seconds, words, vectors = results[name]
             acc, rho = quality(words, vectors, args.analogy, args.similarity)
-            print(f"{arch:<9} {name:<9} {statistics.median(speeds[name]):>17,.0f} {seconds:>8.2f} {100 * acc:>7.2f}% {rho:>10.3f}")
+            print(f"{arch:<9} {name:<9} {statistics.median(speeds[name]):>17,.0f} {seconds:>8.2f} {100 * acc:>7.2f}% "
+                  f"{rho:>10.3f}")
         ratio = statistics.median(speeds["seqforge"]) / statistics.median(speeds["gensim"])
         ratios.append((arch, ratio))
         per_rep = ", ".join(f"{s / g:.2f}" for s, g in zip(speeds["seqforge"], speeds["gensim"]))

@@ -22,34 +22,64 @@ from seqforge import PLUGIN_API_VERSION
 from seqforge.errors import ConfigError, DataError, PluginError, SeqforgeError, UsageError
 from seqforge.hookspecs import hookimpl
 from seqforge.interfaces import (
-    Attention, Batch, BeginsEvaluation, Cell, ConfiguresOptimizers, DataModule, Decoder, Encoder, EncoderOutput, ExportsVectors,
-    Generates, KnowsSequenceLength, ListsDataFiles, ManuallyOptimised, Predicts, ProvidesCallbacks, ReinforceAttention, Reports,
-    ResumableLoaderLike, State, StepAttention, Task, TimedBatch, TimeSplits, Translates,
+    Attention,
+    Batch,
+    BeginsEvaluation,
+    Cell,
+    ConfiguresOptimizers,
+    DataModule,
+    Decoder,
+    Encoder,
+    EncoderOutput,
+    ExportsVectors,
+    Generates,
+    KnowsSequenceLength,
+    ListsDataFiles,
+    ManuallyOptimised,
+    Predicts,
+    ProvidesCallbacks,
+    ReinforceAttention,
+    Reports,
+    ResumableLoaderLike,
+    State,
+    StepAttention,
+    Task,
+    TimedBatch,
+    TimeSplits,
+    Translates,
 )
 from seqforge.registry import Registry
 
 if TYPE_CHECKING:
-    from seqforge.command_io import command_for, read_input_lines, write_output_lines
     from seqforge.bridge import StateBridge, state_sizes, unflatten_state
     from seqforge.builders import build_encoder, cell_factory, instantiate
+    from seqforge.command_io import command_for, read_input_lines, write_output_lines
     from seqforge.data.codecs import Codec, VocabularyCodec, codec_from_state, fit_codec
     from seqforge.data.resumable import ResumableLoader, shuffle_seed, training_loader
     from seqforge.data.splits import SplitLoaders, check_fractions, split_by_fractions
     from seqforge.data.streams import StreamBatch, StreamBatches, StreamLoaders
     from seqforge.data.text_io import read_text
     from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
-    from seqforge.embeddings import EmbeddingConfig, build_token_embedding, init_embedding
-    from seqforge.seq2seq import Seq2Seq
-    from seqforge.tasks.configs import DecodeConfig
-    from seqforge.embeddings import read_word2vec
+    from seqforge.embeddings import EmbeddingConfig, build_token_embedding, init_embedding, read_word2vec
+    from seqforge.encoders import RecurrentEncoder
     from seqforge.key_values import parse_key_values
     from seqforge.recurrent.loop import length_mask, reverse_padded, run_cell
     from seqforge.recurrent.stack import RecurrentStack
     from seqforge.recurrent.state import detach_state, map_state, select_state
     from seqforge.run_loading import load_run
     from seqforge.search import (
-        Hypothesis, LengthPenalty, StepFn, beam_search, expand_state, greedy_search, penalised_score, sample_search, select_state_rows,
+        Hypothesis,
+        LengthPenalty,
+        StepFn,
+        beam_search,
+        expand_state,
+        greedy_search,
+        penalised_score,
+        sample_search,
+        select_state_rows,
     )
+    from seqforge.seq2seq import Seq2Seq
+    from seqforge.tasks.configs import DecodeConfig
 
 #: Names imported on first access, by the module that defines them (torch, numpy or OmegaConf behind them).
 _LAZY = {
@@ -61,6 +91,7 @@ _LAZY = {
     "length_mask": "seqforge.recurrent.loop",
     "reverse_padded": "seqforge.recurrent.loop",
     "RecurrentStack": "seqforge.recurrent.stack",
+    "RecurrentEncoder": "seqforge.encoders",
     "map_state": "seqforge.recurrent.state",
     "detach_state": "seqforge.recurrent.state",
     "select_state": "seqforge.recurrent.state",
@@ -131,26 +162,12 @@ __all__ = sorted([
 ])
 
 
-#: The minor version of the plugin API that added each name after 1.0 (a name absent here is in 1.0).
-#: A plugin importing a name must declare at least that version: ``seqforge plugins check`` refuses
-#: one that declares an older API than it uses, since it would break on that older seqforge.
-ADDED_IN: dict[str, str] = dict.fromkeys([
-    "BOS_ID", "Batch", "BeginsEvaluation", "Codec", "ConfiguresOptimizers", "DataModule",
-    "DecodeConfig", "EOS_ID", "EmbeddingConfig", "ExportsVectors", "Generates", "KnowsSequenceLength",
-    "ListsDataFiles", "ManuallyOptimised", "PAD_ID", "Predicts", "ProvidesCallbacks", "ReinforceAttention",
-    "Reports", "ResumableLoader", "ResumableLoaderLike", "SPECIALS", "Seq2Seq", "SplitLoaders",
-    "StateBridge", "StepAttention", "StreamBatch", "StreamBatches", "StreamLoaders", "TimeSplits",
-    "TimedBatch", "Translates", "UNK_ID", "Vocabulary", "VocabularyCodec", "build_encoder",
-    "build_token_embedding", "cell_factory", "check_fractions", "codec_from_state", "command_for", "fit_codec",
-    "init_embedding", "read_input_lines", "read_text", "shuffle_seed", "split_by_fractions", "state_sizes",
-    "training_loader", "unflatten_state", "write_output_lines",
-], "1.1")
-
-
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'seqforge.api' has no attribute '{name}' (the public API is seqforge.api.__all__)")
+        raise AttributeError(
+            f"module 'seqforge.api' has no attribute '{name}' (the public API is seqforge.api.__all__)"
+        )
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # once imported, a plain attribute
     return value

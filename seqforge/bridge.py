@@ -7,33 +7,28 @@ differ. The decoder's own ``initial_state`` supplies the target structure.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
 from seqforge.errors import ConfigError
-from seqforge.recurrent.state import map_state
+from seqforge.recurrent.state import map_state, state_leaves
 
 BRIDGES = ("linear", "zero", "copy")
-
-
-def _leaves(state: Any) -> list[Tensor]:
-    found: list[Tensor] = []
-    map_state(lambda t: found.append(t) or t, state)
-    return found
 
 
 def state_sizes(cell: Any) -> list[int]:
     """The last-dimension size of each leaf of ``cell.initial_state``: what a flat ``(B, F)`` vector splits into."""
     template = cell.initial_state(1, device=torch.device("cpu"), dtype=torch.float32)
-    return [leaf.shape[-1] for leaf in _leaves(template)]
+    return [leaf.shape[-1] for leaf in state_leaves(template)]
 
 
 def unflatten_state(flat: Tensor, cell: Any) -> Any:
     """Split ``(B, F)`` into the structure of ``cell.initial_state``."""
     template = cell.initial_state(flat.shape[0], device=flat.device, dtype=flat.dtype)
-    parts = iter(flat.split(state_sizes(cell), dim=-1))
+    parts = iter(torch.split(flat, state_sizes(cell), dim=-1))
     return map_state(lambda _: next(parts), template)
 
 
@@ -63,21 +58,30 @@ class StateBridge(nn.Module):
         decoder_sizes = [sum(state_sizes(c)) for c in decoder_cells]
         if kind == "copy":
             for layer, source in enumerate(self.sources):
-                if len(encoder_cells[source]) != 1 or state_sizes(encoder_cells[source][0]) != state_sizes(decoder_cells[layer]):
+                if len(encoder_cells[source]) != 1 or state_sizes(encoder_cells[source][0]) != state_sizes(
+                    decoder_cells[layer]
+                ):
                     raise ConfigError(
-                        "model.decoder.bridge=copy needs a unidirectional encoder whose cell state matches the decoder's "
-                        f"(encoder layer {source}: {[ state_sizes(c) for c in encoder_cells[source]]}, decoder layer {layer}: "
-                        f"{state_sizes(decoder_cells[layer])}). Use model.decoder.bridge=linear."
+                        "model.decoder.bridge=copy needs a unidirectional encoder whose cell state matches the "
+                        f"decoder's (encoder layer {source}: {[ state_sizes(c) for c in encoder_cells[source]]}, "
+                        f"decoder layer {layer}: {state_sizes(decoder_cells[layer])}). Use model.decoder.bridge=linear."
                     )
-        self.maps = nn.ModuleList(nn.Linear(e, d) for e, d in zip(encoder_sizes, decoder_sizes)) if kind == "linear" else None
+        self.maps = (
+            nn.ModuleList(nn.Linear(e, d) for e, d in zip(encoder_sizes, decoder_sizes)) if kind == "linear" else None
+        )
 
-    def forward(self, encoder_states: list[list[Any]], batch_size: int, device: torch.device, dtype: torch.dtype) -> list[Any]:
+    def forward(
+        self, encoder_states: list[list[Any]], batch_size: int, device: torch.device, dtype: torch.dtype
+    ) -> list[Any]:
         if self.kind == "zero":
             return [cell.initial_state(batch_size, device=device, dtype=dtype) for cell in self.decoder_cells]
         if self.kind == "copy":
             return [encoder_states[s][0] for s in self.sources]
+        maps = cast(nn.ModuleList, self.maps)  # kind == "linear": one map per decoder layer
         out = []
         for layer, source in enumerate(self.sources):
-            flat = torch.cat([leaf for direction in encoder_states[source] for leaf in _leaves(direction)], dim=-1)  # (B, F_enc)
-            out.append(unflatten_state(torch.tanh(self.maps[layer](flat)), self.decoder_cells[layer]))  # F_dec split per leaf
+            # (B, F_enc)
+            flat = torch.cat([leaf for direction in encoder_states[source] for leaf in state_leaves(direction)], dim=-1)
+            # F_dec split per leaf
+            out.append(unflatten_state(torch.tanh(maps[layer](flat)), self.decoder_cells[layer]))
         return out

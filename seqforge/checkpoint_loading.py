@@ -24,7 +24,9 @@ def resolve_checkpoint(path: str, *, key: str = "ckpt") -> Path:
             "(a seqforge run directory) or a .ckpt file."
         )
     if not candidate.is_file():
-        raise SeqforgeError(f"`{key}={path}`: no such file or directory. Give a .ckpt file or a seqforge run directory.")
+        raise SeqforgeError(
+            f"`{key}={path}`: no such file or directory. Give a .ckpt file or a seqforge run directory."
+        )
     return candidate
 
 
@@ -49,13 +51,13 @@ def load_checkpoint(path: Path, *, key: str = "ckpt") -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - a text file, a torn copy, a pickle with code: KeyError, OSError, Unpickling...
         raise SeqforgeError(
             f"`{key}={path}` is not a readable seqforge checkpoint: torch.load(weights_only=True) failed with "
-            f"{type(exc).__name__}{_reason(exc)}. It is truncated (an interrupted copy or download), not a PyTorch file "
-            "(a text file renamed .ckpt), or holds pickled objects other than tensors and plain containers, which "
+            f"{type(exc).__name__}{_reason(exc)}. It is truncated (an interrupted copy or download), not a PyTorch "
+            "file (a text file renamed .ckpt), or holds pickled objects other than tensors and plain containers, which "
             "seqforge never runs. Use a .ckpt written by `seqforge train` (a run's checkpoints/last.ckpt or best.ckpt)."
         ) from None
     if not isinstance(checkpoint, dict) or CHECKPOINT_KEY not in checkpoint or "state_dict" not in checkpoint:
         raise SeqforgeError(
-            f"`{key}={path}` is a PyTorch file but not a seqforge checkpoint (no '{CHECKPOINT_KEY}' entry with the run's "
-            "config). Use a .ckpt written by `seqforge train`."
+            f"`{key}={path}` is a PyTorch file but not a seqforge checkpoint (no '{CHECKPOINT_KEY}' entry with the "
+            "run's config). Use a .ckpt written by `seqforge train`."
         )
     return checkpoint

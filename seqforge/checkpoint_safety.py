@@ -24,7 +24,8 @@ itself running code.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from seqforge.errors import ConfigError
 
@@ -40,7 +41,8 @@ CALLBACK_TARGETS = frozenset({
 #: Hydra keys that change how a target is called; seqforge never writes them into a checkpoint.
 _CALL_KEYS = ("_args_", "_partial_", "_recursive_", "_convert_")
 
-#: Backslashes directly before ``${`` (OmegaConf's escape: ``\${`` is a literal ``${``, ``\\`` a literal backslash there).
+# : Backslashes directly before ``${`` (OmegaConf's escape: ``\${`` is a literal ``${``, ``\\`` a literal backslash
+# there).
 _INTERPOLATION = re.compile(r"(\\*)\$\{")
 
 
@@ -99,10 +101,12 @@ class _Checker:
             where = _path(parts)
             for key in _CALL_KEYS:
                 if key in node:
-                    raise self.refuse(f"{where}.{key}" if where else key, f"sets Hydra's `{key}`, which seqforge never stores.")
+                    raise self.refuse(f"{where}.{key}" if where else key, f"sets Hydra's `{key}`, which seqforge never "
+                                                                          "stores.")
             if "_target_" in node:
                 self.check_target(node["_target_"], where, parts)
-                node = {**node, "_target_": self.moved.get(node["_target_"], node["_target_"])}  # a component that moved
+                # a component that moved
+                node = {**node, "_target_": self.moved.get(node["_target_"], node["_target_"])}
             return {key: self.walk(value, (*parts, key)) for key, value in node.items()}
         if isinstance(node, (list, tuple)):
             return [self.walk(value, (*parts, index)) for index, value in enumerate(node)]
@@ -112,20 +116,23 @@ class _Checker:
 
     def check_target(self, target: Any, where: str, parts: tuple[Any, ...]) -> None:
         if not isinstance(target, str):
-            raise self.refuse(f"{where}._target_", f"is {type(target).__name__} {target!r}, not a component's import path.")
+            raise self.refuse(f"{where}._target_", f"is {type(target).__name__} {target!r}, not a component's import "
+                                                   "path.")
         kinds = self.targets.get(target, set())
         expected = self.slots.get(where)
         if expected is not None:
             if expected not in kinds:
                 provided = f" (it is registered as a {'/'.join(sorted(kinds))}, not a {expected})" if kinds else ""
-                raise self.refuse(f"{where}._target_", f"names `{target}`, which no installed plugin registers as a {expected}{provided}.")
+                raise self.refuse(f"{where}._target_", f"names `{target}`, which no installed plugin registers as a "
+                                                       f"{expected}{provided}.")
             return
         if len(parts) == 2 and parts[0] == "callbacks" and self.resuming and target in CALLBACK_TARGETS:
             return
         if not kinds:
             extra = (
-                f" Stored callbacks are rebuilt only for `resume=`, and only {', '.join(sorted(CALLBACK_TARGETS)[::2])} or "
-                f"registered components; drop it with `~{where}` (and give your own on the command line if you trust it)."
+                " Stored callbacks are rebuilt only for `resume=`, and only "
+                f"{', '.join(sorted(CALLBACK_TARGETS)[::2])} or registered components; drop it with `~{where}` (and "
+                "give your own on the command line if you trust it)."
                 if parts and parts[0] == "callbacks" else ""
             )
             raise self.refuse(f"{where}._target_", f"names `{target}`, which is not a registered component.{extra}")
@@ -158,7 +165,8 @@ def safe_stored_config(
 
         registry = get_plugins().registry
     if not isinstance(stored, dict):
-        raise ConfigError(f"The checkpoint {source} stores a config of type {type(stored).__name__}, not a mapping; it was not written by `seqforge train`.")
+        raise ConfigError(f"The checkpoint {source} stores a config of type {type(stored).__name__}, not a mapping; it "
+                          "was not written by `seqforge train`.")
     stored = dict(stored)
     callbacks = stored.get("callbacks")
     if not resuming:
@@ -167,7 +175,7 @@ def safe_stored_config(
         replaced = set(replaced_callbacks)
         stored["callbacks"] = {name: node for name, node in callbacks.items() if name not in replaced}
     checker = _Checker(registry, source, resuming=resuming)
-    plain = checker.walk(stored, ())
+    plain: dict[str, Any] = checker.walk(stored, ())
     for where, kind in checker.slots.items():
         value: Any = plain
         for part in where.split("."):
@@ -180,7 +188,8 @@ def safe_stored_config(
 
 
 def replaced_callbacks(overrides: Iterable[str]) -> set[str]:
-    """Callback names whose whole node a command-line override deletes (``~callbacks.x``) or sets (``callbacks.x={...}``)."""
+    """Callback names whose whole node a command-line override deletes (``~callbacks.x``) or sets
+    (``callbacks.x={...}``)."""
     names: set[str] = set()
     for override in overrides:
         key, sep, _ = override.partition("=")
@@ -211,7 +220,10 @@ def stored_run_config(
     from seqforge.module import CHECKPOINT_KEY
 
     plain = safe_stored_config(
-        checkpoint[CHECKPOINT_KEY]["config"], source=source, resuming=resuming, replaced_callbacks=replaced_callbacks(overrides),
+        checkpoint[CHECKPOINT_KEY]["config"],
+        source=source,
+        resuming=resuming,
+        replaced_callbacks=replaced_callbacks(overrides),
     )
     dropped: list[str] = []
     while True:
@@ -226,8 +238,8 @@ def stored_run_config(
         except OmegaConfBaseException as exc:
             raise ConfigError(_mismatch(source, exc)) from None
     if dropped:
-        print(f"seqforge: ignored key(s) {', '.join(dropped)} of the checkpoint's config: this seqforge's schema has no such "
-              "key (added with `+key=value`?), so nothing read it during training.", file=sys.stderr)
+        print(f"seqforge: ignored key(s) {', '.join(dropped)} of the checkpoint's config: this seqforge's schema has "
+              "no such key (added with `+key=value`?), so nothing read it during training.", file=sys.stderr)
     return cfg
 
 
@@ -253,7 +265,10 @@ def _mismatch(source: str, exc: Exception) -> str:
 
 
 def apply_overrides(cfg: Any, overrides: Any, *, command: str) -> Any:
-    """``cfg`` merged with a command's dotted overrides (a ``DictConfig``); an unknown key gets the nearest valid one."""
+    """``cfg`` merged with a command's dotted overrides (a ``DictConfig``).
+
+    An unknown key is refused with the nearest valid one.
+    """
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -268,5 +283,6 @@ def apply_overrides(cfg: Any, overrides: Any, *, command: str) -> Any:
         value = OmegaConf.select(overrides, key, default="…") if key else "…"
         message = unknown_key_message(cfg, key, f"{key}={value}") if key else None
         raise ConfigError(
-            f"`seqforge {command}`: " + (message or f"the override of `{key or '?'}` does not fit the config: {str(exc).splitlines()[0]}.")
+            f"`seqforge {command}`: " + (message or f"the override of `{key or '?'}` does not fit the config: "
+                                                    f"{str(exc).splitlines()[0]}.")
         ) from None

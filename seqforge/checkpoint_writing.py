@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
@@ -23,17 +23,20 @@ from seqforge.run_dir import RunDirError, checkpoint_write_message
 
 
 def _is_write_failure(exc: BaseException) -> bool:
-    """An OS error, or torch's zip writer reporting one (``PytorchStreamWriter failed writing file``, ``inline_container.cc``)."""
+    """An OS error, or torch's zip writer reporting one (``PytorchStreamWriter failed writing file``,
+    ``inline_container.cc``)."""
     if isinstance(exc, OSError):
         return True
     text = str(exc)
-    return isinstance(exc, RuntimeError) and any(s in text for s in ("inline_container", "PytorchStreamWriter", "file write failed"))
+    return isinstance(exc, RuntimeError) and any(
+        s in text for s in ("inline_container", "PytorchStreamWriter", "file write failed")
+    )
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
     """``TorchCheckpointIO`` that writes ``<name>.tmp`` in the same folder, then renames it over ``<name>``."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Optional[Any] = None) -> None:
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} does not take storage_options, got {storage_options!r}")
         target = Path(path)

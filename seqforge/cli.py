@@ -1,4 +1,5 @@
-"""The ``seqforge`` command: ``train``, ``evaluate``, ``generate``, ``predict``, ``plugins`` (plus the plugins' commands, e.g. ``translate``).
+"""The ``seqforge`` command: ``train``, ``evaluate``, ``generate``, ``predict``, ``plugins`` (plus the plugins'
+commands, e.g. ``translate``).
 
 ``sys.argv`` is never modified: Lightning's DDP launcher starts each extra
 rank by re-running ``sys.argv`` (plus Hydra's run-dir overrides), so the
@@ -9,9 +10,10 @@ Heavy imports (torch, lightning) happen only inside the commands that train.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, NoReturn
 
 from seqforge import __version__
 from seqforge.command_io import command_for, read_input_lines, write_output_lines
@@ -27,10 +29,10 @@ usage:
   seqforge train [KEY=VALUE ...] [GROUP=OPTION ...] [hydra flags: --cfg job, -m, --help]
   seqforge evaluate ckpt=PATH [split=valid|test|all] [data.KEY=VALUE ...]
   seqforge generate ckpt=PATH [prompt=TEXT] [max_new_tokens=N] [temperature=T] [top_k=K] [top_p=P] [seed=S]
-  seqforge predict ckpt=PATH [input=FILE|-] [output=FILE|-] [batch_size=N]   # classifiers: label<TAB>p; taggers: token<TAB>tag
+  seqforge predict ckpt=PATH [input=FILE|-] [output=FILE|-] [batch_size=N]   # label<TAB>p or token<TAB>tag lines
   seqforge plugins list
   seqforge plugins new DIST-NAME --kind cell|attention [--name NAME] [--dir PATH]   # scaffold a plugin package
-  seqforge plugins check DIST-OR-ENTRY-POINT-NAME                                 # contract suite on an installed plugin
+  seqforge plugins check DIST-OR-ENTRY-POINT-NAME                                 # run its contract suite
 
 examples:
   seqforge train                                     # char-level LSTM LM on the embedded corpus
@@ -44,7 +46,7 @@ examples:
 HELP_FLAGS = {"-h", "--help", "help"}
 
 
-def fail(message: str, code: int = 2) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+def fail(message: str, code: int = 2) -> NoReturn:
     print(f"seqforge: error: {message}", file=sys.stderr)
     raise SystemExit(code)
 
@@ -52,19 +54,19 @@ def fail(message: str, code: int = 2) -> "NoReturn":  # type: ignore[name-define
 # -- key=value arguments for evaluate/generate ----------------------------------
 @dataclass
 class EvaluateArgs:
-    ckpt: Optional[str] = None
+    ckpt: str | None = None
     split: str = "all"  # valid|test|all
 
 
 @dataclass
 class GenerateArgs:
-    ckpt: Optional[str] = None
+    ckpt: str | None = None
     prompt: str = ""
     max_new_tokens: int = 200
     temperature: float = 1.0
-    top_k: Optional[int] = None
-    top_p: Optional[float] = None
-    seed: Optional[int] = None
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
 
 
 # -- train ----------------------------------------------------------------------
@@ -86,15 +88,16 @@ def _check_component_overrides(overrides: list[str]) -> None:
     if not any(o.key_or_group == "model/cell" for o in parsed) and "lstm" not in registry.names("cell"):
         fail(
             "The default cell 'lstm' comes from the seqforge-rnn plugin, which is not installed or not loaded "
-            "(`pip install seqforge-rnn`, or `pip install -e plugins/seqforge-rnn` in a checkout; check SEQFORGE_PLUGINS). "
-            f"Or pick an installed cell with model/cell=<name>: {', '.join(registry.names('cell')) or 'none installed'}."
+            "(`pip install seqforge-rnn`, or `pip install -e plugins/seqforge-rnn` in a checkout; check "
+            "SEQFORGE_PLUGINS). Or pick an installed cell with model/cell=<name>: "
+            f"{', '.join(registry.names('cell')) or 'none installed'}."
         )
     for override in parsed:
         kind = group_kinds.get(override.key_or_group)
         if kind is None or override.is_delete():
             continue
         if override.is_sweep_override():  # Hydra escapes ':' in these strings (`seqforge-rnn\\:lstm`)
-            choices = [value.replace("\\:", ":") for value in override.sweep_string_iterator()]
+            choices: list[Any] = [value.replace("\\:", ":") for value in override.sweep_string_iterator()]
         else:
             choices = [override.value()]
         for choice in choices:
@@ -118,7 +121,8 @@ def _check_component_choices(choices: Any) -> None:
 
 
 def _check_core_loaded(registry: Any) -> None:
-    """``SEQFORGE_PLUGINS`` that leaves out the core gets a message naming it, not Hydra's "Could not find 'model/attention/none'"."""
+    """``SEQFORGE_PLUGINS`` that leaves out the core gets a message naming it, not Hydra's "Could not find
+    'model/attention/none'"."""
     import os
 
     from seqforge.plugin_manager import ALLOW_LIST_ENV
@@ -157,7 +161,7 @@ def _apply_dotted_overrides(cfg: Any, overrides: Sequence[str]) -> None:
                 OmegaConf.update(cfg, bare, OmegaConf.from_dotlist([f"x={value}"]).x, force_add=True)
 
 
-def _train_task(cfg: Any) -> Optional[float]:
+def _train_task(cfg: Any) -> float | None:
     """Hydra task function: one training run in the Hydra run directory."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -165,13 +169,19 @@ def _train_task(cfg: Any) -> Optional[float]:
     try:
         hydra_cfg = HydraConfig.get()
         strategy = str(cfg.trainer.strategy)
-        if (hydra_cfg.mode == RunMode.MULTIRUN and strategy.startswith("ddp") and "spawn" not in strategy and "fork" not in strategy
-                and not _processes_started_externally()):
+        if (
+            hydra_cfg.mode == RunMode.MULTIRUN
+            and strategy.startswith("ddp")
+            and "spawn" not in strategy
+            and "fork" not in strategy
+            and not _processes_started_externally()
+        ):
             raise SeqforgeError(
                 f"trainer.strategy={strategy} cannot run inside an in-process multirun (hydra/launcher="
-                f"{hydra_cfg.runtime.choices.get('hydra/launcher')}): Lightning's DDP children re-run the whole command line, i.e. "
-                "the whole sweep (Lightning #11300, Hydra #2070). Use the seqforge launcher, which runs every job as its own "
-                "process on its own devices (hydra/launcher=seqforge, the default for -m), or trainer.strategy=ddp_spawn."
+                f"{hydra_cfg.runtime.choices.get('hydra/launcher')}): Lightning's DDP children re-run the whole "
+                "command line, i.e. the whole sweep (Lightning #11300, Hydra #2070). Use the seqforge launcher, which "
+                "runs every job as its own process on its own devices (hydra/launcher=seqforge, the default for -m), "
+                "or trainer.strategy=ddp_spawn."
             )
         _check_component_choices(hydra_cfg.runtime.choices)
         run_dir = Path(hydra_cfg.runtime.output_dir)
@@ -183,7 +193,8 @@ def _train_task(cfg: Any) -> Optional[float]:
     from seqforge.results import read_result
 
     result = read_result(run_dir) or {}
-    # The objective for Hydra sweepers: the monitored metric (checkpoint.monitor) at its best, as the seqforge launcher reports it.
+    # The objective for Hydra sweepers: the monitored metric (checkpoint.monitor) at its best, as the seqforge launcher
+    # reports it.
     return result.get("objective", metrics.get("val", {}).get("loss"))
 
 
@@ -204,8 +215,13 @@ class RunDirGuard:
 
         run_dir = Path(str(OmegaConf.select(config, "hydra.run.dir"))).absolute()
         try:
-            _check_component_choices(OmegaConf.select(config, "hydra.runtime.choices") or {})  # refused: nothing written
-            claim(run_dir, resuming=_requeued_checkpoint(run_dir) is not None, overwrite=bool(config.get("overwrite", False)))
+            # refused: nothing written
+            _check_component_choices(OmegaConf.select(config, "hydra.runtime.choices") or {})
+            claim(
+                run_dir,
+                resuming=_requeued_checkpoint(run_dir) is not None,
+                overwrite=bool(config.get("overwrite", False)),
+            )
         except SeqforgeError as exc:
             fail(str(exc), code=1)
 
@@ -216,14 +232,20 @@ class RunDirGuard:
 
 
 def _processes_started_externally() -> bool:
-    """True when SLURM (srun) or torchrun started every rank, so Lightning re-runs no command line (submitit's sweeps)."""
-    from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
+    """True when SLURM (srun) or torchrun started every rank (submitit's sweeps).
+
+    Lightning then re-runs no command line.
+    """
+    # from their own modules: the package re-exports them implicitly, which strict mypy does not accept
+    from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
+    from lightning.fabric.plugins.environments.torchelastic import TorchElasticEnvironment
 
     return SLURMEnvironment.detect() or TorchElasticEnvironment.detect()
 
 
-def _requeued_checkpoint(run_dir: Path) -> Optional[Path]:
-    """``last.ckpt`` of a SLURM job that was requeued (preempted or timed out, resubmitted by submitit), so it continues."""
+def _requeued_checkpoint(run_dir: Path) -> Path | None:
+    """``last.ckpt`` of a SLURM job that was requeued (preempted or timed out, resubmitted by submitit), so it
+    continues."""
     import os
 
     last = run_dir / "checkpoints" / "last.ckpt"
@@ -241,15 +263,22 @@ def resume_training(target: str, overrides: list[str]) -> None:
     """
     from omegaconf.errors import OmegaConfBaseException
 
-    from seqforge.checkpoint_safety import stored_run_config
     from seqforge.checkpoint_loading import load_checkpoint, resolve_checkpoint
+    from seqforge.checkpoint_safety import stored_run_config
 
-    groups = [o for o in overrides if "/" in o.partition("=")[0] or (o.partition("=")[0] in ("task", "data", "experiment", "optim", "trainer"))]
+    groups = [
+        o
+        for o in overrides
+        if "/" in o.partition("=")[0] or (o.partition("=")[0] in ("task", "data", "experiment", "optim", "trainer"))
+    ]
     if groups:
-        fail(f"cannot change components or presets when resuming ({', '.join(groups)}); the run keeps the config it started with.")
+        fail(f"cannot change components or presets when resuming ({', '.join(groups)}); the run keeps the config it "
+             "started with.")
     ckpt_path = resolve_checkpoint(target, key="resume")
     # Only registry (or allow-listed callback) targets, checked before anything is built or written.
-    cfg = stored_run_config(load_checkpoint(ckpt_path, key="resume"), source=f"`resume={target}`", resuming=True, overrides=overrides)
+    cfg = stored_run_config(
+        load_checkpoint(ckpt_path, key="resume"), source=f"`resume={target}`", resuming=True, overrides=overrides
+    )
     try:
         _apply_dotted_overrides(cfg, overrides)
     except OmegaConfBaseException as exc:
@@ -277,12 +306,13 @@ def _check_sweep_plugins(overrides: list[str]) -> None:
     for override in overrides:
         for prefix, module, extra in SWEEP_PLUGINS:
             if override.startswith(prefix) and importlib.util.find_spec(module) is None:
-                fail(f"`{override}` needs the {module.split('.')[1].replace('_', '-')} package, which is not installed: "
-                     f"pip install \"seqforge[{extra}]\".")
+                fail(f"`{override}` needs the {module.split('.')[1].replace('_', '-')} package, which is not "
+                     f"installed: pip install \"seqforge[{extra}]\".")
 
 
 def _register_launcher() -> None:
-    """Make sure Hydra knows ``hydra/launcher=seqforge``: its plugin scan (pkgutil) misses namespace portions of editable installs."""
+    """Make sure Hydra knows ``hydra/launcher=seqforge``: its plugin scan (pkgutil) misses namespace portions of
+    editable installs."""
     from hydra.core.plugins import Plugins
 
     from hydra_plugins.seqforge_launcher.seqforge_launcher import SeqforgeLauncher
@@ -329,7 +359,7 @@ def _dotted(overrides: list[str], command: str) -> Any:
         fail(f"`seqforge {command}`: cannot read the override(s) {' '.join(overrides)}: {str(exc).splitlines()[0]}.")
 
 
-def _checkpoint_path(value: Optional[str], command: str) -> Path:
+def _checkpoint_path(value: str | None, command: str) -> Path:
     from seqforge.checkpoint_loading import resolve_checkpoint
 
     if not value:
@@ -359,8 +389,8 @@ def generate(argv: list[str]) -> None:
     path = _checkpoint_path(args.ckpt, "generate")
     module = load_run(path, _dotted(overrides, "generate"), command="generate")
     if not isinstance(module.task, Generates):
-        fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not generate text: `seqforge generate` "
-             f"applies language models and one-to-many generators. {command_for(module.task)}")
+        fail(f"the checkpoint {path} holds a {type(module.task).__name__}, which does not generate text: `seqforge "
+             f"generate` applies language models and one-to-many generators. {command_for(module.task)}")
     text = module.task.generate(
         module.model, module.data, args.prompt, max_new_tokens=args.max_new_tokens,
         temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
@@ -370,7 +400,7 @@ def generate(argv: list[str]) -> None:
 
 @dataclass
 class PredictArgs:
-    ckpt: Optional[str] = None
+    ckpt: str | None = None
     input: str = "-"  # a file with one example per line, or - for stdin
     output: str = "-"  # a file, or - for stdout
     batch_size: int = 64
@@ -392,11 +422,18 @@ def predict(argv: list[str]) -> None:
     module = load_run(path, _dotted(overrides, "predict"), command="predict")
     task = module.task
     if not isinstance(task, Predicts):
-        instead = "`seqforge translate`" if isinstance(task, Translates) else "`seqforge generate`" if isinstance(task, Generates) else None
+        instead = (
+            "`seqforge translate`"
+            if isinstance(task, Translates)
+            else "`seqforge generate`"
+            if isinstance(task, Generates)
+            else None
+        )
         fail(
             f"the checkpoint {path} holds a {type(task).__name__}, which has no `predict`: `seqforge predict` applies "
-            "classifiers (task=classify) and taggers (task=tag), both from seqforge-labelled. Sequence-to-sequence models use "
-            "`seqforge translate`; language models and one-to-many generators (task=conditional) use `seqforge generate`"
+            "classifiers (task=classify) and taggers (task=tag), both from seqforge-labelled. Sequence-to-sequence "
+            "models use `seqforge translate`; language models and one-to-many generators (task=conditional) use "
+            "`seqforge generate`"
             + (f" (for this checkpoint: {instead})." if instead else "; `seqforge evaluate` scores any checkpoint.")
         )
     lines = read_input_lines(args.input)
@@ -407,7 +444,10 @@ def predict(argv: list[str]) -> None:
     if blank:
         shown = ", ".join(map(str, blank[:10])) + (" ..." if len(blank) > 10 else "")
         where = f"{'line' if len(blank) == 1 else 'lines'} {shown}"
-        notes = [f"skipped {len(blank)} empty input line(s) ({where}); the outputs follow the other lines in order", *notes]
+        notes = [
+            f"skipped {len(blank)} empty input line(s) ({where}); the outputs follow the other lines in order",
+            *notes,
+        ]
     print(f"seqforge: predicted {len(examples)} line(s)" + "".join(f"; {note}" for note in notes), file=sys.stderr)
 
 
@@ -423,8 +463,8 @@ def plugins(argv: list[str]) -> None:
         return check_command(argv[1:])
     if argv and argv[0] not in ("list",):
         fail(f"unknown `seqforge plugins` command '{argv[0]}'; expected: list, new, check.")
-    from seqforge.plugin_manager import get_plugins
     from seqforge.plugin_listing import print_plugins
+    from seqforge.plugin_manager import get_plugins
 
     print_plugins(get_plugins())
 
@@ -444,11 +484,14 @@ def usage() -> str:
     extra = plugin_commands()
     if not extra:
         return USAGE
-    rows = "\n".join(f"  seqforge {c.name:<18} {c.description}  [{c.provider.distribution or c.provider.plugin}]" for c in extra.values())
+    rows = "\n".join(
+        f"  seqforge {c.name:<18} {c.description}  [{c.provider.distribution or c.provider.plugin}]"
+        for c in extra.values()
+    )
     return USAGE + f"\nplugin commands:\n{rows}\n"
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in HELP_FLAGS:
         print(usage())
@@ -466,7 +509,10 @@ def main(argv: Optional[list[str]] = None) -> None:
 
             known = [*COMMANDS, *extra]
             close = difflib.get_close_matches(argv[0], known, n=1)
-            fail(f"unknown command '{argv[0]}'; expected one of {', '.join(known)}." + (f" Did you mean '{close[0]}'?" if close else ""))
+            fail(
+                f"unknown command '{argv[0]}'; expected one of {', '.join(known)}."
+                + (f" Did you mean '{close[0]}'?" if close else "")
+            )
     try:
         command(argv[1:])
     except SeqforgeError as exc:

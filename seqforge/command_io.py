@@ -1,4 +1,5 @@
-"""Input and output of the commands that apply a trained model to lines (``predict``, ``generate``, plugins' ``translate``).
+"""Input and output of the commands that apply a trained model to lines (``predict``, ``generate``, plugins'
+``translate``).
 
 Shared by the core's CLI and plugin commands, so ``input=``/``output=`` behave (and fail) the same in every command.
 """
@@ -6,8 +7,9 @@ Shared by the core's CLI and plugin commands, so ``input=``/``output=`` behave (
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from seqforge.errors import SeqforgeError
 
@@ -30,14 +32,21 @@ def write_output_lines(target: str, rows: Sequence[str]) -> None:
     try:
         Path(target).write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise SeqforgeError(f"Cannot write the output file '{target}' (argument `output`): {exc.strerror or exc}.") from None
+        raise SeqforgeError(
+            f"Cannot write the output file '{target}' (argument `output`): {exc.strerror or exc}."
+        ) from None
 
 
 def command_for(task: Any) -> str:
     """The sentence naming the command that does apply ``task``, by the capabilities it has."""
     from seqforge.interfaces import ExportsVectors, Generates, Predicts, Translates
 
-    for capability, command in ((Translates, "translate"), (Predicts, "predict"), (Generates, "generate"), (ExportsVectors, "neighbors")):
+    for capability, command in (
+        (Translates, "translate"),
+        (Predicts, "predict"),
+        (Generates, "generate"),
+        (ExportsVectors, "neighbors"),
+    ):
         if isinstance(task, capability):
             return f"For this checkpoint use `seqforge {command}` (or `seqforge evaluate` for its metrics)."
     return "`seqforge evaluate` scores any checkpoint."

@@ -7,5 +7,6 @@ never imports the CLI.
 
 from __future__ import annotations
 
-#: ``seqforge <name>`` commands the core implements (see :data:`seqforge.cli.COMMANDS`); plugins cannot take these names.
+# : ``seqforge <name>`` commands the core implements (see :data:`seqforge.cli.COMMANDS`); plugins cannot take these
+# names.
 BUILTIN_COMMANDS: frozenset[str] = frozenset({"train", "evaluate", "generate", "predict", "plugins"})

@@ -10,7 +10,7 @@ dataclasses their plugins register.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -31,10 +31,12 @@ class ModelConfig:
     bidirectional: bool = False
     dropout: float = 0.0  # between layers and on embeddings / before the output layer
     tie_weights: bool = False  # share input embedding and output projection (needs embedding_dim == hidden_size)
-    init_range: Optional[float] = None  # uniform(-r, r) for every parameter (Zaremba et al. use 0.1); None keeps each module's init
-    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)  # pretrained token vectors (word2vec format), freeze
-    arch: Optional[str] = None  # a task's named architecture (word2vec: skipgram|cbow)
-    loss: Optional[str] = None  # a task's training objective (word2vec: negative_sampling|nce|softmax)
+    # uniform(-r, r) for every parameter (Zaremba et al. use 0.1); None keeps each module's init
+    init_range: float | None = None
+    # pretrained token vectors (word2vec format), freeze
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    arch: str | None = None  # a task's named architecture (word2vec: skipgram|cbow)
+    loss: str | None = None  # a task's training objective (word2vec: negative_sampling|nce|softmax)
 
 
 @dataclass
@@ -53,14 +55,15 @@ class TrainerConfig:
     strategy: Any = "auto"
     num_nodes: int = 1
     precision: Any = "32-true"
-    max_epochs: Optional[int] = None
+    max_epochs: int | None = None
     max_steps: int = 400  # the demos' length; trainer=epochs trains by epochs instead (max_steps=-1)
-    max_time: Optional[str] = None
-    gradient_clip_val: Optional[float] = 1.0  # clip the gradient norm (recurrent nets explode without it); null: off
-    gradient_clip_algorithm: Optional[str] = None
+    max_time: str | None = None
+    gradient_clip_val: float | None = 1.0  # clip the gradient norm (recurrent nets explode without it); null: off
+    gradient_clip_algorithm: str | None = None
     accumulate_grad_batches: int = 1
     val_check_interval: Any = 200  # batches between validations (null with check_val_every_n_epoch: per epoch)
-    check_val_every_n_epoch: Optional[int] = None  # null: validation is counted in steps (val_check_interval), across epochs
+    # null: validation is counted in steps (val_check_interval), across epochs
+    check_val_every_n_epoch: int | None = None
     limit_train_batches: Any = None
     limit_val_batches: Any = None
     limit_test_batches: Any = None
@@ -69,7 +72,7 @@ class TrainerConfig:
     enable_progress_bar: bool = True
     enable_model_summary: bool = True
     deterministic: Any = None
-    benchmark: Optional[bool] = None
+    benchmark: bool | None = None
     fast_dev_run: Any = False
     use_distributed_sampler: bool = True
 
@@ -78,9 +81,9 @@ class TrainerConfig:
 class SchedulerConfig:
     """A ``torch.optim.lr_scheduler`` class by name plus its keyword arguments."""
 
-    name: Optional[str] = None  # e.g. MultiStepLR, CosineAnnealingLR, ReduceLROnPlateau; None: constant lr
+    name: str | None = None  # e.g. MultiStepLR, CosineAnnealingLR, ReduceLROnPlateau; None: constant lr
     interval: str = "epoch"  # epoch|step
-    kwargs: Dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,7 +104,7 @@ class Optimiser:
     torch_class: str  # the class's name in torch.optim
     lr: float
     weight_decay: float = 0.0
-    momentum: Optional[float] = None  # the value optim=<name> sets; None: the class takes no momentum argument
+    momentum: float | None = None  # the value optim=<name> sets; None: the class takes no momentum argument
     adaptive: bool = True  # divides by a running gradient magnitude plus eps (16-true precision is refused with it)
 
 
@@ -134,12 +137,13 @@ def store_optimisers() -> None:
 class TrainConfig:
     """How seqforge drives optimisation (Lightning's own knobs stay under ``trainer``)."""
 
-    tbptt_steps: Optional[int] = None  # truncated BPTT: split each batch's time axis into chunks of this many steps, one optimiser step each; None: off
+    # truncated BPTT: split each batch's time axis into chunks of this many steps, one optimiser step each; None: off
+    tbptt_steps: int | None = None
 
 
 @dataclass
 class CheckpointConfig:
-    every_n_train_steps: Optional[int] = 200  # how often `last.ckpt` is refreshed; None: only at epoch/validation ends
+    every_n_train_steps: int | None = 200  # how often `last.ckpt` is refreshed; None: only at epoch/validation ends
     monitor: str = "val/loss"  # metric that picks `best.ckpt`
     mode: str = "min"
 
@@ -156,11 +160,13 @@ class SeqforgeConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     seed: int = 0
-    resume: Optional[str] = None  # a run directory or a checkpoint to continue from
+    resume: str | None = None  # a run directory or a checkpoint to continue from
     overwrite: bool = False  # train into a run directory that holds an earlier run, deleting its checkpoints and logs
-    accept_data_change: bool = False  # resume although the data files differ from the checkpoint's (keeps its vocabularies)
+    # resume although the data files differ from the checkpoint's (keeps its vocabularies)
+    accept_data_change: bool = False
     logger: str = "auto"  # auto (CSV, plus TensorBoard when installed)|csv|tensorboard|none
-    callbacks: Dict[str, Any] = field(default_factory=dict)  # name -> {_target_: ..., **kwargs}, extra Lightning callbacks
+    # name -> {_target_: ..., **kwargs}, extra Lightning callbacks
+    callbacks: dict[str, Any] = field(default_factory=dict)
     test_after_fit: bool = True  # report test-split metrics at the end of `train`
 
 

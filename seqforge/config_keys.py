@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -21,7 +22,7 @@ from seqforge.errors import ConfigError
 from seqforge.vendor_adapters import raw_child, wrap_override_application
 
 
-def _typed(node: Any) -> Optional[type]:
+def _typed(node: Any) -> type | None:
     """The dataclass behind a ``DictConfig`` node, or None for an untyped mapping."""
     if not isinstance(node, DictConfig):
         return None
@@ -35,13 +36,13 @@ def _child(node: Any, part: str) -> Any:
     return raw_child(node, part)  # the raw child: no interpolation is resolved, a MISSING value does not raise
 
 
-def nearest_key(cfg: Any, key: str) -> Optional[str]:
+def nearest_key(cfg: Any, key: str) -> str | None:
     """The existing dotted key closest to ``key`` (each part matched against its parent's keys), or None."""
     node, found = cfg, []
     for part in key.split("."):
         if not isinstance(node, DictConfig):
             return None
-        keys = [str(k) for k in node.keys()]
+        keys = [str(k) for k in node]
         if part not in keys:
             close = difflib.get_close_matches(part, keys, n=1, cutoff=0.6)
             if not close:
@@ -64,7 +65,8 @@ def nearest_key_hint(key: str, cfg: Any = None) -> str:
 
 def _missing_part(cfg: Any, key: str) -> tuple[Any, str, str]:
     """``(parent node, parent path, first missing part)`` of ``key``; the part is ``""`` when the key exists."""
-    node, done = cfg, []
+    node = cfg
+    done: list[str] = []
     for part in key.split("."):
         if not isinstance(node, DictConfig) or part not in node:
             return node, ".".join(done), part
@@ -74,12 +76,12 @@ def _missing_part(cfg: Any, key: str) -> tuple[Any, str, str]:
 
 
 def _listing(node: Any) -> str:
-    keys = sorted(str(k) for k in node.keys() if not str(k).startswith("_")) if isinstance(node, DictConfig) else []
+    keys = sorted(str(k) for k in node if not str(k).startswith("_")) if isinstance(node, DictConfig) else []
     shown = ", ".join(keys[:25]) + (", …" if len(keys) > 25 else "")
     return f" Its keys: {shown}." if keys else ""
 
 
-def unknown_key_message(cfg: Any, key: str, text: str) -> Optional[str]:
+def unknown_key_message(cfg: Any, key: str, text: str) -> str | None:
     """The paragraph for an override ``text`` of a ``key`` that does not exist in ``cfg``; None if it exists."""
     parent, where, part = _missing_part(cfg, key)
     if not part:
@@ -108,7 +110,8 @@ def check_addition(cfg: Any, key: str, text: str) -> None:
     owner = f"`{where}`" if where else "the top level"
     raise ConfigError(
         f"`{text}` would add `{part}` to {owner}, which is typed ({typed.__name__}): no code reads a key added "
-        f"there, and the checkpoint of such a run could not be loaded.{_suggest(cfg, key, text.lstrip('+'))}{_listing(parent)}"
+        "there, and the checkpoint of such a run could not be "
+        f"loaded.{_suggest(cfg, key, text.lstrip('+'))}{_listing(parent)}"
     )
 
 
@@ -133,19 +136,27 @@ def install_override_checks() -> None:
     """Make Hydra's override step give seqforge's messages (nearest key; no ``+`` into typed nodes).
 
     Wraps Hydra's override step through :func:`seqforge.vendor_adapters.wrap_override_application`
-    (a private API, hydra-core 1.3; the package pins ``<1.4``); idempotent. Hydra prints a ``ConfigCompositionException``
+    (a private API, hydra-core 1.3; the package pins ``<1.4``); idempotent. Hydra prints a
+    ``ConfigCompositionException``
     as one paragraph without a traceback and exits 1.
     """
     wrap_override_application(_checked_overrides)
 
 
-def _checked_overrides(apply: Callable[[list, DictConfig], None]) -> Callable[[list, DictConfig], None]:
-    """Hydra's override step ``apply`` with seqforge's checks before it and its messages for a key that does not exist."""
+def _checked_overrides(apply: Callable[[list[Any], DictConfig], None]) -> Callable[[list[Any], DictConfig], None]:
+    """Hydra's override step ``apply``, with seqforge's checks before it.
+
+    A key that does not exist gets seqforge's message (the nearest key), not Hydra's.
+    """
     from hydra.errors import ConfigCompositionException
 
-    def checked(overrides: list, cfg: DictConfig) -> None:
+    def checked(overrides: list[Any], cfg: DictConfig) -> None:
         for override in overrides:
-            if override.package is None and (override.is_add() or override.is_force_add()) and not override.key_or_group.startswith("hydra."):
+            if (
+                override.package is None
+                and (override.is_add() or override.is_force_add())
+                and not override.key_or_group.startswith("hydra.")
+            ):
                 try:
                     check_addition(cfg, override.key_or_group, override.input_line or override.key_or_group)
                 except ConfigError as exc:
@@ -154,7 +165,9 @@ def _checked_overrides(apply: Callable[[list, DictConfig], None]) -> Callable[[l
             apply(overrides, cfg)
         except ConfigCompositionException as exc:
             override = next((o for o in overrides if o.input_line and f"'{o.key_or_group}'" in str(exc)), None)
-            message = unknown_key_message(cfg, override.key_or_group, override.input_line) if override is not None else None
+            message = (
+                unknown_key_message(cfg, override.key_or_group, override.input_line) if override is not None else None
+            )
             if message is None or "To append to your config" not in str(exc):
                 raise
             raise ConfigCompositionException(message) from None

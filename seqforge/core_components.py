@@ -9,12 +9,12 @@ Factories are given as import paths so that loading plugins (and so
 
 from __future__ import annotations
 
+from seqforge import PLUGIN_API_VERSION as SEQFORGE_PLUGIN_API  # noqa: F401 - the core always targets its own API
 from seqforge.data.configs import TextDataConfig
-from seqforge.model_configs import NoAttentionConfig, RecurrentDecoderConfig, RecurrentEncoderConfig
 from seqforge.hookspecs import hookimpl
+from seqforge.model_configs import NoAttentionConfig, RecurrentDecoderConfig, RecurrentEncoderConfig
 from seqforge.registry import Registry
 from seqforge.tasks.configs import LanguageModelTaskConfig
-from seqforge import PLUGIN_API_VERSION as SEQFORGE_PLUGIN_API  # noqa: F401 - the core always targets its own API
 
 
 @hookimpl

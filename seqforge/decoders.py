@@ -15,14 +15,22 @@ the output layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Optional
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 import torch
 from torch import Tensor, nn
 
 from seqforge.errors import ConfigError
 from seqforge.interfaces import ReinforceAttention, StepAttention
+
+
+@runtime_checkable
+class _ProjectsMemory(Protocol):
+    """An attention's optional ``project_memory(memory (B, S, Hm)) -> keys (B, S, K)`` (see Attention)."""
+
+    def project_memory(self, memory: Tensor) -> Tensor: ...
 
 
 def no_attention(**_: Any) -> None:
@@ -39,12 +47,12 @@ class DecoderState:
     """
 
     layers: list[Any]  # one cell state per layer
-    feed: Optional[Tensor]  # (B, H) previous attentional state (input feeding), or None
+    feed: Tensor | None  # (B, H) previous attentional state (input feeding), or None
     memory: Tensor  # (B, S, H_enc)
     mask: Tensor  # (B, S) bool
-    keys: Optional[Tensor]  # (B, S, K) the attention's projection of memory, or None
-    output: Optional[Tensor] = None  # (B, H) the top layer's previous output (the query in bahdanau style)
-    step: Optional[Tensor] = None  # (B,) long: index t of the target token being produced, for a StepAttention; else None
+    keys: Tensor | None  # (B, S, K) the attention's projection of memory, or None
+    output: Tensor | None = None  # (B, H) the top layer's previous output (the query in bahdanau style)
+    step: Tensor | None = None  # (B,) long: index t of the target token being produced, for a StepAttention; else None
 
     #: Identical for every beam of a sentence: beam search does not copy them when it reorders beams.
     beam_static_fields: ClassVar[tuple[str, ...]] = ("memory", "mask", "keys")
@@ -69,7 +77,7 @@ class RecurrentDecoder(nn.Module):
         self,
         *,
         cell: Callable[..., nn.Module],
-        attention: Optional[Callable[..., Optional[nn.Module]]],
+        attention: Callable[..., nn.Module | None] | None,
         vocab_size: int,
         embedding_dim: int,
         hidden_size: int,
@@ -91,7 +99,9 @@ class RecurrentDecoder(nn.Module):
         self.input_feeding = input_feeding and self.attention is not None and not self.bahdanau_style
         self.hidden_size = hidden_size
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
-        first_input = embedding_dim + (hidden_size if self.input_feeding else 0) + (memory_size if self.bahdanau_style else 0)
+        first_input = (
+            embedding_dim + (hidden_size if self.input_feeding else 0) + (memory_size if self.bahdanau_style else 0)
+        )
         self.cells = nn.ModuleList(
             cell(input_size=first_input if i == 0 else hidden_size, hidden_size=hidden_size) for i in range(num_layers)
         )
@@ -101,42 +111,45 @@ class RecurrentDecoder(nn.Module):
         if tie_embeddings:
             if embedding_dim != hidden_size:
                 raise ConfigError(
-                    f"model.decoder.tie_embeddings=true needs model.embedding_dim ({embedding_dim}) equal to the decoder "
-                    f"hidden size ({hidden_size}, model.decoder.hidden_size or model.hidden_size)."
+                    f"model.decoder.tie_embeddings=true needs model.embedding_dim ({embedding_dim}) equal to the "
+                    f"decoder hidden size ({hidden_size}, model.decoder.hidden_size or model.hidden_size)."
                 )
             self.output.weight = self.embedding.weight
 
     def initial_state(self, layers: list[Any], memory: Tensor, mask: Tensor) -> DecoderState:
         """The state before the first target token (``layers`` from the bridge)."""
         keys = None
-        if self.attention is not None and hasattr(self.attention, "project_memory"):
+        if isinstance(self.attention, _ProjectsMemory):
             keys = self.attention.project_memory(memory)  # (B, S, K), once per source batch
         zeros = memory.new_zeros(memory.shape[0], self.hidden_size)  # (B, H)
         return DecoderState(
             layers=layers, feed=zeros if self.input_feeding else None, memory=memory, mask=mask, keys=keys,
             output=zeros if self.bahdanau_style else None,
-            step=memory.new_zeros(memory.shape[0], dtype=torch.long) if self.attention_needs_step else None,  # (B,) t = 0
+            # (B,) t = 0
+            step=memory.new_zeros(memory.shape[0], dtype=torch.long) if self.attention_needs_step else None,
         )
 
-    def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+    def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
         """``y_prev`` ``(B,)`` -> logits ``(B, V)``, the next state, attention weights ``(B, S)`` or None."""
         x = self.dropout(self.embedding(y_prev))  # (B, E)
         weights = None
         where = {"step": state.step} if self.attention_needs_step else {}
-        if self.bahdanau_style:
-            context, weights = self.attention(state.output, state.memory, state.mask, keys=state.keys, **where)  # query h_{t-1}
+        if self.bahdanau_style and self.attention is not None:  # bahdanau_style implies an attention
+            # query h_{t-1}
+            context, weights = self.attention(state.output, state.memory, state.mask, keys=state.keys, **where)
             x = torch.cat([x, context], dim=-1)  # (B, E + H_enc)
         elif self.input_feeding:
-            x = torch.cat([x, state.feed], dim=-1)  # (B, E + H)
+            x = torch.cat([x, cast(Tensor, state.feed)], dim=-1)  # (B, E + H); feed is set under input feeding
         layers = []
         for index, (cell, layer_state) in enumerate(zip(self.cells, state.layers)):
             h, new_state = cell(x, layer_state)  # (B, H)
             layers.append(new_state)
             x = self.dropout(h) if index < len(self.cells) - 1 else h
         top = x  # (B, H)
-        if self.attention is not None:
+        if self.attention is not None and self.combine is not None:  # both or neither
             if not self.bahdanau_style:
-                context, weights = self.attention(top, state.memory, state.mask, keys=state.keys, **where)  # (B, H_enc), (B, S)
+                # (B, H_enc), (B, S)
+                context, weights = self.attention(top, state.memory, state.mask, keys=state.keys, **where)
             x = torch.tanh(self.combine(torch.cat([context, top], dim=-1)))  # (B, H): attentional state h~_t
         logits = self.output(self.dropout(x))  # (B, V)
         next_state = DecoderState(

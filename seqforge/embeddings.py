@@ -10,9 +10,10 @@ side (translation) initialises its decoder embedding from ``target_pretrained``,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -26,14 +27,18 @@ if TYPE_CHECKING:
 class EmbeddingConfig:
     """``model.embedding.*``: how tokens become vectors, and initialising them from pretrained vectors."""
 
-    kind: str = "learned"  # learned (nn.Embedding of model.embedding_dim)|onehot (fixed identity rows: input size = vocabulary size)
-    pretrained: Optional[str] = None  # a word2vec text or binary file (format detected)
-    target_pretrained: Optional[str] = None  # translation's decoder embedding; unset: `pretrained` if data.shared_vocab=true
+    # learned (nn.Embedding of model.embedding_dim)|onehot (fixed identity rows: input size = vocabulary size)
+    kind: str = "learned"
+    pretrained: str | None = None  # a word2vec text or binary file (format detected)
+    # translation's decoder embedding; unset: `pretrained` if data.shared_vocab=true
+    target_pretrained: str | None = None
     freeze: bool = False  # keep the embedding fixed during training (the target one only if it has a vectors file)
     lowercase_fallback: bool = True  # a token without a vector uses its lowercase form's vector, if any
 
 
-def build_token_embedding(vocab_size: int, dim: int, cfg: Any, *, padding_idx: int = 0, key: str = "model.embedding") -> "nn.Module":
+def build_token_embedding(
+    vocab_size: int, dim: int, cfg: Any, *, padding_idx: int = 0, key: str = "model.embedding"
+) -> nn.Module:
     """The token embedding a task puts before its encoder, by ``cfg.kind`` (``model.embedding.kind``).
 
     ``learned`` is an ``nn.Embedding(vocab_size, dim)``; ``onehot`` is the fixed identity
@@ -53,8 +58,9 @@ def build_token_embedding(vocab_size: int, dim: int, cfg: Any, *, padding_idx: i
         raise ConfigError(f"{key}.kind must be learned or onehot, got '{kind}'.")
     if getattr(cfg, "pretrained", None):
         raise ConfigError(
-            f"{key}.kind=onehot is a fixed identity and cannot be initialised from {key}.pretrained='{cfg.pretrained}'; "
-            f"use {key}.kind=learned with pretrained vectors, or unset {key}.pretrained."
+            f"{key}.kind=onehot is a fixed identity and cannot be initialised from "
+            f"{key}.pretrained='{cfg.pretrained}'; use {key}.kind=learned with pretrained vectors, or unset "
+            f"{key}.pretrained."
         )
     from seqforge.onehot import OneHotEmbedding
 
@@ -83,7 +89,8 @@ def read_word2vec(path: str | Path, *, key: str = "model.embedding.pretrained") 
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise DataError(f"The vectors file '{path}' (config key `{key}`) does not exist; give a word2vec text or binary file.")
+        raise DataError(f"The vectors file '{path}' (config key `{key}`) does not exist; give a word2vec text or "
+                        "binary file.")
     raw = path.read_bytes()
     if path.suffix == ".gz":
         import gzip
@@ -125,10 +132,13 @@ def _read_text(body: bytes, count: int, dim: int, path: Path, key: str) -> tuple
         try:
             vectors[len(words)] = [float(x) for x in parts[1:]]
         except ValueError:
-            raise DataError(f"The vectors file '{path}' (config key `{key}`), line {number}: a value is not a number.") from None
+            raise DataError(
+                f"The vectors file '{path}' (config key `{key}`), line {number}: a value is not a number."
+            ) from None
         words.append(parts[0])
     if len(words) != count:
-        raise DataError(f"The vectors file '{path}' (config key `{key}`) has {len(words)} vectors; its header announces {count}.")
+        raise DataError(f"The vectors file '{path}' (config key `{key}`) has {len(words)} vectors; its header "
+                        f"announces {count}.")
     return words, vectors
 
 
@@ -152,10 +162,14 @@ def _read_binary(body: bytes, count: int, dim: int, path: Path, key: str) -> tup
 
 
 Side = Literal["only", "source", "target"]
+#: The attribute on an embedding's weight listing the rows loaded from pretrained vectors (a list of row indices):
+#: build_run's ``model.init_range`` leaves these rows alone.
+PRETRAINED_ROWS = "_seqforge_pretrained_rows"
+
 _WHAT = {"only": "tokens", "source": "source tokens", "target": "target tokens"}
 
 
-def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str) -> tuple[Optional[str], str]:
+def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str) -> tuple[str | None, str]:
     """The file for ``side`` and the config key that named it."""
     if side == "target":
         if cfg.target_pretrained:
@@ -163,13 +177,13 @@ def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str
         return (cfg.pretrained if shared_vocab else None), f"{key}.pretrained"
     if side == "only" and cfg.target_pretrained:
         raise ConfigError(
-            f"{key}.target_pretrained='{cfg.target_pretrained}' initialises a decoder (target-side) embedding, but this "
-            f"task has a single embedding; use {key}.pretrained instead."
+            f"{key}.target_pretrained='{cfg.target_pretrained}' initialises a decoder (target-side) embedding, but "
+            f"this task has a single embedding; use {key}.pretrained instead."
         )
     return cfg.pretrained, f"{key}.pretrained"
 
 
-def init_embedding(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: EmbeddingConfig, **options: Any) -> None:
+def init_embedding(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: EmbeddingConfig, **options: Any) -> None:
     """What tasks call: :func:`load_pretrained` (same ``options``), its report printed as one ``seqforge:`` line.
 
     A one-hot embedding (``model.embedding.kind=onehot``) has nothing to initialise: it is skipped.
@@ -189,9 +203,9 @@ def init_embedding(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: Em
         print(f"seqforge: {report}")
 
 
-def load_pretrained(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: EmbeddingConfig, *,
+def load_pretrained(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: EmbeddingConfig, *,
                     key: str = "model.embedding", side: Side = "only", shared_vocab: bool = False,
-                    cache: Optional[dict[str, tuple[list[str], np.ndarray]]] = None) -> Optional[str]:
+                    cache: dict[str, tuple[list[str], np.ndarray]] | None = None) -> str | None:
     """Copy pretrained vectors into ``embedding`` (row ``i`` = ``vocabulary[i]``) and apply ``freeze``.
 
     ``side`` is ``only`` for a task's single embedding, ``source``/``target`` for the two sides
@@ -237,7 +251,7 @@ def load_pretrained(embedding: "nn.Embedding", vocabulary: Sequence[str], cfg: E
     with torch.no_grad():
         if rows:
             embedding.weight[torch.tensor(rows)] = torch.from_numpy(vectors[sources]).to(embedding.weight.dtype)
-    embedding.weight._seqforge_pretrained_rows = list(rows)  # build_run's model.init_range leaves these rows alone
+    setattr(embedding.weight, PRETRAINED_ROWS, list(rows))
     examples = ", ".join(repr(t) for t in missing[:5]) + (", ..." if len(missing) > 5 else "")
     return (
         f"pretrained vectors {path}: {len(rows)} of {len(vocabulary)} {_WHAT[side]} initialised, "

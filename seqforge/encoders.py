@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from seqforge.interfaces import EncoderOutput
@@ -44,9 +46,10 @@ class RecurrentEncoder(nn.Module):
         self.output_size = self.stack.output_size
         self.bidirectional = bidirectional
 
-    def forward(self, x: Tensor, lengths: Optional[Tensor] = None, state: Optional[list[Any]] = None) -> EncoderOutput:
+    def forward(self, x: Tensor, lengths: Tensor | None = None, state: list[Any] | None = None) -> EncoderOutput:
         """``x``: ``(B, S, I)`` -> outputs ``(B, S, output_size)``, mask ``(B, S)``, per-layer states."""
         outputs, final = self.stack(x, lengths, state)
         B, S = x.shape[:2]
-        mask = length_mask(lengths.to(x.device), S) if lengths is not None else x.new_ones(B, S, dtype=bool)  # (B, S)
+        # (B, S)
+        mask = length_mask(lengths.to(x.device), S) if lengths is not None else x.new_ones(B, S, dtype=torch.bool)
         return EncoderOutput(outputs=outputs, mask=mask, state=final)

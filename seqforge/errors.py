@@ -41,7 +41,8 @@ class UnknownComponentError(ConfigError):
 
 
 class AmbiguousComponentError(UnknownComponentError):
-    """A config asked for a name that two installed distributions provide; only the qualified names (``dist:name``) select one."""
+    """A config asked for a name that two installed distributions provide; only the qualified names (``dist:name``)
+    select one."""
 
 
 class ContractViolation(PluginError):

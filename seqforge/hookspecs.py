@@ -22,7 +22,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def seqforge_register(registry: "Registry") -> None:
+def seqforge_register(registry: Registry) -> None:
     """Register this plugin's components.
 
     Called once per plugin when plugins are loaded. Call ``registry.register``

@@ -12,8 +12,9 @@ projected-input width (e.g. ``4H`` for an LSTM).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Protocol, Sequence, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
 
 if TYPE_CHECKING:
     import torch
@@ -46,11 +47,11 @@ class Cell(Protocol):
     input_size: int
     hidden_size: int
 
-    def initial_state(self, batch_size: int, *, device: "torch.device", dtype: "torch.dtype") -> State:
+    def initial_state(self, batch_size: int, *, device: torch.device, dtype: torch.dtype) -> State:
         """The zero state for ``batch_size`` sequences (a tensor or a tuple of ``(B, *)`` tensors)."""
         ...
 
-    def forward(self, x_t: "Tensor", state: State) -> tuple["Tensor", State]:
+    def forward(self, x_t: Tensor, state: State) -> tuple[Tensor, State]:
         """Advance one step. ``x_t``: ``(B, I)`` -> ``h_t``: ``(B, H)`` and the new state."""
         ...
 
@@ -67,9 +68,9 @@ class EncoderOutput:
             None for encoders without one.
     """
 
-    outputs: "Tensor"
-    mask: "Tensor"
-    state: Optional[list[Any]] = None
+    outputs: Tensor
+    mask: Tensor
+    state: list[Any] | None = None
 
 
 @runtime_checkable
@@ -83,7 +84,7 @@ class Encoder(Protocol):
 
     output_size: int
 
-    def forward(self, x: "Tensor", lengths: Optional["Tensor"] = None, state: Optional[list[Any]] = None) -> EncoderOutput:
+    def forward(self, x: Tensor, lengths: Tensor | None = None, state: list[Any] | None = None) -> EncoderOutput:
         ...
 
 
@@ -106,8 +107,8 @@ class Attention(Protocol):
     """
 
     def forward(
-        self, query: "Tensor", memory: "Tensor", mask: "Tensor", keys: Optional["Tensor"] = None
-    ) -> tuple["Tensor", "Tensor"]:
+        self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
         ...
 
 
@@ -137,7 +138,7 @@ class ReinforceAttention(Protocol):
     clears the records. Returns a zero scalar when nothing was recorded.
     """
 
-    def reinforce_loss(self, reward: "Tensor", mask: Optional["Tensor"] = None) -> "Tensor":
+    def reinforce_loss(self, reward: Tensor, mask: Tensor | None = None) -> Tensor:
         ...
 
 
@@ -152,10 +153,10 @@ class Decoder(Protocol):
     Attributes read by the seq2seq wiring: ``cells`` (one per layer) and ``bridge``.
     """
 
-    def initial_state(self, layers: list[Any], memory: "Tensor", mask: "Tensor") -> Any:
+    def initial_state(self, layers: list[Any], memory: Tensor, mask: Tensor) -> Any:
         ...
 
-    def step(self, y_prev: "Tensor", state: Any) -> tuple["Tensor", Any, Optional["Tensor"]]:
+    def step(self, y_prev: Tensor, state: Any) -> tuple[Tensor, Any, Tensor | None]:
         ...
 
 
@@ -185,7 +186,7 @@ class Task(Protocol):
 
     metric_sums: tuple[str, ...]
 
-    def build_data(self, cfg: Any, *, state: Any = None) -> "DataModule":
+    def build_data(self, cfg: Any, *, state: Any = None) -> DataModule:
         """A :class:`DataModule` (a ``LightningDataModule``) for the composed config, with ``prepare()``
         (read data, learn vocabularies) and ``state()`` (what a checkpoint keeps of it).
 
@@ -194,15 +195,19 @@ class Task(Protocol):
         """
         ...
 
-    def build_model(self, cfg: Any, data: Any) -> "torch.nn.Module":
+    def build_model(self, cfg: Any, data: Any) -> torch.nn.Module:
         """The model; ``data`` is the prepared data module (vocabulary, sizes)."""
         ...
 
-    def training_step(self, model: "torch.nn.Module", batch: Any, carry: Any, *, stateful: bool) -> tuple["Tensor", dict[str, "Tensor"], Any]:
+    def training_step(
+        self, model: torch.nn.Module, batch: Any, carry: Any, *, stateful: bool
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
         """``(loss, logs, carry)`` for one training batch."""
         ...
 
-    def evaluation_step(self, model: "torch.nn.Module", batch: Any, carry: Any, *, stateful: bool) -> tuple[dict[str, "Tensor"], Any]:
+    def evaluation_step(
+        self, model: torch.nn.Module, batch: Any, carry: Any, *, stateful: bool
+    ) -> tuple[dict[str, Tensor], Any]:
         """Per-batch sums named in ``metric_sums``, and the carry.
 
         The dict may also hold ``"texts"``: a list of ``(output, reference)``
@@ -251,8 +256,8 @@ class Generates(Protocol):
     """
 
     def generate(
-        self, model: "torch.nn.Module", data: Any, prompt: str, *, max_new_tokens: int, temperature: float,
-        top_k: Optional[int], top_p: Optional[float], seed: Optional[int],
+        self, model: torch.nn.Module, data: Any, prompt: str, *, max_new_tokens: int, temperature: float,
+        top_k: int | None, top_p: float | None, seed: int | None,
     ) -> str:
         ...
 
@@ -266,8 +271,9 @@ class Translates(Protocol):
     tokens mapped to ``<unk>``. ``options`` overrides the task's decoding config.
     """
 
-    def translate(self, model: "torch.nn.Module", data: Any, lines: Sequence[str], options: Any = None, batch_size: int = 64) -> tuple[list[Any], int]:
-        ...
+    def translate(
+        self, model: torch.nn.Module, data: Any, lines: Sequence[str], options: Any = None, batch_size: int = 64
+    ) -> tuple[list[Any], int]: ...
 
 
 @runtime_checkable
@@ -278,8 +284,9 @@ class Predicts(Protocol):
     stderr (e.g. unknown tokens mapped to ``<unk>``). The CLI drops blank lines first.
     """
 
-    def predict(self, model: "torch.nn.Module", data: Any, lines: Sequence[str], batch_size: int) -> tuple[list[str], list[str]]:
-        ...
+    def predict(
+        self, model: torch.nn.Module, data: Any, lines: Sequence[str], batch_size: int
+    ) -> tuple[list[str], list[str]]: ...
 
 
 @runtime_checkable
@@ -290,7 +297,7 @@ class ConfiguresOptimizers(Protocol):
     returns (anything Lightning accepts there).
     """
 
-    def configure_optimizers(self, model: "torch.nn.Module") -> Any:
+    def configure_optimizers(self, model: torch.nn.Module) -> Any:
         ...
 
 
@@ -341,7 +348,7 @@ class Reports(Protocol):
 class ExportsVectors(Protocol):
     """Word vectors of a trained model (word2vec): what ``seqforge neighbors``/``analogy`` query."""
 
-    def vectors(self, model: "torch.nn.Module", data: Any) -> Any:
+    def vectors(self, model: torch.nn.Module, data: Any) -> Any:
         ...
 
 

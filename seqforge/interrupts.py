@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import lightning as L
 import torch
@@ -41,7 +41,8 @@ class RunInterrupted(SeqforgeError):
 
 
 def _signals() -> tuple[int, ...]:
-    from lightning.fabric.plugins.environments import SLURMEnvironment
+    # from its own module: the package re-exports it implicitly, which strict mypy does not accept
+    from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
 
     return (signal.SIGINT,) if SLURMEnvironment.detect() else (signal.SIGINT, signal.SIGTERM)
 
@@ -60,7 +61,7 @@ class StopOnSignal(L.Callback):
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
-        self.signum: Optional[int] = None  # the first signal received
+        self.signum: int | None = None  # the first signal received
         self.training = False  # inside the training loop: stop at the next step boundary, else at once
         self.ended = False  # training is over (test/reporting may still run)
         self._previous: dict[int, Any] = {}
@@ -97,8 +98,14 @@ class StopOnSignal(L.Callback):
                     f"trained model: `seqforge evaluate ckpt={self.run_dir}` reports its metrics.")
         when = "a second signal, without saving" if self.training else "training had not started yet"
         if last.is_file():
-            return f"Stopped by {name} at once ({when}); the last checkpoint written is {last}. Continue with: seqforge train resume={self.run_dir}"
-        return f"Stopped by {name} at once ({when}); no checkpoint had been written yet, so run the command again to start over."
+            return (
+                f"Stopped by {name} at once ({when}); the last checkpoint written is {last}. "
+                f"Continue with: seqforge train resume={self.run_dir}"
+            )
+        return (
+            f"Stopped by {name} at once ({when}); no checkpoint had been written yet, "
+            "so run the command again to start over."
+        )
 
     # -- Lightning hooks ---------------------------------------------------------------
     def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:
@@ -142,8 +149,8 @@ class StopOnSignal(L.Callback):
         if signum:
             raise RunInterrupted(
                 f"Training stopped by {signal.Signals(signum).name} at its last step ({trainer.global_step}); "
-                f"{self.run_dir / 'checkpoints' / 'last.ckpt'} holds the trained model. The final evaluation was skipped: "
-                f"`seqforge evaluate ckpt={self.run_dir}` reports it.",
+                f"{self.run_dir / 'checkpoints' / 'last.ckpt'} holds the trained model. The final evaluation was "
+                f"skipped: `seqforge evaluate ckpt={self.run_dir}` reports it.",
                 signum,
             )
 

@@ -6,8 +6,9 @@ Raises :class:`~seqforge.errors.UsageError` (the CLI exits with status 2), never
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any, Sequence
+from typing import Any
 
 from seqforge.errors import UsageError
 
@@ -34,17 +35,23 @@ def parse_key_values(argv: Sequence[str], schema: type, command: str) -> tuple[A
     for word in argv:
         key, sep, value = word.partition("=")
         if not sep:
-            raise UsageError(f"`seqforge {command}` takes KEY=VALUE arguments; got '{word}'. Known keys: {', '.join(sorted(known))}.")
+            raise UsageError(f"`seqforge {command}` takes KEY=VALUE arguments; got '{word}'. Known keys: "
+                             f"{', '.join(sorted(known))}.")
         if key in known:
             values[key] = value
         elif "." in key:
             overrides.append(word)
         else:
             raise UsageError(
-                f"`seqforge {command}` has no argument '{key}'. Known: {', '.join(sorted(known))} (or dotted config keys such as data.path=...)."
+                f"`seqforge {command}` has no argument '{key}'. Known: {', '.join(sorted(known))} (or dotted config "
+                "keys such as data.path=...)."
             )
     try:
-        typed = OmegaConf.merge(OmegaConf.structured(schema), {k: (None if v == "null" else v) for k, v in values.items()})
+        typed = OmegaConf.merge(
+            OmegaConf.structured(schema), {k: (None if v == "null" else v) for k, v in values.items()}
+        )
     except OmegaConfBaseException as exc:
-        raise UsageError(f"`seqforge {command}`: {str(exc).splitlines()[0]} (argument `{getattr(exc, 'full_key', '?')}`).") from None
+        raise UsageError(
+            f"`seqforge {command}`: {str(exc).splitlines()[0]} (argument `{getattr(exc, 'full_key', '?')}`)."
+        ) from None
     return OmegaConf.to_object(typed), overrides

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass
@@ -17,12 +16,14 @@ class RecurrentEncoderConfig:
 class RecurrentDecoderConfig:
     """``model/decoder=recurrent``: any cell, stacked, with optional attention (``model/attention``)."""
 
-    hidden_size: Optional[int] = None  # None: model.hidden_size
-    num_layers: Optional[int] = None  # None: model.num_layers
+    hidden_size: int | None = None  # None: model.hidden_size
+    num_layers: int | None = None  # None: model.num_layers
     input_feeding: bool = True  # feed the previous attentional state into the next step (Luong et al. 2015, 3.3)
-    tie_embeddings: bool = False  # share the target embedding with the output layer (needs embedding_dim == decoder hidden size)
+    # share the target embedding with the output layer (needs embedding_dim == decoder hidden size)
+    tie_embeddings: bool = False
     bridge: str = "linear"  # encoder final state -> decoder initial state: linear|zero|copy
-    attention_style: str = "luong"  # luong: h_t queries, h~_t fed forward | bahdanau: h_{t-1} queries, context enters the cell
+    # luong: h_t queries, h~_t fed forward | bahdanau: h_{t-1} queries, context enters the cell
+    attention_style: str = "luong"
 
 
 @dataclass

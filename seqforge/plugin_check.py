@@ -19,7 +19,8 @@ from seqforge.errors import SeqforgeError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seqforge plugins check", description="Run seqforge's contract suite against an installed plugin.")
+    parser = argparse.ArgumentParser(prog="seqforge plugins check", description="Run seqforge's contract suite against "
+                                                                                "an installed plugin.")
     parser.add_argument("name", help="distribution name (e.g. seqforge-rnn) or entry-point name (e.g. rnn)")
     parser.add_argument("--steps", type=int, default=40, help="training steps of the `trains` contract (default 40)")
     parser.add_argument("--show-passed", action="store_true", help="name the passing contracts, not only count them")
@@ -52,7 +53,11 @@ def check_command(argv: list[str]) -> None:
         try:
             module = ep.load()
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported as a broken contract
-            results.append(ContractResult("plugin", f"'{ep.name}'", "imports", False, f"{type(exc).__name__}: {exc}", "fix the import error"))
+            results.append(
+                ContractResult(
+                    "plugin", f"'{ep.name}'", "imports", False, f"{type(exc).__name__}: {exc}", "fix the import error"
+                )
+            )
             continue
         results += plugin_results(module, name=ep.name, training={"steps": args.steps})
 
@@ -64,12 +69,21 @@ def check_command(argv: list[str]) -> None:
         by_component.setdefault(f"{result.kind} {result.component}", []).append(result)
     for component, group in by_component.items():
         failed = [r.contract for r in group if not r.passed]
-        passed = ", ".join(r.contract for r in group if r.passed) if args.show_passed else f"{len(group) - len(failed)} of {len(group)}"
-        table.add_row(escape(component), escape(passed), f"[red]{escape(', '.join(failed))}[/red]" if failed else "[green]none[/green]")
+        passed = (
+            ", ".join(r.contract for r in group if r.passed)
+            if args.show_passed
+            else f"{len(group) - len(failed)} of {len(group)}"
+        )
+        table.add_row(
+            escape(component),
+            escape(passed),
+            f"[red]{escape(', '.join(failed))}[/red]" if failed else "[green]none[/green]",
+        )
     console.print(table)
     for result in results:  # details as plain lines: long messages stay readable (and greppable) outside a table cell
         if not result.passed:
-            console.print(f"[red]BROKEN[/red] {escape(result.kind)} {escape(result.component)} · {escape(result.line())}", soft_wrap=True)
+            console.print(f"[red]BROKEN[/red] {escape(result.kind)} {escape(result.component)} · "
+                          f"{escape(result.line())}", soft_wrap=True)
     broken = [r for r in results if not r.passed]
     console.print(f"{len(results)} contracts checked, {len(broken)} broken.")
     if broken:

@@ -27,7 +27,10 @@ def print_plugins(loaded: LoadedPlugins) -> None:
         listing = "\n".join(f"{kind}: {', '.join(kinds[kind])}" for kind in KIND_GROUPS if kind in kinds) or "(none)"
         api = getattr(loaded.manager.get_plugin(provider.plugin), API_ATTRIBUTE, None)
         table.add_row(
-            escape(provider.plugin), escape(provider.distribution or "-"), escape(provider.version or "-"), escape(listing),
+            escape(provider.plugin),
+            escape(provider.distribution or "-"),
+            escape(provider.version or "-"),
+            escape(listing),
             escape(str(api)) if api is not None else "[yellow]undeclared[/yellow]",
         )
     console.print(table)

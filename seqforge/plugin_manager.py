@@ -31,9 +31,10 @@ import difflib
 import os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import pluggy
 
@@ -65,7 +66,7 @@ class LoadedPlugins:
     failures: list[PluginFailure] = field(default_factory=list)
 
 
-def _truthy(value: Optional[str]) -> bool:
+def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -74,12 +75,12 @@ def _normalize(name: str) -> str:
     return normalize_distribution(name)
 
 
-def distribution_name(ep: EntryPoint) -> Optional[str]:
+def distribution_name(ep: EntryPoint) -> str | None:
     """The name of the distribution that installed ``ep`` (None for an entry point without one)."""
     return ep.dist.metadata["Name"] if ep.dist is not None else None
 
 
-def _allow_list() -> Optional[set[str]]:
+def _allow_list() -> set[str] | None:
     raw = os.environ.get(ALLOW_LIST_ENV)
     return {name.strip() for name in raw.split(",") if name.strip()} if raw is not None else None
 
@@ -90,7 +91,7 @@ def entry_point_matches(ep: EntryPoint, wanted: str) -> bool:
     return ep.name == wanted or (dist is not None and _normalize(dist) == _normalize(wanted))
 
 
-def _allowed(ep: EntryPoint, allow: Optional[set[str]]) -> bool:
+def _allowed(ep: EntryPoint, allow: set[str] | None) -> bool:
     return allow is None or any(entry_point_matches(ep, wanted) for wanted in allow)
 
 
@@ -141,7 +142,8 @@ def _unmatched_allow_list() -> list[PluginFailure]:
     if not allow or _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
         return []
     installed = installed_entry_points()
-    known = sorted({ep.name for ep in installed} | {distribution_name(ep) for ep in installed if distribution_name(ep)})
+    distributions = {name for ep in installed if (name := distribution_name(ep))}
+    known = sorted({ep.name for ep in installed} | distributions)
     failures = []
     for wanted in sorted(allow):
         if not any(entry_point_matches(ep, wanted) for ep in installed):
@@ -155,12 +157,14 @@ def _unmatched_allow_list() -> list[PluginFailure]:
     return failures
 
 
-def _hook_problem(manager: pluggy.PluginManager, plugin: Any) -> Optional[str]:
+def _hook_problem(manager: pluggy.PluginManager, plugin: Any) -> str | None:
     """Why a registered plugin cannot work (no hooks, or a misspelt hook), or None."""
     callers = manager.get_hookcallers(plugin) or []
     unknown = [
-        caller.name for caller in callers
-        if not caller.has_spec() and not all(impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin)
+        caller.name
+        for caller in callers
+        if not caller.has_spec()
+        and not all(impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin)
     ]
     known = sorted(name for name in vars(manager.hook) if getattr(manager.hook, name).has_spec())
     if unknown:
@@ -175,7 +179,7 @@ def _hook_problem(manager: pluggy.PluginManager, plugin: Any) -> Optional[str]:
     return None
 
 
-def parse_api_version(value: Any) -> Optional[tuple[int, int]]:
+def parse_api_version(value: Any) -> tuple[int, int] | None:
     """``"1.0"`` / ``"1"`` / ``1`` -> ``(1, 0)``; None if ``value`` is not such a version."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
@@ -183,8 +187,9 @@ def parse_api_version(value: Any) -> Optional[tuple[int, int]]:
     return (int(match.group(1)), int(match.group(2) or 0)) if match else None
 
 
-def api_problem(plugin: Any) -> Optional[str]:
-    """Why ``plugin``'s declared ``SEQFORGE_PLUGIN_API`` rules it out on this seqforge, or None (compatible or undeclared)."""
+def api_problem(plugin: Any) -> str | None:
+    """Why ``plugin``'s declared ``SEQFORGE_PLUGIN_API`` rules it out on this seqforge, or None (compatible or
+    undeclared)."""
     from seqforge import PLUGIN_API_VERSION, __version__
 
     declared = getattr(plugin, API_ATTRIBUTE, None)
@@ -201,9 +206,11 @@ def api_problem(plugin: Any) -> Optional[str]:
     if wanted[0] != core[0] or wanted[1] > core[1]:
         newer = wanted > core
         return (
-            f"targets seqforge plugin API {wanted[0]}.{wanted[1]} ({API_ATTRIBUTE}), but seqforge {__version__} implements "
-            f"plugin API {PLUGIN_API_VERSION}; "
-            + ("upgrade seqforge, or install a release of the plugin made for API " if newer else "install a release of the plugin made for API ")
+            f"targets seqforge plugin API {wanted[0]}.{wanted[1]} ({API_ATTRIBUTE}), but seqforge {__version__} "
+            f"implements plugin API {PLUGIN_API_VERSION}; "
+            + ("upgrade seqforge, or install a release of the plugin made for API " if newer else "install a release "
+                                                                                                  "of the plugin made "
+                                                                                                  "for API ")
             + f"{core[0]}.x."
         )
     return None
@@ -216,7 +223,7 @@ def _report(failure: PluginFailure) -> None:
 def load_plugins(
     extra: Iterable[tuple[str, Any]] = (),
     *,
-    registry: Optional[Registry] = None,
+    registry: Registry | None = None,
     autoload: bool = True,
     report: bool = True,
 ) -> LoadedPlugins:
@@ -250,7 +257,8 @@ def load_plugins(
     for provider, plugin in candidates:
         if provider.plugin in by_name:
             result.failures.append(PluginFailure(
-                provider, f"the plugin name '{provider.plugin}' is already taken by {by_name[provider.plugin]}; rename one entry point.",
+                provider, f"the plugin name '{provider.plugin}' is already taken by {by_name[provider.plugin]}; rename "
+                          "one entry point.",
             ))
             continue
         incompatible = api_problem(plugin)
@@ -275,7 +283,8 @@ def load_plugins(
             for impl in manager.hook.seqforge_register.get_hookimpls():
                 if impl.plugin is plugin:
                     kwargs = {"registry": registry}
-                    impl.function(*[kwargs[name] for name in impl.argnames])  # an impl may take fewer arguments (pluggy)
+                    # an impl may take fewer arguments (pluggy)
+                    impl.function(*[kwargs[name] for name in impl.argnames])
             registry.commit()
         except Exception as exc:  # noqa: BLE001 - isolate the broken plugin
             registry.rollback()
@@ -291,7 +300,7 @@ def load_plugins(
     return result
 
 
-_loaded: Optional[LoadedPlugins] = None
+_loaded: LoadedPlugins | None = None
 
 
 def get_plugins() -> LoadedPlugins:
@@ -302,7 +311,7 @@ def get_plugins() -> LoadedPlugins:
     return _loaded
 
 
-def loaded_registry() -> Optional[Registry]:
+def loaded_registry() -> Registry | None:
     """The process-wide registry if plugins are loaded already, else None (never loads them)."""
     return _loaded.registry if _loaded is not None else None
 

@@ -12,20 +12,29 @@ and a CUDA device, and anything Lightning does not know.
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, Optional
+from typing import Any
 
 from seqforge.config import OPTIMISERS
 from seqforge.errors import ConfigError
 
 #: Lightning's precision values (``lightning.fabric.plugins.precision.precision._PRECISION_INPUT_STR``).
-PRECISIONS = ("16-true", "16-mixed", "bf16-true", "bf16-mixed", "32-true", "64-true", "transformer-engine", "transformer-engine-float16")
+PRECISIONS = (
+    "16-true",
+    "16-mixed",
+    "bf16-true",
+    "bf16-mixed",
+    "32-true",
+    "64-true",
+    "transformer-engine",
+    "transformer-engine-float16",
+)
 #: Lightning's older spellings and what it reads them as (``_PRECISION_INPUT_STR_ALIAS_CONVERSION``; ints too).
 ALIASES = {"64": "64-true", "32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}
 #: Optimisers that divide by a running gradient magnitude plus ``eps`` (``optim.name``), from the optimiser table.
 ADAPTIVE_OPTIMISERS = frozenset(name for name, row in OPTIMISERS.items() if row.adaptive)
 
 
-def canonical_precision(value: Any) -> Optional[str]:
+def canonical_precision(value: Any) -> str | None:
     """``bf16`` -> ``bf16-mixed``, ``64`` -> ``64-true``, ...; None if Lightning would not accept ``value``."""
     if isinstance(value, bool):
         return None
@@ -34,7 +43,7 @@ def canonical_precision(value: Any) -> Optional[str]:
     return text if text in PRECISIONS else None
 
 
-def precision_problem(cfg: Any) -> Optional[str]:
+def precision_problem(cfg: Any) -> str | None:
     """Why ``cfg.trainer.precision`` cannot train here (one paragraph naming the key), or None."""
     value = cfg.trainer.precision
     precision = canonical_precision(value)
@@ -58,9 +67,9 @@ def precision_problem(cfg: Any) -> Optional[str]:
     if precision == "16-true" and optimiser in ADAPTIVE_OPTIMISERS:
         return (
             f"`trainer.precision={value}` keeps the weights and the optimiser state in float16 with no loss scaling; "
-            f"with `optim.name={optimiser}` the first step makes weights NaN (its eps of 1e-8 is 0 in float16, so a zero "
-            "gradient divides 0 by 0). Use `trainer.precision=bf16-mixed` or `16-mixed` (float32 weights, loss scaling on GPU), "
-            "`bf16-true`, or `optim=sgd` with `16-true`."
+            f"with `optim.name={optimiser}` the first step makes weights NaN (its eps of 1e-8 is 0 in float16, so a "
+            "zero gradient divides 0 by 0). Use `trainer.precision=bf16-mixed` or `16-mixed` (float32 weights, loss "
+            "scaling on GPU), `bf16-true`, or `optim=sgd` with `16-true`."
         )
     return None
 

@@ -11,6 +11,7 @@ and DDP's spawned processes, and never enters a ``state_dict``.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 #: The attribute :func:`annotate` sets on a built component.
@@ -23,10 +24,9 @@ def annotate(component: Any, description: str) -> Any:
     Objects that take no attributes (``__slots__``, builtins) stay unannotated and are
     then named by their class: provenance only improves a message, it never fails a build.
     """
-    try:
+    # AttributeError (slots, frozen), TypeError, a scripted module's RuntimeError: all only cost the name
+    with contextlib.suppress(Exception):
         setattr(component, ATTRIBUTE, description)
-    except Exception:  # noqa: BLE001 - AttributeError (slots, frozen), TypeError, a scripted module's RuntimeError: all only cost the name
-        pass
     return component
 
 

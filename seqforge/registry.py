@@ -24,9 +24,10 @@ import dataclasses
 import difflib
 import os
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence, Union
+from typing import Any
 
 from seqforge.commands import BUILTIN_COMMANDS
 from seqforge.errors import AmbiguousComponentError, DuplicateComponentError, PluginError, UnknownComponentError
@@ -68,8 +69,8 @@ class Provider:
     """Who registered a component: the plugin's name and its distribution."""
 
     plugin: str
-    distribution: Optional[str] = None
-    version: Optional[str] = None
+    distribution: str | None = None
+    version: str | None = None
 
     @property
     def qualifier(self) -> str:
@@ -103,11 +104,11 @@ class Component:
 
     kind: str
     name: str
-    factory: Union[Callable[..., Any], str]
+    factory: Callable[..., Any] | str
     config: type
     provider: Provider
     description: str = ""
-    node: Optional[type] = field(default=None, repr=False, compare=False)
+    node: type | None = field(default=None, repr=False, compare=False)
     #: Import paths this component had in earlier releases: checkpoints that stored one of them still load.
     formerly: tuple[str, ...] = ()
 
@@ -147,7 +148,7 @@ def _config_with_target(config: type, target: str) -> type:
     )
 
 
-def _target_of(factory: Any) -> Optional[str]:
+def _target_of(factory: Any) -> str | None:
     """The import path Hydra instantiates ``factory`` from, or None if it has none."""
     if isinstance(factory, str):
         parts = factory.split(".")
@@ -160,7 +161,8 @@ def _target_of(factory: Any) -> Optional[str]:
 
 @dataclass(frozen=True)
 class Preset:
-    """A composable preset a plugin ships (``experiment=<name>``): a YAML file like those in ``seqforge/conf/experiment/``.
+    """A composable preset a plugin ships (``experiment=<name>``): a YAML file like those in
+    ``seqforge/conf/experiment/``.
 
     Attributes:
         name: selected as ``experiment=<name>``.
@@ -184,7 +186,11 @@ def core_preset_names() -> set[str]:
     from importlib import resources
 
     folder = resources.files("seqforge.conf") / PRESET_GROUP
-    return {entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml")} if folder.is_dir() else set()
+    return (
+        {entry.name[: -len(".yaml")] for entry in folder.iterdir() if entry.name.endswith(".yaml")}
+        if folder.is_dir()
+        else set()
+    )
 
 
 @dataclass(frozen=True)
@@ -208,19 +214,21 @@ class Command:
         import importlib
 
         module, _, attribute = self.target.rpartition(".")
-        return getattr(importlib.import_module(module), attribute)
+        command: Callable[[list[str]], Any] = getattr(importlib.import_module(module), attribute)
+        return command
 
 
 class Registry:
     """Components by kind and name; handed to every plugin's ``seqforge_register``."""
 
     def __init__(self, *, store_configs: bool = True) -> None:
-        self._components: dict[tuple[str, str], Component] = {}  # (kind, qualified name) -> component, in registration order
+        # (kind, qualified name) -> component, in registration order
+        self._components: dict[tuple[str, str], Component] = {}
         self._commands: dict[str, Command] = {}
         self._pending_commands: list[Command] = []
         self._presets: dict[str, Preset] = {}
         self._pending_presets: list[Preset] = []
-        self._pending: Optional[list[Component]] = None
+        self._pending: list[Component] | None = None
         self._provider = Provider("<direct>")
         self._store_configs = store_configs
 
@@ -229,7 +237,7 @@ class Registry:
         self,
         kind: str,
         name: str,
-        factory: Union[Callable[..., Any], str],
+        factory: Callable[..., Any] | str,
         config: type,
         *,
         description: str = "",
@@ -273,8 +281,13 @@ class Registry:
                 "pass a class or function defined at module level, or its dotted import path ('package.module.Name')."
             )
         if not dataclasses.is_dataclass(config) or not isinstance(config, type):
-            raise PluginError(f"{self._provider} registered {kind} '{name}' with config {config!r}; expected a dataclass type.")
-        missing = [f.name for f in dataclasses.fields(config) if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+            raise PluginError(f"{self._provider} registered {kind} '{name}' with config {config!r}; expected a "
+                              "dataclass type.")
+        missing = [
+            f.name
+            for f in dataclasses.fields(config)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
         if missing:
             raise PluginError(
                 f"{self._provider} registered {kind} '{name}' whose config {config.__name__} has fields without "
@@ -290,12 +303,15 @@ class Registry:
             from omegaconf import OmegaConf
 
             OmegaConf.structured(node)  # what ConfigStore.store does; fail here, inside the plugin's registration
-        except Exception as exc:  # noqa: BLE001 - OmegaConf raises several types; all mean "not a valid config"
+        except Exception as exc:
             raise PluginError(
                 f"{self._provider} registered {kind} '{name}' whose config {config.__name__} is not a valid Hydra "
                 f"structured config: {str(exc).splitlines()[0]}"
             ) from exc
-        for existing in [*self.providers(kind, name), *(c for c in self._pending or () if (c.kind, c.name) == (kind, name))]:
+        for existing in [
+            *self.providers(kind, name),
+            *(c for c in self._pending or () if (c.kind, c.name) == (kind, name)),
+        ]:
             if existing.provider.qualifier == self._provider.qualifier:
                 raise DuplicateComponentError(
                     f"{kind} '{name}' is registered twice: by {existing.provider} and by {self._provider}. "
@@ -307,7 +323,8 @@ class Registry:
                     f"The names of seqforge's core are reserved: rename the component in the plugin."
                 )
         if isinstance(formerly, str) or any(_target_of(path) is None or not isinstance(path, str) for path in formerly):
-            raise PluginError(f"{self._provider} registered {kind} '{name}' with formerly={formerly!r}; expected a list of dotted import paths.")
+            raise PluginError(f"{self._provider} registered {kind} '{name}' with formerly={formerly!r}; expected a "
+                              "list of dotted import paths.")
         component = Component(kind, name, factory, config, self._provider, description, node, tuple(formerly))
         if self._pending is not None:
             self._pending.append(component)
@@ -316,37 +333,73 @@ class Registry:
         return component
 
     def cell(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("cell", ...)``."""
         return self.register("cell", name, factory, config, description=description, formerly=formerly)
 
     def encoder(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("encoder", ...)``."""
         return self.register("encoder", name, factory, config, description=description, formerly=formerly)
 
     def decoder(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("decoder", ...)``."""
         return self.register("decoder", name, factory, config, description=description, formerly=formerly)
 
     def attention(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("attention", ...)``."""
         return self.register("attention", name, factory, config, description=description, formerly=formerly)
 
     def task(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("task", ...)``."""
         return self.register("task", name, factory, config, description=description, formerly=formerly)
 
     def data(
-        self, name: str, factory: Union[Callable[..., Any], str], config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("data", ...)``."""
         return self.register("data", name, factory, config, description=description, formerly=formerly)
@@ -359,14 +412,18 @@ class Registry:
             PluginError: the name or target is malformed.
         """
         if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-            raise PluginError(f"{self._provider} registered command {name!r}: names are lowercase ASCII letters, digits, '_' or '-'.")
+            raise PluginError(f"{self._provider} registered command {name!r}: names are lowercase ASCII letters, "
+                              "digits, '_' or '-'.")
         if _target_of(target) is None or not isinstance(target, str):
-            raise PluginError(f"{self._provider} registered command '{name}' with target {target!r}; expected a dotted path 'package.module.function'.")
+            raise PluginError(f"{self._provider} registered command '{name}' with target {target!r}; expected a dotted "
+                              "path 'package.module.function'.")
         if name in BUILTIN_COMMANDS:
-            raise DuplicateComponentError(f"command '{name}' is built into seqforge; {self._provider} cannot register it.")
+            raise DuplicateComponentError(f"command '{name}' is built into seqforge; {self._provider} cannot register "
+                                          "it.")
         existing = self._commands.get(name) or next((c for c in self._pending_commands if c.name == name), None)
         if existing is not None:
-            raise DuplicateComponentError(f"command '{name}' is registered twice: by {existing.provider} and by {self._provider}.")
+            raise DuplicateComponentError(f"command '{name}' is registered twice: by {existing.provider} and by "
+                                          f"{self._provider}.")
         command = Command(name, target, self._provider, description)
         if self._pending is not None:
             self._pending_commands.append(command)
@@ -378,7 +435,7 @@ class Registry:
         """Plugin-provided subcommands, sorted by name."""
         return sorted(self._commands.values(), key=lambda c: c.name)
 
-    def preset(self, name: str, path: Union[str, "os.PathLike[str]"], *, description: str = "") -> Preset:
+    def preset(self, name: str, path: str | os.PathLike[str], *, description: str = "") -> Preset:
         """Ship ``experiment=<name>``: the YAML file at ``path`` (a ``defaults:`` list of overrides plus values).
 
         A plugin's presets are composed exactly like the ones in seqforge's ``seqforge/conf/experiment/``
@@ -390,12 +447,15 @@ class Registry:
             PluginError: the name is malformed, or the file is missing or not a YAML mapping.
         """
         if not valid_name(name):
-            raise PluginError(f"{self._provider} registered preset {name!r}: names are lowercase ASCII letters, digits, '_' or '-'.")
+            raise PluginError(f"{self._provider} registered preset {name!r}: names are lowercase ASCII letters, "
+                              "digits, '_' or '-'.")
         if name in core_preset_names():
-            raise DuplicateComponentError(f"preset '{name}' ships with seqforge itself; {self._provider} cannot register it.")
+            raise DuplicateComponentError(f"preset '{name}' ships with seqforge itself; {self._provider} cannot "
+                                          "register it.")
         existing = self._presets.get(name) or next((p for p in self._pending_presets if p.name == name), None)
         if existing is not None:
-            raise DuplicateComponentError(f"preset '{name}' is registered twice: by {existing.provider} and by {self._provider}.")
+            raise DuplicateComponentError(f"preset '{name}' is registered twice: by {existing.provider} and by "
+                                          f"{self._provider}.")
         preset = Preset(name, Path(path), self._provider, description)
         self._read_preset(preset)  # a missing or malformed file is the plugin's error, reported at registration
         if self._pending is not None:
@@ -413,10 +473,12 @@ class Registry:
 
         try:
             node = OmegaConf.load(preset.path)
-        except Exception as exc:  # noqa: BLE001 - a missing file (OSError) or YAML errors of several types
-            raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}, which cannot be read: {str(exc).splitlines()[0]}") from exc
+        except Exception as exc:
+            raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}, which cannot be "
+                              f"read: {str(exc).splitlines()[0]}") from exc
         if not isinstance(node, DictConfig):
-            raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}: expected a YAML mapping (keys and a defaults list).")
+            raise PluginError(f"{self._provider} registered preset '{preset.name}' from {preset.path}: expected a YAML "
+                              "mapping (keys and a defaults list).")
         return node
 
     def _commit_presets(self, presets: list[Preset]) -> None:
@@ -467,7 +529,8 @@ class Registry:
                 provider = component.provider.distribution or component.provider.plugin
                 store.store(group=component.group, name=component.qualified_name, node=node, provider=provider)
                 same_name = self.providers(component.kind, component.name)
-                if len(same_name) > 1:  # replaces the first provider's node on purpose: composing the plain name must fail
+                # replaces the first provider's node on purpose: composing the plain name must fail
+                if len(same_name) > 1:
                     node, provider = _ambiguous_node(same_name), CORE_DISTRIBUTION
                 store.store(group=component.group, name=component.name, node=node, provider=provider)
 
@@ -511,7 +574,7 @@ class Registry:
             groups.setdefault((component.kind, component.name), []).append(component)
         return [group for group in groups.values() if len(group) > 1]
 
-    def describe_target(self, target: str) -> Optional[str]:
+    def describe_target(self, target: str) -> str | None:
         """Who provides the component built from ``target`` (an import path), for error messages, or None.
 
         ``cell 'lstm' of plugin 'rnn' (seqforge-rnn 0.1.0)``; a factory one plugin registered under
@@ -536,7 +599,11 @@ def ambiguous_component_message(components: list[Component]) -> str:
     """One paragraph: the plain name is provided by several distributions; who they are and how to pick one."""
     kind, name, group = components[0].kind, components[0].name, components[0].group
     listing = "; ".join(f"`{group}={c.qualified_name}` from {c.provider} builds {c.target}" for c in components)
-    same = " (the same class path, but each distribution decides what it installs there)" if len({c.target for c in components}) == 1 else ""
+    same = (
+        " (the same class path, but each distribution decides what it installs there)"
+        if len({c.target for c in components}) == 1
+        else ""
+    )
     return (
         f"The {kind} name '{name}' (config key `{group}`) is registered by {len(components)} installed distributions, "
         f"so `{group}={name}` does not say which one you mean: {listing}{same}. seqforge does not choose by install or "
@@ -565,5 +632,9 @@ def unknown_component_message(kind: str, name: str, available: list[str]) -> str
     group = KIND_GROUPS.get(kind, kind)
     suggestion = difflib.get_close_matches(name, available, n=1, cutoff=0.5)
     hint = f" Did you mean `{group}={suggestion[0]}`?" if suggestion else ""
-    listing = ", ".join(available) if available else "none (is the plugin that provides it installed? see `seqforge plugins list`)"
+    listing = (
+        ", ".join(available)
+        if available
+        else "none (is the plugin that provides it installed? see `seqforge plugins list`)"
+    )
     return f"Unknown {kind} '{name}' (config key `{group}`). Available: {listing}.{hint}"

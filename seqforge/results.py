@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 RESULT_FILE = "result.json"
 
@@ -23,7 +23,13 @@ def flatten_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
 
 
 def make_result(
-    *, monitor: str, mode: str, best: Optional[float], final: dict[str, dict[str, float]], step: int, interrupted: bool = False
+    *,
+    monitor: str,
+    mode: str,
+    best: float | None,
+    final: dict[str, dict[str, float]],
+    step: int,
+    interrupted: bool = False,
 ) -> dict[str, Any]:
     """The content of ``result.json``; ``best`` is ``None`` when the monitored metric was never logged."""
     flat = flatten_metrics(final)
@@ -49,7 +55,7 @@ def write_result(run_dir: Path, result: dict[str, Any]) -> Path:
     return path
 
 
-def read_result(run_dir: Path) -> Optional[dict[str, Any]]:
+def read_result(run_dir: Path) -> dict[str, Any] | None:
     """The run's result, or ``None`` if the run wrote none (it failed early, or is not a training run)."""
     path = run_dir / RESULT_FILE
     try:

@@ -32,8 +32,8 @@ def check_accelerator(value: Any) -> None:
     if name not in _BACKENDS or any(_available(backend) for backend in _BACKENDS[name]):
         return  # cpu, auto, or an accelerator object/name Lightning judges itself
     raise ConfigError(
-        f"trainer.accelerator={value}: this machine has no {name.upper() if name != 'gpu' else 'GPU'} that torch can use "
-        f"(checked {', '.join(_BACKENDS[name])}). Use trainer.accelerator=cpu, or trainer.accelerator=auto to take "
+        f"trainer.accelerator={value}: this machine has no {name.upper() if name != 'gpu' else 'GPU'} that torch can "
+        f"use (checked {', '.join(_BACKENDS[name])}). Use trainer.accelerator=cpu, or trainer.accelerator=auto to take "
         "whatever is available."
     )
 
@@ -92,4 +92,7 @@ def kept_checkpoint_words(trainer: Any) -> str:
         dirpath = getattr(callback, "dirpath", None)
         if dirpath and (Path(dirpath) / "last.ckpt").is_file():
             return f"The last good checkpoint is kept: {Path(dirpath) / 'last.ckpt'}."
-    return "No checkpoint had been written yet (`last.ckpt` is saved every checkpoint.every_n_train_steps steps), so there is none to resume from."
+    return (
+        "No checkpoint had been written yet (`last.ckpt` is saved every checkpoint.every_n_train_steps steps), "
+        "so there is none to resume from."
+    )

@@ -21,17 +21,19 @@ re-run the same command line into the same directory and must not be refused.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import errno
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal
 
 from seqforge.errors import SeqforgeError
 
 LOCK_FILE = "run.lock"
 CHECKPOINT_DIR = "checkpoints"
-#: What seqforge writes into a run directory, i.e. what ``overwrite=true`` removes (Hydra's ``.hydra/`` it rewrites itself).
+# : What seqforge writes into a run directory, i.e. what ``overwrite=true`` removes (Hydra's ``.hydra/`` it rewrites
+# itself).
 RUN_OUTPUTS = ("checkpoints", "csv", "tensorboard", "result.json", "config.yaml")
 
 #: Run directories this process holds, resolved path -> open lock file (closing it releases the lock).
@@ -84,17 +86,15 @@ def claim(run_dir: Path, *, resuming: bool = False, overwrite: bool = False) -> 
     return True
 
 
-def release(run_dir: Optional[Path] = None) -> None:
+def release(run_dir: Path | None = None) -> None:
     """Give up the lock on ``run_dir`` (every run directory this process holds when None) and remove the lock file."""
     targets = list(_held) if run_dir is None else [Path(run_dir).absolute()]
     for path in targets:
         fd = _held.pop(path, None)
         if fd is None:
             continue
-        try:
+        with contextlib.suppress(OSError):
             (path / LOCK_FILE).unlink(missing_ok=True)  # while still locked: nobody else can be between open and flock
-        except OSError:
-            pass
         os.close(fd)
 
 
@@ -147,7 +147,7 @@ def unwritable_message(run_dir: Path, exc: OSError) -> str:
     )
 
 
-def _file_in_the_way(path: Path) -> Optional[Path]:
+def _file_in_the_way(path: Path) -> Path | None:
     """The first ancestor of ``path`` (or itself) that exists and is not a directory."""
     for candidate in [*reversed(path.parents), path]:
         if candidate.exists() and not candidate.is_dir():
@@ -194,8 +194,8 @@ def _owner(path: Path) -> str:
 def _locked_message(run_dir: Path, pid: str) -> str:
     return (
         f"The run directory {run_dir} is in use by another seqforge run (PID {pid}, lock file {run_dir / LOCK_FILE}). "
-        "Two runs in one directory would overwrite each other's checkpoints and mix their metrics. Wait for that run to "
-        "end (or stop it), or give this run its own directory with hydra.run.dir=<path>."
+        "Two runs in one directory would overwrite each other's checkpoints and mix their metrics. Wait for that run "
+        "to end (or stop it), or give this run its own directory with hydra.run.dir=<path>."
     )
 
 
@@ -232,7 +232,8 @@ def clear(run_dir: Path) -> None:
             else:
                 path.unlink(missing_ok=True)
         except OSError as exc:
-            raise RunDirError(f"overwrite=true: could not remove {path} ({exc.strerror or exc}). Remove it by hand or choose another hydra.run.dir.") from None
+            raise RunDirError(f"overwrite=true: could not remove {path} ({exc.strerror or exc}). Remove it by hand or "
+                              "choose another hydra.run.dir.") from None
 
 
 # -- writes that fail mid-run ---------------------------------------------------------------
@@ -253,14 +254,14 @@ def _reason(exc: BaseException) -> str:
     return "the write failed"
 
 
-def checkpoint_write_message(target: Path, exc: BaseException, step: Optional[int] = None, existed: bool = True) -> str:
+def checkpoint_write_message(target: Path, exc: BaseException, step: int | None = None, existed: bool = True) -> str:
     """One paragraph for a checkpoint that could not be written mid-run (the previous file is untouched)."""
     folder = target.parent
     run_dir = folder.parent if folder.name == CHECKPOINT_DIR else folder
     detail = getattr(exc, "strerror", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
     at = f" at step {step}" if step is not None else ""
-    kept = (f"The previous {target.name} is intact: checkpoints are written to a temporary file and renamed over the old "
-            "one only once complete, so nothing saved earlier was lost." if existed else
+    kept = (f"The previous {target.name} is intact: checkpoints are written to a temporary file and renamed over the "
+            "old one only once complete, so nothing saved earlier was lost." if existed else
             f"No earlier {target.name} existed, so nothing saved earlier was lost.")
     return (
         f"Could not write the checkpoint {target}{at}: {_reason(exc)} ({detail}). Training stopped. {kept} "
@@ -268,21 +269,25 @@ def checkpoint_write_message(target: Path, exc: BaseException, step: Optional[in
     )
 
 
-class disk_errors:  # noqa: N801 - used as a context manager, like contextlib's
-    """Turn an OS write error inside a run (full disk, read-only file system) into one paragraph naming the run directory."""
+class disk_errors:
+    """Turn an OS write error inside a run (full disk, read-only file system) into one paragraph naming the run
+    directory."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
 
-    def __enter__(self) -> "disk_errors":
+    def __enter__(self) -> disk_errors:
         return self
 
-    def __exit__(self, kind: Any, exc: Optional[BaseException], tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
             where = exc.filename or self.run_dir
             last = self.run_dir / CHECKPOINT_DIR / "last.ckpt"
-            kept = (f"The last checkpoint, {last}, is intact (it is replaced only by a complete write)." if last.is_file()
-                    else "No checkpoint had been written yet.")
+            kept = (
+                f"The last checkpoint, {last}, is intact (it is replaced only by a complete write)."
+                if last.is_file()
+                else "No checkpoint had been written yet."
+            )
             raise RunDirError(
                 f"Training stopped: writing {where} failed because {_reason(exc)} ({exc.strerror}). {kept} "
                 f"Free some space (or fix the file system) and "

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any
 
 from seqforge.errors import ConfigError
 
 if TYPE_CHECKING:
     from seqforge.module import SeqforgeModule
 
-Overrides = Union[None, Sequence[str], Mapping[str, Any]]
+Overrides = Sequence[str] | Mapping[str, Any] | None
 
 
 def _as_config(overrides: Overrides, key: str) -> Any:
@@ -22,7 +22,8 @@ def _as_config(overrides: Overrides, key: str) -> Any:
     if overrides is None or isinstance(overrides, DictConfig):
         return overrides
     if isinstance(overrides, (str, bytes)):
-        raise TypeError(f"load_run overrides: expected a list of 'key=value' strings or a mapping, got the string {overrides!r}")
+        raise TypeError("load_run overrides: expected a list of 'key=value' strings or a mapping, got the string "
+                        f"{overrides!r}")
     if not overrides:
         return None
     try:
@@ -33,7 +34,9 @@ def _as_config(overrides: Overrides, key: str) -> Any:
         raise ConfigError(f"Cannot read the override(s) for the run `{key}`: {str(exc).splitlines()[0]}.") from None
 
 
-def load_run(path: Union[str, Path], overrides: Overrides = None, *, key: str = "ckpt", command: str = "evaluate") -> "SeqforgeModule":
+def load_run(
+    path: str | Path, overrides: Overrides = None, *, key: str = "ckpt", command: str = "evaluate"
+) -> SeqforgeModule:
     """The trained run at ``path`` (a ``.ckpt`` file or a run directory), rebuilt and ready to apply.
 
     Args:

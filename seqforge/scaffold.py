@@ -1,4 +1,5 @@
-"""``seqforge plugins new <dist-name> --kind cell|attention``: a pip-installable plugin package that works out of the box.
+"""``seqforge plugins new <dist-name> --kind cell|attention``: a pip-installable plugin package that works out of the
+box.
 
 The package written is what a plugin author would otherwise copy from an
 example: a ``pyproject.toml`` with the ``seqforge`` entry point, a plugin
@@ -16,7 +17,6 @@ import argparse
 import re
 from pathlib import Path
 from string import Template
-from typing import Optional
 
 from seqforge.errors import SeqforgeError
 
@@ -24,24 +24,25 @@ KINDS = ("cell", "attention")
 _DIST_RE = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")  # PEP 508 project names
 
 
-def _names(dist: str, name: Optional[str], kind: str) -> dict[str, str]:
+def _names(dist: str, name: str | None, kind: str) -> dict[str, str]:
     """Every name the templates use, derived from the distribution name (or ``--name``)."""
     from seqforge import PLUGIN_API_VERSION, __version__
     from seqforge.registry import valid_name
 
     if not _DIST_RE.match(dist):
         raise SeqforgeError(
-            f"`seqforge plugins new {dist}`: '{dist}' is not a valid distribution name; use letters, digits, '-', '_' and '.', "
-            "starting and ending with a letter or digit (e.g. seqforge-mycell)."
+            f"`seqforge plugins new {dist}`: '{dist}' is not a valid distribution name; use letters, digits, '-', '_' "
+            "and '.', starting and ending with a letter or digit (e.g. seqforge-mycell)."
         )
     package = re.sub(r"[-_.]+", "_", dist).lower()
     if not package.isidentifier():
-        raise SeqforgeError(f"`seqforge plugins new {dist}`: its import name '{package}' would not be a Python identifier; start the name with a letter.")
+        raise SeqforgeError(f"`seqforge plugins new {dist}`: its import name '{package}' would not be a Python "
+                            "identifier; start the name with a letter.")
     component = name or re.sub(r"^seqforge_", "", package)
     if not valid_name(component) or not component.replace("-", "_").isidentifier():
         raise SeqforgeError(
-            f"`seqforge plugins new`: '{component}' cannot be a component name (it is typed as model/{kind}=<name>); pass "
-            "--name with lowercase letters, digits and '_', starting with a letter."
+            f"`seqforge plugins new`: '{component}' cannot be a component name (it is typed as model/{kind}=<name>); "
+            "pass --name with lowercase letters, digits and '_', starting with a letter."
         )
     camel = "".join(part.capitalize() for part in re.split(r"[_-]+", component) if part)
     major, minor = (int(p) for p in __version__.split(".")[:2])
@@ -53,11 +54,14 @@ def _names(dist: str, name: Optional[str], kind: str) -> dict[str, str]:
         "kind": kind,
         "group": f"model/{kind}",
         "key": f"model.{kind}",
-        "cls": camel if camel.endswith(kind.capitalize()) else camel + kind.capitalize(),  # mini_cell -> MiniCell, acme -> AcmeAttention
+        # mini_cell -> MiniCell, acme -> AcmeAttention
+        "cls": camel if camel.endswith(kind.capitalize()) else camel + kind.capitalize(),
         "config": camel + "Config",
         "module": kind,
         "api": PLUGIN_API_VERSION,
-        "seqforge_spec": f"seqforge>={major}.{minor},<{major}.{minor + 1}" if major == 0 else f"seqforge>={major}.{minor},<{major + 1}",
+        "seqforge_spec": f"seqforge>={major}.{minor},<{major}.{minor + 1}"
+        if major == 0
+        else f"seqforge>={major}.{minor},<{major + 1}",
     }
 
 
@@ -147,7 +151,9 @@ class $config:
 @hookimpl
 def seqforge_register(registry) -> None:
     """Called once by seqforge when it loads plugins. The factory is an import path, so loading stays torch-free."""
-    registry.attention("$name", "$package.attention.$cls", $config, description="scaled bilinear attention q^T W m / sqrt(d)")
+    registry.attention(
+        "$name", "$package.attention.$cls", $config, description="scaled bilinear attention q^T W m / sqrt(d)"
+    )
 '''),
 }
 
@@ -234,8 +240,13 @@ class $cls(nn.Module):
         """Keys ``W m_s``, computed once per source batch: ``(B, S, Hm) -> (B, S, Hq)``."""
         return self.w(memory)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
+    def forward(
+        self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None
+    ) -> tuple[Tensor, Tensor]:
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)``.
+
+        Returns ``(context (B, Hm), weights (B, S))``.
+        """
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, Hq)
         scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2) * self.factor  # (B, S)
         scores = scores.masked_fill(~mask, float("-inf"))  # padded positions: weight exactly 0
@@ -271,7 +282,7 @@ def test_step_computes_the_equations() -> None:
 
 
 def test_keeps_every_cell_contract() -> None:
-    """Built from its registered config as `seqforge train` builds it: shapes, masking, gradients, pickling, training, ..."""
+    """Built as `seqforge train` builds it: shapes, masking, gradients, pickling, training, ..."""
     check_cell("$name")
 
 
@@ -371,7 +382,7 @@ Keep the `seqforge` dependency range to the releases you test with.
 ''')
 
 
-def write_plugin(dist: str, kind: str, directory: Path, *, name: Optional[str] = None) -> Path:
+def write_plugin(dist: str, kind: str, directory: Path, *, name: str | None = None) -> Path:
     """Write the package for ``dist`` into ``directory / dist``; return that folder.
 
     Raises:
@@ -382,7 +393,8 @@ def write_plugin(dist: str, kind: str, directory: Path, *, name: Optional[str] =
     names = _names(dist, name, kind)
     root = directory / dist
     if root.exists() and any(root.iterdir()):
-        raise SeqforgeError(f"`seqforge plugins new`: {root} already exists and is not empty; choose another --dir or name.")
+        raise SeqforgeError(f"`seqforge plugins new`: {root} already exists and is not empty; choose another --dir or "
+                            "name.")
     usage = (
         f"seqforge train model/cell={names['name']} model.cell.gate_bias=0.5"
         if kind == "cell"
@@ -404,7 +416,8 @@ def write_plugin(dist: str, kind: str, directory: Path, *, name: Optional[str] =
 
 
 def new_command(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="seqforge plugins new", description="Write a pip-installable seqforge plugin package.")
+    parser = argparse.ArgumentParser(prog="seqforge plugins new", description="Write a pip-installable seqforge plugin "
+                                                                              "package.")
     parser.add_argument("dist", help="distribution name, e.g. seqforge-mycell (the folder created)")
     parser.add_argument("--kind", required=True, choices=KINDS, help="what the plugin provides")
     parser.add_argument("--name", help="component name (model/<kind>=<name>); default: from the distribution name")
@@ -415,4 +428,7 @@ def new_command(argv: list[str]) -> None:
     print(f"Created {root} ({args.kind} '{names['name']}'). Next:")
     print(f"  pip install -e {root}")
     print(f"  pytest {root / 'tests'}")
-    print(f"  seqforge train model/{args.kind}={names['name']}" + ("" if args.kind == "cell" else " experiment=translate_demo"))
+    print(
+        f"  seqforge train model/{args.kind}={names['name']}"
+        + ("" if args.kind == "cell" else " experiment=translate_demo")
+    )

@@ -25,15 +25,15 @@ source positions, ``T`` generated tokens.
 from __future__ import annotations
 
 import dataclasses
-
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Optional, Union
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
-from seqforge.recurrent.state import map_state
+from seqforge.recurrent.state import map_state, state_leaves
 from seqforge.sampling import sample_next
 
 __all__ = [
@@ -49,13 +49,13 @@ __all__ = [
 ]
 
 #: ``step(tokens (N,), state) -> (log_probs (N, V), new_state, attention (N, S) | None)``.
-StepFn = Callable[[Tensor, Any], tuple[Tensor, Any, Optional[Tensor]]]
+StepFn = Callable[[Tensor, Any], tuple[Tensor, Any, Tensor | None]]
 
 #: How beam search normalises a hypothesis' log-probability for ranking.
 LengthPenalty = Literal["none", "avg", "gnmt"]
 _PENALTIES = ("none", "avg", "gnmt")
 
-MaxLen = Union[int, Tensor]
+MaxLen = int | Tensor
 
 
 @dataclass
@@ -77,7 +77,7 @@ class Hypothesis:
     tokens: list[int]
     score: float
     log_prob: float
-    attention: Optional[Tensor] = None
+    attention: Tensor | None = None
     finished: bool = True
 
 
@@ -110,9 +110,13 @@ def reorder_beams(state: Any, rows: Tensor) -> Any:
     memory per decoding step.
     """
     static = getattr(type(state), "beam_static_fields", ())
-    if not static or not dataclasses.is_dataclass(state):
+    if not static or not dataclasses.is_dataclass(state) or isinstance(state, type):
         return select_state_rows(state, rows)
-    moving = {f.name: select_state_rows(getattr(state, f.name), rows) for f in dataclasses.fields(state) if f.init and f.name not in static}
+    moving = {
+        f.name: select_state_rows(getattr(state, f.name), rows)
+        for f in dataclasses.fields(state)
+        if f.init and f.name not in static
+    }
     return dataclasses.replace(state, **moving)
 
 
@@ -136,7 +140,8 @@ def penalised_score(log_prob: float, length: int, *, kind: LengthPenalty, alpha:
     if kind == "avg":
         return log_prob / max(length, 1)
     if kind == "gnmt":
-        return log_prob / ((5.0 + length) / 6.0) ** alpha
+        lp: float = ((5.0 + length) / 6.0) ** alpha  # typeshed: float ** float may be complex (not for a base > 0)
+        return log_prob / lp
     raise ValueError(f"length_penalty must be one of {_PENALTIES}, got {kind!r}")
 
 
@@ -144,8 +149,7 @@ def penalised_score(log_prob: float, length: int, *, kind: LengthPenalty, alpha:
 
 
 def _device_of(state: Any) -> torch.device:
-    leaves: list[Tensor] = []
-    map_state(lambda t: leaves.append(t) or t, state)
+    leaves = state_leaves(state)
     return leaves[0].device if leaves else torch.device("cpu")
 
 
@@ -153,7 +157,8 @@ def _limits(max_len: MaxLen, batch_size: int) -> list[int]:
     """``max_len`` as one python int per sentence."""
     if isinstance(max_len, Tensor):
         if max_len.shape != (batch_size,):
-            raise ValueError(f"max_len must be an int or a (B,) = ({batch_size},) tensor, got shape {tuple(max_len.shape)}")
+            raise ValueError(f"max_len must be an int or a (B,) = ({batch_size},) tensor, got shape "
+                             f"{tuple(max_len.shape)}")
         return [int(m) for m in max_len.tolist()]
     return [int(max_len)] * batch_size
 
@@ -165,14 +170,15 @@ def _check_common(batch_size: int, min_len: int) -> None:
         raise ValueError(f"min_len must be >= 0, got {min_len}")
 
 
-def _call(step: StepFn, tokens: Tensor, state: Any) -> tuple[Tensor, Any, Optional[Tensor]]:
+def _call(step: StepFn, tokens: Tensor, state: Any) -> tuple[Tensor, Any, Tensor | None]:
     """Run ``step`` and check that it answered one row per input row."""
     log_probs, state, attention = step(tokens, state)
     n = tokens.shape[0]
     if log_probs.dim() != 2 or log_probs.shape[0] != n:
         raise ValueError(f"step must return log_probs of shape (N, V) with N = {n}, got {tuple(log_probs.shape)}")
     if attention is not None and (attention.dim() != 2 or attention.shape[0] != n):
-        raise ValueError(f"step must return attention of shape (N, S) with N = {n} or None, got {tuple(attention.shape)}")
+        raise ValueError(f"step must return attention of shape (N, S) with N = {n} or None, got "
+                         f"{tuple(attention.shape)}")
     return log_probs, state, attention
 
 
@@ -181,7 +187,7 @@ def _forbid(log_probs: Tensor, token_id: int) -> Tensor:
     return log_probs.index_fill(1, torch.tensor([token_id], device=log_probs.device), float("-inf"))
 
 
-def _append_attention(history: Optional[Tensor], attention: Optional[Tensor], steps_before: int) -> Optional[Tensor]:
+def _append_attention(history: Tensor | None, attention: Tensor | None, steps_before: int) -> Tensor | None:
     """``(N, t, S)`` + ``(N, S)`` -> ``(N, t + 1, S)``; None as soon as any step gave no attention."""
     if attention is None or (history is None and steps_before > 0):
         return None
@@ -226,7 +232,7 @@ def _single_path(
     tokens = torch.full((len(active),), bos_id, dtype=torch.long, device=device)  # (N,)
     seqs = tokens.new_empty((len(active), 0))  # (N, 0)
     total = torch.zeros(len(active), device=device)  # (N,)
-    attn: Optional[Tensor] = None  # (N, t, S)
+    attn: Tensor | None = None  # (N, t, S)
     t = 0
     while active:
         log_probs, state, attention = _call(step, tokens, state)  # (N, V)
@@ -309,9 +315,9 @@ def sample_search(
     max_len: MaxLen,
     min_len: int = 0,
     temperature: float = 1.0,
-    top_k: Optional[int] = None,
-    top_p: Optional[float] = None,
-    generator: Optional[torch.Generator] = None,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
 ) -> list[list[Hypothesis]]:
     """Sample every next token with :func:`~seqforge.sampling.sample_next`.
 
@@ -322,8 +328,16 @@ def sample_search(
     of the sampled tokens.
     """
     return _single_path(
-        step, state, batch_size=batch_size, bos_id=bos_id, eos_id=eos_id, max_len=max_len, min_len=min_len,
-        choose=lambda log_probs: sample_next(log_probs, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator),
+        step,
+        state,
+        batch_size=batch_size,
+        bos_id=bos_id,
+        eos_id=eos_id,
+        max_len=max_len,
+        min_len=min_len,
+        choose=lambda log_probs: sample_next(
+            log_probs, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
+        ),
     )
 
 
@@ -430,7 +444,7 @@ def beam_search(
 
     tokens = torch.full((len(active) * K,), bos_id, dtype=torch.long, device=device)  # (N,)
     seqs = tokens.new_empty((len(active) * K, 0))  # (N, 0)
-    attn: Optional[Tensor] = None  # (N, t, S)
+    attn: Tensor | None = None  # (N, t, S)
     # All K beams start as the same empty prefix: keep one live so the first step yields K distinct ones.
     beam_scores = torch.zeros(len(active), K, device=device)  # (B, K)
     beam_scores[:, 1:] = float("-inf")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from seqforge.bridge import StateBridge
 from seqforge.decoders import DecoderState, RecurrentDecoder
+from seqforge.recurrent.stack import RecurrentStack
 
 
 class Seq2Seq(nn.Module):
@@ -29,7 +30,9 @@ class Seq2Seq(nn.Module):
         self.source_embedding = source_embedding
         self.encoder = encoder
         self.decoder = decoder
-        self.bridge = StateBridge(decoder.bridge, [list(layer) for layer in encoder.stack.layers], list(decoder.cells))
+        stack = cast(RecurrentStack, encoder.stack)  # what the docstring asks of the encoder
+        encoder_cells = [list(cast(nn.ModuleList, layer)) for layer in stack.layers]  # [layer][direction]
+        self.bridge = StateBridge(decoder.bridge, encoder_cells, list(decoder.cells))
         self.dropout = nn.Dropout(decoder.dropout.p)
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> DecoderState:
@@ -39,8 +42,14 @@ class Seq2Seq(nn.Module):
         return self.decoder.initial_state(layers, encoded.outputs, encoded.mask)
 
     def forward(
-        self, src: Tensor, src_lengths: Tensor, tgt_in: Tensor, *, teacher_forcing: float = 1.0, generator: Optional[torch.Generator] = None
-    ) -> tuple[Tensor, Optional[Tensor]]:
+        self,
+        src: Tensor,
+        src_lengths: Tensor,
+        tgt_in: Tensor,
+        *,
+        teacher_forcing: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
         """Logits ``(B, T, V)`` and attention ``(B, T, S)`` (or None) for the target prefix ``tgt_in``.
 
         ``teacher_forcing < 1`` is scheduled sampling (Bengio et al. 2015): at
@@ -59,11 +68,13 @@ class Seq2Seq(nn.Module):
                 y_prev = tgt_in[:, t + 1]
                 if teacher_forcing < 1.0:
                     own = step_logits.detach().argmax(dim=-1)  # (B,)
-                    use_truth = torch.rand(y_prev.shape, generator=generator, device="cpu").to(y_prev.device) < teacher_forcing
+                    use_truth = (
+                        torch.rand(y_prev.shape, generator=generator, device="cpu").to(y_prev.device) < teacher_forcing
+                    )
                     y_prev = torch.where(use_truth, y_prev, own)
         return torch.stack(logits, dim=1), torch.stack(attention, dim=1) if attention else None  # (B, T, V), (B, T, S)
 
-    def log_prob_step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+    def log_prob_step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
         """The search step function: ``(N,)`` tokens -> log-probs ``(N, V)``, state, attention ``(N, S)``."""
         logits, state, weights = self.decoder.step(tokens, state)
         return F.log_softmax(logits, dim=-1), state, weights

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import lightning as L
 import torch
@@ -20,20 +21,20 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from seqforge.builders import as_plain, instantiate
+from seqforge.checkpoint_loading import CHECKPOINT_DIR, load_checkpoint
 from seqforge.checkpoint_safety import apply_overrides, stored_run_config
 from seqforge.checkpoint_writing import AtomicCheckpointIO
-from seqforge.checkpoint_loading import CHECKPOINT_DIR, load_checkpoint
 from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
+from seqforge.embeddings import PRETRAINED_ROWS
 from seqforge.errors import ConfigError
 from seqforge.interfaces import ManuallyOptimised, ProvidesCallbacks, Reports
 from seqforge.interrupts import RunInterrupted, StopOnSignal
+from seqforge.metrics_table import print_metrics
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
 from seqforge.precision import check_precision
-from seqforge.metrics_table import print_metrics
 from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
 from seqforge.run_dir import claim, disk_errors, release
 from seqforge.vendor_adapters import every_n_train_steps, is_last_batch, save_checkpoints_now, save_last_checkpoint
-
 
 # Lightning-internal deprecation noise that users cannot act on.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
@@ -56,8 +57,9 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
     model = task.build_model(cfg, data)
     if cfg.model.init_range:
         for parameter in model.parameters():
-            # Rows loaded from model.embedding.pretrained are kept; the words without a vector get the same init as the rest.
-            kept = getattr(parameter, "_seqforge_pretrained_rows", [])
+            # Rows loaded from model.embedding.pretrained are kept; the words without a vector get the same init as the
+            # rest.
+            kept = getattr(parameter, PRETRAINED_ROWS, [])
             saved = parameter.detach()[kept].clone()
             torch.nn.init.uniform_(parameter, -cfg.model.init_range, cfg.model.init_range)
             with torch.no_grad():
@@ -66,7 +68,7 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
 
 
 def restore(
-    checkpoint: dict[str, Any], overrides: Optional[DictConfig] = None, *, source: str = "given", command: str = "evaluate"
+    checkpoint: dict[str, Any], overrides: DictConfig | None = None, *, source: str = "given", command: str = "evaluate"
 ) -> SeqforgeModule:
     """Rebuild a trained run from a checkpoint loaded by :func:`seqforge.checkpoint_loading.load_checkpoint`.
 
@@ -192,11 +194,19 @@ def _logger(cfg: DictConfig, run_dir: Path, version: str) -> Any:
 
 
 def make_trainer(
-    cfg: DictConfig, run_dir: Path, *, task: Any = None, for_fit: bool = True, resuming: bool = False, extra_callbacks: Sequence[L.Callback] = ()
+    cfg: DictConfig,
+    run_dir: Path,
+    *,
+    task: Any = None,
+    for_fit: bool = True,
+    resuming: bool = False,
+    extra_callbacks: Sequence[L.Callback] = (),
 ) -> L.Trainer:
-    """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks (and the task's, and ``extra_callbacks``) and logger."""
+    """``lightning.Trainer(**cfg.trainer)`` plus seqforge's callbacks (and the task's, and ``extra_callbacks``) and
+    logger."""
     kwargs = as_plain(cfg.trainer)
-    manual_task = isinstance(task, ManuallyOptimised) and not task.automatic_optimization  # updates its parameters itself (word2vec's kernels)
+    # updates its parameters itself (word2vec's kernels)
+    manual_task = isinstance(task, ManuallyOptimised) and not task.automatic_optimization
     if manual_task or (cfg.get("train") or {}).get("tbptt_steps") is not None:
         # Manual optimisation: Lightning refuses these arguments then; truncated BPTT clips in the module, and a
         # task that updates its parameters itself has no gradients to clip.
@@ -205,18 +215,36 @@ def make_trainer(
     if for_fit:
         logger = _logger(cfg, run_dir, _log_version(run_dir, resuming))
         return L.Trainer(
-            **kwargs, default_root_dir=str(run_dir), logger=logger, callbacks=[*_callbacks(cfg, run_dir, task.callbacks(run_dir) if isinstance(task, ProvidesCallbacks) else []), *extra_callbacks],
+            **kwargs,
+            default_root_dir=str(run_dir),
+            logger=logger,
+            callbacks=[
+                *_callbacks(cfg, run_dir, task.callbacks(run_dir) if isinstance(task, ProvidesCallbacks) else []),
+                *extra_callbacks,
+            ],
             plugins=[AtomicCheckpointIO()],
         )
-    for key in ("max_epochs", "max_steps", "max_time", "gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
-                "val_check_interval", "check_val_every_n_epoch", "num_sanity_val_steps", "limit_train_batches", "strategy",
-                "devices", "num_nodes"):
+    for key in (
+        "max_epochs",
+        "max_steps",
+        "max_time",
+        "gradient_clip_val",
+        "gradient_clip_algorithm",
+        "accumulate_grad_batches",
+        "val_check_interval",
+        "check_val_every_n_epoch",
+        "num_sanity_val_steps",
+        "limit_train_batches",
+        "strategy",
+        "devices",
+        "num_nodes",
+    ):
         kwargs.pop(key, None)
     kwargs["enable_progress_bar"] = False
     return L.Trainer(**kwargs, default_root_dir=str(run_dir), logger=False, enable_checkpointing=False, devices=1)
 
 
-def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = None) -> dict[str, dict[str, float]]:
+def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Path | None = None) -> dict[str, dict[str, float]]:
     """Fit (optionally resuming from ``ckpt_path``), then test; print and return the metrics.
 
     The run directory is claimed first (:func:`seqforge.run_dir.claim`: writable, locked,
@@ -240,12 +268,16 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Optional[Path] = 
             release(run_dir)
 
 
-def _fit_and_test(cfg: DictConfig, run_dir: Path, ckpt_path: Optional[Path], stopper: StopOnSignal) -> dict[str, dict[str, float]]:
+def _fit_and_test(
+    cfg: DictConfig, run_dir: Path, ckpt_path: Path | None, stopper: StopOnSignal
+) -> dict[str, dict[str, float]]:
     saved = load_checkpoint(ckpt_path, key="resume")[CHECKPOINT_KEY] if ckpt_path is not None else {}
     module = build_run(cfg, data_state=saved.get("data_state"))
     module.data_fingerprint = fingerprint(module.data)
     if ckpt_path is not None:
-        for change in check_unchanged(saved.get("data_fingerprint"), module.data_fingerprint, accept=cfg.accept_data_change):
+        for change in check_unchanged(
+            saved.get("data_fingerprint"), module.data_fingerprint, accept=cfg.accept_data_change
+        ):
             print(f"seqforge: {ACCEPT_KEY}=true: {change}; the checkpoint's vocabularies are kept.")
         cfg.accept_data_change = False  # accepted once, for this change: a later resume checks against the new files
         module.data.prepare()  # the current files, encoded with the saved vocabularies
@@ -253,7 +285,8 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path, ckpt_path: Optional[Path], sto
     if trainer.is_global_zero:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg))
-        print(f"seqforge: {type(module.task).__name__} | {module.data.describe()} | parameters {sum(p.numel() for p in module.model.parameters()):,}")
+        print(f"seqforge: {type(module.task).__name__} | {module.data.describe()} | parameters "
+              f"{sum(p.numel() for p in module.model.parameters()):,}")
     try:
         trainer.fit(module, datamodule=module.data, ckpt_path=str(ckpt_path) if ckpt_path else None, weights_only=True)
     except RunInterrupted:
@@ -282,7 +315,11 @@ def _write_result(cfg: DictConfig, trainer: L.Trainer, module: SeqforgeModule, r
 
     if not trainer.is_global_zero:
         return
-    monitored = [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor == cfg.checkpoint.monitor]
+    monitored = [
+        c
+        for c in trainer.checkpoint_callbacks
+        if isinstance(c, ModelCheckpoint) and c.monitor == cfg.checkpoint.monitor
+    ]
     score = monitored[0].best_model_score if monitored else None
     write_result(run_dir, make_result(
         monitor=cfg.checkpoint.monitor, mode=cfg.checkpoint.mode, best=None if score is None else float(score),
@@ -290,7 +327,9 @@ def _write_result(cfg: DictConfig, trainer: L.Trainer, module: SeqforgeModule, r
     ))
 
 
-def evaluate_checkpoint(checkpoint_path: Path, splits: list[str], overrides: Optional[DictConfig] = None) -> dict[str, dict[str, float]]:
+def evaluate_checkpoint(
+    checkpoint_path: Path, splits: list[str], overrides: DictConfig | None = None
+) -> dict[str, dict[str, float]]:
     """Metrics of a checkpoint on the given splits (``valid``, ``test``)."""
     module = restore(load_checkpoint(checkpoint_path), overrides, source=f"`ckpt={checkpoint_path}`")
     check_accelerator(module.cfg.trainer.accelerator)

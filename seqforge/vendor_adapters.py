@@ -11,8 +11,9 @@ module costs nothing.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import argparse
@@ -33,33 +34,80 @@ class PrivateApi:
     distribution: str
     module: str
     path: str
-    parameters: Optional[tuple[str, ...]]
+    parameters: tuple[str, ...] | None
     used_by: str
 
 
 #: What the adapters rely on. Instance attributes (set in ``__init__``) are checked on a fresh instance by the test.
 PRIVATE_APIS: tuple[PrivateApi, ...] = (
     PrivateApi("hydra-core", "hydra._internal.utils", "get_args_parser", (), "hydra_args_parser"),
-    PrivateApi("hydra-core", "hydra._internal.utils", "_run_hydra",
-               ("args", "args_parser", "task_function", "config_path", "config_name"), "run_hydra"),
-    PrivateApi("hydra-core", "hydra._internal.config_loader_impl", "ConfigLoaderImpl._apply_overrides_to_config",
-               ("overrides", "cfg"), "wrap_override_application"),
+    PrivateApi(
+        "hydra-core",
+        "hydra._internal.utils",
+        "_run_hydra",
+        ("args", "args_parser", "task_function", "config_path", "config_name"),
+        "run_hydra",
+    ),
+    PrivateApi(
+        "hydra-core",
+        "hydra._internal.config_loader_impl",
+        "ConfigLoaderImpl._apply_overrides_to_config",
+        ("overrides", "cfg"),
+        "wrap_override_application",
+    ),
     PrivateApi("omegaconf", "omegaconf", "DictConfig._get_node", ("self", "key"), "raw_child"),
-    PrivateApi("hydra-optuna-sweeper", "hydra_plugins.hydra_optuna_sweeper._impl", "OptunaSweeperImpl.sweep",
-               ("self", "arguments"), "wrap_optuna_sweep"),
-    PrivateApi("lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._save_last_checkpoint",
-               ("self", "trainer", "monitor_candidates"), "save_last_checkpoint"),
-    PrivateApi("lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._monitor_candidates", ("self", "trainer"),
-               "save_last_checkpoint"),
-    PrivateApi("lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._last_global_step_saved", None,
-               "save_last_checkpoint"),
-    PrivateApi("lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._save_topk_checkpoint",
-               ("self", "trainer", "monitor_candidates"), "save_checkpoints_now"),
-    PrivateApi("lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._should_skip_saving_checkpoint", ("self", "trainer"),
-               "save_checkpoints_now"),
-    PrivateApi("lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._every_n_train_steps", None, "every_n_train_steps"),
-    PrivateApi("lightning", "lightning.pytorch", "Trainer.fit_loop.epoch_loop.batch_progress.is_last_batch", None,
-               "is_last_batch"),
+    PrivateApi(
+        "hydra-optuna-sweeper",
+        "hydra_plugins.hydra_optuna_sweeper._impl",
+        "OptunaSweeperImpl.sweep",
+        ("self", "arguments"),
+        "wrap_optuna_sweep",
+    ),
+    PrivateApi(
+        "lightning",
+        "lightning.pytorch.callbacks",
+        "ModelCheckpoint._save_last_checkpoint",
+        ("self", "trainer", "monitor_candidates"),
+        "save_last_checkpoint",
+    ),
+    PrivateApi(
+        "lightning",
+        "lightning.pytorch.callbacks",
+        "ModelCheckpoint._monitor_candidates",
+        ("self", "trainer"),
+        "save_last_checkpoint",
+    ),
+    PrivateApi(
+        "lightning",
+        "lightning.pytorch.callbacks",
+        "ModelCheckpoint._last_global_step_saved",
+        None,
+        "save_last_checkpoint",
+    ),
+    PrivateApi(
+        "lightning",
+        "lightning.pytorch.callbacks",
+        "ModelCheckpoint._save_topk_checkpoint",
+        ("self", "trainer", "monitor_candidates"),
+        "save_checkpoints_now",
+    ),
+    PrivateApi(
+        "lightning",
+        "lightning.pytorch.callbacks",
+        "ModelCheckpoint._should_skip_saving_checkpoint",
+        ("self", "trainer"),
+        "save_checkpoints_now",
+    ),
+    PrivateApi(
+        "lightning", "lightning.pytorch.callbacks", "ModelCheckpoint._every_n_train_steps", None, "every_n_train_steps"
+    ),
+    PrivateApi(
+        "lightning",
+        "lightning.pytorch",
+        "Trainer.fit_loop.epoch_loop.batch_progress.is_last_batch",
+        None,
+        "is_last_batch",
+    ),
 )
 
 #: The marker a wrapper carries, so wrapping twice (a second ``seqforge train`` in one process, tests) is a no-op.
@@ -67,7 +115,7 @@ _WRAPPED = "_seqforge_wrapped"
 
 
 # -- Hydra ------------------------------------------------------------------------------------------------
-def hydra_args_parser() -> "argparse.ArgumentParser":
+def hydra_args_parser() -> argparse.ArgumentParser:
     """Hydra's own command-line parser (``--multirun``, ``--cfg``, overrides, ...).
 
     Private: ``hydra._internal.utils.get_args_parser``. ``@hydra.main`` builds it
@@ -81,7 +129,7 @@ def hydra_args_parser() -> "argparse.ArgumentParser":
     return get_args_parser()
 
 
-def run_hydra(args: "argparse.Namespace", parser: "argparse.ArgumentParser", task_function: Callable[[Any], Any],
+def run_hydra(args: argparse.Namespace, parser: argparse.ArgumentParser, task_function: Callable[[Any], Any],
               *, config_path: str, config_name: str) -> None:
     """What ``@hydra.main`` does (compose, ``-m`` sweeps, ``--cfg``, run directory, logging) for parsed ``args``.
 
@@ -91,10 +139,14 @@ def run_hydra(args: "argparse.Namespace", parser: "argparse.ArgumentParser", tas
     """
     from hydra._internal.utils import _run_hydra
 
-    _run_hydra(args=args, args_parser=parser, task_function=task_function, config_path=config_path, config_name=config_name)
+    _run_hydra(
+        args=args, args_parser=parser, task_function=task_function, config_path=config_path, config_name=config_name
+    )
 
 
-def wrap_override_application(wrap: Callable[[Callable[[list[Any], Any], None]], Callable[[list[Any], Any], None]]) -> None:
+def wrap_override_application(
+    wrap: Callable[[Callable[[list[Any], Any], None]], Callable[[list[Any], Any], None]],
+) -> None:
     """Replace the step that applies ``key=value`` overrides to the composed config by ``wrap(original)``; idempotent.
 
     Private: the static method ``ConfigLoaderImpl._apply_overrides_to_config(overrides, cfg)``
@@ -106,12 +158,18 @@ def wrap_override_application(wrap: Callable[[Callable[[list[Any], Any], None]],
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
 
     original = ConfigLoaderImpl.__dict__.get("_apply_overrides_to_config")
-    if original is None or getattr(original, _WRAPPED, False) or getattr(getattr(original, "__func__", None), _WRAPPED, False):
+    if (
+        original is None
+        or getattr(original, _WRAPPED, False)
+        or getattr(getattr(original, "__func__", None), _WRAPPED, False)
+    ):
         return
     apply = original.__func__ if isinstance(original, staticmethod) else original
     wrapped = wrap(apply)
     setattr(wrapped, _WRAPPED, True)
-    ConfigLoaderImpl._apply_overrides_to_config = staticmethod(wrapped)  # type: ignore[method-assign]
+    # mypy sees the attribute as the bare function and cannot check a patched method: at run time the class needs the
+    # staticmethod descriptor itself
+    ConfigLoaderImpl._apply_overrides_to_config = staticmethod(wrapped)  # type: ignore[method-assign, assignment]
 
 
 def raw_child(node: Any, key: str) -> Any:
@@ -152,7 +210,8 @@ def save_last_checkpoint(checkpoint: Any, trainer: Any) -> None:
     ``CHECKPOINT_NAME_LAST`` pattern and top-k bookkeeping), and ``ModelCheckpoint``
     only writes it from its own hooks; ``trainer.save_checkpoint`` would bypass all of that.
     """
-    if checkpoint._last_global_step_saved != trainer.global_step:  # not saved at this step yet (Lightning's own bookkeeping)
+    # not saved at this step yet (Lightning's own bookkeeping)
+    if checkpoint._last_global_step_saved != trainer.global_step:
         checkpoint._save_last_checkpoint(trainer, checkpoint._monitor_candidates(trainer))
 
 

@@ -40,11 +40,18 @@ def run_seqforge(
 
 
 def interrupted_lm_run(tmp_path: Path) -> list[str]:
-    """Overrides of the small LM run that the kill/signal-then-resume tests stop and resume (crosses epochs, saves every 5 steps)."""
+    """Overrides of the small LM run that the kill/signal-then-resume tests stop and resume (crosses epochs, saves every
+    5 steps)."""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=800)  # 22 training batches per epoch: the runs cross epochs
     return [
-        f"data.path={corpus}", "trainer.max_steps=40", "trainer.val_check_interval=10", "checkpoint.every_n_train_steps=5",
-        "model.dropout=0.2", "task.sample_length=0", "seed=7", *TINY,
+        f"data.path={corpus}",
+        "trainer.max_steps=40",
+        "trainer.val_check_interval=10",
+        "checkpoint.every_n_train_steps=5",
+        "model.dropout=0.2",
+        "task.sample_length=0",
+        "seed=7",
+        *TINY,
     ]
 
 
@@ -56,7 +63,8 @@ def write_corpus(path: Path, chars: int = 6000) -> Path:
     return path
 
 
-#: A Lightning callback module (write it to a file, put its folder on PYTHONPATH, add it as a `callbacks.kill` override):
+# : A Lightning callback module (write it to a file, put its folder on PYTHONPATH, add it as a `callbacks.kill`
+# override):
 #: SIGKILL the process after optimiser step `step`: no cleanup, no final checkpoint — a crash for resume tests.
 KILL_AT_STEP = '''
 import os, signal

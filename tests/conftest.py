@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,8 @@ pytest_plugins = ["pytester"]  # tests/testing/test_testing.py runs seqforge.tes
 
 @pytest.fixture
 def config_store() -> Iterator[Any]:
-    """Hydra's ConfigStore, with the component groups (model/cell, task, ...) restored and GlobalHydra cleared after the test."""
+    """Hydra's ConfigStore, with the component groups (model/cell, task, ...) restored and GlobalHydra cleared after the
+    test."""
     from hydra.core.config_store import ConfigStore
     from hydra.core.global_hydra import GlobalHydra
 
@@ -43,7 +45,8 @@ def config_store() -> Iterator[Any]:
 
 @pytest.fixture
 def plugin_env(seqforge_plugin_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """No SEQFORGE_* plugin variables from the caller's environment (the fixture seqforge's pytest plugin gives authors)."""
+    """No SEQFORGE_* plugin variables from the caller's environment (the fixture seqforge's pytest plugin gives
+    authors)."""
     return seqforge_plugin_env
 
 
@@ -51,6 +54,7 @@ def plugin_env(seqforge_plugin_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def fake_site(tmp_path: Path, plugin_env: pytest.MonkeyPatch) -> Iterator[Path]:
     """``seqforge-fake-plugins`` (see fixtures/fake_dist.py) installed on ``sys.path`` for this test only."""
     from fixtures.fake_dist import write_fake_distribution
+
     from seqforge.plugin_manager import get_plugins
 
     get_plugins()  # the process-wide plugins are loaded (and cached) before the fake distribution appears

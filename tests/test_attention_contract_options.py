@@ -26,7 +26,8 @@ class Damped(nn.Module):
 
 
 class NeedsStep(nn.Module):
-    """Dot-product attention over positions ``step - 1 .. step + 1`` (clipped to the row): it cannot run without the step."""
+    """Dot-product attention over positions ``step - 1 .. step + 1`` (clipped to the row): it cannot run without the
+    step."""
 
     needs_step = True
 
@@ -37,13 +38,15 @@ class NeedsStep(nn.Module):
     def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys=None, *, step: Tensor) -> tuple[Tensor, Tensor]:
         centre = torch.minimum(step, mask.sum(-1) - 1)  # (B,)
         near = (torch.arange(mask.shape[1]).unsqueeze(0) - centre.unsqueeze(1)).abs() <= 1  # (B, S)
-        scores = torch.bmm(self.w(memory), query.unsqueeze(2)).squeeze(2).masked_fill(~(near & mask), float("-inf"))  # (B, S)
+        # (B, S)
+        scores = torch.bmm(self.w(memory), query.unsqueeze(2)).squeeze(2).masked_fill(~(near & mask), float("-inf"))
         weights = torch.softmax(scores, dim=-1)  # (B, S)
         return torch.bmm(weights.unsqueeze(1), memory).squeeze(1), weights
 
 
 def test_a_declared_sub_distribution_passes_and_an_undeclared_one_breaks() -> None:
-    """weights_sum_to_one=False relaxes "weights sum to 1" to sums in (0, 1]; sums above 1 or undeclared damping still break"""
+    """weights_sum_to_one=False relaxes "weights sum to 1" to sums in (0, 1]; sums above 1 or undeclared damping still
+    break"""
     check_attention(Damped, {"factor": 0.5})
     with pytest.raises(ContractError, match="weights sum to 1"):
         check_attention(Damped, {"factor": 1.5})

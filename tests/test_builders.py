@@ -45,5 +45,6 @@ def test_a_factory_that_rejects_its_wiring_is_named_by_key() -> None:
 
 def test_an_unknown_target_is_named_by_key() -> None:
     """A target that cannot be imported names the key and points at the plugins"""
-    with pytest.raises(ConfigError, match=r"(?s)Could not build `model.cell` from `_target_: nowhere.Cell`.*seqforge plugins list"):
+    with pytest.raises(ConfigError, match=r"(?s)Could not build `model.cell` from `_target_: nowhere.Cell`.*seqforge "
+                                          r"plugins list"):
         instantiate(OmegaConf.create({"_target_": "nowhere.Cell"}), "model.cell", input_size=3)

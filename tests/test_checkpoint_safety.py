@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import torch
-
 from cli_helpers import run_seqforge, run_seqforge_in_process
 from test_bad_input import assert_clean_failure
+
 from seqforge.checkpoint_safety import CALLBACK_TARGETS, inert, safe_stored_config, stored_run_config
 from seqforge.errors import ConfigError, DataError
 
@@ -72,19 +72,25 @@ COMMANDS = [
 
 @pytest.mark.parametrize("command,args", COMMANDS, ids=[c for c, _ in COMMANDS])
 @pytest.mark.requires_plugins("rnn")
-def test_a_checkpoint_naming_builtins_open_touches_no_file(tmp_path: Path, victim: Path, command: str, args: list[str]) -> None:
+def test_a_checkpoint_naming_builtins_open_touches_no_file(
+    tmp_path: Path, victim: Path, command: str, args: list[str]
+) -> None:
     """`task: {_target_: builtins.open, file: …, mode: w}` is refused by every command; no file is created or changed"""
     ckpt = _write_checkpoint(tmp_path / "evil.ckpt", _config(task=_opener(victim)))
     before = _files(tmp_path)
     where = [f"resume={ckpt}"] if command == "train" else [f"ckpt={ckpt}"]
-    result = run_seqforge_in_process(command, *where, *args, cwd=tmp_path, stdin="hello\n")  # the refusal, not the process, is the subject
+    # the refusal, not the process, is the subject
+    result = run_seqforge_in_process(command, *where, *args, cwd=tmp_path, stdin="hello\n")
     assert_clean_failure(result, "is refused", "`task._target_`", "`builtins.open`", "Nothing was built or written")
     assert _files(tmp_path) == before  # the victim keeps its content; no output, log or run directory appears
 
 
 @pytest.mark.requires_plugins("rnn")
-def test_resume_refuses_a_stored_callback_that_is_not_allow_listed_and_names_the_fix(tmp_path: Path, victim: Path) -> None:
-    """`callbacks.evil={_target_: builtins.open …}` stored in a checkpoint never runs on resume=; the message says `~callbacks.evil`"""
+def test_resume_refuses_a_stored_callback_that_is_not_allow_listed_and_names_the_fix(
+    tmp_path: Path, victim: Path
+) -> None:
+    """`callbacks.evil={_target_: builtins.open …}` stored in a checkpoint never runs on resume=; the message says
+    `~callbacks.evil`"""
     ckpt = _write_checkpoint(tmp_path / "evil.ckpt", _config(callbacks={"evil": _opener(victim)}))
     before = _files(tmp_path)
     result = run_seqforge_in_process("train", f"resume={ckpt}", cwd=tmp_path)
@@ -117,6 +123,7 @@ def test_targets_outside_the_registry_are_refused_wherever_they_sit(changes: dic
 def test_a_genuine_config_passes_unchanged() -> None:
     """Every target a composed run stores is a registered one, so real checkpoints still load"""
     from compose_helpers import compose_config
+
     from seqforge.builders import as_plain
 
     for overrides in ([], ["experiment=translate_demo"], ["experiment=tagging_demo"], ["experiment=word2vec_demo"]):
@@ -125,7 +132,9 @@ def test_a_genuine_config_passes_unchanged() -> None:
 
 
 @pytest.mark.requires_plugins("rnn")
-def test_restore_refuses_before_building_anything(tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_restore_refuses_before_building_anything(
+    tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """restore() raises before a single target is imported or called: builtins.open is never reached"""
     from seqforge.train import restore
 
@@ -133,7 +142,7 @@ def test_restore_refuses_before_building_anything(tmp_path: Path, victim: Path, 
     real_open = builtins.open
     monkeypatch.setattr(builtins, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
     checkpoint = {"state_dict": {}, "seqforge": {"config": _config(model={"cell": _opener(victim), "encoder": LM})}}
-    with pytest.raises(ConfigError, match="model.cell._target_"):
+    with pytest.raises(ConfigError, match=r"model\.cell\._target_"):
         restore(checkpoint, source="`ckpt=evil.ckpt`")
     assert not [a for a in opened if str(victim) in map(str, a)]
     assert victim.read_text() == "precious\n"
@@ -147,10 +156,12 @@ def test_stored_callbacks_are_dropped_unless_resuming() -> None:
     assert safe_stored_config(_config(callbacks={"evil": evil}), source="x")["callbacks"] == {}
     assert safe_stored_config(_config(callbacks={"es": early}), source="x", resuming=True)["callbacks"] == {"es": early}
     assert early["_target_"] in CALLBACK_TARGETS
-    with pytest.raises(ConfigError, match="callbacks.evil._target_"):
+    with pytest.raises(ConfigError, match=r"callbacks\.evil\._target_"):
         safe_stored_config(_config(callbacks={"evil": evil, "es": early}), source="x", resuming=True)
     # the user deletes it on the command line (`~callbacks.evil`): dropped unchecked, the rest kept
-    kept = safe_stored_config(_config(callbacks={"evil": evil, "es": early}), source="x", resuming=True, replaced_callbacks={"evil"})
+    kept = safe_stored_config(
+        _config(callbacks={"evil": evil, "es": early}), source="x", resuming=True, replaced_callbacks={"evil"}
+    )
     assert kept["callbacks"] == {"es": early}
 
 
@@ -213,7 +224,7 @@ def test_a_pickle_given_as_pretrained_vectors_is_refused_without_running_it(tmp_
     """`model.embedding.pretrained` is parsed as word2vec text/binary, never unpickled"""
     from seqforge.embeddings import read_word2vec
 
-    with pytest.raises(DataError, match="model.embedding.pretrained"):
+    with pytest.raises(DataError, match=r"model\.embedding\.pretrained"):
         read_word2vec(_pickle_bomb(tmp_path / "vectors.pt", victim))
     assert victim.read_text() == "precious\n"
 
@@ -233,7 +244,9 @@ def _registry_with_moved_task() -> Any:
     from seqforge.tasks.configs import LanguageModelTaskConfig
 
     registry = Registry(store_configs=False)
-    registry.task("lm", "seqforge.tasks.lm.LanguageModelTask", LanguageModelTaskConfig, formerly=["oldpkg.tasks.LanguageModel"])
+    registry.task(
+        "lm", "seqforge.tasks.lm.LanguageModelTask", LanguageModelTaskConfig, formerly=["oldpkg.tasks.LanguageModel"]
+    )
     registry.data("text", TEXT["_target_"], LanguageModelTaskConfig)
     registry.encoder("recurrent", "seqforge.encoders.RecurrentEncoder", LanguageModelTaskConfig)
     registry.cell("lstm", LSTM["_target_"], LanguageModelTaskConfig)
@@ -243,7 +256,11 @@ def _registry_with_moved_task() -> Any:
 @pytest.mark.requires_plugins("rnn")
 def test_a_checkpoint_naming_a_former_path_loads_as_the_current_component() -> None:
     """`formerly=` at registration: a checkpoint written before the plugin moved its class builds the class's new path"""
-    config = _config(task={"_target_": "oldpkg.tasks.LanguageModel", "bptt": 5}, data=TEXT, model={"cell": LSTM, "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"}})
+    config = _config(
+        task={"_target_": "oldpkg.tasks.LanguageModel", "bptt": 5},
+        data=TEXT,
+        model={"cell": LSTM, "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"}},
+    )
     plain = safe_stored_config(config, source="x", registry=_registry_with_moved_task())
     assert plain["task"] == {"_target_": "seqforge.tasks.lm.LanguageModelTask", "bptt": 5}
 
@@ -251,8 +268,12 @@ def test_a_checkpoint_naming_a_former_path_loads_as_the_current_component() -> N
 @pytest.mark.requires_plugins("rnn")
 def test_a_former_path_is_still_only_accepted_in_its_own_slot() -> None:
     """A former task path stored as the data module is refused like any wrong-kind target"""
-    config = _config(data={"_target_": "oldpkg.tasks.LanguageModel"}, task=LM, model={"cell": LSTM, "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"}})
-    with pytest.raises(ConfigError, match="stored config key `data._target_`.*registered as a task, not a data"):
+    config = _config(
+        data={"_target_": "oldpkg.tasks.LanguageModel"},
+        task=LM,
+        model={"cell": LSTM, "encoder": {"_target_": "seqforge.encoders.RecurrentEncoder"}},
+    )
+    with pytest.raises(ConfigError, match=r"stored config key `data\._target_`.*registered as a task, not a data"):
         safe_stored_config(config, source="x", registry=_registry_with_moved_task())
 
 
@@ -263,4 +284,6 @@ def test_formerly_must_be_a_list_of_import_paths(formerly: Any) -> None:
     from seqforge.tasks.configs import LanguageModelTaskConfig
 
     with pytest.raises(PluginError, match="formerly="):
-        Registry(store_configs=False).task("lm", "seqforge.tasks.lm.LanguageModelTask", LanguageModelTaskConfig, formerly=formerly)
+        Registry(store_configs=False).task(
+            "lm", "seqforge.tasks.lm.LanguageModelTask", LanguageModelTaskConfig, formerly=formerly
+        )

@@ -7,13 +7,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from compose_helpers import compose_config
+
 from seqforge.plugin_manager import get_registry
 
 #: Small enough that building and one forward pass take milliseconds.
 TINY = ["model.hidden_size=8", "model.embedding_dim=8", "data.seq_len=6", "data.batch_size=2", "data.eval_batch_size=2"]
-WORDS = "the cat sat on a mat while my dog ran to the big red barn and back".split()
+WORDS = [
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "a",
+    "mat",
+    "while",
+    "my",
+    "dog",
+    "ran",
+    "to",
+    "the",
+    "big",
+    "red",
+    "barn",
+    "and",
+    "back",
+]
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +106,8 @@ def test_char_lm_experiment_composes_the_default_job(corpus: Path) -> None:
 
 @pytest.mark.requires_plugins("rnn")
 def test_ptb_small_experiment_matches_zaremba_small(ptb_folder: Path) -> None:
-    """experiment=ptb_small: 2x200 LSTM, word tokens, SGD lr 1, clip 5, 13 epochs, init 0.1, and it builds on PTB-style files"""
+    """experiment=ptb_small: 2x200 LSTM, word tokens, SGD lr 1, clip 5, 13 epochs, init 0.1, and it builds on PTB-style
+    files"""
     cfg = compose_config(["experiment=ptb_small", f"data.path={ptb_folder}"])
     assert (cfg.model.num_layers, cfg.model.hidden_size, cfg.model.embedding_dim) == (2, 200, 200)
     assert (cfg.model.dropout, cfg.model.init_range) == (0.0, 0.1)
@@ -109,7 +128,11 @@ def test_ptb_small_experiment_composes_with_another_cell(ptb_folder: Path) -> No
 # -- typed overrides ------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("override", "key"),
-    [("model.hidden_size=abc", "model.hidden_size"), ("model.cell.forget_bias=abc", "model.cell.forget_bias"), ("data.batch_size=big", "data.batch_size")],
+    [
+        ("model.hidden_size=abc", "model.hidden_size"),
+        ("model.cell.forget_bias=abc", "model.cell.forget_bias"),
+        ("data.batch_size=big", "data.batch_size"),
+    ],
 )
 @pytest.mark.requires_plugins("rnn")
 def test_wrong_typed_override_fails_at_composition_naming_the_key(override: str, key: str) -> None:
@@ -133,8 +156,16 @@ def test_unknown_component_override_lists_options_and_suggests(capsys: pytest.Ca
 
 
 # -- sequence to sequence: every cell x every attention ------------------------------------------
-TINY_DATES = ["task=translation", "data=dates", "data.n_train=40", "data.n_valid=8", "data.n_test=8", "data.batch_size=4",
-              "model.hidden_size=8", "model.embedding_dim=8"]
+TINY_DATES = [
+    "task=translation",
+    "data=dates",
+    "data.n_train=40",
+    "data.n_valid=8",
+    "data.n_test=8",
+    "data.batch_size=4",
+    "model.hidden_size=8",
+    "model.embedding_dim=8",
+]
 
 
 @pytest.mark.parametrize("attention", get_registry().names("attention"))
@@ -146,7 +177,9 @@ def test_every_cell_and_attention_compose_into_a_working_seq2seq(cell: str, atte
     from seqforge.train import build_run
 
     bidirectional = "false" if attention == "luong_dot" else "true"  # dot needs equal encoder/decoder sizes
-    cfg = compose_config([*TINY_DATES, f"model/cell={cell}", f"model/attention={attention}", f"model.bidirectional={bidirectional}"])
+    cfg = compose_config(
+        [*TINY_DATES, f"model/cell={cell}", f"model/attention={attention}", f"model.bidirectional={bidirectional}"]
+    )
     module = build_run(cfg)
     batch = next(iter(module.data.train_dataloader()))
     logits, weights = module.model(batch.src, batch.src_lengths, batch.tgt_in)

@@ -7,15 +7,18 @@ from importlib import resources
 
 import pytest
 import torch
+from compose_helpers import compose_config
 from omegaconf import OmegaConf
 
-from compose_helpers import compose_config
 from seqforge.config import OPTIMISERS, OptimConfig, TrainerConfig, optim_config
 from seqforge.module import make_optimizer
 from seqforge.precision import ADAPTIVE_OPTIMISERS
 
-TRAINER_PRESETS = sorted(p.name.removesuffix(".yaml") for p in resources.files("seqforge.conf").joinpath("trainer").iterdir()
-                         if p.name.endswith(".yaml"))
+TRAINER_PRESETS = sorted(
+    p.name.removesuffix(".yaml")
+    for p in resources.files("seqforge.conf").joinpath("trainer").iterdir()
+    if p.name.endswith(".yaml")
+)
 
 
 def own_keys(preset: str) -> dict:
@@ -37,7 +40,9 @@ def test_a_trainer_preset_changes_only_the_keys_it_sets_on_purpose(preset: str) 
     own = own_keys(preset)
     if preset == "default":
         disagree = {k: (v, defaults.get(k, "<no such key>")) for k, v in own.items() if defaults.get(k, object()) != v}
-        assert not disagree, f"seqforge/conf/trainer/default.yaml disagrees with TrainerConfig (yaml, dataclass): {disagree}"
+        assert not disagree, (
+            f"seqforge/conf/trainer/default.yaml disagrees with TrainerConfig (yaml, dataclass): {disagree}"
+        )
         expected = defaults
     else:
         expected = {**defaults, **own}
@@ -49,7 +54,11 @@ def test_a_trainer_preset_changes_only_the_keys_it_sets_on_purpose(preset: str) 
 def test_the_default_run_is_the_trainer_dataclass_and_optim_adam() -> None:
     cfg = compose_config()
     assert OmegaConf.to_container(cfg.trainer) == dataclasses.asdict(TrainerConfig())
-    assert OmegaConf.to_container(cfg.optim) == dataclasses.asdict(OptimConfig()) == dataclasses.asdict(optim_config("adam"))
+    assert (
+        OmegaConf.to_container(cfg.optim)
+        == dataclasses.asdict(OptimConfig())
+        == dataclasses.asdict(optim_config("adam"))
+    )
 
 
 @pytest.mark.parametrize("name", list(OPTIMISERS))
@@ -71,5 +80,6 @@ def test_every_optimiser_in_the_table_is_selectable_and_builds_its_class(name: s
 def test_an_optimiser_outside_the_table_is_refused_naming_the_choices() -> None:
     from seqforge.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"optim.name='lion' is not known; expected one of: adam, adamw, sgd, rmsprop, adagrad"):
+    with pytest.raises(ConfigError, match=r"optim.name='lion' is not known; expected one of: adam, adamw, sgd, "
+                                          r"rmsprop, adagrad"):
         make_optimizer(OmegaConf.create({"name": "lion", "lr": 1.0, "weight_decay": 0.0, "momentum": 0.0}), [])

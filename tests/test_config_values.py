@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, run_seqforge, run_seqforge_in_process, write_corpus
 from compose_helpers import compose_config
 from test_bad_input import assert_clean_failure
+
 from seqforge.errors import ConfigError, SeqforgeError
 
 
@@ -30,7 +30,8 @@ def test_a_misspelt_key_names_the_nearest_valid_one_not_the_plus_hint(tmp_path: 
 def test_adding_a_key_to_a_typed_group_with_plus_is_refused(tmp_path: Path) -> None:
     """`+model.hiden_size=10` would train and leave an unloadable checkpoint: refused, naming the nearest key"""
     result = run_seqforge("train", "+model.hiden_size=10", "trainer.max_steps=1", cwd=tmp_path)
-    assert_clean_failure(result, "would add `hiden_size` to `model`", "typed (ModelConfig)", "Did you mean `model.hidden_size=10`?")
+    assert_clean_failure(result, "would add `hiden_size` to `model`", "typed (ModelConfig)", "Did you mean "
+                                                                                             "`model.hidden_size=10`?")
     assert not (tmp_path / "outputs").exists() or not list((tmp_path / "outputs").rglob("*.ckpt"))
 
 
@@ -42,12 +43,16 @@ def test_override_hook_in_process(config_store, monkeypatch: pytest.MonkeyPatch)
 
     from seqforge.config_keys import install_override_checks
 
-    monkeypatch.setattr(ConfigLoaderImpl, "_apply_overrides_to_config", ConfigLoaderImpl.__dict__["_apply_overrides_to_config"])
+    monkeypatch.setattr(
+        ConfigLoaderImpl, "_apply_overrides_to_config", ConfigLoaderImpl.__dict__["_apply_overrides_to_config"]
+    )
     install_override_checks()
     install_override_checks()  # idempotent
     with pytest.raises(ConfigCompositionException, match=r"Did you mean `model.hidden_size=3`"):
         compose_config(["modle.hidden_size=3"])
-    with pytest.raises(ConfigCompositionException, match=r"would add `sample_lenght` to `task`.*`task.sample_length=3`"):
+    with pytest.raises(
+        ConfigCompositionException, match=r"would add `sample_lenght` to `task`.*`task.sample_length=3`"
+    ):
         compose_config(["+task.sample_lenght=3"])
     cfg = compose_config(["+callbacks.x._target_=a.B", "+optim.scheduler.kwargs.gamma=0.5", "++model.hidden_size=7"])
     assert cfg.callbacks.x._target_ == "a.B" and cfg.optim.scheduler.kwargs.gamma == 0.5 and cfg.model.hidden_size == 7
@@ -98,11 +103,15 @@ def test_a_misspelt_override_on_evaluate_names_the_nearest_key() -> None:
     ("optim.lr=-1", ["optim.lr=-1.0", "learning rate"]),
 ])
 @pytest.mark.requires_plugins("rnn")
-def test_values_lightning_or_torch_would_refuse_are_named_by_key(tmp_path: Path, override: str, fragments: list[str]) -> None:
+def test_values_lightning_or_torch_would_refuse_are_named_by_key(
+    tmp_path: Path, override: str, fragments: list[str]
+) -> None:
     """A negative max_steps or lr: exit 1, one paragraph naming the key, nothing written outside the run directory"""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=2000)
     before = _files(tmp_path)
-    result = run_seqforge("train", f"data.path={corpus}", *TINY, override, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    result = run_seqforge(
+        "train", f"data.path={corpus}", *TINY, override, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path
+    )
     assert result.returncode == 1
     assert_clean_failure(result, *fragments)
     assert {f for f in _files(tmp_path) - before if not f.startswith("run")} == set()
@@ -121,7 +130,13 @@ def test_gpu_accelerator_without_a_gpu_is_named(tmp_path: Path) -> None:
 @pytest.mark.requires_plugins("rnn", "seq2seq")
 def test_beam_size_zero_is_named_by_key(tmp_path: Path) -> None:
     """`task.decode.beam_size=0` fails when the task is built, naming the key (translate takes it as decode.beam_size)"""
-    result = run_seqforge("train", "experiment=translate_demo", "task.decode.beam_size=0", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    result = run_seqforge(
+        "train",
+        "experiment=translate_demo",
+        "task.decode.beam_size=0",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+    )
     assert_clean_failure(result, "task.decode.beam_size=0", "a number of beams >= 1", "decode.beam_size=")
 
 
@@ -168,7 +183,7 @@ def test_nan_at_the_first_step_does_not_promise_a_checkpoint(tmp_path: Path) -> 
         return loss * float("nan"), logs, carry
 
     module.task.training_step = poisoned
-    with pytest.raises(SeqforgeError, match="at step 0 .*No checkpoint had been written yet") as caught:
+    with pytest.raises(SeqforgeError, match=r"at step 0 .*No checkpoint had been written yet") as caught:
         make_trainer(cfg, tmp_path).fit(module, datamodule=module.data)
     assert "last good checkpoint is kept" not in str(caught.value)
 
@@ -184,8 +199,8 @@ def test_core_left_out_of_seqforge_plugins_is_named(tmp_path: Path) -> None:
 def test_a_task_without_translate_names_the_command_that_applies_it() -> None:
     """A classifier is sent to `seqforge predict`, a language model to `seqforge generate`"""
     from seqforge.command_io import command_for
-    from seqforge_labelled.classification import ClassificationTask  # a plugin task as the subject
     from seqforge.tasks.lm import LanguageModelTask
+    from seqforge_labelled.classification import ClassificationTask  # a plugin task as the subject
 
     assert "`seqforge predict`" in command_for(ClassificationTask())
     assert "`seqforge generate`" in command_for(LanguageModelTask())
@@ -223,7 +238,9 @@ def test_a_truncated_checkpoint_is_not_a_readable_checkpoint(tmp_path: Path) -> 
     from seqforge.builders import as_plain
 
     whole = tmp_path / "whole.ckpt"
-    torch.save({"state_dict": {"w": torch.randn(256, 256)}, "seqforge": {"config": as_plain(compose_config([]))}}, whole)
+    torch.save(
+        {"state_dict": {"w": torch.randn(256, 256)}, "seqforge": {"config": as_plain(compose_config([]))}}, whole
+    )
     path = tmp_path / "torn.ckpt"
     path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     result = run_seqforge_in_process("generate", f"ckpt={path}", cwd=tmp_path)

@@ -15,7 +15,9 @@ from seqforge.errors import ConfigError, DataError
 
 
 def write_text_vectors(path: Path, words: list[str], vectors: np.ndarray) -> Path:
-    rows = [f"{len(words)} {vectors.shape[1]}"] + [w + " " + " ".join(f"{x:.6f}" for x in v) for w, v in zip(words, vectors)]
+    rows = [f"{len(words)} {vectors.shape[1]}"] + [
+        w + " " + " ".join(f"{x:.6f}" for x in v) for w, v in zip(words, vectors)
+    ]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
@@ -42,7 +44,9 @@ def test_known_tokens_are_copied_and_oov_counted(tmp_path: Path) -> None:
     embedding = nn.Embedding(5, 3)
     before = embedding.weight.detach().clone()
     report = load_pretrained(embedding, ["<pad>", "the", "Cat", "dog", "emu"], EmbeddingConfig(pretrained=str(path)))
-    assert torch.equal(embedding.weight[1], torch.tensor([1.0, 2, 3])) and torch.equal(embedding.weight[2], torch.tensor([4.0, 5, 6]))
+    assert torch.equal(embedding.weight[1], torch.tensor([1.0, 2, 3])) and torch.equal(
+        embedding.weight[2], torch.tensor([4.0, 5, 6])
+    )
     assert torch.equal(embedding.weight[3], before[3]) and torch.equal(embedding.weight[0], before[0])
     assert "2 of 5 tokens initialised, 2 out of vocabulary ('dog', 'emu')" in report
     assert embedding.weight.requires_grad
@@ -57,7 +61,8 @@ def test_freeze_stops_training(tmp_path: Path) -> None:
 
 def test_dimension_mismatch_names_the_key_and_both_sizes(tmp_path: Path) -> None:
     path = write_text_vectors(tmp_path / "v.txt", ["a"], np.ones((1, 3), dtype=np.float32))
-    with pytest.raises(ConfigError, match=r"model\.embedding\.pretrained=.*dimension 3, but the embedding has 8 \(model\.embedding_dim\)"):
+    with pytest.raises(ConfigError, match=r"model\.embedding\.pretrained=.*dimension 3, but the embedding has 8 "
+                                          r"\(model\.embedding_dim\)"):
         load_pretrained(nn.Embedding(2, 8), ["a", "b"], EmbeddingConfig(pretrained=str(path)))
 
 
@@ -73,6 +78,7 @@ def test_missing_or_headerless_file_is_a_data_error(tmp_path: Path) -> None:
 def test_language_model_starts_from_pretrained_vectors_and_init_range_keeps_them(tmp_path: Path) -> None:
     """task=lm with model.embedding.pretrained: the embedding rows equal the file's vectors even with model.init_range"""
     from compose_helpers import compose_config
+
     from seqforge.train import build_run
 
     corpus = tmp_path / "c.txt"
@@ -94,6 +100,7 @@ def test_language_model_starts_from_pretrained_vectors_and_init_range_keeps_them
 def _translation_module(tmp_path: Path, *overrides: str) -> Any:
     """A tiny word-level translation run (`the cat` -> `le chat`) built in-process"""
     from compose_helpers import compose_config
+
     from seqforge.train import build_run
 
     pairs = tmp_path / "pairs.tsv"
@@ -111,7 +118,8 @@ def _rows(embedding: nn.Embedding, codec: Any, words: list[str]) -> np.ndarray:
 
 @pytest.mark.requires_plugins("rnn")
 def test_translation_target_embedding_uses_its_own_file_and_reports_oov_per_side(tmp_path: Path, capsys: Any) -> None:
-    """pretrained -> encoder embedding, target_pretrained -> decoder embedding (tied output layer too); one report per side"""
+    """pretrained -> encoder embedding, target_pretrained -> decoder embedding (tied output layer too); one report per
+    side"""
     rng = np.random.default_rng(0)
     source, target = rng.normal(size=(2, 4)).astype(np.float32), rng.normal(size=(3, 4)).astype(np.float32)
     src_path = write_text_vectors(tmp_path / "src.txt", ["the", "cat"], source)
@@ -122,12 +130,22 @@ def test_translation_target_embedding_uses_its_own_file_and_reports_oov_per_side
     )
     model, data = module.model, module.data
     np.testing.assert_allclose(_rows(model.source_embedding, data.source_codec, ["the", "cat"]), source, atol=1e-6)
-    np.testing.assert_allclose(_rows(model.decoder.embedding, data.target_codec, ["le", "chat", "chien"]), target, atol=1e-6)
-    assert model.decoder.output.weight is model.decoder.embedding.weight  # still tied, so the output layer starts from them too
+    np.testing.assert_allclose(
+        _rows(model.decoder.embedding, data.target_codec, ["le", "chat", "chien"]), target, atol=1e-6
+    )
+    # still tied, so the output layer starts from them too
+    assert model.decoder.output.weight is model.decoder.embedding.weight
     assert not model.source_embedding.weight.requires_grad and not model.decoder.embedding.weight.requires_grad
     out = capsys.readouterr().out
-    assert f"pretrained vectors {src_path}: 2 of {len(data.source_codec)} source tokens initialised, 1 out of vocabulary ('dog')" in out
-    assert f"pretrained vectors {tgt_path}: 3 of {len(data.target_codec)} target tokens initialised, 0 out of vocabulary" in out
+    assert (
+        f"pretrained vectors {src_path}: 2 of {len(data.source_codec)} source tokens initialised, 1 out of vocabulary "
+        "('dog')"
+        in out
+    )
+    assert (
+        f"pretrained vectors {tgt_path}: 3 of {len(data.target_codec)} target tokens initialised, 0 out of vocabulary"
+        in out
+    )
 
 
 @pytest.mark.requires_plugins("rnn")
@@ -155,9 +173,12 @@ def test_translation_shared_vocabulary_initialises_both_sides_from_one_file(tmp_
 def test_target_pretrained_errors_name_the_key(tmp_path: Path) -> None:
     """A wrong dimension names model.embedding.target_pretrained; a single-embedding task refuses the key"""
     path = write_text_vectors(tmp_path / "v.txt", ["le"], np.ones((1, 3), dtype=np.float32))
-    with pytest.raises(ConfigError, match=r"model\.embedding\.target_pretrained=.*dimension 3, but the embedding has 4"):
+    with pytest.raises(
+        ConfigError, match=r"model\.embedding\.target_pretrained=.*dimension 3, but the embedding has 4"
+    ):
         _translation_module(tmp_path, f"model.embedding.target_pretrained={path}")
-    with pytest.raises(ConfigError, match=r"model\.embedding\.target_pretrained=.*single embedding; use model\.embedding\.pretrained"):
+    with pytest.raises(ConfigError, match=r"model\.embedding\.target_pretrained=.*single embedding; use "
+                                          r"model\.embedding\.pretrained"):
         load_pretrained(nn.Embedding(2, 3), ["a", "b"], EmbeddingConfig(target_pretrained=str(path)))
 
 
@@ -165,6 +186,7 @@ def test_target_pretrained_errors_name_the_key(tmp_path: Path) -> None:
 def test_tagging_and_classification_word_embeddings_start_from_pretrained_vectors(tmp_path: Path, capsys: Any) -> None:
     """task=tag and task=classify read model.embedding.pretrained into their word embedding, with the OOV report"""
     from compose_helpers import compose_config
+
     from seqforge.train import build_run
 
     vectors = np.random.default_rng(1).normal(size=(2, 8)).astype(np.float32)
@@ -175,12 +197,27 @@ def test_tagging_and_classification_word_embeddings_start_from_pretrained_vector
     labelled.write_text("pos\tEU rejects\nneg\tGerman lamb\n" * 5, encoding="utf-8")
     runs = {
         "tag": ["task=tag", "data=conll", f"data.train={conll}", f"data.valid={conll}", f"data.test={conll}"],
-        "classify": ["task=classify", "data=labelled", "data.tokenizer=word", f"data.train={labelled}", f"data.valid={labelled}", f"data.test={labelled}"],
+        "classify": [
+            "task=classify",
+            "data=labelled",
+            "data.tokenizer=word",
+            f"data.train={labelled}",
+            f"data.valid={labelled}",
+            f"data.test={labelled}",
+        ],
     }
     for task, overrides in runs.items():
-        module = build_run(compose_config([
-            *overrides, "model.embedding_dim=8", "model.hidden_size=8", f"model.embedding.pretrained={path}", "model.embedding.freeze=true",
-        ]))
+        module = build_run(
+            compose_config(
+                [
+                    *overrides,
+                    "model.embedding_dim=8",
+                    "model.hidden_size=8",
+                    f"model.embedding.pretrained={path}",
+                    "model.embedding.freeze=true",
+                ]
+            )
+        )
         tokens = module.data.words.itos if task == "tag" else module.data.codec.tokens(range(len(module.data.codec)))
         weight = module.model.embedding.weight
         for word, vector in zip(["EU", "rejects"], vectors):

@@ -1,4 +1,5 @@
-"""The import contracts in pyproject.toml (`lint-imports`): layers point down, no cycles, plugins use the public API only.
+"""The import contracts in pyproject.toml (`lint-imports`): layers point down, no cycles, plugins use the public API
+only.
 
 CI runs `lint-imports` on its own line too; running it here makes a violation fail the suite
 wherever the tests run. The other tests keep the contracts from going stale: a new core module
@@ -43,8 +44,14 @@ def lint_imports() -> str:
 
 
 def run_lint(cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([lint_imports(), "--no-cache", "--no-logo", str(ROOT / "pyproject.toml")], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, **env})
+    return subprocess.run(
+        [lint_imports(), "--no-cache", "--no-logo", str(ROOT / "pyproject.toml")],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
 
 
 def core_modules() -> list[str]:
@@ -72,13 +79,18 @@ def test_lint_imports_keeps_every_contract() -> None:
 
 
 @pytest.mark.parametrize("module, line, reported", [
-    ("recurrent/loop.py", "from seqforge.plugin_manager import loaded_registry", "seqforge.recurrent.loop -> seqforge.plugin_manager"),  # the old provenance lookup
-    ("registry.py", "from seqforge.cli import main", ".registry -> .cli"),  # the import that once tied 21 modules into one cycle
+    # the old provenance lookup
+    ("recurrent/loop.py", "from seqforge.plugin_manager import loaded_registry",
+     "seqforge.recurrent.loop -> seqforge.plugin_manager"),
+    # the import that once tied 21 modules into one cycle
+    ("registry.py", "from seqforge.cli import main", ".registry -> .cli"),
     ("recurrent/state.py", "import lightning", "seqforge.recurrent.state -> lightning"),
     ("tasks/lm.py", "from seqforge.train import build_run", "seqforge.tasks.lm -> seqforge.train"),
 ])
 @pytest.mark.requires_plugins("rnn")
-def test_lint_imports_fails_on_an_upward_or_cyclic_import(tmp_path: Path, module: str, line: str, reported: str) -> None:
+def test_lint_imports_fails_on_an_upward_or_cyclic_import(
+    tmp_path: Path, module: str, line: str, reported: str
+) -> None:
     """A copy of seqforge with one bad import added (inside a function, where it is easiest to hide) breaks a contract"""
     shutil.copytree(CORE, tmp_path / "seqforge", ignore=shutil.ignore_patterns("__pycache__"))
     path = tmp_path / "seqforge" / module
@@ -109,9 +121,15 @@ def test_the_plugin_contract_forbids_every_core_module_except_the_public_api() -
 def test_every_plugin_package_in_the_repository_is_checked() -> None:
     """Each package under plugins/ is a root package of import-linter and a source of both plugin contracts"""
     packages = sorted(init.parent.name for init in (ROOT / "plugins").glob("*/src/*/__init__.py"))
-    packages += sorted(init.parent.name for init in (ROOT / "plugins").glob("*/*/__init__.py") if init.parent.name not in ("src", "tests"))
+    packages += sorted(
+        init.parent.name
+        for init in (ROOT / "plugins").glob("*/*/__init__.py")
+        if init.parent.name not in ("src", "tests")
+    )
     assert packages, "no plugin packages found under plugins/"
     for name in packages:
         assert name in importlinter_config()["root_packages"], f"add {name!r} to [tool.importlinter] root_packages"
         for contract_id in ("plugins-public-api", "plugins-root"):
-            assert name in contract(contract_id)["source_modules"], f"add {name!r} to the source_modules of contract {contract_id!r}"
+            assert name in contract(contract_id)["source_modules"], (
+                f"add {name!r} to the source_modules of contract {contract_id!r}"
+            )

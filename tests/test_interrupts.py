@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, interrupted_lm_run, run_seqforge, write_corpus
 
 pytestmark = pytest.mark.slow
@@ -36,7 +35,9 @@ def _checkpoint(run_dir: Path) -> dict:
 
 
 @pytest.mark.requires_plugins("rnn")
-def test_sigterm_and_sigint_save_the_last_step_exit_non_zero_and_resume_to_the_uninterrupted_result(tmp_path: Path) -> None:
+def test_sigterm_and_sigint_save_the_last_step_exit_non_zero_and_resume_to_the_uninterrupted_result(
+    tmp_path: Path,
+) -> None:
     """SIGTERM at step 13, SIGINT at step 27: exit 143/130, last.ckpt at that step, resume= ends equal to a straight run"""
     (tmp_path / "signaller.py").write_text(SIGNAL_AT_STEP)
     common = interrupted_lm_run(tmp_path)
@@ -55,7 +56,8 @@ def test_sigterm_and_sigint_save_the_last_step_exit_non_zero_and_resume_to_the_u
         assert "Traceback" not in stopped.stderr and "graceful shutdown" not in stopped.stderr + stopped.stdout
         assert f"stopped by {name} after step {step}" in stopped.stderr
         assert f"seqforge train resume={run_dir}" in stopped.stderr
-        assert _checkpoint(run_dir)["global_step"] == step  # the last completed step, not the last periodic save (10 or 25)
+        # the last completed step, not the last periodic save (10 or 25)
+        assert _checkpoint(run_dir)["global_step"] == step
         result = json.loads((run_dir / "result.json").read_text())
         assert result["interrupted"] is True and result["step"] == step
 
@@ -64,19 +66,33 @@ def test_sigterm_and_sigint_save_the_last_step_exit_non_zero_and_resume_to_the_u
         actual = _checkpoint(run_dir)
         assert actual["global_step"] == expected["global_step"] == 40
         for key in expected["state_dict"]:
-            torch.testing.assert_close(actual["state_dict"][key], expected["state_dict"][key], rtol=0, atol=1e-6, msg=f"{name}: {key}")
+            torch.testing.assert_close(
+                actual["state_dict"][key], expected["state_dict"][key], rtol=0, atol=1e-6, msg=f"{name}: {key}"
+            )
 
 
 @pytest.mark.requires_plugins("rnn")
 def test_under_ddp_a_signal_to_one_rank_stops_every_rank_at_the_same_step(tmp_path: Path) -> None:
     """trainer=ddp on 2 CPU processes, SIGTERM to rank 1 only at step 7: both stop there, exit 143, last.ckpt is step 7"""
-    (tmp_path / "signaller.py").write_text(SIGNAL_AT_STEP.replace("not self.sent", "not self.sent and trainer.global_rank == 1"))
+    (tmp_path / "signaller.py").write_text(SIGNAL_AT_STEP.replace("not self.sent", "not self.sent and "
+                                                                                   "trainer.global_rank == 1"))
     corpus = write_corpus(tmp_path / "corpus.txt", chars=3000)
     result = run_seqforge(
-        "train", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", f"data.path={corpus}", "trainer.max_steps=40",
-        "task.sample_length=0", *TINY, "+callbacks.signal._target_=signaller.SignalAt", "+callbacks.signal.step=7",
-        "+callbacks.signal.name=SIGTERM", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
-        env={"PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1"}, timeout=400,
+        "train",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        f"data.path={corpus}",
+        "trainer.max_steps=40",
+        "task.sample_length=0",
+        *TINY,
+        "+callbacks.signal._target_=signaller.SignalAt",
+        "+callbacks.signal.step=7",
+        "+callbacks.signal.name=SIGTERM",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1"},
+        timeout=400,
     )
     assert result.returncode == 143, result.stderr[-3000:]
     assert "Traceback" not in result.stderr

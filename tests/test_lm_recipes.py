@@ -18,14 +18,48 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from compose_helpers import compose_config
 from torch import nn
 
-from compose_helpers import compose_config
 from seqforge.errors import ConfigError
 
 CLIP_EPS = 1e-6
-WORDS = ("the cat dog sat ran on a mat rug big red small house tree bird flew over under near far old new "
-         "man woman saw ate fish bread <unk> n't 's and but with").split()
+WORDS = [
+    "the",
+    "cat",
+    "dog",
+    "sat",
+    "ran",
+    "on",
+    "a",
+    "mat",
+    "rug",
+    "big",
+    "red",
+    "small",
+    "house",
+    "tree",
+    "bird",
+    "flew",
+    "over",
+    "under",
+    "near",
+    "far",
+    "old",
+    "new",
+    "man",
+    "woman",
+    "saw",
+    "ate",
+    "fish",
+    "bread",
+    "<unk>",
+    "n't",
+    "'s",
+    "and",
+    "but",
+    "with",
+]
 
 
 def _ptb_text(tokens: int, seed: int) -> str:
@@ -43,7 +77,8 @@ def _ptb_text(tokens: int, seed: int) -> str:
 
 
 def _write_ptb(folder: Path, *, batch: int, steps: int, batches_per_epoch: int) -> Path:
-    """ptb.{train,valid,test}.txt; the training text gives exactly ``batches_per_epoch`` full batches (no short last one)."""
+    """ptb.{train,valid,test}.txt; the training text gives exactly ``batches_per_epoch`` full batches (no short last
+    one)."""
     folder.mkdir()
     stream = batches_per_epoch * steps + 1  # tokens per stream: inputs and the shifted targets
     (folder / "ptb.train.txt").write_text(_ptb_text(batch * stream, seed=1))
@@ -92,13 +127,15 @@ def _paper_loop(
                 h, state[layer] = lstm(h, state[layer])  # (B, T, H)
                 state[layer] = tuple(s.detach() for s in state[layer])  # carried, not backpropagated into
             logits = softmax(drop(h))  # ... and on the last layer's output, never on the recurrence
-            loss = F.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1), reduction="sum") / batch  # sum over T, mean over B
+            # sum over T, mean over B
+            loss = F.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1), reduction="sum") / batch
             for p in params:
                 p.grad = None
             loss.backward()
             norm = torch.sqrt(sum((p.grad**2).sum() for p in params))
             with torch.no_grad():
-                if norm > clip:  # main.lua: shrink_factor = max_grad_norm / norm (+1e-6 as torch.nn.utils.clip_grad_norm_)
+                # main.lua: shrink_factor = max_grad_norm / norm (+1e-6 as torch.nn.utils.clip_grad_norm_)
+                if norm > clip:
                     clipped += 1
                     for p in params:
                         p.grad.mul_(clip / (norm + CLIP_EPS))
@@ -110,10 +147,17 @@ def _paper_loop(
 def _train_preset(overrides: list[str], run_dir: Path) -> Any:
     from seqforge.train import build_run, make_trainer
 
-    cfg = compose_config(overrides + [
-        "trainer.precision=64-true", "logger=none", "trainer.enable_progress_bar=false",
-        "trainer.enable_model_summary=false", "test_after_fit=false", "task.sample_length=0",
-    ])
+    cfg = compose_config(
+        [
+            *overrides,
+            "trainer.precision=64-true",
+            "logger=none",
+            "trainer.enable_progress_bar=false",
+            "trainer.enable_model_summary=false",
+            "test_after_fit=false",
+            "task.sample_length=0",
+        ]
+    )
     module = build_run(cfg)
     trainer = make_trainer(cfg, run_dir, task=module.task)
     trainer.fit(module, datamodule=module.data)
@@ -124,33 +168,61 @@ def _train_preset(overrides: list[str], run_dir: Path) -> Any:
     ("preset", "width", "steps", "dropout", "init", "decay_after", "decay", "epochs"),
     [
         ("ptb_small", 200, 20, 0.0, 0.1, 4, 2.0, 7),  # the preset's own width
-        ("ptb_medium", 48, 35, 0.5, 0.05, 6, 1.2, 8),  # 650 units is minutes per step in float64 here: width 48, all else as preset
+        # 650 units is minutes per step in float64 here: width 48, all else as preset
+        ("ptb_medium", 48, 35, 0.5, 0.05, 6, 1.2, 8),
     ],
 )
 @pytest.mark.requires_plugins("rnn")
 def test_ptb_preset_trains_exactly_like_the_papers_loop(
-    tmp_path: Path, preset: str, width: int, steps: int, dropout: float, init: float, decay_after: int, decay: float, epochs: int
+    tmp_path: Path,
+    preset: str,
+    width: int,
+    steps: int,
+    dropout: float,
+    init: float,
+    decay_after: int,
+    decay: float,
+    epochs: int,
 ) -> None:
     """experiment=ptb_small/ptb_medium end with the same parameters as Zaremba et al.'s loop, across lr decays"""
     batch, per_epoch, seed = 20, 4 if preset == "ptb_small" else 3, 7
     folder = _write_ptb(tmp_path / "ptb", batch=batch, steps=steps, batches_per_epoch=per_epoch)
     sizes = [] if preset == "ptb_small" else [f"model.hidden_size={width}", f"model.embedding_dim={width}"]
     cfg, module, trainer = _train_preset(
-        [f"experiment={preset}", f"data.path={folder}", f"trainer.max_epochs={epochs}", f"seed={seed}", *sizes], tmp_path / "run"
+        [f"experiment={preset}", f"data.path={folder}", f"trainer.max_epochs={epochs}", f"seed={seed}", *sizes],
+        tmp_path / "run",
     )
-    assert (cfg.data.seq_len, cfg.data.batch_size, cfg.model.dropout, cfg.model.init_range) == (steps, batch, dropout, init)
+    assert (cfg.data.seq_len, cfg.data.batch_size, cfg.model.dropout, cfg.model.init_range) == (
+        steps,
+        batch,
+        dropout,
+        init,
+    )
     assert trainer.global_step == per_epoch * epochs
     vocab = module.data.vocab
     expected, clipped = _paper_loop(
-        (folder / "ptb.train.txt").read_text(), vocab.stoi, vocab_size=len(vocab), size=width, layers=2, dropout=dropout,
-        init=init, steps=steps, batch=batch, lr=1.0, clip=5.0, decay_after=decay_after, decay=decay, epochs=epochs, seed=seed,
+        (folder / "ptb.train.txt").read_text(),
+        vocab.stoi,
+        vocab_size=len(vocab),
+        size=width,
+        layers=2,
+        dropout=dropout,
+        init=init,
+        steps=steps,
+        batch=batch,
+        lr=1.0,
+        clip=5.0,
+        decay_after=decay_after,
+        decay=decay,
+        epochs=epochs,
+        seed=seed,
     )
     assert clipped > 0  # the clipping path is exercised
     actual = list(module.model.parameters())
     assert [p.shape for p in actual] == [p.shape for p in expected]
     for index, (a, e) in enumerate(zip(actual, expected)):
         assert a.dtype == torch.float64
-        torch.testing.assert_close(a.detach(), e, atol=1e-6, rtol=0, msg=lambda m: f"parameter {index}: {m}")
+        torch.testing.assert_close(a.detach(), e, atol=1e-6, rtol=0, msg=lambda m, index=index: f"parameter {index}: {m}")
     # the scheduler has already stepped for the epoch after the last one
     assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(1.0 / decay ** (epochs + 1 - decay_after))
 
@@ -159,11 +231,17 @@ def test_ptb_preset_trains_exactly_like_the_papers_loop(
 def test_mean_reduction_takes_seq_len_times_smaller_steps(tmp_path: Path) -> None:
     """task.loss_reduction=mean (the old preset) does not reproduce the paper's loop: its first update is 20x smaller"""
     folder = _write_ptb(tmp_path / "ptb", batch=20, steps=20, batches_per_epoch=1)
-    base = ["experiment=ptb_small", f"data.path={folder}", "trainer.max_epochs=1", "seed=3", "trainer.gradient_clip_val=null"]
+    base = [
+        "experiment=ptb_small",
+        f"data.path={folder}",
+        "trainer.max_epochs=1",
+        "seed=3",
+        "trainer.gradient_clip_val=null",
+    ]
     torch.manual_seed(0)
     updates = {}
     for reduction in ("mean", "sum_over_time"):
-        cfg = compose_config(base + [f"task.loss_reduction={reduction}"])
+        cfg = compose_config([*base, f"task.loss_reduction={reduction}"])
         from seqforge.train import build_run
 
         module = build_run(cfg)
@@ -179,7 +257,7 @@ def test_unknown_loss_reduction_is_refused() -> None:
     """task.loss_reduction accepts mean|sum_over_time and names the key otherwise"""
     from seqforge.tasks.lm import LanguageModelTask
 
-    with pytest.raises(ConfigError, match="task.loss_reduction"):
+    with pytest.raises(ConfigError, match=r"task\.loss_reduction"):
         LanguageModelTask(loss_reduction="sum")
 
 

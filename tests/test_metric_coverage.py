@@ -5,12 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from compose_helpers import compose_config
 
-TINY = ["data.seq_len=16", "data.batch_size=4", "data.eval_batch_size=4", "model.hidden_size=8", "model.embedding_dim=8",
-        "trainer.max_steps=3", "trainer.val_check_interval=3", "logger=none", "trainer.enable_progress_bar=false",
-        "trainer.enable_model_summary=false", "task.sample_length=0"]
+TINY = [
+    "data.seq_len=16",
+    "data.batch_size=4",
+    "data.eval_batch_size=4",
+    "model.hidden_size=8",
+    "model.embedding_dim=8",
+    "trainer.max_steps=3",
+    "trainer.val_check_interval=3",
+    "logger=none",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "task.sample_length=0",
+]
 
 
 def _train(tmp_path: Path, overrides: list[str]) -> dict:
@@ -18,7 +27,7 @@ def _train(tmp_path: Path, overrides: list[str]) -> dict:
 
     text = tmp_path / "text.txt"
     text.write_text("".join(f"line {i} of a small text to model\n" for i in range(400)))
-    return run_training(compose_config(TINY + [f"data.path={text}", *overrides]), tmp_path / "run")
+    return run_training(compose_config([*TINY, f"data.path={text}", *overrides]), tmp_path / "run")
 
 
 @pytest.mark.requires_plugins("rnn")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from plugin_requirements import CORE_ONLY
 
 CONFTEST = """
@@ -28,8 +27,11 @@ def test_needs_nothing():
 """
 
 
-def test_a_missing_plugin_fails_loudly_and_names_the_way_out(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without SEQFORGE_CORE_ONLY a missing plugin fails the run (a setup error) naming the distribution and SEQFORGE_CORE_ONLY=1"""
+def test_a_missing_plugin_fails_loudly_and_names_the_way_out(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without SEQFORGE_CORE_ONLY a missing plugin fails the run (a setup error) naming the distribution and
+    SEQFORGE_CORE_ONLY=1"""
     monkeypatch.delenv(CORE_ONLY, raising=False)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(TESTS)
@@ -38,7 +40,9 @@ def test_a_missing_plugin_fails_loudly_and_names_the_way_out(pytester: pytest.Py
     result.stdout.fnmatch_lines(["*needs seqforge-no-such-plugin, which is not installed*SEQFORGE_CORE_ONLY=1*"])
 
 
-def test_a_core_only_run_skips_what_needs_a_missing_plugin(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_core_only_run_skips_what_needs_a_missing_plugin(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """SEQFORGE_CORE_ONLY=1 turns the failure into a skip; other tests still run"""
     monkeypatch.setenv(CORE_ONLY, "1")
     pytester.makeconftest(CONFTEST)

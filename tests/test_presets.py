@@ -5,10 +5,9 @@ The conll_ner and sst2 presets' own tests live in plugins/seqforge-labelled/test
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
 
+import pytest
 from compose_helpers import compose_config
 
 
@@ -24,15 +23,25 @@ def test_trainer_epochs_trains_by_epochs_on_whole_splits() -> None:
 @pytest.mark.requires_plugins("rnn")
 def test_init_range_keeps_pretrained_rows_and_initialises_the_words_without_a_vector(tmp_path: Path) -> None:
     """model.init_range with model.embedding.pretrained: loaded vectors are kept, the other rows are uniform in +-r"""
-    import torch
 
     from seqforge.train import build_run
 
     for split in ("train", "dev", "test"):
         (tmp_path / f"stsa.binary.{split}").write_text("1 good film\n0 bad plot\n")
-    (tmp_path / "vectors.txt").write_text("2 100\n" + "".join(f"{w} " + " ".join(["3.0"] * 100) + "\n" for w in ("good", "bad")))
-    cfg = compose_config(["experiment=sst2", *(f"data.{k}={tmp_path}/stsa.binary.{s}" for k, s in (("train", "train"), ("valid", "dev"), ("test", "test"))),
-                          f"model.embedding.pretrained={tmp_path}/vectors.txt", "model.init_range=0.1"])
+    (tmp_path / "vectors.txt").write_text(
+        "2 100\n" + "".join(f"{w} " + " ".join(["3.0"] * 100) + "\n" for w in ("good", "bad"))
+    )
+    cfg = compose_config(
+        [
+            "experiment=sst2",
+            *(
+                f"data.{k}={tmp_path}/stsa.binary.{s}"
+                for k, s in (("train", "train"), ("valid", "dev"), ("test", "test"))
+            ),
+            f"model.embedding.pretrained={tmp_path}/vectors.txt",
+            "model.init_range=0.1",
+        ]
+    )
     module = build_run(cfg)
     weight = module.model.embedding.weight.detach()
     tokens = module.data.codec.tokens(range(len(module.data.codec)))

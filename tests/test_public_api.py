@@ -84,7 +84,11 @@ def core_imports(source: str) -> list[tuple[int, str]]:
             modules = [node.module] if node.module != "seqforge" else [f"seqforge.{alias.name}" for alias in node.names]
         else:
             continue
-        found += [(node.lineno, m) for m in modules if (m == "seqforge" or m.startswith("seqforge.")) and m not in ALLOWED_MODULES]
+        found += [
+            (node.lineno, m)
+            for m in modules
+            if (m == "seqforge" or m.startswith("seqforge.")) and m not in ALLOWED_MODULES
+        ]
     return found
 
 
@@ -132,7 +136,8 @@ def test_registering_a_builtin_command_is_refused_without_loading_the_cli() -> N
     code = (
         "import sys\nfrom seqforge.registry import Registry\nfrom seqforge.errors import DuplicateComponentError\n"
         "r = Registry(store_configs=False)\n"
-        "try:\n    r.command('predict', 'pkg.mod.func')\nexcept DuplicateComponentError as e:\n    print('refused', 'seqforge.cli' in sys.modules)\n"
+        "try:\n    r.command('predict', 'pkg.mod.func')\nexcept DuplicateComponentError as e:\n    print('refused', "
+        "'seqforge.cli' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "refused False"
@@ -140,12 +145,11 @@ def test_registering_a_builtin_command_is_refused_without_loading_the_cli() -> N
 
 # -- key=value parsing for plugin commands ----------------------------------------------------------------
 from dataclasses import dataclass  # noqa: E402
-from typing import Optional  # noqa: E402
 
 
 @dataclass
 class _Args:
-    ckpt: Optional[str] = None
+    ckpt: str | None = None
     topn: int = 10
 
 
@@ -179,8 +183,9 @@ def test_the_cli_turns_usage_error_into_exit_status_2(capsys: pytest.CaptureFixt
 def lm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished 4-step char-LM run (the one test_resume_data trains)."""
     from cli_helpers import write_corpus
-    from seqforge.train import run_training
     from test_resume_data import _lm
+
+    from seqforge.train import run_training
 
     root = tmp_path_factory.mktemp("lm")
     run_training(_lm(write_corpus(root / "corpus.txt", chars=800)), root / "run")
@@ -216,7 +221,7 @@ def test_load_run_refuses_a_checkpoint_whose_config_builds_foreign_code(tmp_path
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
     ckpt = _write_checkpoint(tmp_path / "evil.ckpt", _config(data=_opener(victim)))
-    with pytest.raises(SeqforgeError, match="evil.ckpt"):
+    with pytest.raises(SeqforgeError, match=r"evil\.ckpt"):
         api.load_run(ckpt)
     assert victim.read_text() == "precious\n"
 

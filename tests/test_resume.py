@@ -7,7 +7,6 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-
 from cli_helpers import KILL_AT_STEP, QUIET, TINY_MODEL, interrupted_lm_run, run_seqforge
 
 pytestmark = pytest.mark.slow
@@ -62,13 +61,27 @@ class StopAt(L.Callback):
             raise Stopped(trainer.global_step)
 
 
-_QUIET_TINY = [*QUIET, *TINY_MODEL, "test_after_fit=false", "trainer.limit_val_batches=0", "trainer.val_check_interval=null",
-               "trainer.check_val_every_n_epoch=1"]
+_QUIET_TINY = [
+    *QUIET,
+    *TINY_MODEL,
+    "test_after_fit=false",
+    "trainer.limit_val_batches=0",
+    "trainer.val_check_interval=null",
+    "trainer.check_val_every_n_epoch=1",
+]
 #: family -> overrides with 5 training batches per epoch; every run takes max_steps over two epochs or more.
 FAMILIES = {
-    "classification": ["experiment=digits_demo", "data.batch_size=256", "task.show_examples=0"],  # 1,257 digits: 5 batches
-    "tagging": ["experiment=tagging_demo", "data.n_train=80", "data.n_valid=8", "data.n_test=8", "data.batch_size=16"],  # 5
-    "translation": ["experiment=translate_demo", "data.n_train=160", "data.n_valid=8", "data.n_test=8", "data.batch_size=32"],  # 5
+    # 1,257 digits: 5 batches
+    "classification": ["experiment=digits_demo", "data.batch_size=256", "task.show_examples=0"],
+    # 5
+    "tagging": ["experiment=tagging_demo", "data.n_train=80", "data.n_valid=8", "data.n_test=8", "data.batch_size=16"],
+    "translation": [
+        "experiment=translate_demo",
+        "data.n_train=160",
+        "data.n_valid=8",
+        "data.n_test=8",
+        "data.batch_size=32",
+    ],  # 5
     "one_to_many": ["experiment=conditional_demo", "data.batch_size=256", "task.show_examples=0"],  # 5
     "forecasting": ["experiment=airline_demo", "data.batch_size=16"],  # 72 windows: 5
 }
@@ -77,8 +90,10 @@ FAMILIES = {
 @pytest.mark.parametrize("family", list(FAMILIES))
 @pytest.mark.requires_plugins("rnn")
 def test_every_task_family_resumes_mid_epoch_to_the_uninterrupted_parameters(family: str, tmp_path: Path) -> None:
-    """Stop a shuffled run mid-epoch (second epoch), resume from last.ckpt: bit-identical parameters to a run never stopped"""
+    """Stop a shuffled run mid-epoch (second epoch), resume from last.ckpt: bit-identical parameters to a run never
+    stopped"""
     from compose_helpers import compose_config
+
     from seqforge.train import run_training
 
     overrides = [*FAMILIES[family], *_QUIET_TINY, "seed=3", "trainer.max_steps=13", "checkpoint.every_n_train_steps=4"]
@@ -100,23 +115,32 @@ def test_every_task_family_resumes_mid_epoch_to_the_uninterrupted_parameters(fam
     assert actual_step == expected_step == 13
     assert expected.keys() == actual.keys()
     for name in expected:
-        assert torch.equal(actual[name], expected[name]), f"{family}: {name} differs by {(actual[name] - expected[name]).abs().max():.3g}"
+        assert torch.equal(actual[name], expected[name]), (
+            f"{family}: {name} differs by {(actual[name] - expected[name]).abs().max():.3g}"
+        )
 
 
 @pytest.mark.requires_plugins("rnn")
 def test_ddp_classification_resumes_mid_epoch_to_the_uninterrupted_parameters(tmp_path: Path) -> None:
-    """2 CPU ranks (gloo) through the console script: SIGKILL mid-epoch, resume, same parameters as the DDP run never stopped"""
+    """2 CPU ranks (gloo) through the console script: SIGKILL mid-epoch, resume, same parameters as the DDP run never
+    stopped"""
     (tmp_path / "killer.py").write_text(KILL_AT_STEP)
     common = [
-        "experiment=digits_demo", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "data.batch_size=128",  # 629 per rank: 5
+        # 629 per rank: 5
+        "experiment=digits_demo", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "data.batch_size=128",
         "task.show_examples=0", *_QUIET_TINY, "seed=3", "trainer.max_steps=13", "checkpoint.every_n_train_steps=4",
     ]
     env = {"PYTHONPATH": str(tmp_path), "OMP_NUM_THREADS": "1"}
     straight = run_seqforge("train", *common, f"hydra.run.dir={tmp_path / 'straight'}", cwd=tmp_path, env=env)
     assert straight.returncode == 0, straight.stderr[-3000:]
     killed = run_seqforge(
-        "train", *common, f"hydra.run.dir={tmp_path / 'killed'}", "+callbacks.killer._target_=killer.KillAt", "+callbacks.killer.step=10",
-        cwd=tmp_path, env=env,
+        "train",
+        *common,
+        f"hydra.run.dir={tmp_path / 'killed'}",
+        "+callbacks.killer._target_=killer.KillAt",
+        "+callbacks.killer.step=10",
+        cwd=tmp_path,
+        env=env,
     )
     assert killed.returncode != 0  # SIGKILL
     assert _params(tmp_path / "killed")[1] == 8  # mid-epoch (batch 3 of 5 on each rank)
@@ -127,4 +151,6 @@ def test_ddp_classification_resumes_mid_epoch_to_the_uninterrupted_parameters(tm
     actual, actual_step = _params(tmp_path / "killed")
     assert actual_step == expected_step == 13
     for name in expected:
-        assert torch.equal(actual[name], expected[name]), f"{name} differs by {(actual[name] - expected[name]).abs().max():.3g}"
+        assert torch.equal(actual[name], expected[name]), (
+            f"{name} differs by {(actual[name] - expected[name]).abs().max():.3g}"
+        )

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, run_seqforge, write_corpus
 from compose_helpers import compose_config
+
 from seqforge.data.fingerprint import data_files, file_fingerprint
 from seqforge.data.vocab import Vocabulary
 from seqforge.errors import DataError
@@ -16,10 +16,20 @@ from seqforge.train import run_training
 
 
 def _lm(corpus: Path, *extra: str):
-    return compose_config([
-        f"data.path={corpus}", *TINY, "trainer.max_steps=4", "checkpoint.every_n_train_steps=2", "trainer.val_check_interval=10",
-        "test_after_fit=false", "task.sample_length=0", "logger=csv", "seed=1", *extra,
-    ])
+    return compose_config(
+        [
+            f"data.path={corpus}",
+            *TINY,
+            "trainer.max_steps=4",
+            "checkpoint.every_n_train_steps=2",
+            "trainer.val_check_interval=10",
+            "test_after_fit=false",
+            "task.sample_length=0",
+            "logger=csv",
+            "seed=1",
+            *extra,
+        ]
+    )
 
 
 def _payload(run_dir: Path) -> dict:
@@ -63,7 +73,8 @@ def test_resume_on_another_data_path_is_refused_naming_both_files(trained: tuple
 
 @pytest.mark.requires_plugins("rnn")
 def test_accepted_data_change_resumes_with_the_saved_vocabulary(trained: tuple[Path, Path]) -> None:
-    """accept_data_change=true: training continues with the checkpoint's token ids, not a vocabulary rebuilt from the new text"""
+    """accept_data_change=true: training continues with the checkpoint's token ids, not a vocabulary rebuilt from the
+    new text"""
     corpus, run_dir = trained
     saved = _payload(run_dir)
     edited = "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\n" + corpus.read_text()
@@ -71,10 +82,15 @@ def test_accepted_data_change_resumes_with_the_saved_vocabulary(trained: tuple[P
     rebuilt = Vocabulary.build(edited[: int(len(edited) * 0.9)]).itos
     assert rebuilt != saved["data_state"]  # a rebuilt vocabulary would move 'z' (and every embedding row after it)
 
-    run_training(_lm(corpus, "trainer.max_steps=6", "accept_data_change=true"), run_dir, ckpt_path=run_dir / "checkpoints" / "last.ckpt")
+    run_training(
+        _lm(corpus, "trainer.max_steps=6", "accept_data_change=true"),
+        run_dir,
+        ckpt_path=run_dir / "checkpoints" / "last.ckpt",
+    )
     resumed = _payload(run_dir)
     assert resumed["data_state"] == saved["data_state"]
-    assert resumed["data_fingerprint"] == {"data.path": file_fingerprint(corpus)}  # the next resume checks against the new file
+    # the next resume checks against the new file
+    assert resumed["data_fingerprint"] == {"data.path": file_fingerprint(corpus)}
     assert resumed["config"]["accept_data_change"] is False  # accepted once, not for every later change
 
 
@@ -91,7 +107,11 @@ def test_a_folder_counts_as_the_files_the_module_reads(tmp_path: Path) -> None:
         write_corpus(folder / f"ptb.{split}.txt", chars=400)
     (folder / "README").write_text("notes")
     module = build_run(_lm(folder))
-    assert sorted(data_files(module.data)) == ["data.path/ptb.test.txt", "data.path/ptb.train.txt", "data.path/ptb.valid.txt"]
+    assert sorted(data_files(module.data)) == [
+        "data.path/ptb.test.txt",
+        "data.path/ptb.train.txt",
+        "data.path/ptb.valid.txt",
+    ]
 
 
 @pytest.mark.slow

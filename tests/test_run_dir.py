@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, run_seqforge, write_corpus
+
 from seqforge.run_dir import LOCK_FILE, RunDirError, claim, release
 
 SHORT = ["trainer.max_steps=3", "checkpoint.every_n_train_steps=1", "logger=csv", "task.sample_length=0",
@@ -36,7 +36,13 @@ def holder(tmp_path: Path):
 
     def start(directory: Path) -> subprocess.Popen:
         env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "NODE_RANK")}
-        process = subprocess.Popen([sys.executable, "-c", HOLDER, str(directory)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        process = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(directory)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         assert process.stdout.readline().strip() == "held"
         started.append(process)
         return process
@@ -58,7 +64,8 @@ def _assert_clean_failure(result: subprocess.CompletedProcess, *fragments: str) 
 def test_a_directory_locked_by_a_live_run_is_refused_naming_its_pid(tmp_path: Path, holder) -> None:
     """The second claim names the holder's PID and the lock file; after the holder ends the directory is free"""
     process = holder(tmp_path / "run")
-    with pytest.raises(RunDirError, match=rf"in use by another seqforge run \(PID {process.pid}, lock file .*{LOCK_FILE}\)"):
+    with pytest.raises(RunDirError, match=rf"in use by another seqforge run \(PID {process.pid}, lock file "
+                                          rf".*{LOCK_FILE}\)"):
         claim(tmp_path / "run")
     process.stdin.close()
     process.wait(timeout=30)
@@ -76,7 +83,9 @@ def test_a_stale_lock_file_of_a_dead_process_does_not_block(tmp_path: Path) -> N
     release(tmp_path / "run")
 
 
-def test_ddp_children_and_other_ranks_neither_lock_nor_refuse(tmp_path: Path, holder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ddp_children_and_other_ranks_neither_lock_nor_refuse(
+    tmp_path: Path, holder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Lightning's DDP children (LOCAL_RANK) and torchrun ranks (RANK) re-run into a locked directory: not refused"""
     holder(tmp_path / "run")
     (tmp_path / "run" / "result.json").write_text("{}")
@@ -116,7 +125,8 @@ def test_the_default_run_directory_differs_for_runs_started_in_the_same_second(c
 @pytest.mark.slow
 @pytest.mark.requires_plugins("rnn")
 def test_training_into_a_directory_holding_a_run_is_refused_and_overwrite_clears_it(tmp_path: Path) -> None:
-    """A second `train` into a finished run exits 1 offering resume=; nothing of the first run changes; overwrite=true retrains"""
+    """A second `train` into a finished run exits 1 offering resume=; nothing of the first run changes; overwrite=true
+    retrains"""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=2000)
     args = [f"data.path={corpus}", *SHORT, f"hydra.run.dir={tmp_path / 'run'}"]
     first = run_seqforge("train", *args, cwd=tmp_path, env=QUIET)
@@ -125,7 +135,8 @@ def test_training_into_a_directory_holding_a_run_is_refused_and_overwrite_clears
     assert tmp_path / "run" / "checkpoints" / "best.ckpt" in before
 
     again = run_seqforge("train", *args, "seed=5", cwd=tmp_path, env=QUIET)
-    _assert_clean_failure(again, "already holds a run", "checkpoints/last.ckpt", f"seqforge train resume={tmp_path / 'run'}",
+    _assert_clean_failure(again, "already holds a run", "checkpoints/last.ckpt", "seqforge train "
+                                                                                 f"resume={tmp_path / 'run'}",
                           "overwrite=true")
     after = {p: p.stat().st_mtime_ns for p in (tmp_path / "run").rglob("*") if p.is_file()}
     assert after == before  # not even .hydra/ was rewritten
@@ -189,7 +200,9 @@ class FailWrites(L.Callback):
 @pytest.mark.slow
 @pytest.mark.parametrize("code, reason", [("ENOSPC", "the disk is full"), ("EROFS", "the file system is read-only")])
 @pytest.mark.requires_plugins("rnn")
-def test_a_full_disk_mid_run_stops_with_a_message_and_keeps_the_previous_last_checkpoint(tmp_path: Path, code: str, reason: str) -> None:
+def test_a_full_disk_mid_run_stops_with_a_message_and_keeps_the_previous_last_checkpoint(
+    tmp_path: Path, code: str, reason: str
+) -> None:
     """A checkpoint write failing at step 4: exit 1, the message says why and that last.ckpt (step 2) is intact"""
     (tmp_path / "failwrites.py").write_text(FAIL_WRITES)
     corpus = write_corpus(tmp_path / "corpus.txt", chars=2000)
@@ -199,7 +212,8 @@ def test_a_full_disk_mid_run_stops_with_a_message_and_keeps_the_previous_last_ch
         f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, env={**QUIET, "PYTHONPATH": str(tmp_path)},
     )
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    _assert_clean_failure(result, f"Could not write the checkpoint {last} at step 4: {reason}", f"The previous last.ckpt is intact",
+    _assert_clean_failure(result, f"Could not write the checkpoint {last} at step 4: {reason}", "The previous "
+                                                                                                "last.ckpt is intact",
                           f"seqforge train resume={tmp_path / 'run'}")
     assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 2
     assert sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt"]  # no temporary file left behind

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
 
 import pytest
 import torch
@@ -51,7 +50,7 @@ class ToyModel:
     from the new state, so row ``i`` of a hypothesis' attention names its input at step ``i``.
     """
 
-    def __init__(self, first: Tensor, second: Optional[Tensor] = None) -> None:
+    def __init__(self, first: Tensor, second: Tensor | None = None) -> None:
         self.first = first
         self.second = second if second is not None else torch.zeros(V, V)
         self.calls: list[int] = []  # rows per step call
@@ -68,8 +67,8 @@ class ToyModel:
 
     def log_prob(self, tokens: list[int], bias: Tensor, *, finished: bool = True) -> float:
         """The sum of the model's log-probs along ``tokens`` (+ EOS if ``finished``), one step at a time."""
-        seq = tokens + [EOS] if finished else tokens
-        inputs, prevs = [BOS] + seq[:-1], [BOS, BOS] + seq[:-2]
+        seq = [*tokens, EOS] if finished else tokens
+        inputs, prevs = [BOS, *seq[:-1]], [BOS, BOS, *seq[:-2]]
         total = 0.0
         for inp, prev, nxt in zip(inputs, prevs, seq):
             logits = self.first[inp] + self.second[prev] + bias  # (V,)
@@ -100,7 +99,16 @@ def random_bias(seed: int, batch: int) -> Tensor:
 # A chain: BOS -> 2 -> 3 -> 4 -> EOS, each transition the clear argmax.
 CHAIN = table({BOS: {2: 0.7, 3: 0.2}, 2: {3: 0.6, 5: 0.3}, 3: {4: 0.8, EOS: 0.1}, 4: {EOS: 0.9, 2: 0.05}})
 # Garden path: greedy takes 2 (0.55) but every continuation of 2 is weak; 3 (0.45) ends almost surely.
-GARDEN = table({BOS: {2: 0.55, 3: 0.45}, 2: {4: 0.35, 5: 0.33, 6: 0.32}, 3: {EOS: 0.97}, 4: {EOS: 0.97}, 5: {EOS: 0.97}, 6: {EOS: 0.97}})
+GARDEN = table(
+    {
+        BOS: {2: 0.55, 3: 0.45},
+        2: {4: 0.35, 5: 0.33, 6: 0.32},
+        3: {EOS: 0.97},
+        4: {EOS: 0.97},
+        5: {EOS: 0.97},
+        6: {EOS: 0.97},
+    }
+)
 # Length: EOS right away (0.6) against 2 -> 3 -> EOS (0.4 * 0.9 * 0.9): raw prefers short, averages prefer long.
 SHORT_LONG = table({BOS: {EOS: 0.6, 2: 0.4}, 2: {3: 0.9, 4: 0.05}, 3: {EOS: 0.9, 4: 0.05}})
 # Never ends: 2 -> 3 -> 2 -> 3 ...
@@ -116,7 +124,12 @@ EAGER_EOS = table({BOS: {EOS: 0.8, 2: 0.15}, 2: {3: 0.8}, 3: {EOS: 0.9}, 4: {EOS
 
 def test_expand_state_repeats_each_sentence_consecutively() -> None:
     """expand_state turns (B, *) leaves into (B*k, *) with row b*k+j = sentence b, in every nested leaf."""
-    state = (torch.tensor([[1.0], [2.0]]), [torch.tensor([10, 20])], ToyState(prev=torch.tensor([3, 4]), bias=torch.zeros(2, V)), 7)
+    state = (
+        torch.tensor([[1.0], [2.0]]),
+        [torch.tensor([10, 20])],
+        ToyState(prev=torch.tensor([3, 4]), bias=torch.zeros(2, V)),
+        7,
+    )
     out = expand_state(state, 3)
     assert out[0].flatten().tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
     assert out[1][0].tolist() == [10, 10, 10, 20, 20, 20]
@@ -266,7 +279,9 @@ def test_avg_penalty_keeps_searching_while_a_longer_beam_could_win() -> None:
     assert len(model.calls) > 1
 
 
-@pytest.mark.parametrize("search, kw", [(greedy_search, {}), (beam_search, {"beam_size": 3}), (sample_search, {"temperature": 0.0})])
+@pytest.mark.parametrize(
+    "search, kw", [(greedy_search, {}), (beam_search, {"beam_size": 3}), (sample_search, {"temperature": 0.0})]
+)
 def test_min_len_forbids_early_eos(search, kw) -> None:
     """EOS cannot come before min_len tokens, even where it is the most likely token."""
     model = ToyModel(EAGER_EOS)
@@ -285,7 +300,9 @@ def test_max_len_truncates_unfinished_hypotheses(search, kw) -> None:
     assert hyp.log_prob == pytest.approx(model.log_prob(hyp.tokens, torch.zeros(V), finished=False), abs=1e-5)
 
 
-@pytest.mark.parametrize("search, kw", [(greedy_search, {}), (beam_search, {"beam_size": 2}), (sample_search, {"seed": 0})])
+@pytest.mark.parametrize(
+    "search, kw", [(greedy_search, {}), (beam_search, {"beam_size": 2}), (sample_search, {"seed": 0})]
+)
 def test_max_len_per_sentence_tensor(search, kw) -> None:
     """A (B,) max_len gives each sentence its own limit (0 decodes to an empty hypothesis)."""
     if "seed" in kw:  # sampling draws from its own seeded generator, whatever ran before this test
@@ -323,14 +340,18 @@ def test_batched_sentences_decode_as_if_alone(penalty: str) -> None:
     batched = run(beam_search, model, bias, beam_size=3, n_best=2, max_len=max_len, length_penalty=penalty)
     greedy = run(greedy_search, model, bias, max_len=max_len)
     for b in range(4):
-        alone = run(beam_search, model, bias[b : b + 1], beam_size=3, n_best=2, max_len=int(max_len[b]), length_penalty=penalty)[0]
+        alone = run(
+            beam_search, model, bias[b : b + 1], beam_size=3, n_best=2, max_len=int(max_len[b]), length_penalty=penalty
+        )[0]
         assert [h.tokens for h in batched[b]] == [h.tokens for h in alone]
         assert [h.log_prob for h in batched[b]] == pytest.approx([h.log_prob for h in alone])
         [g_alone] = run(greedy_search, model, bias[b : b + 1], max_len=int(max_len[b]))[0]
         assert greedy[b][0].tokens == g_alone.tokens
 
 
-@pytest.mark.parametrize("search, kw", [(greedy_search, {}), (beam_search, {"beam_size": 3, "n_best": 3}), (sample_search, {})])
+@pytest.mark.parametrize(
+    "search, kw", [(greedy_search, {}), (beam_search, {"beam_size": 3, "n_best": 3}), (sample_search, {})]
+)
 def test_attention_rows_align_with_tokens(search, kw) -> None:
     """Attention has one row per generated token (EOS step included), row i from the step that produced token i."""
     model = random_model(7)
@@ -338,7 +359,7 @@ def test_attention_rows_align_with_tokens(search, kw) -> None:
     bias = random_bias(7, 3)
     for hyps in run(search, model, bias, max_len=6, **kw):
         for h in hyps:
-            inputs = [BOS] + h.tokens  # the token fed at each step
+            inputs = [BOS, *h.tokens]  # the token fed at each step
             assert h.attention.shape == (len(h.tokens) + h.finished, V)
             assert h.attention.argmax(dim=-1).tolist() == inputs[: h.attention.shape[0]]
 
@@ -352,7 +373,9 @@ def test_no_attention_gives_none() -> None:
         return log_probs, state, None
 
     for search, kw in [(greedy_search, {}), (beam_search, {"beam_size": 2})]:
-        [hyp] = search(step, model.initial_state(torch.zeros(1, V)), batch_size=1, bos_id=BOS, eos_id=EOS, max_len=5, **kw)[0]
+        [hyp] = search(
+            step, model.initial_state(torch.zeros(1, V)), batch_size=1, bos_id=BOS, eos_id=EOS, max_len=5, **kw
+        )[0]
         assert hyp.tokens == [2, 3, 4] and hyp.attention is None
 
 

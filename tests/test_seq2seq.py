@@ -1,4 +1,5 @@
-"""Encoder–decoder wiring: bridges, masking, teacher forcing, decoding on the real model (seqforge.testing's reference cells: no plugin)."""
+"""Encoder–decoder wiring: bridges, masking, teacher forcing, decoding on the real model (seqforge.testing's reference
+cells: no plugin)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,16 @@ def make_model(
         cell=encoder_cell, input_size=E, hidden_size=hidden, num_layers=layers, bidirectional=bidirectional
     )
     decoder = RecurrentDecoder(
-        cell=decoder_cell, attention=attention, vocab_size=V_TGT, embedding_dim=E, hidden_size=decoder_hidden,
-        num_layers=decoder_layers, dropout=0.0, memory_size=encoder.output_size, input_feeding=input_feeding, bridge=bridge,
+        cell=decoder_cell,
+        attention=attention,
+        vocab_size=V_TGT,
+        embedding_dim=E,
+        hidden_size=decoder_hidden,
+        num_layers=decoder_layers,
+        dropout=0.0,
+        memory_size=encoder.output_size,
+        input_feeding=input_feeding,
+        bridge=bridge,
         attention_style=attention_style,
     )
     return Seq2Seq(source_embedding=nn.Embedding(V_SRC, E), encoder=encoder, decoder=decoder).eval()
@@ -95,7 +104,7 @@ def test_copy_bridge_passes_the_top_encoder_layers_through() -> None:
 
 def test_tied_embeddings_need_equal_sizes() -> None:
     """tie_embeddings with embedding_dim != hidden size is a config error naming both keys"""
-    with pytest.raises(ConfigError, match="model.embedding_dim"):
+    with pytest.raises(ConfigError, match=r"model\.embedding_dim"):
         RecurrentDecoder(
             cell=GRUCell, attention=None, vocab_size=V_TGT, embedding_dim=E, hidden_size=10, num_layers=1, dropout=0.0,
             memory_size=12, tie_embeddings=True,
@@ -122,7 +131,9 @@ def test_teacher_forcing_zero_feeds_the_models_own_greedy_predictions() -> None:
     """With ratio 0 the teacher-forced pass reproduces greedy decoding's tokens"""
     model = make_model()
     src, lengths = batch()
-    greedy = greedy_search(model.log_prob_step, model.encode(src, lengths), batch_size=3, bos_id=BOS, eos_id=-1, max_len=6)
+    greedy = greedy_search(
+        model.log_prob_step, model.encode(src, lengths), batch_size=3, bos_id=BOS, eos_id=-1, max_len=6
+    )
     garbage_targets = torch.cat([torch.full((3, 1), BOS), torch.randint(4, V_TGT, (3, 5))], dim=1)
     logits, _ = model(src, lengths, garbage_targets, teacher_forcing=0.0)
     assert logits.argmax(-1).tolist() == [h[0].tokens for h in greedy]
@@ -133,8 +144,12 @@ def test_beam_of_one_equals_greedy_on_the_real_model(style: str) -> None:
     """beam_size=1 gives greedy's tokens and log-probability exactly"""
     model = make_model(attention_style=style)
     src, lengths = batch()
-    greedy = greedy_search(model.log_prob_step, model.encode(src, lengths), batch_size=3, bos_id=BOS, eos_id=EOS, max_len=8)
-    beam = beam_search(model.log_prob_step, model.encode(src, lengths), batch_size=3, beam_size=1, bos_id=BOS, eos_id=EOS, max_len=8)
+    greedy = greedy_search(
+        model.log_prob_step, model.encode(src, lengths), batch_size=3, bos_id=BOS, eos_id=EOS, max_len=8
+    )
+    beam = beam_search(
+        model.log_prob_step, model.encode(src, lengths), batch_size=3, beam_size=1, bos_id=BOS, eos_id=EOS, max_len=8
+    )
     for g, b in zip(greedy, beam):
         assert g[0].tokens == b[0].tokens
         assert g[0].log_prob == pytest.approx(b[0].log_prob, abs=1e-6)
@@ -160,7 +175,8 @@ def test_gradients_reach_encoder_decoder_bridge_and_attention(style: str) -> Non
 
 
 def test_bahdanau_style_queries_with_the_previous_state() -> None:
-    """In bahdanau style the first step's query is the zero initial output, so its weights don't depend on the decoder input"""
+    """In bahdanau style the first step's query is the zero initial output, so its weights don't depend on the decoder
+    input"""
     model = make_model(attention_style="bahdanau")
     src, lengths = batch()
     _, first = model(src, lengths, torch.full((3, 1), BOS))

@@ -1,4 +1,5 @@
-"""A Task's optional hooks are runtime_checkable Protocols: the core sees a capability exactly when the methods are there."""
+"""A Task's optional hooks are runtime_checkable Protocols: the core sees a capability exactly when the methods are
+there."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import pytest
 
 from seqforge.errors import ConfigError
 from seqforge.interfaces import (
-    TASK_CAPABILITIES, Generates, Predicts, TimeSplits, Translates, capabilities,
+    TASK_CAPABILITIES,
+    Generates,
+    Predicts,
+    TimeSplits,
+    Translates,
+    capabilities,
 )
 from seqforge.testing import task_capabilities
 
@@ -84,7 +90,8 @@ def test_a_manual_task_switches_lightning_to_manual_optimisation() -> None:
 
 
 def test_the_task_protocol_contract_names_what_a_data_module_lacks() -> None:
-    """check_task's `protocol` contract refuses a data module the core cannot checkpoint or describe, naming the missing members"""
+    """check_task's `protocol` contract refuses a data module the core cannot checkpoint or describe, naming the missing
+    members"""
     from types import SimpleNamespace
 
     from seqforge.testing import Broken
@@ -99,6 +106,9 @@ def test_the_task_protocol_contract_names_what_a_data_module_lacks() -> None:
         def val_dataloader(self) -> Any: ...
         def test_dataloader(self) -> Any: ...
 
-    subject = Subject("task", "'plain'", build=lambda **_: None, options={"run": SimpleNamespace(task=Plain(), data=NoState())})
-    with pytest.raises(Broken, match=r"build_data returned a NoState without state, describe \(the DataModule contract\)"):
+    subject = Subject(
+        "task", "'plain'", build=lambda **_: None, options={"run": SimpleNamespace(task=Plain(), data=NoState())}
+    )
+    with pytest.raises(Broken, match=r"build_data returned a NoState without state, describe \(the DataModule "
+                                     r"contract\)"):
         task_protocol.run(subject)

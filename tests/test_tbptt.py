@@ -1,4 +1,5 @@
-"""Truncated BPTT (``train.tbptt_steps``): equivalences with full BPTT and a hand-written reference, carried state, errors."""
+"""Truncated BPTT (``train.tbptt_steps``): equivalences with full BPTT and a hand-written reference, carried state,
+errors."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-
 from cli_helpers import KILL_AT_STEP, TINY, run_seqforge, write_corpus
 from compose_helpers import compose_config
+
 from seqforge.errors import ConfigError, SeqforgeError
 from seqforge.recurrent.state import detach_state
 from seqforge.train import build_run, make_trainer
@@ -35,7 +36,14 @@ def _fit(overrides: list[str], run_dir: Path, patch=None):
 
 def _lm(tmp_path: Path, *extra: str) -> list[str]:
     corpus = write_corpus(tmp_path / "corpus.txt", chars=3000)
-    return [f"data.path={corpus}", "trainer.val_check_interval=100", "logger=none", "checkpoint.every_n_train_steps=null", *TINY, *extra]
+    return [
+        f"data.path={corpus}",
+        "trainer.val_check_interval=100",
+        "logger=none",
+        "checkpoint.every_n_train_steps=null",
+        *TINY,
+        *extra,
+    ]
 
 
 @pytest.mark.requires_plugins("rnn")
@@ -43,8 +51,14 @@ def test_chunks_of_the_full_length_equal_plain_bptt_exactly(tmp_path: Path) -> N
     """tbptt_steps = seq_len (manual optimisation, one chunk per batch) ends with the very same parameters as
     Lightning's automatic loop: clipping and a per-step LR schedule included"""
     common = _lm(
-        tmp_path, "trainer.max_steps=7", "trainer.gradient_clip_val=0.05", "model.dropout=0.1", "optim.scheduler.name=StepLR",
-        "optim.scheduler.interval=step", "+optim.scheduler.kwargs.step_size=2", "+optim.scheduler.kwargs.gamma=0.5",
+        tmp_path,
+        "trainer.max_steps=7",
+        "trainer.gradient_clip_val=0.05",
+        "model.dropout=0.1",
+        "optim.scheduler.name=StepLR",
+        "optim.scheduler.interval=step",
+        "+optim.scheduler.kwargs.step_size=2",
+        "+optim.scheduler.kwargs.gamma=0.5",
     )
     plain, _ = _fit(common, tmp_path / "plain")
     chunked, trainer = _fit([*common, "train.tbptt_steps=8"], tmp_path / "chunked")
@@ -87,7 +101,8 @@ def _train_batches(module) -> list:
 
 
 def _reference_tbptt(model: torch.nn.Module, batches: list, k: int, lr: float, steps: int) -> None:
-    """Truncated BPTT written out by hand: SGD step per chunk of k steps, detached state carried across chunks and batches."""
+    """Truncated BPTT written out by hand: SGD step per chunk of k steps, detached state carried across chunks and
+    batches."""
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     state, taken = None, 0
     for batch in batches:
@@ -106,7 +121,14 @@ def _reference_tbptt(model: torch.nn.Module, batches: list, k: int, lr: float, s
 def test_truncated_bptt_matches_a_hand_written_reference(tmp_path: Path) -> None:
     """Chunks of 5 steps (12-step batches: 5 + 5 + 2), state carried across chunks and batches: same parameters
     as the reference loop, and max_steps counts chunks (optimiser steps), stopping inside a batch"""
-    overrides = [*SIGNAL, "train.tbptt_steps=5", "trainer.max_steps=8", "optim=sgd", "optim.lr=0.1", "trainer.gradient_clip_val=null"]
+    overrides = [
+        *SIGNAL,
+        "train.tbptt_steps=5",
+        "trainer.max_steps=8",
+        "optim=sgd",
+        "optim.lr=0.1",
+        "trainer.gradient_clip_val=null",
+    ]
     initial: dict = {}
     module, trainer = _fit(overrides, tmp_path, patch=lambda m: initial.update(model=copy.deepcopy(m.model)))
     assert trainer.global_step == 8  # 3 chunks per batch: batches 1, 2 and two chunks of batch 3
@@ -122,7 +144,11 @@ def test_truncation_changes_the_gradient(tmp_path: Path) -> None:
     common = [*SIGNAL, "trainer.max_steps=3", "optim=sgd", "optim.lr=0.1", "trainer.gradient_clip_val=null"]
     full, _ = _fit([*common, "train.tbptt_steps=12"], tmp_path / "full")
     initial: dict = {}
-    truncated, _ = _fit([*common, "train.tbptt_steps=4", "trainer.max_steps=9"], tmp_path / "t", patch=lambda m: initial.update(m=copy.deepcopy(m.model)))
+    truncated, _ = _fit(
+        [*common, "train.tbptt_steps=4", "trainer.max_steps=9"],
+        tmp_path / "t",
+        patch=lambda m: initial.update(m=copy.deepcopy(m.model)),
+    )
     reference = initial["m"]
     _reference_tbptt(reference, _train_batches(truncated), k=4, lr=0.1, steps=9)
     for expected, actual in zip(reference.parameters(), truncated.model.parameters()):
@@ -134,10 +160,13 @@ def test_truncation_changes_the_gradient(tmp_path: Path) -> None:
 def test_carried_state_equals_running_the_concatenated_sequence(tmp_path: Path) -> None:
     """With frozen weights (lr 0), the state carried through 3 batches of 3 chunks each equals running
     the concatenated 36 steps in one call, row by row"""
-    module, trainer = _fit([*SIGNAL, "train.tbptt_steps=4", "trainer.max_steps=9", "optim=sgd", "optim.lr=0.0"], tmp_path)
+    module, trainer = _fit(
+        [*SIGNAL, "train.tbptt_steps=4", "trainer.max_steps=9", "optim=sgd", "optim.lr=0.0"], tmp_path
+    )
     assert trainer.global_step == 9
     batches = _train_batches(module)[:3]
-    inputs = torch.cat([b.inputs for b in batches], dim=1)  # (B, 36, F): sample i of batch n+1 continues sample i of batch n
+    # (B, 36, F): sample i of batch n+1 continues sample i of batch n
+    inputs = torch.cat([b.inputs for b in batches], dim=1)
     module.model.eval()
     with torch.no_grad():
         _, state = module.model(inputs)
@@ -206,7 +235,8 @@ def test_non_positive_tbptt_steps_is_refused(steps: int) -> None:
 
 @pytest.mark.requires_plugins("rnn")
 def test_tbptt_longer_than_the_sequences_is_refused() -> None:
-    with pytest.raises(ConfigError, match=r"train.tbptt_steps=13 is larger than the training sequences, which have 12 time steps \(data.seq_len\)"):
+    with pytest.raises(ConfigError, match=r"train.tbptt_steps=13 is larger than the training sequences, which have 12 "
+                                          r"time steps \(data.seq_len\)"):
         build_run(compose_config([*SIGNAL, "train.tbptt_steps=13"]))
 
 
@@ -221,7 +251,10 @@ def test_tasks_without_split_time_are_refused() -> None:
 def test_invalid_tbptt_from_the_cli_is_one_paragraph(tmp_path: Path) -> None:
     result = run_seqforge("train", *SIGNAL, "train.tbptt_steps=40", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
-    assert "train.tbptt_steps=40 is larger than the training sequences, which have 12 time steps (data.seq_len)" in result.stderr
+    assert (
+        "train.tbptt_steps=40 is larger than the training sequences, which have 12 time steps (data.seq_len)"
+        in result.stderr
+    )
 
 
 def _params(run_dir: Path) -> tuple[dict, int]:
@@ -269,9 +302,19 @@ def test_ddp_ranks_with_different_chunk_counts_do_not_hang(tmp_path: Path) -> No
     (tmp_path / "uneven.py").write_text(UNEVEN)
     common = [o for o in SIGNAL if not o.startswith(("logger", "data.batch_size"))]
     result = run_seqforge(
-        "train", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", *common, "data.batch_size=2",
-        "train.tbptt_steps=5", "trainer.max_steps=9", "+callbacks.uneven._target_=uneven.Uneven", f"hydra.run.dir={tmp_path / 'run'}",
-        cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)}, timeout=180,
+        "train",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        *common,
+        "data.batch_size=2",
+        "train.tbptt_steps=5",
+        "trainer.max_steps=9",
+        "+callbacks.uneven._target_=uneven.Uneven",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path)},
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert _params(tmp_path / "run")[1] == 9

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, write_corpus
 from compose_helpers import compose_config
+
 from seqforge.errors import SeqforgeError
 from seqforge.train import build_run, make_trainer
 

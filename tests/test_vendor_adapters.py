@@ -1,4 +1,5 @@
-"""The private Hydra/OmegaConf/Optuna-sweeper/Lightning names seqforge relies on exist on the installed, pinned versions.
+"""The private Hydra/OmegaConf/Optuna-sweeper/Lightning names seqforge relies on exist on the installed, pinned
+versions.
 
 An upgrade that moves one fails the test named after it here, instead of a user's run.
 """
@@ -19,9 +20,20 @@ from seqforge.vendor_adapters import PRIVATE_APIS, PrivateApi
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Every private name, with the text that gives it away in source code.
-PRIVATE_MARKERS = ("hydra._internal", "_run_hydra", "_apply_overrides_to_config", "_get_node(", "hydra_optuna_sweeper._impl",
-                   "_save_last_checkpoint", "_monitor_candidates", "_last_global_step_saved", "batch_progress",
-                   "_save_topk_checkpoint", "_should_skip_saving_checkpoint", "_every_n_train_steps")
+PRIVATE_MARKERS = (
+    "hydra._internal",
+    "_run_hydra",
+    "_apply_overrides_to_config",
+    "_get_node(",
+    "hydra_optuna_sweeper._impl",
+    "_save_last_checkpoint",
+    "_monitor_candidates",
+    "_last_global_step_saved",
+    "batch_progress",
+    "_save_topk_checkpoint",
+    "_should_skip_saving_checkpoint",
+    "_every_n_train_steps",
+)
 
 
 def _pinned() -> dict[str, Requirement]:
@@ -33,7 +45,11 @@ def _pinned() -> dict[str, Requirement]:
 
 def _resolve(api: PrivateApi) -> Any:
     """The named object; an attribute set in ``__init__`` is looked up on a default-constructed instance."""
-    value: Any = pytest.importorskip(api.module) if api.distribution == "hydra-optuna-sweeper" else __import__(api.module, fromlist=["_"])
+    value: Any = (
+        pytest.importorskip(api.module)
+        if api.distribution == "hydra-optuna-sweeper"
+        else __import__(api.module, fromlist=["_"])
+    )
     for part in api.path.split("."):
         if not hasattr(value, part) and inspect.isclass(value):
             value = _instance(value)
@@ -49,10 +65,17 @@ def _instance(cls: type) -> Any:
 
 @pytest.mark.parametrize("distribution", sorted({api.distribution for api in PRIVATE_APIS}))
 def test_the_installed_version_is_in_the_pinned_range(distribution: str) -> None:
-    """The checks below vouch for the pinned range only: each distribution the adapters touch is pinned and installed within it"""
+    """The checks below vouch for the pinned range only: each distribution the adapters touch is pinned and installed
+    within it"""
     requirement = _pinned().get(distribution)
-    assert requirement is not None, f"{distribution} has no version range in pyproject.toml; pin the versions the adapters were checked on"
-    assert requirement.specifier.contains(version(distribution), prereleases=True), (distribution, version(distribution), str(requirement))
+    assert requirement is not None, (
+        f"{distribution} has no version range in pyproject.toml; pin the versions the adapters were checked on"
+    )
+    assert requirement.specifier.contains(version(distribution), prereleases=True), (
+        distribution,
+        version(distribution),
+        str(requirement),
+    )
 
 
 @pytest.mark.parametrize("api", PRIVATE_APIS, ids=lambda api: f"{api.module}:{api.path}")
@@ -62,7 +85,8 @@ def test_the_private_name_exists_with_the_expected_signature(api: PrivateApi) ->
         return  # an attribute: existing is what the adapter needs
     parameters = list(inspect.signature(value).parameters)
     assert parameters[: len(api.parameters)] == list(api.parameters), (
-        f"{api.module}.{api.path} now takes {parameters}; {api.used_by} in seqforge/vendor_adapters.py passes {list(api.parameters)}"
+        f"{api.module}.{api.path} now takes {parameters}; {api.used_by} in seqforge/vendor_adapters.py passes "
+        f"{list(api.parameters)}"
     )
 
 

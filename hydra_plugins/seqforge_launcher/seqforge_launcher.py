@@ -15,9 +15,10 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, cast
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
@@ -36,13 +37,13 @@ class SeqforgeLauncherConf:
 
     _target_: str = "hydra_plugins.seqforge_launcher.seqforge_launcher.SeqforgeLauncher"
     # GPU ids to share out; null: the caller's CUDA_VISIBLE_DEVICES, else every GPU torch sees.
-    devices: Optional[List[Any]] = None
+    devices: list[Any] | None = None
     # Jobs at once. null: as many as the device pool allows (GPU jobs), 1 for CPU jobs.
-    max_parallel: Optional[int] = None
+    max_parallel: int | None = None
     # How a job starts; its overrides and hydra.run.dir are appended. null: [<this python>, -m, seqforge, train].
-    command: Optional[List[str]] = None
+    command: list[str] | None = None
     # Extra environment variables for every job.
-    env: Dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
     # Each job's stdout and stderr, in its own directory.
     log_name: str = "job.log"
 
@@ -76,22 +77,25 @@ class NoObjective:
     __repr__ = __str__
 
 
-def no_objective_reason(label: str, index: int, result: Optional[Dict[str, Any]]) -> str:
+def no_objective_reason(label: str, index: int, result: dict[str, Any] | None) -> str:
     """Why job ``index`` has no objective, and what to change."""
     if result is None:
         return f"sweep job #{index} ({label}) exited 0 but wrote no result.json, so it has no objective"
     monitor = result.get("monitor", "?")
     logged = ", ".join(sorted(result.get("final", {}))) or "none"
     return (
-        f"sweep job #{index} ({label}) reported no objective: checkpoint.monitor={monitor} was never logged (metrics it "
-        f"logged: {logged}). Set checkpoint.monitor to one of them, or check that validation runs (trainer.limit_val_batches)"
+        f"sweep job #{index} ({label}) reported no objective: checkpoint.monitor={monitor} was never logged (metrics "
+        f"it logged: {logged}). Set checkpoint.monitor to one of them, or check that validation runs "
+        "(trainer.limit_val_batches)"
     )
 
 
 def _guard_optuna_sweeper() -> None:
-    """Optuna's sweeper ends with ``study.best_trial``, a ``ValueError`` traceback when no trial completed: say why instead.
+    """Optuna's sweeper ends with ``study.best_trial``, a ``ValueError`` traceback when no trial completed: say why
+    instead.
 
-    Wrapped only when the sweeper is imported, i.e. in use; the seqforge launcher's rows tell whether any trial completed.
+    Wrapped only when the sweeper is imported, i.e. in use; the seqforge launcher's rows tell whether any trial
+    completed.
     """
     from seqforge.vendor_adapters import wrap_optuna_sweep
 
@@ -101,7 +105,7 @@ def _guard_optuna_sweeper() -> None:
 def _guarded_sweep(sweep: Any) -> Any:
     """``OptunaSweeperImpl.sweep`` that names the failed trials when none produced an objective."""
 
-    def guarded(self: Any, arguments: List[str]) -> None:
+    def guarded(self: Any, arguments: list[str]) -> Any:
         try:
             return sweep(self, arguments)
         except ValueError:  # "No trials are completed yet" (in memory), "Record does not exist." (database storage)
@@ -110,8 +114,9 @@ def _guarded_sweep(sweep: Any) -> Any:
                 raise
             summary = Path(str(self.config.hydra.sweep.dir)) / "summary.md"
             raise SweepJobFailed(
-                f"No trial of the Optuna sweep produced an objective, so there is no best trial; each trial was recorded as "
-                f"failed with its reason (above, and in {summary}). Fix what the reasons name and run the sweep again."
+                "No trial of the Optuna sweep produced an objective, so there is no best trial; each trial was "
+                f"recorded as failed with its reason (above, and in {summary}). Fix what the reasons name and run the "
+                "sweep again."
             ) from None
 
     return guarded
@@ -127,10 +132,10 @@ def _quote(value: str) -> str:
 class SeqforgeLauncher(Launcher):
     def __init__(
         self,
-        devices: Optional[Sequence[Any]] = None,
-        max_parallel: Optional[int] = None,
-        command: Optional[Sequence[str]] = None,
-        env: Optional[Dict[str, str]] = None,
+        devices: Sequence[Any] | None = None,
+        max_parallel: int | None = None,
+        command: Sequence[str] | None = None,
+        env: dict[str, str] | None = None,
         log_name: str = "job.log",
     ) -> None:
         self.devices = None if devices is None else list(devices)
@@ -138,16 +143,17 @@ class SeqforgeLauncher(Launcher):
         self.command = list(command) if command else [sys.executable, "-m", "seqforge", "train"]
         self.env = {str(k): str(v) for k, v in (env or {}).items()}
         self.log_name = log_name
-        self.config: Optional[DictConfig] = None
-        self.hydra_context: Optional[HydraContext] = None
-        self.task_function: Optional[TaskFunction] = None
+        self.config: DictConfig | None = None
+        self.hydra_context: HydraContext | None = None
+        self.task_function: TaskFunction | None = None
         self.rows: list[Any] = []  # every job of the sweep so far (sweepers such as Optuna launch several batches)
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
         self.hydra_context = hydra_context
         self.task_function = task_function
-        _guard_optuna_sweeper()  # sweepers set up their launcher from their own setup, so the sweeper is imported by now
+        # sweepers set up their launcher from their own setup, so the sweeper is imported by now
+        _guard_optuna_sweeper()
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         from seqforge.errors import SeqforgeError
@@ -163,7 +169,8 @@ class SeqforgeLauncher(Launcher):
             pool = detect_pool(self.devices)
         except SeqforgeError as exc:
             raise SweepJobFailed(str(exc)) from None
-        hydra_overrides = [o for o in OmegaConf.to_container(self.config.hydra.overrides.hydra) if not _SWEEP_ONLY.match(str(o))]
+        hydra_flags = cast(list[str], OmegaConf.to_container(self.config.hydra.overrides.hydra))  # a list of strings
+        hydra_overrides = [o for o in hydra_flags if not _SWEEP_ONLY.match(str(o))]
 
         jobs, configs = [], []
         labels = varying_overrides([filter_overrides(o) for o in job_overrides])
@@ -173,22 +180,36 @@ class SeqforgeLauncher(Launcher):
             run_dir = Path(cfg.hydra.runtime.output_dir)
             label = " ".join(labels[offset])
             try:
-                n = devices_per_job(OmegaConf.select(cfg, "trainer.accelerator", default="cpu"),
-                                    OmegaConf.select(cfg, "trainer.devices", default=1), len(pool), job=f"#{index} ({label})")
+                n = devices_per_job(
+                    OmegaConf.select(cfg, "trainer.accelerator", default="cpu"),
+                    OmegaConf.select(cfg, "trainer.devices", default=1),
+                    len(pool),
+                    job=f"#{index} ({label})",
+                )
             except SeqforgeError as exc:
                 raise SweepJobFailed(str(exc)) from None
-            (run_dir / RESULT_FILE).unlink(missing_ok=True)  # a rerun into the same sweep dir must not report the old result
-            argv = [*self.command, *self._config_flags(), *hydra_overrides, *overrides, f"hydra.run.dir={_quote(str(run_dir))}"]
+            # a rerun into the same sweep dir must not report the old result
+            (run_dir / RESULT_FILE).unlink(missing_ok=True)
+            argv = [
+                *self.command,
+                *self._config_flags(),
+                *hydra_overrides,
+                *overrides,
+                f"hydra.run.dir={_quote(str(run_dir))}",
+            ]
             jobs.append(Job(index=index, argv=argv, run_dir=run_dir, devices=n, label=label, env=self._job_env(cfg, n)))
             configs.append(cfg)
 
         log.info(f"seqforge launcher: {len(jobs)} job(s) in {sweep_dir}; device pool: {','.join(pool) or 'none (CPU)'}")
-        outcomes = run_jobs(jobs, pool=pool, max_parallel=self.max_parallel, log_name=self.log_name, on_event=self._report)
+        outcomes = run_jobs(
+            jobs, pool=pool, max_parallel=self.max_parallel, log_name=self.log_name, on_event=self._report
+        )
         return self._finish(sweep_dir, jobs, configs, outcomes, [read_result(j.run_dir) for j in jobs])
 
     # -- per job ---------------------------------------------------------------------
     def _config_flags(self) -> list[str]:
-        """The sweep's ``--config-name``/``--config-dir``/``--config-path``, so every job composes from the same configs."""
+        """The sweep's ``--config-name``/``--config-dir``/``--config-path``, so every job composes from the same
+        configs."""
         assert self.config is not None
         flags = []
         if self.config.hydra.job.config_name != "config":
@@ -202,14 +223,17 @@ class SeqforgeLauncher(Launcher):
         return flags
 
     def _job_config(self, overrides: list[str], index: int) -> DictConfig:
-        """The job's composed config with its directory resolved (as Hydra's own launchers do), validating its overrides."""
+        """The job's composed config with its directory resolved (as Hydra's own launchers do), validating its
+        overrides."""
         assert self.config is not None and self.hydra_context is not None
         cfg = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
         with open_dict(cfg):
             cfg.hydra.job.id = f"{index}"
             cfg.hydra.job.num = index
         HydraConfig.instance().set_config(cfg)
-        output_dir = os.path.join(str(OmegaConf.select(cfg, "hydra.sweep.dir")), str(OmegaConf.select(cfg, "hydra.sweep.subdir")))
+        output_dir = os.path.join(
+            str(OmegaConf.select(cfg, "hydra.sweep.dir")), str(OmegaConf.select(cfg, "hydra.sweep.subdir"))
+        )
         with read_write(cfg.hydra.runtime):
             cfg.hydra.runtime.output_dir = os.path.abspath(output_dir)
         return cfg
@@ -217,7 +241,8 @@ class SeqforgeLauncher(Launcher):
     def _job_env(self, cfg: DictConfig, devices: int) -> dict[str, str]:
         env = dict(self.env)
         if devices == 0 and "OMP_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in env:
-            # CPU jobs share the machine's cores: (jobs at once) x (processes per job) threads must not oversubscribe them.
+            # CPU jobs share the machine's cores: (jobs at once) x (processes per job) threads must not oversubscribe
+            # them.
             procs = OmegaConf.select(cfg, "trainer.devices", default=1)
             procs = procs if isinstance(procs, int) and procs > 0 else 1
             env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // ((self.max_parallel or 1) * procs)))
@@ -235,21 +260,27 @@ class SeqforgeLauncher(Launcher):
         else:
             reason = last_error_line(outcome.log_path)
             print(
-                f"[seqforge launcher] #{job.index} FAILED with exit code {outcome.exit_code} after {outcome.wall_time:.1f} s"
-                f"{where}; log: {outcome.log_path}" + (f"\n    {reason}" if reason else ""),
+                f"[seqforge launcher] #{job.index} FAILED with exit code {outcome.exit_code} after "
+                f"{outcome.wall_time:.1f} s{where}; log: {outcome.log_path}" + (f"\n    {reason}" if reason else ""),
                 file=sys.stderr, flush=True,
             )
 
     # -- the batch's results ----------------------------------------------------------
-    def _finish(self, sweep_dir: Path, jobs: list[Any], configs: list[DictConfig], outcomes: list[Any], results: list[Any]) -> list[JobReturn]:
+    def _finish(
+        self, sweep_dir: Path, jobs: list[Any], configs: list[DictConfig], outcomes: list[Any], results: list[Any]
+    ) -> list[JobReturn]:
         from seqforge.launch import Row, print_summary, write_summary
 
-        # Hydra's basic sweeper (a grid) ignores return values; sweepers that optimise (Optuna) need each job's objective.
+        assert self.config is not None  # set by setup(), before any launch
+        # Hydra's basic sweeper (a grid) ignores return values; sweepers that optimise (Optuna) need each job's
+        # objective.
         optimising = "BasicSweeper" not in str(OmegaConf.select(self.config, "hydra.sweeper._target_", default=""))
         missing = {o.job.index: no_objective_reason(o.job.label, o.job.index, r) for o, r in zip(outcomes, results)
                    if optimising and o.ok and (r or {}).get("objective") is None}
         for reason in missing.values():
-            print(f"[seqforge launcher] {reason}; reported to the sweeper as a failed trial.", file=sys.stderr, flush=True)
+            print(
+                f"[seqforge launcher] {reason}; reported to the sweeper as a failed trial.", file=sys.stderr, flush=True
+            )
         batch = [
             Row(job=o.job.index, overrides=[str(x) for x in filter_overrides(c.hydra.overrides.task)],
                 status="failed" if not o.ok else "no objective" if o.job.index in missing else "ok",
@@ -262,12 +293,24 @@ class SeqforgeLauncher(Launcher):
         first, last = batch[0].job, batch[-1].job
         print_summary(batch, title=f"Sweep jobs #{first}" + (f"–#{last}" if last != first else ""))
         failed = [o for o in outcomes if not o.ok]
-        print(f"Summary of all {len(self.rows)} job(s): {md_path} and {csv_path}" + (f"; {len(failed)} failed" if failed else "")
-              + (f"; {without} without an objective" if (without := sum(r.status == "no objective" for r in self.rows)) else ""), flush=True)
+        print(
+            f"Summary of all {len(self.rows)} job(s): {md_path} and {csv_path}"
+            + (f"; {len(failed)} failed" if failed else "")
+            + (
+                f"; {without} without an objective"
+                if (without := sum(r.status == "no objective" for r in self.rows))
+                else ""
+            ),
+            flush=True,
+        )
 
         returns = []
         for outcome, cfg, result in zip(outcomes, configs, results):
-            ret = JobReturn(overrides=list(cfg.hydra.overrides.task), working_dir=str(outcome.job.run_dir), task_name=cfg.hydra.job.name)
+            ret = JobReturn(
+                overrides=list(cfg.hydra.overrides.task),
+                working_dir=str(outcome.job.run_dir),
+                task_name=cfg.hydra.job.name,
+            )
             with open_dict(cfg):
                 ret.hydra_cfg = OmegaConf.create({"hydra": cfg.hydra})
                 del cfg["hydra"]
@@ -279,9 +322,9 @@ class SeqforgeLauncher(Launcher):
             else:
                 ret.status = JobStatus.FAILED
                 ret.return_value = SweepJobFailed(
-                    f"sweep job #{outcome.job.index} ({outcome.job.label}) failed with exit code {outcome.exit_code}; its log: "
-                    f"{outcome.log_path}. {len(failed)} of {len(outcomes)} job(s) in this batch failed; the others ran to the end "
-                    f"(summary: {md_path})."
+                    f"sweep job #{outcome.job.index} ({outcome.job.label}) failed with exit code {outcome.exit_code}; "
+                    f"its log: {outcome.log_path}. {len(failed)} of {len(outcomes)} job(s) in this batch failed; the "
+                    f"others ran to the end (summary: {md_path})."
                 )
             returns.append(ret)
         return returns

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from seqforge.errors import DataError
 from seqforge.interfaces import ListsDataFiles
@@ -36,7 +36,8 @@ def file_fingerprint(path: Path) -> dict[str, Any]:
 
 
 def data_files(data: Any) -> dict[str, Path]:
-    """The files ``data`` reads, by config key: the module's own ``data_files()`` if it has one, else the path fields of its config.
+    """The files ``data`` reads, by config key: the module's own ``data_files()`` if it has one, else the path fields of
+    its config.
 
     A folder counts as every regular file directly inside it (``data.path/<name>``).
     Embedded or generated data (no path set) has no files.
@@ -60,10 +61,13 @@ def data_files(data: Any) -> dict[str, Path]:
 
 def fingerprint(data: Any) -> dict[str, dict[str, Any]]:
     """Fingerprints of every file ``data`` reads, by config key (see :func:`data_files`)."""
-    return {key: file_fingerprint(path) for key, path in data_files(data).items() if path.is_file()}  # a missing file: reading names it
+    # a missing file: reading names it
+    return {key: file_fingerprint(path) for key, path in data_files(data).items() if path.is_file()}
 
 
-def check_unchanged(saved: Optional[dict[str, dict[str, Any]]], current: dict[str, dict[str, Any]], *, accept: bool) -> list[str]:
+def check_unchanged(
+    saved: dict[str, dict[str, Any]] | None, current: dict[str, dict[str, Any]], *, accept: bool
+) -> list[str]:
     """Refuse a resume whose data files differ from the checkpoint's; returns what changed (accepted) as messages.
 
     ``saved`` None (a checkpoint written before fingerprints existed) checks nothing.
@@ -73,16 +77,21 @@ def check_unchanged(saved: Optional[dict[str, dict[str, Any]]], current: dict[st
     changes = []
     for key in sorted(set(saved) | set(current)):
         before, now = saved.get(key), current.get(key)
-        if before is not None and now is not None and (before["size"], before["blake2b"]) == (now["size"], now["blake2b"]):
+        if (
+            before is not None
+            and now is not None
+            and (before["size"], before["blake2b"]) == (now["size"], now["blake2b"])
+        ):
             continue
         if before is None:
-            changes.append(f"`{key}` now reads '{now['path']}', which the checkpoint's run did not read")
+            changes.append(f"`{key}` now reads '{current[key]['path']}', which the checkpoint's run did not read")
         elif now is None:
-            changes.append(f"`{key}` named '{before['path']}' when the checkpoint was written and names no readable file now")
+            changes.append(f"`{key}` named '{before['path']}' when the checkpoint was written and names no readable "
+                           "file now")
         elif before["path"] != now["path"]:
             changes.append(
-                f"`{key}` is now '{now['path']}' ({now['size']:,} bytes), not the '{before['path']}' ({before['size']:,} bytes) "
-                "the checkpoint was trained on"
+                f"`{key}` is now '{now['path']}' ({now['size']:,} bytes), not the '{before['path']}' "
+                f"({before['size']:,} bytes) the checkpoint was trained on"
             )
         else:
             changes.append(
@@ -91,8 +100,10 @@ def check_unchanged(saved: Optional[dict[str, dict[str, Any]]], current: dict[st
             )
     if changes and not accept:
         raise DataError(
-            "Cannot resume: the data differ from the data the checkpoint was trained on — " + "; ".join(changes) + ". The resumed "
-            "run keeps the checkpoint's vocabularies, so every token id would mean what it meant before. Restore the original "
-            f"file(s), or add `{ACCEPT_KEY}=true` to continue on the changed data with the saved vocabularies."
+            "Cannot resume: the data differ from the data the checkpoint was trained on — "
+            + "; ".join(changes)
+            + ". The resumed "
+            "run keeps the checkpoint's vocabularies, so every token id would mean what it meant before. Restore the "
+            f"original file(s), or add `{ACCEPT_KEY}=true` to continue on the changed data with the saved vocabularies."
         )
     return changes

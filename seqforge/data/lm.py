@@ -10,7 +10,7 @@ hidden state can be carried over), every rank sees the same number of batches
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import lightning as L
 import torch
@@ -19,8 +19,8 @@ from torch import Tensor
 from seqforge.data.configs import TextDataConfig
 from seqforge.data.corpus import pydoc_corpus
 from seqforge.data.splits import split_by_fractions
-from seqforge.data.text_io import read_text
 from seqforge.data.streams import StreamBatches, StreamLoaders
+from seqforge.data.text_io import read_text
 from seqforge.data.tokenize import tokenize
 from seqforge.data.vocab import Vocabulary
 from seqforge.errors import ConfigError, DataError
@@ -48,8 +48,8 @@ def _find_split_file(folder: Path, split: str) -> Path:
     matches = sorted(p for p in files if any(stems[p].split(".")[-1] == n or stems[p].endswith(n) for n in names))
     if not matches:
         raise DataError(
-            f"data.path '{folder}' is a folder but has no {split} file: expected a .txt (or .txt.gz) file whose name ends in "
-            f"{' or '.join(repr(n) for n in names)} (e.g. ptb.{names[0]}.txt)."
+            f"data.path '{folder}' is a folder but has no {split} file: expected a .txt (or .txt.gz) file whose name "
+            f"ends in {' or '.join(repr(n) for n in names)} (e.g. ptb.{names[0]}.txt)."
         )
     return matches[0]
 
@@ -75,13 +75,14 @@ def _split_text(text: str, fractions: list[float], source: str) -> dict[str, str
 class LanguageModelData(StreamLoaders, L.LightningDataModule):
     """Tokenizes, builds the vocabulary on the training split, and serves contiguous batches."""
 
+    cfg: TextDataConfig
     sequence_length_key = "data.seq_len"  # named when train.tbptt_steps exceeds it
     next_token = True  # the targets are the next tokens of the same stream
 
-    def __init__(self, *, vocab: Optional[Vocabulary] = None, **options: Any) -> None:
+    def __init__(self, *, vocab: Vocabulary | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = cfg = TextDataConfig(**options)
-        self.vocab = vocab
+        self._vocab = vocab  # None until prepare() builds it on the training split
         self.ids: dict[str, Tensor] = {}
         if cfg.seq_len < 1 or cfg.batch_size < 1 or cfg.eval_batch_size < 1:
             raise ConfigError(
@@ -91,27 +92,37 @@ class LanguageModelData(StreamLoaders, L.LightningDataModule):
         self._loaders: dict[str, StreamBatches] = {}
 
     @property
+    def vocab(self) -> Vocabulary:
+        """The vocabulary: the one given (restored from a checkpoint) or the one :meth:`prepare` built."""
+        if self._vocab is None:
+            raise RuntimeError("LanguageModelData has no vocabulary before prepare() (which builds it) has run.")
+        return self._vocab
+
+    @property
     def sequence_length(self) -> int:
         """Time steps of a training batch (what ``train.tbptt_steps`` cuts into chunks)."""
         return self.cfg.seq_len
 
-    def prepare(self) -> "LanguageModelData":
+    def prepare(self) -> LanguageModelData:
         """Read and encode every split (idempotent); called before the model is built (it needs the vocabulary size)."""
         if self.ids:
             return self
         texts = load_split_texts(self.cfg)
-        tokens = {split: tokenize(text, self.cfg.tokenizer, lowercase=self.cfg.lowercase) for split, text in texts.items()}
-        if self.vocab is None:
-            self.vocab = Vocabulary.build(tokens["train"], min_freq=self.cfg.min_freq, max_size=self.cfg.max_vocab)
+        tokens = {
+            split: tokenize(text, self.cfg.tokenizer, lowercase=self.cfg.lowercase) for split, text in texts.items()
+        }
+        if self._vocab is None:
+            self._vocab = Vocabulary.build(tokens["train"], min_freq=self.cfg.min_freq, max_size=self.cfg.max_vocab)
         self.ids = {split: torch.tensor(self.vocab.encode(toks), dtype=torch.long) for split, toks in tokens.items()}
         self.unknown_counts = {split: int((ids == self.vocab.unk_id).sum()) for split, ids in self.ids.items()}
         return self
 
-    def setup(self, stage: Optional[str] = None) -> None:
+    def setup(self, stage: str | None = None) -> None:
         self.prepare()
 
     def data_files(self) -> dict[str, Path]:
-        """The files read, by config key (fingerprinted for resume): a folder's three split files, not whatever lies beside them."""
+        """The files read, by config key (fingerprinted for resume): a folder's three split files, not whatever lies
+        beside them."""
         if self.cfg.path is None:
             return {}
         path = Path(self.cfg.path).expanduser()

@@ -1,8 +1,10 @@
-"""Train/valid/test splits: cutting data by ``data.split`` fractions, and the Lightning loader hooks over encoded splits."""
+"""Train/valid/test splits: cutting data by ``data.split`` fractions, and the Lightning loader hooks over encoded
+splits."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import torch
 from torch.utils.data import DataLoader
@@ -16,19 +18,26 @@ T = TypeVar("T")
 def check_fractions(fractions: Sequence[float]) -> None:
     """Refuse a ``data.split`` that is not three positive fractions (train, valid, test) summing to 1."""
     if len(fractions) != 3 or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ConfigError(f"data.split must be three positive fractions (train, valid, test) summing to 1, got {list(fractions)}.")
+        raise ConfigError("data.split must be three positive fractions (train, valid, test) summing to 1, got "
+                          f"{list(fractions)}.")
 
 
 def split_by_fractions(
-    items: Sequence[T], fractions: Sequence[float], *, what: str, is_empty: Callable[[Sequence[T]], bool] = lambda part: not part
+    items: Sequence[T],
+    fractions: Sequence[float],
+    *,
+    what: str,
+    is_empty: Callable[[Sequence[T]], bool] = lambda part: not part,
 ) -> dict[str, Sequence[T]]:
-    """Contiguous train/valid/test parts of ``items`` by ``fractions``; an empty part is refused, naming ``what`` was split."""
+    """Contiguous train/valid/test parts of ``items`` by ``fractions``; an empty part is refused, naming ``what`` was
+    split."""
     check_fractions(fractions)
     cut1, cut2 = int(len(items) * fractions[0]), int(len(items) * (fractions[0] + fractions[1]))
     parts = {"train": items[:cut1], "valid": items[cut1:cut2], "test": items[cut2:]}
     for split, part in parts.items():
         if is_empty(part):
-            raise DataError(f"Splitting {what} by data.split={list(fractions)} leaves the {split} split empty; give more data or other fractions.")
+            raise DataError(f"Splitting {what} by data.split={list(fractions)} leaves the {split} split empty; give "
+                            "more data or other fractions.")
     return parts
 
 
@@ -49,20 +58,25 @@ class SplitLoaders:
     prepare: Callable[[], Any]
     collate: Callable[[list[Any]], Any]
 
-    def setup(self, stage: Optional[str] = None) -> None:
+    def setup(self, stage: str | None = None) -> None:
         self.prepare()
 
     def train_dataloader(self) -> ResumableLoader:
         return training_loader(
-            self.encoded["train"], batch_size=self.cfg.batch_size, collate_fn=self.collate, seed=shuffle_seed(), shuffle=self.cfg.shuffle,
+            self.encoded["train"],
+            batch_size=self.cfg.batch_size,
+            collate_fn=self.collate,
+            seed=shuffle_seed(),
+            shuffle=self.cfg.shuffle,
             trainer=getattr(self, "trainer", None),
         )
 
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["valid"], batch_size=self.cfg.eval_batch_size, collate_fn=self.collate)
+    # The examples are a list: torch's stub asks for a Dataset, but a DataLoader only indexes it.
+    def val_dataloader(self) -> DataLoader[Any]:
+        return DataLoader(self.encoded["valid"], batch_size=self.cfg.eval_batch_size, collate_fn=self.collate)  # type: ignore[arg-type]
 
-    def test_dataloader(self) -> DataLoader:
-        return DataLoader(self.encoded["test"], batch_size=self.cfg.eval_batch_size, collate_fn=self.collate)
+    def test_dataloader(self) -> DataLoader[Any]:
+        return DataLoader(self.encoded["test"], batch_size=self.cfg.eval_batch_size, collate_fn=self.collate)  # type: ignore[arg-type]
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
         return batch.to(device)

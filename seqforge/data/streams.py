@@ -7,8 +7,9 @@ hidden state can be carried over) and the order is deterministic.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -16,7 +17,8 @@ from torch import Tensor
 
 @dataclass
 class StreamBatch:
-    """``inputs`` ``(B, L)`` token ids or ``(B, L, F)`` features, ``targets`` ``(B, L)``; ``index``: position in the epoch."""
+    """``inputs`` ``(B, L)`` token ids or ``(B, L, F)`` features, ``targets`` ``(B, L)``; ``index``: position in the
+    epoch."""
 
     inputs: Tensor
     targets: Tensor
@@ -30,12 +32,13 @@ class StreamBatch:
     def time_steps(self) -> int:
         return self.inputs.shape[1]
 
-    def to(self, device: torch.device) -> "StreamBatch":
+    def to(self, device: torch.device) -> StreamBatch:
         return StreamBatch(self.inputs.to(device), self.targets.to(device), self.index)
 
-    def split_time(self, steps: int) -> list["StreamBatch"]:
+    def split_time(self, steps: int) -> list[StreamBatch]:
         """Truncated BPTT: consecutive chunks of ``steps`` time steps (the last may be shorter)."""
-        pieces = zip(self.inputs.split(steps, dim=1), self.targets.split(steps, dim=1))  # (B, <=steps[, F]), (B, <=steps)
+        # (B, <=steps[, F]), (B, <=steps)
+        pieces = zip(torch.split(self.inputs, steps, dim=1), torch.split(self.targets, steps, dim=1))
         return [StreamBatch(inputs, targets, self.index) for inputs, targets in pieces]
 
 
@@ -70,7 +73,8 @@ class StreamBatches:
             begin = index * self.seq_len
             end = min(begin + self.seq_len, self.steps)
             if self.next_token:
-                yield StreamBatch(self.streams[:, begin:end], self.streams[:, begin + 1 : end + 1], index)  # (B, L) each
+                # (B, L) each
+                yield StreamBatch(self.streams[:, begin:end], self.streams[:, begin + 1 : end + 1], index)
             else:
                 rows = self.streams[:, begin:end]  # (B, L, C)
                 yield StreamBatch(rows[..., :-1], rows[..., -1], index)
@@ -108,7 +112,9 @@ class StreamLoaders:
         # Kept per split so Lightning's state_dict/load_state_dict talk to the object it iterates.
         if split not in self._loaders:
             rank, world = self._rank()
-            self._loaders[split] = StreamBatches(self.split_streams(split, batch_size, rank, world), self.cfg.seq_len, next_token=self.next_token)
+            self._loaders[split] = StreamBatches(
+                self.split_streams(split, batch_size, rank, world), self.cfg.seq_len, next_token=self.next_token
+            )
         return self._loaders[split]
 
     def train_dataloader(self) -> StreamBatches:

@@ -17,7 +17,8 @@ def read_text(path: str | Path, *, what: str = "data file", key: str = "data.pat
     path = Path(path)
     if not path.is_file():
         hint = "it is a directory" if path.is_dir() else "no such file"
-        raise DataError(f"The {what} '{path}' (config key `{key}`) cannot be read: {hint}. Give the path of an existing UTF-8 text file.")
+        raise DataError(f"The {what} '{path}' (config key `{key}`) cannot be read: {hint}. Give the path of an "
+                        "existing UTF-8 text file.")
     raw = path.read_bytes()
     if path.suffix == ".gz":
         import gzip
@@ -25,7 +26,8 @@ def read_text(path: str | Path, *, what: str = "data file", key: str = "data.pat
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
-            raise DataError(f"The {what} '{path}' (config key `{key}`) ends in .gz but is not a readable gzip file ({exc}).") from None
+            raise DataError(f"The {what} '{path}' (config key `{key}`) ends in .gz but is not a readable gzip file "
+                            f"({exc}).") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
@@ -29,7 +29,7 @@ class Vocabulary:
             raise ValueError(f"vocabulary lacks special tokens {missing}")
 
     @classmethod
-    def build(cls, tokens: Iterable[str], *, min_freq: int = 1, max_size: Optional[int] = None) -> "Vocabulary":
+    def build(cls, tokens: Iterable[str], *, min_freq: int = 1, max_size: int | None = None) -> Vocabulary:
         """From a token stream; tokens rarer than ``min_freq`` become ``<unk>``; ``max_size`` counts specials."""
         counts = Counter(tokens)
         for special in SPECIALS:

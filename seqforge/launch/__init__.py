@@ -1,4 +1,5 @@
-"""Running sweep jobs as separate processes on slices of a device pool (the ``hydra/launcher=seqforge`` plugin's engine)."""
+"""Running sweep jobs as separate processes on slices of a device pool (the ``hydra/launcher=seqforge`` plugin's
+engine)."""
 
 from seqforge.launch.devices import detect_pool, devices_per_job
 from seqforge.launch.scheduler import DISTRIBUTED_VARS, Job, Outcome, clean_environment, run_jobs

@@ -7,7 +7,8 @@ then sees devices ``0..n-1`` and ``trainer.devices=n`` uses exactly the slice.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from seqforge.errors import ConfigError
 
@@ -15,7 +16,7 @@ from seqforge.errors import ConfigError
 GPU_ACCELERATORS = ("gpu", "cuda", "auto")
 
 
-def detect_pool(configured: Optional[Sequence[Any]] = None, environ: Optional[Mapping[str, str]] = None) -> list[str]:
+def detect_pool(configured: Sequence[Any] | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
     """The GPU ids sweep jobs may use.
 
     ``hydra.launcher.devices=[...]`` if given; else the caller's ``CUDA_VISIBLE_DEVICES``
@@ -25,7 +26,8 @@ def detect_pool(configured: Optional[Sequence[Any]] = None, environ: Optional[Ma
     if configured is not None:
         pool = [str(d).strip() for d in configured]
         if any(not d for d in pool) or len(set(pool)) != len(pool):
-            raise ConfigError(f"hydra.launcher.devices={list(configured)} must list distinct, non-empty device ids (e.g. [0,1,2,3]).")
+            raise ConfigError(f"hydra.launcher.devices={list(configured)} must list distinct, non-empty device ids "
+                              "(e.g. [0,1,2,3]).")
         return pool
     environ = os.environ if environ is None else environ
     visible = environ.get("CUDA_VISIBLE_DEVICES")
@@ -49,10 +51,11 @@ def devices_per_job(accelerator: Any, devices: Any, pool_size: int, *, job: str)
         return 0
     if pool_size == 0:
         raise ConfigError(
-            f"sweep job {job}: trainer.accelerator={accelerator} but the launcher's device pool is empty (CUDA_VISIBLE_DEVICES "
-            "is empty or hides every GPU, and torch sees none). Set hydra.launcher.devices=[0,1,...] or use trainer.accelerator=cpu."
+            f"sweep job {job}: trainer.accelerator={accelerator} but the launcher's device pool is empty "
+            "(CUDA_VISIBLE_DEVICES is empty or hides every GPU, and torch sees none). Set "
+            "hydra.launcher.devices=[0,1,...] or use trainer.accelerator=cpu."
         )
-    count: Optional[int] = None
+    count: int | None = None
     if isinstance(devices, int) and not isinstance(devices, bool):
         count = devices
     elif isinstance(devices, str) and devices.strip().lstrip("-").isdigit():
@@ -61,13 +64,16 @@ def devices_per_job(accelerator: Any, devices: Any, pool_size: int, *, job: str)
         count = -1
     if count is None:
         raise ConfigError(
-            f"sweep job {job}: trainer.devices={devices!r} names device indices; under the seqforge launcher give a count "
-            f"(e.g. trainer.devices=2) and the launcher assigns each job its GPUs from the pool {pool_size} device(s) wide."
+            f"sweep job {job}: trainer.devices={devices!r} names device indices; under the seqforge launcher give a "
+            f"count (e.g. trainer.devices=2) and the launcher assigns each job its GPUs from the pool {pool_size} "
+            "device(s) wide."
         )
     if count == -1:
         return pool_size
     if count < 1:
-        raise ConfigError(f"sweep job {job}: trainer.devices={count}; expected a positive count or -1 (the whole pool).")
+        raise ConfigError(
+            f"sweep job {job}: trainer.devices={count}; expected a positive count or -1 (the whole pool)."
+        )
     if count > pool_size:
         raise ConfigError(
             f"sweep job {job}: trainer.devices={count} but the launcher's device pool has only {pool_size} device(s). "

@@ -15,9 +15,9 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
 
 #: Variables of an enclosing distributed launch (torchrun, Lightning, SLURM srun) that must not leak into a job:
 #: a job that inherits them believes it is one rank of someone else's process group.
@@ -39,7 +39,7 @@ def free_port(exclude: set[int]) -> int:
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+            port: int = sock.getsockname()[1]
         if port not in exclude:
             return port
     raise RuntimeError("no free TCP port found for MASTER_PORT")
@@ -88,7 +88,7 @@ class Outcome:
 @dataclass
 class _Running:
     job: Job
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     devices: tuple[str, ...]
     port: int
     started: float
@@ -96,20 +96,21 @@ class _Running:
     log_file: object
 
 
-Event = Callable[[str, Job, Optional[Outcome], tuple[str, ...]], None]
+Event = Callable[[str, Job, Outcome | None, tuple[str, ...]], None]
 
 
 def run_jobs(
     jobs: Sequence[Job],
     *,
     pool: Sequence[str],
-    max_parallel: Optional[int] = None,
-    environ: Optional[Mapping[str, str]] = None,
+    max_parallel: int | None = None,
+    environ: Mapping[str, str] | None = None,
     log_name: str = "job.log",
     poll_interval: float = 0.05,
-    on_event: Optional[Event] = None,
+    on_event: Event | None = None,
 ) -> list[Outcome]:
-    """Run ``jobs``, at most ``max_parallel`` at once, each GPU job on a disjoint slice of ``pool``; outcomes in job order.
+    """Run ``jobs``, at most ``max_parallel`` at once, each GPU job on a disjoint slice of ``pool``; outcomes in job
+    order.
 
     Jobs start in their order (first in, first out, so a wide job is never starved by
     narrow ones behind it). CPU jobs (``devices == 0``) take no slice; with no cap
@@ -155,7 +156,9 @@ def run_jobs(
     return [outcomes[job.index] for job in jobs]
 
 
-def _start(job: Job, devices: tuple[str, ...], base_env: dict[str, str], ports_in_use: set[int], log_name: str) -> _Running:
+def _start(
+    job: Job, devices: tuple[str, ...], base_env: dict[str, str], ports_in_use: set[int], log_name: str
+) -> _Running:
     env = {**base_env, **job.env}
     port = free_port(ports_in_use)
     env["MASTER_PORT"] = str(port)
@@ -166,11 +169,13 @@ def _start(job: Job, devices: tuple[str, ...], base_env: dict[str, str], ports_i
     log_file = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed when the job ends
     started = time.time()
     # A new session: the job's own DDP children share its process group, so Ctrl-C can end them all together.
-    process = subprocess.Popen(job.argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        job.argv, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     return _Running(job, process, devices, port, started, log_path, log_file)
 
 
-def _terminate(process: subprocess.Popen, grace: float = 10.0) -> None:
+def _terminate(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     if process.poll() is not None:
         return
     try:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
@@ -23,11 +24,11 @@ class Row:
     devices: str  # the job's CUDA_VISIBLE_DEVICES ("" for a CPU job)
     run_dir: str
     log: str
-    result: Optional[dict[str, Any]] = None  # the job's result.json
+    result: dict[str, Any] | None = None  # the job's result.json
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def objective(self) -> Optional[float]:
+    def objective(self) -> float | None:
         return None if self.result is None else self.result.get("objective")
 
 
@@ -48,16 +49,41 @@ def varying_overrides(overrides: Sequence[Sequence[str]]) -> list[list[str]]:
 
 
 def columns(rows: Sequence[Row]) -> tuple[list[str], list[list[Any]]]:
-    """Header and raw cells: job, status, overrides, best <monitor>, final metrics, wall time, devices, exit code, log."""
+    """Header and raw cells.
+
+    Columns: job, status, overrides, best <monitor>, final metrics, wall time, devices, exit code, log.
+    """
     monitors = sorted({r.result["monitor"] for r in rows if r.result and r.result.get("monitor")})
     finals = sorted({k for r in rows if r.result for k in r.result.get("final", {})})
-    header = ["job", "status", "overrides", *(f"best {m}" for m in monitors), *finals, "wall s", "devices", "exit", "log"]
+    header = [
+        "job",
+        "status",
+        "overrides",
+        *(f"best {m}" for m in monitors),
+        *finals,
+        "wall s",
+        "devices",
+        "exit",
+        "log",
+    ]
     cells = []
     for row, overrides in zip(rows, varying_overrides([r.overrides for r in rows])):
         result = row.result or {}
         best = [result.get("best") if result.get("monitor") == m else None for m in monitors]
         final = [result.get("final", {}).get(k) for k in finals]
-        cells.append([row.job, row.status, " ".join(overrides), *best, *final, round(row.wall_time, 1), row.devices, row.exit_code, row.log])
+        cells.append(
+            [
+                row.job,
+                row.status,
+                " ".join(overrides),
+                *best,
+                *final,
+                round(row.wall_time, 1),
+                row.devices,
+                row.exit_code,
+                row.log,
+            ]
+        )
     return header, cells
 
 
@@ -72,7 +98,10 @@ def write_summary(sweep_dir: Path, rows: Sequence[Row]) -> tuple[Path, Path]:
         for row, line in zip(rows, cells):
             writer.writerow([line[0], line[1], " ".join(row.overrides), *("" if v is None else v for v in line[3:])])
     md_path = sweep_dir / SUMMARY_MD
-    escape = lambda text: text.replace("|", "\\|")  # noqa: E731
+
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|")
+
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(escape(_fmt(c)) for c in line) + " |" for line in cells]
     md_path.write_text(f"# Sweep {sweep_dir}\n\n" + "\n".join(lines) + "\n", encoding="utf-8")

@@ -5,4 +5,13 @@ from seqforge.recurrent.loop import CompiledLoop, length_mask, reverse_padded, r
 from seqforge.recurrent.stack import RecurrentStack
 from seqforge.recurrent.state import detach_state, map_state, select_state
 
-__all__ = ["CompiledLoop", "RecurrentStack", "detach_state", "length_mask", "map_state", "reverse_padded", "run_cell", "select_state"]
+__all__ = [
+    "CompiledLoop",
+    "RecurrentStack",
+    "detach_state",
+    "length_mask",
+    "map_state",
+    "reverse_padded",
+    "run_cell",
+    "select_state",
+]

@@ -16,14 +16,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from seqforge.errors import ContractViolation
 from seqforge.provenance import describe
-from seqforge.recurrent.state import map_state, select_state
+from seqforge.recurrent.state import map_state, select_state, state_leaves
 
 
 def length_mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -31,7 +31,7 @@ def length_mask(lengths: Tensor, max_len: int) -> Tensor:
     return torch.arange(max_len, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
 
 
-def reverse_padded(x: Tensor, lengths: Optional[Tensor]) -> Tensor:
+def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
     """Reverse each sequence of ``x`` (``(B, T, *)``) within its length; padding stays at the end.
 
     It is its own inverse, so the same call maps backward-direction outputs back.
@@ -46,14 +46,14 @@ def reverse_padded(x: Tensor, lengths: Optional[Tensor]) -> Tensor:
     return x.gather(1, index)
 
 
-def _full_length(lengths: Optional[Tensor], max_len: int) -> bool:
+def _full_length(lengths: Tensor | None, max_len: int) -> bool:
     return lengths is None or bool((lengths >= max_len).all())
 
 
 def run_cell(
     cell: Any,
     x: Tensor,
-    lengths: Optional[Tensor] = None,
+    lengths: Tensor | None = None,
     state: Any = None,
     *,
     allow_fused: bool = True,
@@ -82,7 +82,8 @@ def run_cell(
             outputs, state = fused(x, state, lengths)
         else:
             step, inputs = _hoist(cell, x)
-            mask = None if lengths is None else length_mask(lengths.to(x.device), T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
+            # (T, B, 1)
+            mask = None if lengths is None else length_mask(lengths.to(x.device), T).transpose(0, 1).unsqueeze(-1)
             outputs, state = _steps(step, inputs, mask, state)
     except RuntimeError as exc:
         # Blame the cell only for what its own code raised (or a state it returned malformed); anything
@@ -91,34 +92,40 @@ def run_cell(
             raise
         where = _frame_in_package(exc.__traceback__, _own_code(cell))
         if where is not None:
-            raise _violation(cell, f"raised {type(exc).__name__} in its own code ({where}): {str(exc).splitlines()[0]}") from exc
+            raise _violation(
+                cell, f"raised {type(exc).__name__} in its own code ({where}): {str(exc).splitlines()[0]}"
+            ) from exc
         problem = None if fused is not None else _state_problem(cell, x, state)
         if problem is not None:
-            raise _violation(cell, f"{problem}, which broke seqforge's recurrent loop: {str(exc).splitlines()[0]}") from exc
+            raise _violation(
+                cell, f"{problem}, which broke seqforge's recurrent loop: {str(exc).splitlines()[0]}"
+            ) from exc
         raise
     hidden = getattr(cell, "hidden_size", None)
     if outputs.shape[:2] != (B, T) or (hidden is not None and outputs.shape[-1] != hidden):
         raise _violation(
-            cell, f"returned outputs of shape {tuple(outputs.shape)} for inputs {tuple(x.shape)}; expected (B, T, hidden_size) = {(B, T, hidden)}"
+            cell, f"returned outputs of shape {tuple(outputs.shape)} for inputs {tuple(x.shape)}; expected (B, T, "
+                  f"hidden_size) = {(B, T, hidden)}"
         )
     return outputs, state
 
 
 def _violation(cell: Any, what: str) -> Exception:
-    """A :class:`~seqforge.errors.ContractViolation` naming the cell and, if it was built from the registry, its plugin."""
+    """A :class:`~seqforge.errors.ContractViolation` naming the cell.
+
+    If the cell was built from the registry, the message names its plugin too.
+    """
     return ContractViolation(
         f"The {describe(cell)} {what}. This is a bug in that component, not in your config: run "
         "`seqforge plugins check <its distribution>` for a full report, or choose another model/cell."
     )
 
 
-def _state_problem(cell: Any, x: Tensor, state: Any) -> Optional[str]:
+def _state_problem(cell: Any, x: Tensor, state: Any) -> str | None:
     """One eager step of ``cell``: does it return its state in the shapes it was given? (Asked only after a failure.)"""
 
     def shapes(s: Any) -> list[tuple[int, ...]]:
-        found: list[tuple[int, ...]] = []
-        map_state(lambda t: found.append(tuple(t.shape)) or t, s)
-        return found
+        return [tuple(leaf.shape) for leaf in state_leaves(s)]
 
     try:
         with torch.no_grad():
@@ -129,12 +136,15 @@ def _state_problem(cell: Any, x: Tensor, state: Any) -> Optional[str]:
         return None
     if before == after:
         return None
-    return f"returned a state of shape(s) {after} from a state of shape(s) {before} (a step must keep its state's shapes)"
+    return (
+        f"returned a state of shape(s) {after} from a state of shape(s) {before} (a step must keep its state's shapes)"
+    )
 
 
-def _own_code(cell: Any) -> Optional[Path]:
+def _own_code(cell: Any) -> Path | None:
     """Where ``cell``'s own code lives: its top-level package's folder (one module's file for seqforge's own
-    classes, or a top-level module), or None if it has no file. A wrapper (``CompiledLoop``) is judged by what it wraps."""
+    classes, or a top-level module), or None if it has no file. A wrapper (``CompiledLoop``) is judged by what it
+    wraps."""
     inner = getattr(cell, "cell", None)
     if inner is not None and inner is not cell and hasattr(inner, "initial_state"):
         cell = inner
@@ -148,7 +158,7 @@ def _own_code(cell: Any) -> Optional[Path]:
     return Path(file).resolve() if file else None
 
 
-def _frame_in_package(tb: Optional[TracebackType], package: Optional[Path]) -> Optional[str]:
+def _frame_in_package(tb: TracebackType | None, package: Path | None) -> str | None:
     """``file:line in function`` of the innermost traceback frame inside ``package`` (a folder or a file), or None."""
     found = None
     while tb is not None and package is not None:
@@ -170,7 +180,7 @@ def _hoist(cell: Any, x: Tensor) -> tuple[Any, Tensor]:
     return cell, inputs
 
 
-def _steps(step: Any, inputs: Tensor, mask: Optional[Tensor], state: Any) -> tuple[Tensor, Any]:
+def _steps(step: Any, inputs: Tensor, mask: Tensor | None, state: Any) -> tuple[Tensor, Any]:
     """The time loop over ``inputs`` ``(T, B, *)``; ``mask`` ``(T, B, 1)`` or None -> ``(B, T, H)`` and the state."""
     outputs = []
     keeps = (None,) * inputs.shape[0] if mask is None else mask.unbind(0)
@@ -240,19 +250,23 @@ class CompiledLoop(nn.Module):
 
     def forward(self, x_t: Tensor, state: Any) -> tuple[Tensor, Any]:
         """One eager step of the wrapped cell (decoders step one token at a time)."""
-        return self.cell(x_t, state)
+        step: tuple[Tensor, Any] = self.cell(x_t, state)
+        return step
 
-    def forward_sequence(self, x: Tensor, state: Any, lengths: Optional[Tensor]) -> tuple[Tensor, Any]:
+    def forward_sequence(self, x: Tensor, state: Any, lengths: Tensor | None) -> tuple[Tensor, Any]:
         """``x`` ``(B, T, I)`` -> ``(B, T, H)`` and the final state; same numbers as the eager loop."""
         B, T, _ = x.shape
         step, inputs = _hoist(self.cell, x)  # (T, B, *)
-        mask = None if lengths is None else length_mask(lengths.to(x.device), T).transpose(0, 1).unsqueeze(-1)  # (T, B, 1)
-        if not torch.is_grad_enabled() or T < self.chunk:
+        # (T, B, 1)
+        mask = None if lengths is None else length_mask(lengths.to(x.device), T).transpose(0, 1).unsqueeze(-1)
+        if not torch.is_grad_enabled() or self.chunk > T:
             return _steps(step, inputs, mask, state)
         # One graph for padded and unpadded batches, and for the first chunk (fresh
         # state) and later ones (state with history): always a mask, always a grad-tracking state.
         chunk_mask = mask if mask is not None else torch.ones(T, B, 1, dtype=torch.bool, device=x.device)
-        state = map_state(lambda s: s.detach().requires_grad_() if s.is_floating_point() and not s.requires_grad else s, state)
+        state = map_state(
+            lambda s: s.detach().requires_grad_() if s.is_floating_point() and not s.requires_grad else s, state
+        )
         compiled = _compiled_steps(self.compile_options)
         outputs = []
         for start in range(0, T, self.chunk):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -54,7 +55,9 @@ class RecurrentStack(nn.Module):
         layer_input = input_size
         for _ in range(num_layers):
             self.layers.append(
-                nn.ModuleList(cell_factory(input_size=layer_input, hidden_size=hidden_size) for _ in range(self.num_directions))
+                nn.ModuleList(
+                    cell_factory(input_size=layer_input, hidden_size=hidden_size) for _ in range(self.num_directions)
+                )
             )
             layer_input = self.output_size
         self.dropout = nn.Dropout(dropout)
@@ -63,10 +66,13 @@ class RecurrentStack(nn.Module):
     def output_size(self) -> int:
         return self.hidden_size * (2 if self.num_directions == 2 and self.merge == "concat" else 1)
 
-    def forward(self, x: Tensor, lengths: Optional[Tensor] = None, state: Optional[StackState] = None) -> tuple[Tensor, StackState]:
+    def forward(
+        self, x: Tensor, lengths: Tensor | None = None, state: StackState | None = None
+    ) -> tuple[Tensor, StackState]:
         """``x``: ``(B, T, I)`` -> outputs ``(B, T, output_size)`` and the final ``states[layer][direction]``."""
         final: StackState = []
-        for index, cells in enumerate(self.layers):
+        for index, layer in enumerate(self.layers):
+            cells = cast(nn.ModuleList, layer)  # one cell per direction
             if index > 0:
                 x = self.dropout(x)
             layer_state = state[index] if state is not None else [None] * len(cells)

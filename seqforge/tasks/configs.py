@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass
@@ -33,8 +32,8 @@ class DecodeConfig:
     max_len_ratio: float = 3.0  # and at most this many target tokens per source token (0: off)
     block_ngram_repeat: int = 0  # forbid repeating any n-gram of this size (0: off)
     temperature: float = 1.0  # sampling
-    top_k: Optional[int] = None
-    top_p: Optional[float] = None
+    top_k: int | None = None
+    top_p: float | None = None
 
     def __post_init__(self) -> None:
         """Refuse values the search would fail on later with a traceback (``task.decode.beam_size=0``)."""
@@ -43,7 +42,11 @@ class DecodeConfig:
         problems = [
             (self.strategy not in ("greedy", "beam", "sample"), "strategy", "greedy, beam or sample"),
             (self.beam_size < 1, "beam_size", "a number of beams >= 1"),
-            (not 1 <= self.n_best <= max(self.beam_size, 1), "n_best", f"between 1 and task.decode.beam_size={self.beam_size}"),
+            (
+                not 1 <= self.n_best <= max(self.beam_size, 1),
+                "n_best",
+                f"between 1 and task.decode.beam_size={self.beam_size}",
+            ),
             (self.length_penalty not in ("none", "avg", "gnmt"), "length_penalty", "none, avg or gnmt"),
             (self.min_len < 0, "min_len", "a number of tokens >= 0"),
             (self.max_len < 1, "max_len", "a number of tokens >= 1"),
@@ -51,7 +54,11 @@ class DecodeConfig:
             (self.block_ngram_repeat < 0, "block_ngram_repeat", "an n-gram size >= 0 (0: off)"),
             (self.temperature < 0, "temperature", "a temperature >= 0"),
             (self.top_k is not None and self.top_k < 0, "top_k", "a number of tokens >= 0 (0 or null: off)"),
-            (self.top_p is not None and not 0 <= self.top_p <= 1, "top_p", "a probability in [0, 1] (0, 1 or null: off)"),
+            (
+                self.top_p is not None and not 0 <= self.top_p <= 1,
+                "top_p",
+                "a probability in [0, 1] (0, 1 or null: off)",
+            ),
         ]
         for bad, key, expected in problems:
             if bad:

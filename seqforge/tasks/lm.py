@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -37,21 +37,24 @@ class LanguageModel(nn.Module):
         tie_weights: share the embedding matrix with the output layer (Press & Wolf 2017).
     """
 
-    def __init__(self, *, vocab_size: int, embedding_dim: int, encoder: nn.Module, dropout: float, tie_weights: bool) -> None:
+    def __init__(
+        self, *, vocab_size: int, embedding_dim: int, encoder: nn.Module, dropout: float, tie_weights: bool
+    ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(encoder.output_size, vocab_size)
+        output_size = cast(int, encoder.output_size)  # H_out, as the Encoder contract (seqforge.interfaces) says
+        self.head = nn.Linear(output_size, vocab_size)
         if tie_weights:
-            if encoder.output_size != embedding_dim:
+            if output_size != embedding_dim:
                 raise ConfigError(
                     f"model.tie_weights=true needs model.embedding_dim ({embedding_dim}) equal to the encoder's output "
-                    f"size ({encoder.output_size}, from model.hidden_size)."
+                    f"size ({output_size}, from model.hidden_size)."
                 )
             self.head.weight = self.embedding.weight
 
-    def forward(self, tokens: Tensor, state: Optional[list[Any]] = None) -> tuple[Tensor, list[Any]]:
+    def forward(self, tokens: Tensor, state: list[Any] | None = None) -> tuple[Tensor, list[Any]]:
         """``tokens`` ``(B, T)`` -> logits ``(B, T, V)`` and the encoder state after the last step."""
         x = self.dropout(self.embedding(tokens))  # (B, T, E)
         encoded = self.encoder(x, None, state)
@@ -64,10 +67,15 @@ class LanguageModelTask:
     metric_sums = ("nll", "tokens")
 
     def __init__(
-        self, sample_length: int = 200, sample_prompt: str = "The ", sample_temperature: float = 0.8, loss_reduction: str = "mean"
+        self,
+        sample_length: int = 200,
+        sample_prompt: str = "The ",
+        sample_temperature: float = 0.8,
+        loss_reduction: str = "mean",
     ) -> None:
         if loss_reduction not in LOSS_REDUCTIONS:
-            raise ConfigError(f"task.loss_reduction must be one of {', '.join(LOSS_REDUCTIONS)}, got '{loss_reduction}'.")
+            raise ConfigError(f"task.loss_reduction must be one of {', '.join(LOSS_REDUCTIONS)}, got "
+                              f"'{loss_reduction}'.")
         self.sample_length = sample_length
         self.sample_prompt = sample_prompt
         self.sample_temperature = sample_temperature
@@ -75,7 +83,8 @@ class LanguageModelTask:
 
     # -- building -----------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> LanguageModelData:
-        return instantiate(cfg.data, "data", vocab=Vocabulary(state) if state is not None else None)
+        data: LanguageModelData = instantiate(cfg.data, "data", vocab=Vocabulary(state) if state is not None else None)
+        return data
 
     def build_model(self, cfg: Any, data: LanguageModelData) -> LanguageModel:
         model_cfg = cfg.model
@@ -96,18 +105,23 @@ class LanguageModelTask:
         return model
 
     # -- steps --------------------------------------------------------------
-    def training_step(self, model: LanguageModel, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(
+        self, model: LanguageModel, batch: StreamBatch, carry: Any, *, stateful: bool
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
         """The loss of ``task.loss_reduction``; returns the detached state to carry into the next batch (or chunk).
 
         ``train/loss`` is logged as the mean token NLL whatever the reduction, so runs compare.
         """
         logits, state = model(batch.inputs, carry)  # (B, T, V); carry is None where the core starts afresh
         mean = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
-        loss = mean * batch.targets.shape[1] if self.loss_reduction == "sum_over_time" else mean  # sum over T, mean over B
+        # sum over T, mean over B
+        loss = mean * batch.targets.shape[1] if self.loss_reduction == "sum_over_time" else mean
         return loss, {"loss": mean.detach()}, detach_state(state) if stateful else None
 
     @torch.no_grad()
-    def evaluation_step(self, model: LanguageModel, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:
+    def evaluation_step(
+        self, model: LanguageModel, batch: StreamBatch, carry: Any, *, stateful: bool
+    ) -> tuple[dict[str, Tensor], Any]:
         """Summed NLL and token count (reduced over batches and ranks into the metrics)."""
         logits, state = model(batch.inputs, carry)
         nll = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), reduction="sum")
@@ -144,9 +158,9 @@ class LanguageModelTask:
         *,
         max_new_tokens: int,
         temperature: float = 1.0,
-        top_k: Optional[int] = None,
-        top_p: Optional[float] = None,
-        seed: Optional[int] = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
     ) -> str:
         """Continue ``prompt``: feed it once, then sample one token at a time, carrying the state."""
         model.eval()
@@ -162,7 +176,9 @@ class LanguageModelTask:
         logits, state = model(tokens)
         generated: list[int] = []
         for _ in range(max_new_tokens):
-            next_id = sample_next(logits[:, -1].cpu(), temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)
+            next_id = sample_next(
+                logits[:, -1].cpu(), temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
+            )
             generated.append(int(next_id))
             logits, state = model(next_id.view(1, 1).to(device), state)  # (1, 1, V)
         text = detokenize(data.vocab.decode(generated), kind)

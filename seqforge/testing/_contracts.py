@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any
 
 from seqforge.errors import SeqforgeError
 
@@ -53,9 +54,13 @@ class ContractError(SeqforgeError, AssertionError):
         subjects = list(dict.fromkeys(f"{r.kind} {r.component}" for r in failed))
         plural = "s" if len(failed) > 1 else ""
         if len(subjects) == 1:
-            lines = [f"{subjects[0]} broke {len(failed)} seqforge contract{plural}:"] + [f"  - {r.line()}" for r in failed]
+            lines = [f"{subjects[0]} broke {len(failed)} seqforge contract{plural}:"] + [
+                f"  - {r.line()}" for r in failed
+            ]
         else:
-            lines = [f"{len(failed)} seqforge contract{plural} broke:"] + [f"  - {r.kind} {r.component} · {r.line()}" for r in failed]
+            lines = [f"{len(failed)} seqforge contract{plural} broke:"] + [
+                f"  - {r.kind} {r.component} · {r.line()}" for r in failed
+            ]
         super().__init__("\n".join(lines))
 
 
@@ -107,7 +112,7 @@ def run_contracts(
     subject: Subject,
     contracts: Sequence[Contract],
     *,
-    only: Optional[Iterable[str]] = None,
+    only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
 ) -> list[ContractResult]:
     """Run ``contracts`` on ``subject`` (all, or ``only`` those named, minus ``skip``).
@@ -120,7 +125,8 @@ def run_contracts(
     names = [c.name for c in contracts]
     unknown = sorted((set(only or ()) | set(skip)) - set(names))
     if unknown:
-        raise ValueError(f"unknown {subject.kind} contract(s) {', '.join(unknown)}; the contracts are: {', '.join(names)}")
+        raise ValueError(f"unknown {subject.kind} contract(s) {', '.join(unknown)}; the contracts are: "
+                         f"{', '.join(names)}")
     selected = [c for c in contracts if c.gate or ((only is None or c.name in set(only)) and c.name not in set(skip))]
     results = []
     rng_state = torch.get_rng_state()
@@ -129,13 +135,24 @@ def run_contracts(
             try:
                 item.run(subject)
             except Broken as broken:
-                results.append(ContractResult(subject.kind, subject.label, item.name, False, broken.message, broken.fix or item.fix))
+                results.append(
+                    ContractResult(
+                        subject.kind, subject.label, item.name, False, broken.message, broken.fix or item.fix
+                    )
+                )
             except Exception as exc:  # noqa: BLE001 - a crash inside the component breaks the contract
                 where = _innermost_frame(exc)
-                results.append(ContractResult(
-                    subject.kind, subject.label, item.name, False,
-                    f"raised {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}{where}", item.fix,
-                ))
+                results.append(
+                    ContractResult(
+                        subject.kind,
+                        subject.label,
+                        item.name,
+                        False,
+                        f"raised {type(exc).__name__}: "
+                        f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}{where}",
+                        item.fix,
+                    )
+                )
             else:
                 results.append(ContractResult(subject.kind, subject.label, item.name, True))
             if item.gate and not results[-1].passed:
@@ -146,8 +163,13 @@ def run_contracts(
 
 
 def _innermost_frame(exc: BaseException) -> str:
-    """`` (at file.py:12 in forward)`` for the deepest frame outside torch and this package, to point at the author's line."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/torch/" not in f.filename and "/seqforge/testing/" not in f.filename]
+    """`` (at file.py:12 in forward)`` for the deepest frame outside torch and this package, to point at the author's
+    line."""
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "/torch/" not in f.filename and "/seqforge/testing/" not in f.filename
+    ]
     return f" (at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
 
 

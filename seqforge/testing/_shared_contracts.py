@@ -9,14 +9,18 @@ agree.
 from __future__ import annotations
 
 import pickle
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from seqforge.testing._contracts import Broken, Contract, Subject, contract
 from seqforge.testing._tensors import max_difference, pickled, through_checkpoint
 
 Outputs = Callable[[Subject, Any], Any]
 
-PICKLABLE_FIX = "do not keep lambdas, local functions or classes, open files or generators on the module; ddp_spawn pickles the model"
+PICKLABLE_FIX = (
+    "do not keep lambdas, local functions or classes, open files or generators on the module; "
+    "ddp_spawn pickles the model"
+)
 
 
 def _outputs_differ(subject: Subject, a: Any, b: Any, outputs: Outputs) -> bool:

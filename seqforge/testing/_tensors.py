@@ -19,7 +19,8 @@ def leaves(state: Any) -> list[Tensor]:
     if isinstance(state, (tuple, list)):
         return [leaf for part in state for leaf in leaves(part)]
     raise Broken(
-        f"a state contains a {type(state).__name__}, but a recurrent state must be a tensor or (nested) tuples of tensors",
+        f"a state contains a {type(state).__name__}, but a recurrent state must be a tensor or (nested) tuples of "
+        "tensors",
         "return a (B, H) tensor, or a tuple of (B, *) tensors such as (h, c), from initial_state and forward",
     )
 
@@ -51,11 +52,14 @@ def through_checkpoint(state_dict: dict[str, Any]) -> dict[str, Any]:
     buffer = io.BytesIO()
     torch.save(state_dict, buffer)
     buffer.seek(0)
-    return torch.load(buffer, weights_only=True)
+    loaded: dict[str, Any] = torch.load(buffer, weights_only=True)
+    return loaded
 
 
 def trainable(module: Any) -> list[tuple[str, Tensor]]:
-    return [(n, p) for n, p in module.named_parameters() if p.requires_grad] if isinstance(module, torch.nn.Module) else []
+    return (
+        [(n, p) for n, p in module.named_parameters() if p.requires_grad] if isinstance(module, torch.nn.Module) else []
+    )
 
 
 def gradient_problems(module: Any) -> list[str]:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
 from seqforge.interfaces import StepAttention
-from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
+from seqforge.testing._contracts import (
+    Broken,
+    Contract,
+    ContractResult,
+    Subject,
+    contract,
+    raise_for,
+    resolve,
+    run_contracts,
+)
 from seqforge.testing._shared_contracts import determinism_contract, picklable_contract
 from seqforge.testing._tensors import max_difference, mixed_lengths, require_useful_gradients, shape, through_checkpoint
 
@@ -16,10 +26,12 @@ TOL = 1e-9
 
 
 def _inputs(subject: Subject, batch: int = B, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A query ``(B, Hq)``, a memory ``(B, S, Hm)`` and a mask ``(B, S)`` with every kind of row (full, short, length 1)."""
+    """A query ``(B, Hq)``, a memory ``(B, S, Hm)`` and a mask ``(B, S)`` with every kind of row (full, short, length
+    1)."""
     generator = torch.Generator().manual_seed(seed)
     query = torch.randn(batch, subject.wiring["query_size"], generator=generator, dtype=torch.float64)  # (B, Hq)
-    memory = torch.randn(batch, S, subject.wiring["memory_size"], generator=generator, dtype=torch.float64)  # (B, S, Hm)
+    # (B, S, Hm)
+    memory = torch.randn(batch, S, subject.wiring["memory_size"], generator=generator, dtype=torch.float64)
     mask = torch.arange(S).unsqueeze(0) < mixed_lengths(batch, S).unsqueeze(1)  # (B, S)
     return query, memory, mask
 
@@ -29,12 +41,17 @@ def _inputs(subject: Subject, batch: int = B, seed: int = 0) -> tuple[torch.Tens
 STEP = S // 2
 
 
-def _call(attention: Any, query: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+def _call(
+    attention: Any, query: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor, **kwargs: Any
+) -> tuple[torch.Tensor, torch.Tensor]:
     if isinstance(attention, StepAttention) and "step" not in kwargs:
         kwargs["step"] = torch.full((query.shape[0],), STEP, dtype=torch.long)  # (B,)
     result = attention(query, memory, mask, **kwargs)
     if not isinstance(result, tuple) or len(result) != 2:
-        raise Broken(f"forward returned {type(result).__name__}, not a pair (context, weights)", "return `context, weights` from forward")
+        raise Broken(
+            f"forward returned {type(result).__name__}, not a pair (context, weights)",
+            "return `context, weights` from forward",
+        )
     return result
 
 
@@ -50,7 +67,8 @@ def builds(subject: Subject) -> None:
         raise Broken(f"the factory returned {type(attention).__name__}, which is not callable", "return an nn.Module")
 
 
-@contract("shapes", fix="forward(query (B, Hq), memory (B, S, Hm), mask (B, S), keys=None) must return (context (B, Hm), weights (B, S))")
+@contract("shapes", fix="forward(query (B, Hq), memory (B, S, Hm), mask (B, S), keys=None) must return (context (B, "
+                        "Hm), weights (B, S))")
 def shapes(subject: Subject) -> None:
     attention = subject.make()
     Hm = subject.wiring["memory_size"]
@@ -58,12 +76,15 @@ def shapes(subject: Subject) -> None:
         query, memory, mask = _inputs(subject, batch)
         context, weights = _call(attention, query, memory, mask)
         if tuple(weights.shape) != (batch, S):
-            raise Broken(f"with batch {batch} and {S} memory positions, weights have shape {shape(weights)}; expected {(batch, S)}")
+            raise Broken(f"with batch {batch} and {S} memory positions, weights have shape {shape(weights)}; expected "
+                         f"{(batch, S)}")
         if tuple(context.shape) != (batch, Hm):
-            raise Broken(f"with batch {batch}, the context has shape {shape(context)}; expected {(batch, Hm)} = (B, memory_size)")
+            raise Broken(f"with batch {batch}, the context has shape {shape(context)}; expected {(batch, Hm)} = (B, "
+                         "memory_size)")
 
 
-@contract("weights sum to 1", fix="normalise the scores with a softmax over the real positions (e.g. seqforge_attention.attention.masked_softmax)")
+@contract("weights sum to 1", fix="normalise the scores with a softmax over the real positions (e.g. "
+                                  "seqforge_attention.attention.masked_softmax)")
 def normalised(subject: Subject) -> None:
     attention = subject.make()
     query, memory, mask = _inputs(subject)
@@ -71,24 +92,29 @@ def normalised(subject: Subject) -> None:
     sums = weights.sum(dim=-1)  # (B,)
     if getattr(attention, "weights_sum_to_one", True) is False:  # e.g. local-p: the paper damps them by a Gaussian
         if (weights < 0).any() or (sums > 1 + 1e-6).any() or not (sums > 0).all():
-            raise Broken(f"weights_sum_to_one=False: weights must be non-negative with row sums in (0, 1]; they are {[round(v, 4) for v in sums.tolist()]}")
+            raise Broken("weights_sum_to_one=False: weights must be non-negative with row sums in (0, 1]; they are "
+                         f"{[round(v, 4) for v in sums.tolist()]}")
         return
     worst = (sums - 1).abs().max().item()
     if worst > 1e-6 or (weights < 0).any():
-        raise Broken(f"attention weights must be non-negative and sum to 1 over each row; row sums are {[round(v, 4) for v in sums.tolist()]}")
+        raise Broken("attention weights must be non-negative and sum to 1 over each row; row sums are "
+                     f"{[round(v, 4) for v in sums.tolist()]}")
 
 
-@contract("masked positions get 0", fix="set the scores of masked positions to -inf before the softmax (scores.masked_fill(~mask, float('-inf')))")
+@contract("masked positions get 0", fix="set the scores of masked positions to -inf before the softmax "
+                                        "(scores.masked_fill(~mask, float('-inf')))")
 def masked_zero(subject: Subject) -> None:
     attention = subject.make()
     query, memory, mask = _inputs(subject)
     _, weights = _call(attention, query, memory, mask)
     leaked = weights[~mask]
     if (leaked != 0).any():
-        raise Broken(f"weights at masked (padded) positions must be exactly 0; the largest is {leaked.abs().max().item():.3g}")
+        raise Broken("weights at masked (padded) positions must be exactly 0; the largest is "
+                     f"{leaked.abs().max().item():.3g}")
 
 
-@contract("masked memory is inert", fix="padded memory must not reach the context or the gradients: mask before the softmax, weight the memory after it")
+@contract("masked memory is inert", fix="padded memory must not reach the context or the gradients: mask before the "
+                                        "softmax, weight the memory after it")
 def masked_inert(subject: Subject) -> None:
     attention = subject.make()
     query, memory, mask = _inputs(subject)
@@ -99,7 +125,7 @@ def masked_inert(subject: Subject) -> None:
     noisy_context, _ = _call(attention, query, noisy, mask)
     if max_difference(context, noisy_context) > TOL:
         raise Broken("changing the memory at masked (padded) positions changed the context")
-    (context * torch.randn_like(context)).sum().backward()
+    (context * torch.randn_like(context)).sum().backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     if memory.grad is not None and memory.grad[~mask].abs().sum() != 0:
         raise Broken("the gradient reaches the memory at masked (padded) positions")
 
@@ -113,9 +139,13 @@ def keys_path(subject: Subject) -> None:
     keys = attention.project_memory(memory)
     if keys.shape[:2] != memory.shape[:2]:
         raise Broken(f"project_memory(memory {tuple(memory.shape)}) returned {shape(keys)}; expected (B, S, K)")
-    difference = max(max_difference(a, b) for a, b in zip(_call(attention, query, memory, mask, keys=keys), _call(attention, query, memory, mask)))
+    difference = max(
+        max_difference(a, b)
+        for a, b in zip(_call(attention, query, memory, mask, keys=keys), _call(attention, query, memory, mask))
+    )
     if difference > TOL:
-        raise Broken(f"with keys=project_memory(memory) the result differs by {difference:.3g} from computing the keys itself")
+        raise Broken(f"with keys=project_memory(memory) the result differs by {difference:.3g} from computing the keys "
+                     "itself")
 
 
 @contract("batch independence", fix="attend within each row only (no statistics over the batch)")
@@ -138,7 +168,7 @@ def gradients(subject: Subject) -> None:
     generator = torch.Generator().manual_seed(3)
     loss = (context * torch.randn(context.shape, generator=generator, dtype=context.dtype)).sum()
     loss = loss + (weights * torch.randn(weights.shape, generator=generator, dtype=weights.dtype)).sum()
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     require_useful_gradients(attention)
     if memory.grad is None or not memory.grad.abs().sum() > 0:
         raise Broken("no gradient reached the memory")
@@ -151,7 +181,8 @@ def state_dict_round_trip(subject: Subject) -> None:
         return
     other.load_state_dict(through_checkpoint(original.state_dict()))
     if max_difference(_outputs(subject, original), _outputs(subject, other)) > 0:
-        raise Broken("an attention loaded with another's state_dict computes something else: part of its weights live outside state_dict")
+        raise Broken("an attention loaded with another's state_dict computes something else: part of its weights live "
+                     "outside state_dict")
 
 
 ATTENTION_CONTRACTS: list[Contract] = [
@@ -166,7 +197,7 @@ def attention_results(
     *,
     query_size: int = 6,
     memory_size: int = 6,
-    only: Optional[Iterable[str]] = None,
+    only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
     registry: Any = None,
 ) -> list[ContractResult]:
@@ -188,11 +219,12 @@ def check_attention(
     *,
     query_size: int = 6,
     memory_size: int = 6,
-    only: Optional[Iterable[str]] = None,
+    only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
     registry: Any = None,
 ) -> list[ContractResult]:
-    """Check an attention against :class:`seqforge.interfaces.Attention`; raise :class:`ContractError` if a contract breaks.
+    """Check an attention against :class:`seqforge.interfaces.Attention`; raise :class:`ContractError` if a contract
+    breaks.
 
     Args:
         attention: a registered name (built from its config through Hydra, as the

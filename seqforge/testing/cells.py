@@ -8,13 +8,23 @@ cannot pass by accident.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 
 from seqforge.recurrent.loop import run_cell
 from seqforge.recurrent.state import map_state
-from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
+from seqforge.testing._contracts import (
+    Broken,
+    Contract,
+    ContractResult,
+    Subject,
+    contract,
+    raise_for,
+    resolve,
+    run_contracts,
+)
 from seqforge.testing._shared_contracts import picklable_contract
 from seqforge.testing._tensors import (
     leaves,
@@ -36,19 +46,27 @@ def _sizes(subject: Subject) -> tuple[int, int]:
 
 
 def _state(cell: Any, batch: int, *, random: bool = False, seed: int = 1) -> Any:
-    """The cell's initial state; ``random``: same structure, random values (a zero state hides the recurrent weights)."""
+    """The cell's initial state.
+
+    ``random``: the same structure with random values (a zero state hides the recurrent weights).
+    """
     zero = cell.initial_state(batch, device=CPU, dtype=torch.float64)
     if not random:
         return zero
     generator = torch.Generator().manual_seed(seed)
-    return map_state(lambda t: torch.randn(t.shape, generator=generator, dtype=t.dtype) * 0.5 if t.is_floating_point() else t, zero)
+    return map_state(
+        lambda t: torch.randn(t.shape, generator=generator, dtype=t.dtype) * 0.5 if t.is_floating_point() else t, zero
+    )
 
 
 def _inputs(batch: int, steps: int, size: int, seed: int = 2) -> torch.Tensor:
-    return torch.randn(batch, steps, size, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)  # (B, T, I)
+    # (B, T, I)
+    return torch.randn(batch, steps, size, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 
 
-def _run(cell: Any, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, state: Any = None, *, fused: bool = True) -> tuple[torch.Tensor, Any]:
+def _run(
+    cell: Any, x: torch.Tensor, lengths: torch.Tensor | None = None, state: Any = None, *, fused: bool = True
+) -> tuple[torch.Tensor, Any]:
     return run_cell(cell, x, lengths, state, allow_fused=fused)
 
 
@@ -58,7 +76,8 @@ def _outputs(subject: Subject, cell: Any) -> torch.Tensor:
 
 
 # -- the contracts ----------------------------------------------------------------------
-@contract("builds", fix="accept input_size= and hidden_size= keyword arguments (plus your config's fields) and store them as attributes", gate=True)
+@contract("builds", fix="accept input_size= and hidden_size= keyword arguments (plus your config's fields) and store "
+                        "them as attributes", gate=True)
 def builds(subject: Subject) -> None:
     cell = subject.make()
     I, H = _sizes(subject)
@@ -70,12 +89,15 @@ def builds(subject: Subject) -> None:
         )
     if (cell.input_size, cell.hidden_size) != (I, H):
         raise Broken(
-            f"built with input_size={I}, hidden_size={H}, it reports input_size={cell.input_size}, hidden_size={cell.hidden_size}",
-            "store the input_size and hidden_size the core passes (the generic loop and the bridges size tensors from them)",
+            f"built with input_size={I}, hidden_size={H}, it reports input_size={cell.input_size}, "
+            f"hidden_size={cell.hidden_size}",
+            "store the input_size and hidden_size the core passes (the generic loop and the bridges size tensors from "
+            "them)",
         )
 
 
-@contract("state structure", fix="initial_state(batch_size, *, device, dtype) must return a (B, *) tensor or a tuple of them")
+@contract("state structure", fix="initial_state(batch_size, *, device, dtype) must return a (B, *) tensor or a tuple "
+                                 "of them")
 def state_structure(subject: Subject) -> None:
     cell = subject.make()
     I, _ = _sizes(subject)
@@ -84,19 +106,22 @@ def state_structure(subject: Subject) -> None:
         for leaf in leaves(state):
             if leaf.dim() < 1 or leaf.shape[0] != batch:
                 raise Broken(
-                    f"initial_state({batch}) has a tensor of shape {shape(leaf)}; the batch must be its first dimension",
+                    f"initial_state({batch}) has a tensor of shape {shape(leaf)}; "
+                    "the batch must be its first dimension",
                     "give every state tensor the shape (batch_size, ...): beam search and masking select rows of it",
                 )
             if leaf.is_floating_point() and leaf.dtype != torch.float64:
                 raise Broken(
                     f"initial_state(..., dtype=torch.float64) returned a {leaf.dtype} tensor",
-                    "create the state with the dtype= (and device=) you are given, e.g. torch.zeros(B, H, device=device, dtype=dtype)",
+                    "create the state with the dtype= (and device=) you are given, e.g. torch.zeros(B, H, "
+                    "device=device, dtype=dtype)",
                 )
         _, new_state = cell(torch.zeros(batch, I, dtype=torch.float64), state)
         if structure(new_state) != structure(state):
             raise Broken(
                 f"forward returned a state shaped {structure(new_state)}, but initial_state gave {structure(state)}",
-                "return the new state in exactly the structure and shapes of initial_state (the loop mixes old and new states row by row)",
+                "return the new state in exactly the structure and shapes of initial_state (the loop mixes old and new "
+                "states row by row)",
             )
 
 
@@ -107,12 +132,15 @@ def shapes(subject: Subject) -> None:
     for batch in (1, B):
         result = cell(_inputs(batch, 1, I)[:, 0], _state(cell, batch, random=True))
         if not isinstance(result, tuple) or len(result) != 2:
-            raise Broken(f"forward returned {type(result).__name__}, not a pair (h_t, state)", "return `h_t, state` from forward")
+            raise Broken(f"forward returned {type(result).__name__}, not a pair (h_t, state)", "return `h_t, state` "
+                                                                                               "from forward")
         h_t, _ = result
         if not isinstance(h_t, torch.Tensor) or tuple(h_t.shape) != (batch, H):
             raise Broken(
-                f"with batch {batch}, forward(x_t {(batch, I)}, state) returned h_t of shape {shape(h_t)}; expected {(batch, H)} = (B, hidden_size)",
-                "return the layer's output for this step as a (B, hidden_size) tensor; it is what the next layer and the output head read",
+                f"with batch {batch}, forward(x_t {(batch, I)}, state) returned h_t of shape {shape(h_t)}; expected "
+                f"{(batch, H)} = (B, hidden_size)",
+                "return the layer's output for this step as a (B, hidden_size) tensor; it is what the next layer and "
+                "the output head read",
             )
     if hasattr(cell, "project_input") and hasattr(cell, "step"):
         x = _inputs(B, T, I).transpose(0, 1)  # (T, B, I)
@@ -127,11 +155,13 @@ def shapes(subject: Subject) -> None:
         if difference > TOL:
             raise Broken(
                 f"step(project_input(x)[t], state) differs from forward(x[t], state) by {difference:.3g}",
-                "forward(x_t, state) must equal step(project_input(x_t), state): the loop uses the latter when both exist",
+                "forward(x_t, state) must equal step(project_input(x_t), state): the loop uses the latter when both "
+                "exist",
             )
 
 
-@contract("batch independence", fix="compute each sequence from its own row only (no batch statistics such as BatchNorm over the batch)")
+@contract("batch independence", fix="compute each sequence from its own row only (no batch statistics such as "
+                                    "BatchNorm over the batch)")
 def batch_independence(subject: Subject) -> None:
     cell = subject.make()
     I, _ = _sizes(subject)
@@ -142,12 +172,14 @@ def batch_independence(subject: Subject) -> None:
         difference = max_difference(alone, together[row : row + 1])
         if difference > TOL:
             raise Broken(
-                f"sequence {row} run alone (batch 1) differs by {difference:.3g} from the same sequence inside a batch of {B}",
+                f"sequence {row} run alone (batch 1) differs by {difference:.3g} from the same sequence inside a batch "
+                f"of {B}",
                 "a sequence's outputs must not depend on the other sequences of its batch (or on the batch size)",
             )
 
 
-@contract("gradients", fix="make every parameter take part in the output or the state (and do not detach inside forward)")
+@contract("gradients", fix="make every parameter take part in the output or the state (and do not detach inside "
+                           "forward)")
 def gradients(subject: Subject) -> None:
     cell = subject.make()
     I, _ = _sizes(subject)
@@ -157,16 +189,24 @@ def gradients(subject: Subject) -> None:
     outputs, final = _run(cell, x, mixed_lengths(B, T), state)
     weights = torch.Generator().manual_seed(3)
     loss = (outputs * torch.randn(outputs.shape, generator=weights, dtype=outputs.dtype)).sum()
-    loss = loss + sum((leaf * torch.randn(leaf.shape, generator=weights, dtype=leaf.dtype)).sum() for leaf in leaves(final) if leaf.is_floating_point())
-    loss.backward()
+    loss = loss + sum(
+        (leaf * torch.randn(leaf.shape, generator=weights, dtype=leaf.dtype)).sum()
+        for leaf in leaves(final)
+        if leaf.is_floating_point()
+    )
+    loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     require_useful_gradients(cell, f"after backward through {T} steps, ")
     if x.grad is None or not x.grad.abs().sum() > 0:
         raise Broken("no gradient reached the inputs x_t", "compute h_t from x_t with differentiable operations")
-    if not any(leaf.grad is not None and leaf.grad.abs().sum() > 0 for leaf in leaves(state) if leaf.is_floating_point()):
-        raise Broken("no gradient reached the initial state", "compute the new state from the previous one (truncated BPTT and the bridges need it)")
+    if not any(
+        leaf.grad is not None and leaf.grad.abs().sum() > 0 for leaf in leaves(state) if leaf.is_floating_point()
+    ):
+        raise Broken("no gradient reached the initial state", "compute the new state from the previous one (truncated "
+                                                              "BPTT and the bridges need it)")
 
 
-@contract("masking", fix="outputs at padded steps must be 0 and the final state the state after each sequence's last real step")
+@contract("masking", fix="outputs at padded steps must be 0 and the final state the state after each sequence's last "
+                         "real step")
 def masking(subject: Subject) -> None:
     cell = subject.make()
     I, _ = _sizes(subject)
@@ -179,14 +219,17 @@ def masking(subject: Subject) -> None:
         if outputs[row, length:].abs().sum() != 0:
             raise Broken(
                 f"sequence {row} has length {length} of {T}, but its outputs after step {length} are not exactly 0",
-                "in forward_sequence, zero the outputs at padded steps (torch.where(mask, h, 0)) as the generic loop does",
+                "in forward_sequence, zero the outputs at padded steps (torch.where(mask, h, 0)) as the generic loop "
+                "does",
             )
         alone, alone_final = _run(cell, x[row : row + 1, :length], state=_select(state, row))
-        difference = max(max_difference(alone, outputs[row : row + 1, :length]), max_difference(alone_final, _select(final, row)))
+        difference = max(
+            max_difference(alone, outputs[row : row + 1, :length]), max_difference(alone_final, _select(final, row))
+        )
         if difference > TOL:
             raise Broken(
-                f"sequence {row} (length {length}, padded to {T}) differs by {difference:.3g} from the same sequence run unpadded: "
-                "padded steps changed its outputs or final state",
+                f"sequence {row} (length {length}, padded to {T}) differs by {difference:.3g} from the same sequence "
+                "run unpadded: padded steps changed its outputs or final state",
                 "in forward_sequence, keep the state of sequences that have ended (torch.where(mask, new, old)); "
                 "or drop forward_sequence and let the generic loop mask",
             )
@@ -211,11 +254,13 @@ def fused_path(subject: Subject) -> None:
         difference = max(max_difference(fused, loop), max_difference(fused_final, loop_final))
         if difference > 1e-6:
             raise Broken(
-                f"forward_sequence differs from the generic step loop by {difference:.3g} ({'padded' if lengths is not None else 'full-length'} batch)",
+                f"forward_sequence differs from the generic step loop by {difference:.3g} "
+                f"({'padded' if lengths is not None else 'full-length'} batch)",
             )
 
 
-@contract("determinism", fix="draw randomness only from torch's global generator (seeded by seqforge), never from time or os.urandom")
+@contract("determinism", fix="draw randomness only from torch's global generator (seeded by seqforge), never from time "
+                             "or os.urandom")
 def determinism(subject: Subject) -> None:
     first, second = subject.make(seed=11), subject.make(seed=11)
     a, b = first.state_dict(), second.state_dict()
@@ -231,30 +276,35 @@ def determinism(subject: Subject) -> None:
         raise Broken("two training-mode runs under the same seed gave different outputs")
 
 
-@contract("state_dict", fix="keep all weights in parameters or buffers (torch tensors), so state_dict captures the whole cell")
+@contract("state_dict", fix="keep all weights in parameters or buffers (torch tensors), so state_dict captures the "
+                            "whole cell")
 def state_dict_round_trip(subject: Subject) -> None:
     original, other = subject.make(seed=0), subject.make(seed=1)
     other.load_state_dict(through_checkpoint(original.state_dict()))
     difference = max_difference(_outputs(subject, original), _outputs(subject, other))
     if difference > 0:
         raise Broken(
-            f"a cell loaded with another cell's state_dict (saved with torch.save, loaded with weights_only=True) differs by {difference:.3g}: "
-            "part of its weights live outside state_dict",
+            "a cell loaded with another cell's state_dict (saved with torch.save, loaded with weights_only=True) "
+            f"differs by {difference:.3g}: part of its weights live outside state_dict",
         )
 
 
 picklable = picklable_contract(
-    "cell", _outputs, fix="do not keep lambdas, local functions or classes, open files or generators on the cell; ddp_spawn pickles the model",
+    "cell", _outputs, fix="do not keep lambdas, local functions or classes, open files or generators on the cell; "
+                          "ddp_spawn pickles the model",
 )
 
 
-@contract("stacked bidirectional", fix="the cell must work as any layer of seqforge's RecurrentStack (input_size differs per layer)")
+@contract("stacked bidirectional", fix="the cell must work as any layer of seqforge's RecurrentStack (input_size "
+                                       "differs per layer)")
 def stacked_bidirectional(subject: Subject) -> None:
     from seqforge.encoders import RecurrentEncoder
 
     I, H = _sizes(subject)
     torch.manual_seed(0)
-    encoder = RecurrentEncoder(cell=subject.build, input_size=I, hidden_size=H, num_layers=2, bidirectional=True).double()
+    encoder = RecurrentEncoder(
+        cell=subject.build, input_size=I, hidden_size=H, num_layers=2, bidirectional=True
+    ).double()
     lengths = mixed_lengths(B, T)
     x = _inputs(B, T, I).requires_grad_()
     out = encoder(x, lengths)
@@ -267,15 +317,17 @@ def stacked_bidirectional(subject: Subject) -> None:
     require_useful_gradients(encoder, "in a 2-layer bidirectional encoder ")
 
 
-@contract("trains", fix="check the cell's initialisation and that its output depends on its parameters; the loss must fall on an easy task")
+@contract("trains", fix="check the cell's initialisation and that its output depends on its parameters; the loss must "
+                        "fall on an easy task")
 def trains(subject: Subject) -> None:
     from seqforge.testing.training import tiny_training_run
 
     first, last = tiny_training_run(subject.build, **subject.options.get("training", {}))
     if not last < 0.9 * first:
         raise Broken(
-            f"a tiny language model with this cell, trained by Lightning for {subject.options.get('training', {}).get('steps', 40)} "
-            f"steps, went from loss {first:.4f} to {last:.4f} (expected a drop of at least 10%)",
+            "a tiny language model with this cell, trained by Lightning for "
+            f"{subject.options.get('training', {}).get('steps', 40)} steps, went from loss {first:.4f} to {last:.4f} "
+            "(expected a drop of at least 10%)",
         )
 
 
@@ -295,14 +347,16 @@ def cell_results(
     *,
     input_size: int = 3,
     hidden_size: int = 6,
-    only: Optional[Iterable[str]] = None,
+    only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
-    training: Optional[dict[str, Any]] = None,
+    training: dict[str, Any] | None = None,
     registry: Any = None,
 ) -> list[ContractResult]:
     """Every cell contract's result (see :func:`check_cell`), without raising."""
     build, label = resolve("cell", cell, config, registry)
-    subject = Subject("cell", label, build, {"input_size": input_size, "hidden_size": hidden_size}, {"training": training or {}})
+    subject = Subject(
+        "cell", label, build, {"input_size": input_size, "hidden_size": hidden_size}, {"training": training or {}}
+    )
     return run_contracts(subject, CELL_CONTRACTS, only=only, skip=skip)
 
 
@@ -312,12 +366,13 @@ def check_cell(
     *,
     input_size: int = 3,
     hidden_size: int = 6,
-    only: Optional[Iterable[str]] = None,
+    only: Iterable[str] | None = None,
     skip: Iterable[str] = (),
-    training: Optional[dict[str, Any]] = None,
+    training: dict[str, Any] | None = None,
     registry: Any = None,
 ) -> list[ContractResult]:
-    """Check a cell against every contract of :class:`seqforge.interfaces.Cell`; raise :class:`ContractError` if one breaks.
+    """Check a cell against every contract of :class:`seqforge.interfaces.Cell`; raise :class:`ContractError` if one
+    breaks.
 
     Args:
         cell: a registered name (``"lstm"``: built from its config through Hydra,
@@ -339,6 +394,15 @@ def check_cell(
     ``torch.save``/``weights_only`` load), ``picklable``, ``stacked bidirectional``
     (inside seqforge's encoder) and ``trains`` (a Lightning run lowers the loss).
     """
-    return raise_for(cell_results(
-        cell, config, input_size=input_size, hidden_size=hidden_size, only=only, skip=skip, training=training, registry=registry,
-    ))
+    return raise_for(
+        cell_results(
+            cell,
+            config,
+            input_size=input_size,
+            hidden_size=hidden_size,
+            only=only,
+            skip=skip,
+            training=training,
+            registry=registry,
+        )
+    )

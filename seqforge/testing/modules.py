@@ -10,12 +10,22 @@ by Hydra (``task=<name>`` plus your overrides) and built by the same
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 import torch
 
 from seqforge.interfaces import BeginsEvaluation, DataModule
-from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, resolve, run_contracts
+from seqforge.testing._contracts import (
+    Broken,
+    Contract,
+    ContractResult,
+    Subject,
+    contract,
+    raise_for,
+    resolve,
+    run_contracts,
+)
 from seqforge.testing._shared_contracts import module_contracts
 from seqforge.testing._tensors import max_difference, mixed_lengths, require_useful_gradients, shape
 from seqforge.testing.reference import ElmanCell, GeneralAttention
@@ -29,7 +39,7 @@ def _x(batch: int = B, steps: int = S, seed: int = 0) -> torch.Tensor:
 
 
 # -- encoders ---------------------------------------------------------------------------------
-def _encode(encoder: Any, x: torch.Tensor, lengths: Optional[torch.Tensor] = None, state: Any = None) -> Any:
+def _encode(encoder: Any, x: torch.Tensor, lengths: torch.Tensor | None = None, state: Any = None) -> Any:
     out = encoder(x, lengths, state) if state is not None else encoder(x, lengths)
     for name in ("outputs", "mask"):
         if not hasattr(out, name):
@@ -40,14 +50,19 @@ def _encode(encoder: Any, x: torch.Tensor, lengths: Optional[torch.Tensor] = Non
     return out
 
 
-@contract("builds", fix="accept the core's wiring: cell=, input_size=, hidden_size=, num_layers=, bidirectional=, dropout= (plus your config's fields)", gate=True)
+@contract("builds", fix="accept the core's wiring: cell=, input_size=, hidden_size=, num_layers=, bidirectional=, "
+                        "dropout= (plus your config's fields)", gate=True)
 def encoder_builds(subject: Subject) -> None:
     encoder = subject.make()
     if not isinstance(getattr(encoder, "output_size", None), int):
-        raise Broken(f"the built encoder ({type(encoder).__name__}) has no integer `output_size`", "set self.output_size (H_out) in __init__")
+        raise Broken(
+            f"the built encoder ({type(encoder).__name__}) has no integer `output_size`",
+            "set self.output_size (H_out) in __init__",
+        )
 
 
-@contract("shapes", fix="forward(x (B, S, I), lengths (B,) | None, state=None) -> EncoderOutput(outputs (B, S, output_size), mask (B, S) bool)")
+@contract("shapes", fix="forward(x (B, S, I), lengths (B,) | None, state=None) -> EncoderOutput(outputs (B, S, "
+                        "output_size), mask (B, S) bool)")
 def encoder_shapes(subject: Subject) -> None:
     for bidirectional in (False, True):
         encoder = subject.make(bidirectional=bidirectional)
@@ -55,16 +70,19 @@ def encoder_shapes(subject: Subject) -> None:
             lengths = mixed_lengths(batch, S)
             out = _encode(encoder, _x(batch), lengths)
             if tuple(out.outputs.shape) != (batch, S, encoder.output_size):
-                raise Broken(f"bidirectional={bidirectional}, batch {batch}: outputs {shape(out.outputs)}; expected {(batch, S, encoder.output_size)}")
+                raise Broken(f"bidirectional={bidirectional}, batch {batch}: outputs {shape(out.outputs)}; expected "
+                             f"{(batch, S, encoder.output_size)}")
             expected = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # (B, S)
             if out.mask.dtype != torch.bool or not torch.equal(out.mask, expected):
-                raise Broken(f"the mask must be (B, S) bool, True exactly at the first `length` positions of each row; got {out.mask}")
+                raise Broken("the mask must be (B, S) bool, True exactly at the first `length` positions of each row; "
+                             f"got {out.mask}")
         full = _encode(encoder, _x(), None)
         if not bool(full.mask.all()):
             raise Broken("with lengths=None every position is real, but the mask has False entries")
 
 
-@contract("padding", fix="outputs at padded positions must be 0 and padded inputs must not change anything (mask every step)")
+@contract("padding", fix="outputs at padded positions must be 0 and padded inputs must not change anything (mask every "
+                         "step)")
 def encoder_padding(subject: Subject) -> None:
     for bidirectional in (False, True):
         encoder = subject.make(bidirectional=bidirectional)
@@ -81,9 +99,10 @@ def encoder_padding(subject: Subject) -> None:
             alone = _encode(encoder, x[row : row + 1, :length], None).outputs
             if max_difference(alone, out.outputs[row : row + 1, :length]) > TOL:
                 raise Broken(
-                    f"bidirectional={bidirectional}: sequence {row} (length {length}) encoded alone and unpadded differs from "
-                    "the same sequence inside a padded batch",
-                    "a sequence's features must depend on its own real positions only (reverse within each length for the backward direction)",
+                    f"bidirectional={bidirectional}: sequence {row} (length {length}) encoded alone and unpadded "
+                    "differs from the same sequence inside a padded batch",
+                    "a sequence's features must depend on its own real positions only (reverse within each length for "
+                    "the backward direction)",
                 )
 
 
@@ -95,7 +114,8 @@ def encoder_gradients(subject: Subject) -> None:
     require_useful_gradients(encoder)
 
 
-@contract("state carry-over", fix="accept the `state` of a previous call and continue from it (truncated BPTT over contiguous text relies on it)")
+@contract("state carry-over", fix="accept the `state` of a previous call and continue from it (truncated BPTT over "
+                                  "contiguous text relies on it)")
 def encoder_state(subject: Subject) -> None:
     encoder = subject.make(bidirectional=False)
     x = _x()
@@ -106,22 +126,49 @@ def encoder_state(subject: Subject) -> None:
     second = _encode(encoder, x[:, 2:], None, first.state)
     difference = max_difference(torch.cat([first.outputs, second.outputs], dim=1), whole.outputs)
     if difference > TOL:
-        raise Broken(f"encoding a sequence in two chunks (carrying `state`) differs by {difference:.3g} from encoding it at once")
+        raise Broken(f"encoding a sequence in two chunks (carrying `state`) differs by {difference:.3g} from encoding "
+                     "it at once")
 
 
-ENCODER_CONTRACTS: list[Contract] = [encoder_builds, encoder_shapes, encoder_padding, encoder_gradients, encoder_state] + module_contracts(
-    "encoder", lambda _, encoder: _encode(encoder, _x(), mixed_lengths(B, S)).outputs
-)
+ENCODER_CONTRACTS: list[Contract] = [
+    encoder_builds,
+    encoder_shapes,
+    encoder_padding,
+    encoder_gradients,
+    encoder_state,
+    *module_contracts("encoder", lambda _, encoder: _encode(encoder, _x(), mixed_lengths(B, S)).outputs),
+]
 
 
-def encoder_results(encoder: Any, config: Any = None, *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
+def encoder_results(
+    encoder: Any,
+    config: Any = None,
+    *,
+    only: Iterable[str] | None = None,
+    skip: Iterable[str] = (),
+    registry: Any = None,
+) -> list[ContractResult]:
     """Every encoder contract's result (see :func:`check_encoder`), without raising."""
     build, label = resolve("encoder", encoder, config, registry)
-    wiring = {"cell": ElmanCell, "input_size": I, "hidden_size": H, "num_layers": 2, "bidirectional": False, "dropout": 0.0}
+    wiring = {
+        "cell": ElmanCell,
+        "input_size": I,
+        "hidden_size": H,
+        "num_layers": 2,
+        "bidirectional": False,
+        "dropout": 0.0,
+    }
     return run_contracts(Subject("encoder", label, build, wiring), ENCODER_CONTRACTS, only=only, skip=skip)
 
 
-def check_encoder(encoder: Any, config: Any = None, *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
+def check_encoder(
+    encoder: Any,
+    config: Any = None,
+    *,
+    only: Iterable[str] | None = None,
+    skip: Iterable[str] = (),
+    registry: Any = None,
+) -> list[ContractResult]:
     """Check an encoder against :class:`seqforge.interfaces.Encoder`; raise :class:`ContractError` if a contract breaks.
 
     ``encoder`` is a registered name (composed and instantiated through Hydra) or a
@@ -145,8 +192,11 @@ def _memory(batch: int = B) -> tuple[torch.Tensor, torch.Tensor]:
     return memory, torch.arange(S).unsqueeze(0) < mixed_lengths(batch, S).unsqueeze(1)  # (B, S)
 
 
-def _decode(decoder: Any, memory: torch.Tensor, mask: torch.Tensor, steps: int = 3, rows: slice = slice(None)) -> tuple[list[torch.Tensor], list[Any]]:
-    """Logits and weights of ``steps`` greedy decoding steps from the decoder's zero layer states (``rows`` of the full batch)."""
+def _decode(
+    decoder: Any, memory: torch.Tensor, mask: torch.Tensor, steps: int = 3, rows: slice = slice(None)
+) -> tuple[list[torch.Tensor], list[Any]]:
+    """Logits and weights of ``steps`` greedy decoding steps from the decoder's zero layer states (``rows`` of the full
+    batch)."""
     batch = memory.shape[0]
     cells = getattr(decoder, "cells", None)
     if cells is None:
@@ -166,7 +216,8 @@ def _decode(decoder: Any, memory: torch.Tensor, mask: torch.Tensor, steps: int =
     return logits, weights
 
 
-@contract("builds", fix="accept the core's wiring: cell=, attention=, vocab_size=, embedding_dim=, hidden_size=, num_layers=, dropout=, memory_size=", gate=True)
+@contract("builds", fix="accept the core's wiring: cell=, attention=, vocab_size=, embedding_dim=, hidden_size=, "
+                        "num_layers=, dropout=, memory_size=", gate=True)
 def decoder_builds(subject: Subject) -> None:
     decoder = subject.make()
     missing = [name for name in ("initial_state", "step", "cells") if not hasattr(decoder, name)]
@@ -194,7 +245,9 @@ def decoder_masking(subject: Subject) -> None:
     memory, mask = _memory()
     logits, weights = _decode(decoder, memory, mask)
     for step_weights in weights:
-        if step_weights is not None and ((step_weights[~mask] != 0).any() or (step_weights.sum(-1) - 1).abs().max() > 1e-6):
+        if step_weights is not None and (
+            (step_weights[~mask] != 0).any() or (step_weights.sum(-1) - 1).abs().max() > 1e-6
+        ):
             raise Broken("attention weights are not exactly 0 at padded memory positions or do not sum to 1")
     noisy = memory.clone()
     noisy[~mask] = 1e3
@@ -219,18 +272,31 @@ def decoder_gradients(subject: Subject) -> None:
     memory, mask = _memory()
     memory.requires_grad_()
     logits, _ = _decode(decoder, memory, mask)
-    sum((step * torch.randn_like(step)).sum() for step in logits).backward()
+    loss = cast(torch.Tensor, sum((step * torch.randn_like(step)).sum() for step in logits))  # 3 steps: never 0
+    loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     require_useful_gradients(decoder, "after 3 steps ")
     if memory.grad is None or not memory.grad.abs().sum() > 0:
         raise Broken("no gradient reached the encoder memory")
 
 
 DECODER_CONTRACTS: list[Contract] = [
-    decoder_builds, decoder_shapes, decoder_masking, decoder_batch_independence, decoder_gradients,
-] + module_contracts("decoder", lambda _, decoder: torch.stack(_decode(decoder, *_memory())[0]))
+    decoder_builds,
+    decoder_shapes,
+    decoder_masking,
+    decoder_batch_independence,
+    decoder_gradients,
+    *module_contracts("decoder", lambda _, decoder: torch.stack(_decode(decoder, *_memory())[0])),
+]
 
 
-def decoder_results(decoder: Any, config: Any = None, *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
+def decoder_results(
+    decoder: Any,
+    config: Any = None,
+    *,
+    only: Iterable[str] | None = None,
+    skip: Iterable[str] = (),
+    registry: Any = None,
+) -> list[ContractResult]:
     """Every decoder contract's result (see :func:`check_decoder`), without raising."""
     build, label = resolve("decoder", decoder, config, registry)
     wiring = {
@@ -240,7 +306,14 @@ def decoder_results(decoder: Any, config: Any = None, *, only: Optional[Iterable
     return run_contracts(Subject("decoder", label, build, wiring), DECODER_CONTRACTS, only=only, skip=skip)
 
 
-def check_decoder(decoder: Any, config: Any = None, *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = (), registry: Any = None) -> list[ContractResult]:
+def check_decoder(
+    decoder: Any,
+    config: Any = None,
+    *,
+    only: Iterable[str] | None = None,
+    skip: Iterable[str] = (),
+    registry: Any = None,
+) -> list[ContractResult]:
     """Check a decoder against :class:`seqforge.interfaces.Decoder`; raise :class:`ContractError` if a contract breaks.
 
     ``decoder`` is a registered name or a factory called with the core's wiring
@@ -274,7 +347,8 @@ def compose_run(overrides: Sequence[str]) -> Any:
         return compose(config_name="config", overrides=list(overrides))
 
 
-@contract("composes", fix="the task's config dataclass must compose with the overrides given and its factory must build the run (task, data, model)", gate=True)
+@contract("composes", fix="the task's config dataclass must compose with the overrides given and its factory must "
+                          "build the run (task, data, model)", gate=True)
 def task_composes(subject: Subject) -> None:
     from seqforge.train import build_run
 
@@ -289,20 +363,31 @@ def _run(subject: Subject) -> Any:
     return run
 
 
-@contract("protocol", fix="implement seqforge.interfaces.Task: metric_sums, build_data, build_model, training_step, evaluation_step, "
-                      "compute_metrics; build_data must return a seqforge.interfaces.DataModule (cfg, prepare, state, describe, loader hooks)")
+@contract("protocol", fix="implement seqforge.interfaces.Task: metric_sums, build_data, build_model, training_step, "
+                          "evaluation_step, "
+                      "compute_metrics; build_data must return a seqforge.interfaces.DataModule (cfg, prepare, state, "
+                      "describe, loader hooks)")
 def task_protocol(subject: Subject) -> None:
     run = _run(subject)
     task = run.task
-    missing = [m for m in ("build_data", "build_model", "training_step", "evaluation_step", "compute_metrics") if not callable(getattr(task, m, None))]
+    missing = [
+        m
+        for m in ("build_data", "build_model", "training_step", "evaluation_step", "compute_metrics")
+        if not callable(getattr(task, m, None))
+    ]
     sums = getattr(task, "metric_sums", None)
     if missing:
         raise Broken(f"{type(task).__name__} lacks {', '.join(missing)}")
     if not isinstance(sums, tuple) or not sums or not all(isinstance(s, str) for s in sums):
         raise Broken(f"metric_sums must be a non-empty tuple of names, got {sums!r}")
     if not isinstance(run.data, DataModule):  # the core calls every one of these (checkpoints keep state())
-        absent = [m for m in ("cfg", "prepare", "state", "describe", "train_dataloader", "val_dataloader", "test_dataloader") if not hasattr(run.data, m)]
-        raise Broken(f"build_data returned a {type(run.data).__name__} without {', '.join(absent)} (the DataModule contract)")
+        absent = [
+            m
+            for m in ("cfg", "prepare", "state", "describe", "train_dataloader", "val_dataloader", "test_dataloader")
+            if not hasattr(run.data, m)
+        ]
+        raise Broken(f"build_data returned a {type(run.data).__name__} without {', '.join(absent)} (the DataModule "
+                     "contract)")
 
 
 def _first_batch(data: Any, split: str) -> Any:
@@ -311,7 +396,8 @@ def _first_batch(data: Any, split: str) -> Any:
     return next(iter(getattr(data, f"{split}_dataloader")()))
 
 
-@contract("training step", fix="training_step(model, batch, carry, stateful=...) must return (a finite scalar loss with a graph, logs, carry); every parameter must be used (DDP fails on unused ones)")
+@contract("training step", fix="training_step(model, batch, carry, stateful=...) must return (a finite scalar loss "
+                               "with a graph, logs, carry); every parameter must be used (DDP fails on unused ones)")
 def task_training_step(subject: Subject) -> None:
     run = _run(subject)
     run.model.train()
@@ -320,13 +406,14 @@ def task_training_step(subject: Subject) -> None:
         raise Broken(f"the loss must be a finite scalar tensor that requires grad; got {loss!r}")
     if not isinstance(logs, dict):
         raise Broken(f"logs must be a dict of name -> tensor, got {type(logs).__name__}")
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     unused = [name for name, p in run.model.named_parameters() if p.requires_grad and p.grad is None]
     if unused:
         raise Broken(f"these model parameters got no gradient from the loss: {', '.join(unused)}")
 
 
-@contract("evaluation step", fix="evaluation_step must return ({name: tensor for every name in metric_sums}, carry) and compute_metrics finite floats")
+@contract("evaluation step", fix="evaluation_step must return ({name: tensor for every name in metric_sums}, carry) "
+                                 "and compute_metrics finite floats")
 def task_evaluation_step(subject: Subject) -> None:
     run = _run(subject)
     run.model.eval()
@@ -335,7 +422,8 @@ def task_evaluation_step(subject: Subject) -> None:
     sums, _ = run.task.evaluation_step(run.model, _first_batch(run.data, "val"), None, stateful=run.stateful)
     texts = sums.pop("texts", ())
     if set(sums) != set(run.task.metric_sums):
-        raise Broken(f"evaluation_step returned sums {sorted(sums)}; metric_sums declares {sorted(run.task.metric_sums)}")
+        raise Broken(f"evaluation_step returned sums {sorted(sums)}; metric_sums declares "
+                     f"{sorted(run.task.metric_sums)}")
     metrics = run.task.compute_metrics({k: float(v) for k, v in sums.items()}, run.data, list(texts))
     bad = {k: v for k, v in metrics.items() if not isinstance(v, (int, float)) or not math.isfinite(v)}
     if not metrics or bad:
@@ -345,14 +433,18 @@ def task_evaluation_step(subject: Subject) -> None:
 TASK_CONTRACTS: list[Contract] = [task_composes, task_protocol, task_training_step, task_evaluation_step]
 
 
-def task_results(name: str, overrides: Sequence[str] = (), *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = ()) -> list[ContractResult]:
+def task_results(
+    name: str, overrides: Sequence[str] = (), *, only: Iterable[str] | None = None, skip: Iterable[str] = ()
+) -> list[ContractResult]:
     """Every task contract's result (see :func:`check_task`), without raising."""
     composed = [f"task={name}", *TINY_RUN, *overrides]
     subject = Subject("task", f"'{name}'", lambda **_: None, options={"overrides": composed})
     return run_contracts(subject, TASK_CONTRACTS, only=only, skip=skip)
 
 
-def check_task(name: str, overrides: Sequence[str] = (), *, only: Optional[Iterable[str]] = None, skip: Iterable[str] = ()) -> list[ContractResult]:
+def check_task(
+    name: str, overrides: Sequence[str] = (), *, only: Iterable[str] | None = None, skip: Iterable[str] = ()
+) -> list[ContractResult]:
     """Check a registered task: it composes into a run, builds, trains a step and evaluates.
 
     Args:
@@ -380,4 +472,5 @@ def task_capabilities(name: str) -> list[str]:
     from seqforge.interfaces import capabilities
     from seqforge.plugin_manager import get_registry
 
-    return capabilities(instantiate(get_registry().get("task", name).node(), "task"))
+    node = cast(type, get_registry().get("task", name).node)  # set for every component Registry.register stored
+    return capabilities(instantiate(node(), "task"))

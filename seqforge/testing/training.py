@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +29,9 @@ def counting_sequences(count: int, *, vocab: int = VOCAB, length: int = STEPS_PE
 class TinyLanguageModel(nn.Module):
     """Embedding -> seqforge's recurrent encoder around the cell -> linear head."""
 
-    def __init__(self, cell: Callable[..., nn.Module], *, vocab: int = VOCAB, embed: int = EMBED, hidden: int = HIDDEN) -> None:
+    def __init__(
+        self, cell: Callable[..., nn.Module], *, vocab: int = VOCAB, embed: int = EMBED, hidden: int = HIDDEN
+    ) -> None:
         super().__init__()
         from seqforge.encoders import RecurrentEncoder
 
@@ -53,14 +56,17 @@ def _quiet_lightning() -> Iterator[None]:
         logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")  # Lightning-internal deprecation
+            # Lightning-internal deprecation
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
             yield
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
 
 
-def tiny_training_run(cell: Callable[..., nn.Module], *, steps: int = 40, lr: float = 0.02, seed: int = 0) -> tuple[float, float]:
+def tiny_training_run(
+    cell: Callable[..., nn.Module], *, steps: int = 40, lr: float = 0.02, seed: int = 0
+) -> tuple[float, float]:
     """Train a :class:`TinyLanguageModel` with ``cell`` for ``steps`` Adam steps through ``lightning.Trainer``.
 
     Returns:

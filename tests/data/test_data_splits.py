@@ -29,7 +29,8 @@ def test_bad_fractions_are_refused_naming_the_key(fractions: list[float]) -> Non
 
 
 def test_an_empty_split_is_refused_naming_what_was_split() -> None:
-    with pytest.raises(DataError, match=r"Splitting 3 sentence pairs by data\.split=\[0\.8, 0\.1, 0\.1\] leaves the valid split empty"):
+    with pytest.raises(DataError, match=r"Splitting 3 sentence pairs by data\.split=\[0\.8, 0\.1, 0\.1\] leaves the "
+                                        r"valid split empty"):
         split_by_fractions([1, 2, 3], [0.8, 0.1, 0.1], what="3 sentence pairs")
 
 
@@ -37,7 +38,11 @@ def test_text_split_counts_a_whitespace_only_part_as_empty() -> None:
     text = "".join(f"line {i}\n" for i in range(18)) + "\n\n"  # the last two lines (the test part) are blank
     with pytest.raises(DataError, match="leaves the test split empty"):
         _split_text(text, [0.8, 0.1, 0.1], "corpus.txt")
-    assert _split_text("a\nb\nc\nd\n", [0.5, 0.25, 0.25], "corpus.txt") == {"train": "a\nb\n", "valid": "c\n", "test": "d\n"}
+    assert _split_text("a\nb\nc\nd\n", [0.5, 0.25, 0.25], "corpus.txt") == {
+        "train": "a\nb\n",
+        "valid": "c\n",
+        "test": "d\n",
+    }
 
 
 class _Splits(SplitLoaders):
@@ -46,7 +51,7 @@ class _Splits(SplitLoaders):
         self.encoded = {"train": [1, 2, 3, 4], "valid": [5, 6, 7, 8], "test": [9]}
         self.prepared = 0
 
-    def prepare(self) -> "_Splits":
+    def prepare(self) -> _Splits:
         self.prepared += 1
         return self
 
@@ -59,7 +64,8 @@ def test_split_loaders_use_train_and_eval_batch_sizes() -> None:
     data.setup("fit")
     assert data.prepared == 1
     train, valid, test = data.train_dataloader(), data.val_dataloader(), data.test_dataloader()
-    assert train.batch_size == 2 and isinstance(train.sampler, ResumableSampler) and train.sampler.shuffle  # resumable mid-epoch
+    # resumable mid-epoch
+    assert train.batch_size == 2 and isinstance(train.sampler, ResumableSampler) and train.sampler.shuffle
     assert valid.batch_size == 3 and isinstance(valid.sampler, SequentialSampler)
     assert [b.tolist() for b in valid] == [[5, 6, 7], [8]] and [b.tolist() for b in test] == [[9]]
     assert sorted(x for b in train for x in b.tolist()) == [1, 2, 3, 4]

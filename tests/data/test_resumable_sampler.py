@@ -54,7 +54,8 @@ def test_restored_position_skips_the_consumed_batches_once() -> None:
     resumed.load_state_dict(state)
     resumed.sampler.set_epoch(1)
     assert _batches(resumed) == expected[3:]
-    assert len(resumed) == len(expected) == 8  # the epoch's length, as Lightning counts batch indices across the restart
+    # the epoch's length, as Lightning counts batch indices across the restart
+    assert len(resumed) == len(expected) == 8
     resumed.sampler.set_epoch(2)
     assert len(_batches(resumed)) == 8
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import TINY, run_seqforge, write_corpus
 
 pytestmark = pytest.mark.slow
@@ -20,7 +19,14 @@ def _state(run_dir: Path) -> dict[str, torch.Tensor]:
 def test_ddp_on_two_cpu_processes_equals_one_process_with_the_combined_batch(tmp_path: Path) -> None:
     """`seqforge train trainer=ddp devices=2` (batch 4 per rank) ends with the parameters of 1 process at batch 8"""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=4000)
-    common = [f"data.path={corpus}", "trainer.max_steps=8", "trainer.val_check_interval=4", "task.sample_length=0", "seed=3", *TINY]
+    common = [
+        f"data.path={corpus}",
+        "trainer.max_steps=8",
+        "trainer.val_check_interval=4",
+        "task.sample_length=0",
+        "seed=3",
+        *TINY,
+    ]
     single = run_seqforge("train", *common, "data.batch_size=8", f"hydra.run.dir={tmp_path / 'single'}", cwd=tmp_path)
     assert single.returncode == 0, single.stderr[-3000:]
     ddp = run_seqforge(

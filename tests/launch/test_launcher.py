@@ -52,7 +52,8 @@ class _Tracker:
 
 
 def test_each_job_sees_a_slice_of_its_size_and_concurrent_jobs_share_no_device(tmp_path: Path) -> None:
-    """A pool of 4 devices, jobs of 2, 1, 1, 2, 4, 1, 3 devices: CUDA_VISIBLE_DEVICES sizes right, overlapping jobs disjoint"""
+    """A pool of 4 devices, jobs of 2, 1, 1, 2, 4, 1, 3 devices: CUDA_VISIBLE_DEVICES sizes right, overlapping jobs
+    disjoint"""
     jobs = _jobs(tmp_path, [2, 1, 1, 2, 4, 1, 3])
     tracker = _Tracker()
     outcomes = run_jobs(jobs, pool=POOL, on_event=tracker)
@@ -65,7 +66,9 @@ def test_each_job_sees_a_slice_of_its_size_and_concurrent_jobs_share_no_device(t
     for (a, ra), (b, rb) in combinations(enumerate(records), 2):
         overlapping = ra["start"] < rb["end"] and rb["start"] < ra["end"]
         if overlapping:
-            assert not set(ra["env"]["CUDA_VISIBLE_DEVICES"].split(",")) & set(rb["env"]["CUDA_VISIBLE_DEVICES"].split(",")), (a, b)
+            assert not set(ra["env"]["CUDA_VISIBLE_DEVICES"].split(",")) & set(
+                rb["env"]["CUDA_VISIBLE_DEVICES"].split(",")
+            ), (a, b)
     assert tracker.max_busy == 4  # jobs 0, 1, 2 (2+1+1 devices) start together and fill the pool
     assert tracker.max_running == 3
 
@@ -108,15 +111,25 @@ def test_cpu_jobs_run_one_at_a_time_by_default_and_take_no_devices(tmp_path: Pat
 def test_jobs_do_not_inherit_a_distributed_launch_and_get_distinct_free_ports(tmp_path: Path) -> None:
     """LOCAL_RANK, RANK, WORLD_SIZE, NODE_RANK, TORCHELASTIC_* are cleared; MASTER_PORT is a fresh port per job"""
     environ = {
-        "PATH": "/usr/bin:/bin", "LOCAL_RANK": "1", "RANK": "1", "WORLD_SIZE": "2", "NODE_RANK": "0", "MASTER_ADDR": "10.0.0.1",
-        "MASTER_PORT": "12345", "TORCHELASTIC_RUN_ID": "x", "SEQFORGE_TEST_MARK": "kept",
+        "PATH": "/usr/bin:/bin",
+        "LOCAL_RANK": "1",
+        "RANK": "1",
+        "WORLD_SIZE": "2",
+        "NODE_RANK": "0",
+        "MASTER_ADDR": "10.0.0.1",
+        "MASTER_PORT": "12345",
+        "TORCHELASTIC_RUN_ID": "x",
+        "SEQFORGE_TEST_MARK": "kept",
     }
     jobs = _jobs(tmp_path, [1, 1, 1, 1])
     run_jobs(jobs, pool=POOL, environ=environ)
     envs = [_record(job)["env"] for job in jobs]
     for env in envs:
         assert env["SEQFORGE_TEST_MARK"] == "kept"
-        assert all(env[k] is None for k in ("LOCAL_RANK", "RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "TORCHELASTIC_RUN_ID"))
+        assert all(
+            env[k] is None
+            for k in ("LOCAL_RANK", "RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "TORCHELASTIC_RUN_ID")
+        )
         assert env["MASTER_PORT"] != "12345" and int(env["MASTER_PORT"]) > 0
     assert len({env["MASTER_PORT"] for env in envs}) == len(envs)
 
@@ -135,7 +148,7 @@ def test_the_pool_comes_from_the_config_then_cuda_visible_devices() -> None:
     assert detect_pool(None, {"CUDA_VISIBLE_DEVICES": "GPU-aa,GPU-bb"}) == ["GPU-aa", "GPU-bb"]
     assert detect_pool(None, {"CUDA_VISIBLE_DEVICES": ""}) == []
     assert detect_pool(None, {"CUDA_VISIBLE_DEVICES": "0,-1,2"}) == ["0"]  # CUDA stops at the first invalid id
-    with pytest.raises(ConfigError, match="hydra.launcher.devices"):
+    with pytest.raises(ConfigError, match=r"hydra\.launcher\.devices"):
         detect_pool([0, 0])
 
 
@@ -157,7 +170,13 @@ def test_devices_per_job_follows_trainer_devices() -> None:
 # -- the summary ---------------------------------------------------------------------------
 def test_the_summary_lists_every_job_with_its_swept_overrides_and_metrics(tmp_path: Path) -> None:
     common = ["trainer.max_steps=5"]
-    result = {"monitor": "val/loss", "mode": "min", "best": 1.25, "final": {"val/loss": 1.5, "test/loss": 1.75}, "objective": 1.25}
+    result = {
+        "monitor": "val/loss",
+        "mode": "min",
+        "best": 1.25,
+        "final": {"val/loss": 1.5, "test/loss": 1.75},
+        "objective": 1.25,
+    }
     rows = [
         Row(job=0, overrides=["model/cell=lstm", *common], status="ok", exit_code=0, wall_time=3.21, devices="0,1",
             run_dir=str(tmp_path / "0"), log=str(tmp_path / "0" / "job.log"), result=result),

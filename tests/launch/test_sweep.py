@@ -1,4 +1,5 @@
-"""`seqforge train -m` through the seqforge launcher: job directories, failures, the summary, Optuna, SLURM presets, DDP jobs."""
+"""`seqforge train -m` through the seqforge launcher: job directories, failures, the summary, Optuna, SLURM presets, DDP
+jobs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from cli_helpers import TINY, run_seqforge, write_corpus
 
 FAKE_JOB = Path(__file__).parents[1] / "fixtures" / "fake_sweep_job.py"
@@ -26,28 +26,49 @@ def _summary(sweep_dir: Path) -> list[dict[str, str]]:
 @pytest.mark.slow
 @pytest.mark.requires_plugins("rnn")
 def test_a_gpu_sweep_gives_each_job_its_slice_reports_failures_and_exits_non_zero(tmp_path: Path) -> None:
-    """4 jobs (2 or 1 devices, 2 failing) on a pool of 4: slices by trainer.devices, failures named with log and exit code"""
+    """4 jobs (2 or 1 devices, 2 failing) on a pool of 4: slices by trainer.devices, failures named with log and exit
+    code"""
     sweep = tmp_path / "sweep"
     presets = tmp_path / "presets" / "experiment"
     presets.mkdir(parents=True)
     (presets / "tiny.yaml").write_text("# @package _global_\nmodel:\n  hidden_size: 8\n")
     result = run_seqforge(
-        "train", "-m", f"--config-dir={presets.parent}", "experiment=tiny", "trainer.accelerator=gpu", "trainer.devices=2,1",
-        "seed=0,13", "hydra.launcher.devices=[0,1,2,3]", FAKE_COMMAND, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,
+        "train",
+        "-m",
+        f"--config-dir={presets.parent}",
+        "experiment=tiny",
+        "trainer.accelerator=gpu",
+        "trainer.devices=2,1",
+        "seed=0,13",
+        "hydra.launcher.devices=[0,1,2,3]",
+        FAKE_COMMAND,
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+        env=QUIET,
     )
     assert result.returncode != 0
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1", "2", "3"]
     for job, (devices, fails) in enumerate([(2, False), (2, True), (1, False), (1, True)]):
         record = json.loads((sweep / str(job) / "record.json").read_text())
         assert len(record["env"]["CUDA_VISIBLE_DEVICES"].split(",")) == devices
-        assert f"hydra.run.dir={sweep / str(job)}" in record["args"]  # the job runs as a single run in its numbered directory
+        # the job runs as a single run in its numbered directory
+        assert f"hydra.run.dir={sweep / str(job)}" in record["args"]
         assert not any(a.startswith("hydra.launcher") for a in record["args"])
-        assert f"--config-dir={presets.parent}" in record["args"] and "experiment=tiny" in record["args"]  # same configs as the sweep
+        # same configs as the sweep
+        assert f"--config-dir={presets.parent}" in record["args"] and "experiment=tiny" in record["args"]
         if fails:
-            assert f"#{job} FAILED with exit code 3" in result.stderr and str(sweep / str(job) / "job.log") in result.stderr
+            assert (
+                f"#{job} FAILED with exit code 3" in result.stderr
+                and str(sweep / str(job) / "job.log") in result.stderr
+            )
     assert "told to fail" in result.stderr  # the failed job's own error line is shown
     rows = _summary(sweep)
-    assert [(r["job"], r["status"], r["exit"]) for r in rows] == [("0", "ok", "0"), ("1", "failed", "3"), ("2", "ok", "0"), ("3", "failed", "3")]
+    assert [(r["job"], r["status"], r["exit"]) for r in rows] == [
+        ("0", "ok", "0"),
+        ("1", "failed", "3"),
+        ("2", "ok", "0"),
+        ("3", "failed", "3"),
+    ]
     assert "sweep job #1" in result.stderr and "failed with exit code 3" in result.stderr  # Hydra's closing message
     assert "Traceback" not in result.stderr
 
@@ -55,13 +76,24 @@ def test_a_gpu_sweep_gives_each_job_its_slice_reports_failures_and_exits_non_zer
 @pytest.mark.slow
 @pytest.mark.requires_plugins("rnn")
 def test_optuna_gets_each_jobs_monitored_metric_as_its_objective(tmp_path: Path) -> None:
-    """hydra/sweeper=optuna with 2 trials through the seqforge launcher (SQLite storage): best value = the best job's metric"""
+    """hydra/sweeper=optuna with 2 trials through the seqforge launcher (SQLite storage): best value = the best job's
+    metric"""
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     sweep = tmp_path / "sweep"
     result = run_seqforge(
-        "train", "-m", "hydra/sweeper=optuna", "optim.lr=interval(0.001,0.1)", "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2",
-        "hydra.sweeper.sampler.seed=1", f"hydra.sweeper.storage=sqlite:///{tmp_path / 'study.db'}", "hydra.sweeper.study_name=t",
-        FAKE_COMMAND, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,
+        "train",
+        "-m",
+        "hydra/sweeper=optuna",
+        "optim.lr=interval(0.001,0.1)",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.sweeper.sampler.seed=1",
+        f"hydra.sweeper.storage=sqlite:///{tmp_path / 'study.db'}",
+        "hydra.sweeper.study_name=t",
+        FAKE_COMMAND,
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+        env=QUIET,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     objectives = [json.loads((sweep / str(job) / "result.json").read_text())["objective"] for job in (0, 1)]
@@ -89,17 +121,27 @@ def _compose_with_hydra(overrides: list[str]) -> Any:
 
 
 @pytest.mark.requires_plugins("rnn")
-def test_the_slurm_preset_sizes_the_allocation_from_the_trainer(tmp_path: Path, config_store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """hydra/launcher=slurm: nodes = trainer.num_nodes, one task and one GPU per device; submitit writes that sbatch script"""
+def test_the_slurm_preset_sizes_the_allocation_from_the_trainer(
+    tmp_path: Path, config_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hydra/launcher=slurm: nodes = trainer.num_nodes, one task and one GPU per device; submitit writes that sbatch
+    script"""
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     import submitit
     from hydra.core.hydra_config import HydraConfig
     from hydra.utils import instantiate
 
-    cfg = _compose_with_hydra([
-        "hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2", "hydra.launcher.partition=gpu",
-        f"hydra.sweep.dir={tmp_path}", "model/cell=gru",
-    ])
+    cfg = _compose_with_hydra(
+        [
+            "hydra/launcher=slurm",
+            "trainer=ddp",
+            "trainer.devices=4",
+            "trainer.num_nodes=2",
+            "hydra.launcher.partition=gpu",
+            f"hydra.sweep.dir={tmp_path}",
+            "model/cell=gru",
+        ]
+    )
     assert (cfg.hydra.launcher.nodes, cfg.hydra.launcher.tasks_per_node, cfg.hydra.launcher.gpus_per_node) == (2, 4, 4)
     HydraConfig.instance().set_config(cfg)
     launcher = instantiate(cfg.hydra.launcher)
@@ -116,8 +158,14 @@ def test_the_slurm_preset_sizes_the_allocation_from_the_trainer(tmp_path: Path, 
     executor = submitted["executor"]
     assert len(submitted["args"]) == 2
     script = executor._make_submission_file_text("python -m seqforge", "uid")
-    for line in ("#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=4", "#SBATCH --gpus-per-node=4", "#SBATCH --partition=gpu",
-                 "#SBATCH --signal=USR2@120", "#SBATCH --time=240"):
+    for line in (
+        "#SBATCH --nodes=2",
+        "#SBATCH --ntasks-per-node=4",
+        "#SBATCH --gpus-per-node=4",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --signal=USR2@120",
+        "#SBATCH --time=240",
+    ):
         assert line in script, line
 
 
@@ -125,7 +173,17 @@ def test_under_srun_a_ddp_job_inside_a_multirun_is_allowed(monkeypatch: pytest.M
     """submitit's tasks are started by srun: Lightning re-runs nothing, so the in-process refusal must not fire"""
     from seqforge.cli import _processes_started_externally
 
-    for key in ("SLURM_NTASKS", "SLURM_JOB_NAME", "TORCHELASTIC_RUN_ID", "LOCAL_RANK", "RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "GROUP_RANK"):
+    for key in (
+        "SLURM_NTASKS",
+        "SLURM_JOB_NAME",
+        "TORCHELASTIC_RUN_ID",
+        "LOCAL_RANK",
+        "RANK",
+        "WORLD_SIZE",
+        "MASTER_ADDR",
+        "MASTER_PORT",
+        "GROUP_RANK",
+    ):
         monkeypatch.delenv(key, raising=False)
     assert not _processes_started_externally()
     monkeypatch.setenv("SLURM_NTASKS", "8")
@@ -137,20 +195,27 @@ def test_under_srun_a_ddp_job_inside_a_multirun_is_allowed(monkeypatch: pytest.M
 @pytest.mark.slow
 @pytest.mark.requires_plugins("rnn")
 def test_a_sweep_of_ddp_jobs_on_cpu_runs_each_job_in_its_own_directory(tmp_path: Path) -> None:
-    """`seqforge train -m model/cell=lstm,gru trainer.strategy=ddp trainer.devices=2` on CPU: one dir per job, metrics, summary"""
+    """`seqforge train -m model/cell=lstm,gru trainer.strategy=ddp trainer.devices=2` on CPU: one dir per job, metrics,
+    summary"""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=3000)
     sweep = tmp_path / "sweep"
     result = run_seqforge(
         "train", "-m", "model/cell=lstm,gru", "trainer.strategy=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
         "trainer.max_steps=3", "trainer.val_check_interval=3", "task.sample_length=0", f"data.path={corpus}", *TINY,
-        "hydra.launcher.max_parallel=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,  # both jobs at once: distinct ports
+        # both jobs at once: distinct ports
+        "hydra.launcher.max_parallel=2", f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
-    assert not (tmp_path / "outputs").exists() and not (tmp_path / "multirun").exists()  # DDP ranks stayed in their job's dir
+    # DDP ranks stayed in their job's dir
+    assert not (tmp_path / "outputs").exists() and not (tmp_path / "multirun").exists()
     for job, cell in enumerate(("lstm", "gru")):
         job_dir = sweep / str(job)
-        assert yaml.safe_load((job_dir / "config.yaml").read_text())["model"]["cell"]["_target_"].lower().endswith(f"{cell}cell")
+        assert (
+            yaml.safe_load((job_dir / "config.yaml").read_text())["model"]["cell"]["_target_"]
+            .lower()
+            .endswith(f"{cell}cell")
+        )
         result_json = json.loads((job_dir / "result.json").read_text())
         assert result_json["step"] == 3 and result_json["monitor"] == "val/loss"
         assert result_json["best"] == pytest.approx(result_json["final"]["val/loss"])  # one validation: best = final
@@ -167,14 +232,17 @@ def test_a_sweep_of_ddp_jobs_on_cpu_runs_each_job_in_its_own_directory(tmp_path:
 def test_an_in_process_multirun_with_ddp_is_refused_with_a_pointer_to_the_seqforge_launcher(
     tmp_path: Path, config_store: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """hydra/launcher=basic + trainer.strategy=ddp: Lightning would re-run the whole sweep in every rank, so the job refuses"""
+    """hydra/launcher=basic + trainer.strategy=ddp: Lightning would re-run the whole sweep in every rank, so the job
+    refuses"""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
     from omegaconf import open_dict
 
     from seqforge.cli import _train_task
 
-    cfg = _compose_with_hydra(["hydra/launcher=basic", "trainer=ddp", "trainer.accelerator=cpu", f"hydra.sweep.dir={tmp_path}"])
+    cfg = _compose_with_hydra(
+        ["hydra/launcher=basic", "trainer=ddp", "trainer.accelerator=cpu", f"hydra.sweep.dir={tmp_path}"]
+    )
     with open_dict(cfg):
         cfg.hydra.mode = RunMode.MULTIRUN
         cfg.hydra.runtime.output_dir = str(tmp_path / "0")
@@ -190,7 +258,9 @@ def test_an_in_process_multirun_with_ddp_is_refused_with_a_pointer_to_the_seqfor
     assert not (tmp_path / "0").exists()
 
 
-def test_a_sweeper_from_a_missing_extra_gets_an_install_hint(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_sweeper_from_a_missing_extra_gets_an_install_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import importlib.util
 
     from seqforge.cli import _check_sweep_plugins
@@ -198,7 +268,9 @@ def test_a_sweeper_from_a_missing_extra_gets_an_install_hint(monkeypatch: pytest
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(SystemExit):
         _check_sweep_plugins(["model/cell=gru", "hydra/sweeper=optuna"])
-    assert 'hydra-optuna-sweeper package, which is not installed: pip install "seqforge[sweep]"' in capsys.readouterr().err
+    assert (
+        'hydra-optuna-sweeper package, which is not installed: pip install "seqforge[sweep]"' in capsys.readouterr().err
+    )
 
 
 @pytest.mark.slow
@@ -208,8 +280,17 @@ def test_submitits_local_executor_runs_a_training_job(tmp_path: Path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     sweep = tmp_path / "sweep"
     result = run_seqforge(
-        "train", "-m", "hydra/launcher=submitit_local", "trainer.max_steps=2", "trainer.val_check_interval=2", "task.sample_length=0",
-        f"data.path={write_corpus(tmp_path / 'corpus.txt', chars=2000)}", *TINY, f"hydra.sweep.dir={sweep}", cwd=tmp_path, env=QUIET,
+        "train",
+        "-m",
+        "hydra/launcher=submitit_local",
+        "trainer.max_steps=2",
+        "trainer.val_check_interval=2",
+        "task.sample_length=0",
+        f"data.path={write_corpus(tmp_path / 'corpus.txt', chars=2000)}",
+        *TINY,
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+        env=QUIET,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     result_json = json.loads((sweep / "0" / "result.json").read_text())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from fixtures import commands
+
 from seqforge import cli
 from seqforge.errors import DuplicateComponentError, PluginError
 from seqforge.registry import Provider, Registry
@@ -41,13 +41,16 @@ def test_command_names_are_unique_and_builtins_are_reserved(registry: Registry) 
     registry.command("record", "fixtures.commands.record")
     registry.commit()
     registry.begin(Provider("second"))
-    with pytest.raises(DuplicateComponentError, match="'record' is registered twice: by plugin 'first' and by plugin 'second'"):
+    with pytest.raises(DuplicateComponentError, match="'record' is registered twice: by plugin 'first' and by plugin "
+                                                      "'second'"):
         registry.command("record", "fixtures.commands.record")
     with pytest.raises(DuplicateComponentError, match="'train' is built into seqforge"):
         registry.command("train", "fixtures.commands.record")
 
 
-@pytest.mark.parametrize("name,target", [("Bad Name", "fixtures.commands.record"), ("ok", "not a path"), ("ok", "record")])
+@pytest.mark.parametrize(
+    "name,target", [("Bad Name", "fixtures.commands.record"), ("ok", "not a path"), ("ok", "record")]
+)
 def test_malformed_command_is_a_plugin_error(registry: Registry, name: str, target: str) -> None:
     with pytest.raises(PluginError):
         registry.command(name, target)
@@ -77,7 +80,9 @@ def test_usage_lists_plugin_commands(with_command: Any, capsys: pytest.CaptureFi
     assert "plugin commands:" in out and "seqforge record" in out and "records argv" in out and "[seqforge-demo]" in out
 
 
-def test_unknown_command_lists_builtin_and_plugin_commands(with_command: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_command_lists_builtin_and_plugin_commands(
+    with_command: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as excinfo:
         cli.main(["recrod"])
     assert excinfo.value.code == 2

@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plugin_requirements import installed_version
 
 import seqforge
 from seqforge import hookspecs
 from seqforge.plugin_manager import LoadedPlugins, discover_entry_points, load_plugins
 from seqforge.registry import Provider, Registry
 
-from plugin_requirements import installed_version
-
 CORE = Provider("core", "seqforge", version("seqforge"))
-RNN = Provider("rnn", "seqforge-rnn", installed_version("seqforge-rnn"))  # tests using it are marked requires_plugins("rnn")
+# tests using it are marked requires_plugins("rnn")
+RNN = Provider("rnn", "seqforge-rnn", installed_version("seqforge-rnn"))
 FAKE = ("seqforge-fake-plugins", "0.3.0")
 
 
@@ -52,8 +52,14 @@ def test_entry_points_find_core_and_rnn_with_distributions_and_versions(plugin_e
     assert found["core"] == ("seqforge", seqforge.__version__) and found["rnn"] == ("seqforge-rnn", RNN.version)
     loaded = load()
     assert loaded.providers[:1] == [CORE] and RNN in loaded.providers
-    assert {("encoder", "recurrent"), ("task", "lm"), ("data", "text")} <= {k for k, p in components(loaded).items() if p == "core"}
-    assert {k for k, p in components(loaded).items() if p == "rnn"} == {("cell", "rnn"), ("cell", "lstm"), ("cell", "gru")}
+    assert {("encoder", "recurrent"), ("task", "lm"), ("data", "text")} <= {
+        k for k, p in components(loaded).items() if p == "core"
+    }
+    assert {k for k, p in components(loaded).items() if p == "rnn"} == {
+        ("cell", "rnn"),
+        ("cell", "lstm"),
+        ("cell", "gru"),
+    }
     assert loaded.registry.get("cell", "lstm").provider == RNN
 
 
@@ -64,18 +70,25 @@ def test_installed_plugins_load_without_failures(plugin_env: Any) -> None:
 
 # -- isolation of broken plugins (real entry points of a fake distribution) --------------
 @pytest.mark.requires_plugins("rnn")
-def test_plugin_that_fails_to_import_is_reported_by_name_and_skipped(fake_site: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plugin_that_fails_to_import_is_reported_by_name_and_skipped(
+    fake_site: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An entry point whose module raises ImportError is named on stderr and skipped; the rest load"""
     loaded = load()
-    assert "import failed: ImportError: seqforge_fake_fakebroken needs the 'warp-drive' package" in failure_for(loaded, "fakebroken")
+    assert "import failed: ImportError: seqforge_fake_fakebroken needs the 'warp-drive' package" in failure_for(
+        loaded, "fakebroken"
+    )
     stderr = capsys.readouterr().err
     assert "seqforge: skipped plugin 'fakebroken' (seqforge-fake-plugins 0.3.0): import failed: ImportError" in stderr
     assert {"core", "rnn", "fakeok"} <= {p.plugin for p in loaded.providers}
     assert loaded.registry.get("cell", "fake-ok").provider == Provider("fakeok", *FAKE)
 
 
-def test_plugin_whose_registration_raises_is_skipped_with_its_partial_registrations(fake_site: Any, config_store: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    """A plugin raising inside seqforge_register is reported and none of its components survive, in the registry or in Hydra"""
+def test_plugin_whose_registration_raises_is_skipped_with_its_partial_registrations(
+    fake_site: Any, config_store: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plugin raising inside seqforge_register is reported and none of its components survive, in the registry or in
+    Hydra"""
     loaded = load_plugins()  # storing configs: the rolled-back one must not reach ConfigStore either
     assert failure_for(loaded, "fakeraises") == "registration failed: RuntimeError: the plugin's own bug"
     assert "skipped plugin 'fakeraises' (seqforge-fake-plugins 0.3.0)" in capsys.readouterr().err
@@ -86,8 +99,11 @@ def test_plugin_whose_registration_raises_is_skipped_with_its_partial_registrati
 
 
 @pytest.mark.requires_plugins("rnn")
-def test_plugins_sharing_a_name_both_load_and_the_plain_name_is_refused_naming_both(fake_site: Any, plugin_env: Any) -> None:
-    """A plugin registering 'lstm' next to seqforge-rnn loads too: each keeps its qualified name, and plain 'lstm' names both providers"""
+def test_plugins_sharing_a_name_both_load_and_the_plain_name_is_refused_naming_both(
+    fake_site: Any, plugin_env: Any
+) -> None:
+    """A plugin registering 'lstm' next to seqforge-rnn loads too: each keeps its qualified name, and plain 'lstm' names
+    both providers"""
     from seqforge.errors import AmbiguousComponentError
 
     plugin_env.setenv("SEQFORGE_PLUGINS", "core,rnn,xdup,fakeok")
@@ -116,7 +132,11 @@ def test_plugin_name_already_taken_is_rejected_naming_the_holder(plugin_env: Any
     """An extra plugin reusing an installed entry-point name is rejected, naming the installed one"""
     plugin_env.setenv("SEQFORGE_PLUGINS", "rnn")
     loaded = load(extra=[("rnn", ValidPlugin())], report=False)
-    assert failure_for(loaded, "rnn") == f"the plugin name 'rnn' is already taken by plugin 'rnn' (seqforge-rnn {RNN.version}); rename one entry point."
+    assert (
+        failure_for(loaded, "rnn")
+        == f"the plugin name 'rnn' is already taken by plugin 'rnn' (seqforge-rnn {RNN.version}); rename one entry "
+           "point."
+    )
     assert loaded.providers == [RNN]
 
 
@@ -144,11 +164,19 @@ def test_allow_list_loads_only_the_named_plugin(fake_site: Any, plugin_env: Any,
 def test_allow_list_by_distribution_loads_all_its_entry_points(fake_site: Any, plugin_env: Any) -> None:
     """Naming a distribution in SEQFORGE_PLUGINS loads each of its entry points"""
     plugin_env.setenv("SEQFORGE_PLUGINS", "seqforge-fake-plugins")
-    assert sorted(ep.name for ep in discover_entry_points()) == ["acoredup", "fakebroken", "fakeok", "fakeraises", "xdup"]
+    assert sorted(ep.name for ep in discover_entry_points()) == [
+        "acoredup",
+        "fakebroken",
+        "fakeok",
+        "fakeraises",
+        "xdup",
+    ]
 
 
 @pytest.mark.requires_plugins("rnn")
-def test_allow_list_entry_matching_nothing_is_reported_with_a_suggestion(plugin_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_allow_list_entry_matching_nothing_is_reported_with_a_suggestion(
+    plugin_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A typo in SEQFORGE_PLUGINS is reported (instead of silently loading nothing) with the closest name"""
     plugin_env.setenv("SEQFORGE_PLUGINS", "rnm")
     loaded = load()
@@ -175,7 +203,9 @@ def test_misspelt_hook_is_reported_with_the_right_name(plugin_env: Any) -> None:
 def test_plugin_without_any_hookimpl_is_reported(plugin_env: Any) -> None:
     """A seqforge_register without @seqforge.hookimpl would silently do nothing; it is reported instead"""
     loaded = load(extra=[("undecorated", UndecoratedPlugin())], autoload=False, report=False)
-    assert "implements no seqforge hook: decorate its functions with @seqforge.hookimpl" in failure_for(loaded, "undecorated")
+    assert "implements no seqforge hook: decorate its functions with @seqforge.hookimpl" in failure_for(
+        loaded, "undecorated"
+    )
 
 
 def test_hookimpl_with_unknown_argument_is_reported(plugin_env: Any) -> None:
@@ -195,7 +225,11 @@ def undocumented_hook_parameters(module: types.ModuleType) -> list[str]:
         doc = inspect.getdoc(function) or ""
         if not doc.strip():
             problems.append(f"{name}: no docstring")
-        problems += [f"{name}: parameter '{arg}' undocumented" for arg in inspect.signature(function).parameters if f":param {arg}:" not in doc]
+        problems += [
+            f"{name}: parameter '{arg}' undocumented"
+            for arg in inspect.signature(function).parameters
+            if f":param {arg}:" not in doc
+        ]
     return problems
 
 
@@ -219,7 +253,10 @@ def test_undocumented_hookspec_is_detected() -> None:
     def seqforge_bare(registry: Any) -> None:
         pass
 
-    module.seqforge_partly, module.seqforge_bare = hookspecs.hookspec(seqforge_partly), hookspecs.hookspec(seqforge_bare)
+    module.seqforge_partly, module.seqforge_bare = (
+        hookspecs.hookspec(seqforge_partly),
+        hookspecs.hookspec(seqforge_bare),
+    )
     assert undocumented_hook_parameters(module) == [
         "seqforge_partly: parameter 'device' undocumented",
         "seqforge_bare: no docstring",
@@ -231,7 +268,8 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
 
 def undocumented_in_guide(module: types.ModuleType, guide: str) -> list[str]:
-    """Each hookspec of ``module`` without a ``### `name(params)``` section in ``guide``, or whose section lacks a parameter."""
+    """Each hookspec of ``module`` without a ``### `name(params)``` section in ``guide``, or whose section lacks a
+    parameter."""
     problems = []
     for name, function in vars(module).items():
         if getattr(function, f"{hookspecs.PROJECT_NAME}_spec", None) is None:
@@ -247,7 +285,8 @@ def undocumented_in_guide(module: types.ModuleType, guide: str) -> list[str]:
 
 
 def test_guide_documents_every_hookspec_and_parameter() -> None:
-    """docs/plugins.md has a section for each hook in seqforge.hookspecs describing each of its parameters (datasette style)"""
+    """docs/plugins.md has a section for each hook in seqforge.hookspecs describing each of its parameters (datasette
+    style)"""
     assert undocumented_in_guide(hookspecs, GUIDE.read_text()) == []
 
 
@@ -261,7 +300,10 @@ def test_undocumented_hookspec_in_guide_is_detected() -> None:
     def seqforge_new(registry: Any) -> None:
         """:param registry: r."""
 
-    module.seqforge_register, module.seqforge_new = hookspecs.hookspec(seqforge_register), hookspecs.hookspec(seqforge_new)
+    module.seqforge_register, module.seqforge_new = (
+        hookspecs.hookspec(seqforge_register),
+        hookspecs.hookspec(seqforge_new),
+    )
     guide = "### `seqforge_register(registry, device)`\n\n| `registry` | the registry |\n\n## Next\n\n| `device` | elsewhere |\n"
     assert undocumented_in_guide(module, guide) == [
         "seqforge_register: parameter 'device' not described",
@@ -269,7 +311,9 @@ def test_undocumented_hookspec_in_guide_is_detected() -> None:
     ]
 
 
-def test_guide_example_plugin_loads_and_keeps_the_cell_contracts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_guide_example_plugin_loads_and_keeps_the_cell_contracts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The guide's ~30-line example is real: it registers `indrnn` and the cell passes seqforge.testing's suite"""
     import importlib
 
@@ -301,7 +345,9 @@ SEQFORGE = str(Path(sys.executable).with_name("seqforge"))
 def plugins_list(**env: str) -> subprocess.CompletedProcess:
     """Run the real console script as a user would (without the caller's SEQFORGE_* variables)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SEQFORGE_")}
-    return subprocess.run([SEQFORGE, "plugins", "list"], env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [SEQFORGE, "plugins", "list"], env={**clean, **env}, capture_output=True, text=True, timeout=120
+    )
 
 
 def row(plugin: str, dist: str, version: str, first_components: str) -> str:
@@ -317,10 +363,12 @@ def test_plugins_list_shows_plugins_with_distribution_version_and_components_by_
     assert result.returncode == 0, result.stderr
     assert re.search(row("core", "seqforge", CORE.version, "encoder: recurrent"), result.stdout), result.stdout
     assert re.search(row("rnn", "seqforge-rnn", RNN.version, "cell: gru, lstm, rnn"), result.stdout), result.stdout
-    # (a kind's names may wrap inside the cell once many are registered, so single names are looked up in the by-kind table)
+    # (a kind's names may wrap inside the cell once many are registered, so single names are looked up in the by-kind
+    # table)
     assert re.search(r"task: \w", result.stdout) and re.search(r"task\s*\S\s*lm\s*\S\s*task=lm", result.stdout)
     assert re.search(r"data: \w", result.stdout) and re.search(r"data\s*\S\s*text\s*\S\s*data=text", result.stdout)
-    assert re.search(r"cell\s*\S\s*lstm\s*\S\s*model/cell=lstm\s*\S\s*seqforge-rnn", result.stdout)  # components by kind
+    # components by kind
+    assert re.search(r"cell\s*\S\s*lstm\s*\S\s*model/cell=lstm\s*\S\s*seqforge-rnn", result.stdout)
     assert "skipped plugin 'core'" not in result.stderr and "skipped plugin 'rnn'" not in result.stderr
 
 
@@ -333,7 +381,10 @@ def test_plugins_list_reports_broken_third_party_plugin_and_lists_the_rest(tmp_p
     site = write_fake_distribution(tmp_path, {name: PLUGIN_SOURCES[name] for name in ("fakebroken", "fakeok")})
     result = plugins_list(PYTHONPATH=str(site))
     assert result.returncode == 0, result.stderr
-    assert "seqforge: skipped plugin 'fakebroken' (seqforge-fake-plugins 0.3.0): import failed: ImportError" in result.stderr
+    assert (
+        "seqforge: skipped plugin 'fakebroken' (seqforge-fake-plugins 0.3.0): import failed: ImportError"
+        in result.stderr
+    )
     assert re.search(row("fakeok", "seqforge-fake-plugins", "0.3.0", "cell: fake-ok"), result.stdout), result.stdout
     assert re.search(row("core", "seqforge", CORE.version, "encoder: recurrent"), result.stdout)
     assert re.search(row("rnn", "seqforge-rnn", RNN.version, "cell: gru, lstm, rnn"), result.stdout)
@@ -409,6 +460,7 @@ def versioned_plugin(api: str) -> str:
 def versioned_site(tmp_path: Path, plugin_env: Any) -> Any:
     """Installed fake plugins declaring plugin API versions 2.0, 1.9, 0.9, "1", "1.0" and "soon"."""
     from fixtures.fake_dist import write_fake_distribution
+
     from seqforge.plugin_manager import get_plugins
 
     get_plugins()
@@ -421,14 +473,20 @@ def versioned_site(tmp_path: Path, plugin_env: Any) -> Any:
         del sys.modules[name]
 
 
-def test_plugin_targeting_another_api_is_skipped_naming_it_and_both_versions(versioned_site: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    """A plugin written for plugin API 2.0 is skipped on a seqforge implementing 1.x; the message names the plugin and both versions"""
+def test_plugin_targeting_another_api_is_skipped_naming_it_and_both_versions(
+    versioned_site: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plugin written for plugin API 2.0 is skipped on a seqforge implementing 1.x; the message names the plugin and
+    both versions"""
     loaded = load()
     assert failure_for(loaded, "vmajor") == (
-        f"targets seqforge plugin API 2.0 (SEQFORGE_PLUGIN_API), but seqforge {seqforge.__version__} implements plugin API "
-        f"{seqforge.PLUGIN_API_VERSION}; upgrade seqforge, or install a release of the plugin made for API 1.x."
+        f"targets seqforge plugin API 2.0 (SEQFORGE_PLUGIN_API), but seqforge {seqforge.__version__} implements plugin "
+        f"API {seqforge.PLUGIN_API_VERSION}; upgrade seqforge, or install a release of the plugin made for API 1.x."
     )
-    assert "seqforge: skipped plugin 'vmajor' (seqforge-fake-plugins 0.3.0): targets seqforge plugin API 2.0" in capsys.readouterr().err
+    assert (
+        "seqforge: skipped plugin 'vmajor' (seqforge-fake-plugins 0.3.0): targets seqforge plugin API 2.0"
+        in capsys.readouterr().err
+    )
     assert "cell-vmajor" not in loaded.registry.names("cell")
 
 
@@ -436,7 +494,9 @@ def test_newer_minor_and_older_major_are_incompatible_equal_major_older_minor_is
     """1.9 (needs features 1.0 lacks) and 0.9 (an older major) are skipped; "1" and "1.0" load"""
     loaded = load(report=False)
     assert "plugin API 1.9" in failure_for(loaded, "vminor") and "upgrade seqforge" in failure_for(loaded, "vminor")
-    assert "plugin API 0.9" in failure_for(loaded, "vold") and "install a release of the plugin made for API 1.x" in failure_for(loaded, "vold")
+    assert "plugin API 0.9" in failure_for(
+        loaded, "vold"
+    ) and "install a release of the plugin made for API 1.x" in failure_for(loaded, "vold")
     assert {"vbare", "vsame"} == {p.plugin for p in loaded.providers}
     assert loaded.registry.names("cell") == ["cell-vbare", "cell-vsame"]
 
@@ -444,10 +504,26 @@ def test_newer_minor_and_older_major_are_incompatible_equal_major_older_minor_is
 def test_malformed_api_declaration_is_skipped_with_the_expected_format(versioned_site: Any) -> None:
     """SEQFORGE_PLUGIN_API = "soon" is not a version: skipped, showing how to write one"""
     reason = failure_for(load(report=False), "vjunk")
-    assert reason == "declares SEQFORGE_PLUGIN_API = 'soon', which is not a plugin API version; write it as \"MAJOR.MINOR\", e.g. SEQFORGE_PLUGIN_API = \"1.1\"."
+    assert (
+        reason
+        == 'declares SEQFORGE_PLUGIN_API = \'soon\', which is not a plugin API version; write it as "MAJOR.MINOR", '
+           'e.g. SEQFORGE_PLUGIN_API = "1.1".'
+    )
 
 
-@pytest.mark.parametrize("value, parsed", [("1.0", (1, 0)), ("1", (1, 0)), (2, (2, 0)), (" 1.12 ", (1, 12)), ("1.0.0", None), ("v1", None), (True, None), (1.0, None)])
+@pytest.mark.parametrize(
+    "value, parsed",
+    [
+        ("1.0", (1, 0)),
+        ("1", (1, 0)),
+        (2, (2, 0)),
+        (" 1.12 ", (1, 12)),
+        ("1.0.0", None),
+        ("v1", None),
+        (True, None),
+        (1.0, None),
+    ],
+)
 def test_parse_api_version(value: Any, parsed: Any) -> None:
     """Versions are MAJOR or MAJOR.MINOR (a float such as 1.10 would read as 1.1, so it is refused)"""
     from seqforge.plugin_manager import parse_api_version
@@ -457,7 +533,8 @@ def test_parse_api_version(value: Any, parsed: Any) -> None:
 
 @pytest.mark.requires_plugins("rnn")
 def test_installed_plugins_declare_the_api_version_they_target(plugin_env: Any) -> None:
-    """The core declares the API it implements; rnn (1.0 names only) and attention (1.1's StepAttention) the oldest they can"""
+    """The core declares the API it implements; rnn (1.0 names only) and attention (1.1's StepAttention) the oldest they
+    can"""
     from seqforge.plugin_manager import API_ATTRIBUTE
 
     plugins = {ep.name: ep.load() for ep in discover_entry_points() if ep.name in ("core", "rnn", "attention")}
@@ -469,11 +546,17 @@ class DeclaredPlugin(ValidPlugin):
     SEQFORGE_PLUGIN_API = "1.0"
 
 
-def test_plugins_list_shows_the_plugin_api_each_plugin_declares(plugin_env: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plugins_list_shows_the_plugin_api_each_plugin_declares(
+    plugin_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`seqforge plugins list` has a plugin API column: the declared version, or 'undeclared'"""
     from seqforge.plugin_listing import print_plugins
 
     print_plugins(load(extra=[("declared", DeclaredPlugin())], autoload=False))
     print_plugins(load(extra=[("silent", ValidPlugin())], autoload=False))
     out = capsys.readouterr().out
-    assert re.search(r"declared\s*\S.*cell: valid\s*\S\s*1\.0\s*\S", out) and re.search(r"silent\s*\S.*cell: valid\s*\S\s*undeclared\s*\S", out), out
+    assert re.search(r"declared\s*\S.*cell: valid\s*\S\s*1\.0\s*\S", out) and re.search(
+        r"silent\s*\S.*cell: "
+        r"valid\s*\S\s*undeclared\s*\S",
+        out,
+    ), out

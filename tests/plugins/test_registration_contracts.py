@@ -43,4 +43,10 @@ def test_refused_registrations_break_registers_with_the_reason(plugin: SimpleNam
 
 def test_no_contract_re_checks_what_registration_refuses() -> None:
     """The contracts that could never break (valid names, config defaults) are gone"""
-    assert [c.name for c in REGISTRATION_CONTRACTS] == ["registers", "plugin API version", "no collisions", "factories import", "described"]
+    assert [c.name for c in REGISTRATION_CONTRACTS] == [
+        "registers",
+        "plugin API version",
+        "no collisions",
+        "factories import",
+        "described",
+    ]

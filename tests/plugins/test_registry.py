@@ -6,8 +6,8 @@ import dataclasses
 from typing import Any
 
 import pytest
-
 from fixtures.components import FrozenConfig, TinyCell, TinyConfig, make_tiny
+
 from seqforge.errors import AmbiguousComponentError, DuplicateComponentError, PluginError, UnknownComponentError
 from seqforge.registry import KIND_GROUPS, Provider, Registry
 
@@ -66,7 +66,8 @@ def test_same_name_of_different_kinds_is_allowed(registry: Registry) -> None:
 
 # -- duplicates ----------------------------------------------------------------------
 def test_same_name_from_two_distributions_keeps_both_and_refuses_the_plain_name(registry: Registry) -> None:
-    """Two distributions registering one name both stay registered under their qualified names; the plain name is refused naming both"""
+    """Two distributions registering one name both stay registered under their qualified names; the plain name is
+    refused naming both"""
     registry.begin(Provider("first", "Dist_A", "1.0"))
     first = registry.cell("tiny", TinyCell, TinyConfig)
     registry.commit()
@@ -101,7 +102,8 @@ def test_unknown_qualified_name_lists_the_qualified_names(registry: Registry) ->
     registry.begin(Provider("first", "dist-a", "1.0"))
     registry.cell("tiny", TinyCell, TinyConfig)
     registry.commit()
-    with pytest.raises(UnknownComponentError, match=r"Unknown cell 'dist-x:tiny'.*Available: dist-a:tiny\. Did you mean `model/cell=dist-a:tiny`\?"):
+    with pytest.raises(UnknownComponentError, match=r"Unknown cell 'dist-x:tiny'.*Available: dist-a:tiny\. Did you "
+                                                    r"mean `model/cell=dist-a:tiny`\?"):
         registry.get("cell", "dist-x:tiny")
 
 
@@ -111,7 +113,8 @@ def test_one_distribution_registering_a_name_twice_is_rejected(registry: Registr
     registry.cell("tiny", TinyCell, TinyConfig)
     registry.commit()
     registry.begin(Provider("two", "dist-a", "1.0"))
-    with pytest.raises(DuplicateComponentError, match=r"cell 'tiny' is registered twice: by plugin 'one' \(dist-a 1.0\) and by plugin 'two'"):
+    with pytest.raises(DuplicateComponentError, match=r"cell 'tiny' is registered twice: by plugin 'one' \(dist-a "
+                                                      r"1.0\) and by plugin 'two'"):
         registry.cell("tiny", make_tiny, TinyConfig)
 
 
@@ -147,7 +150,8 @@ def test_pending_registrations_are_invisible_until_commit_and_dropped_by_rollbac
 # -- invalid registrations -------------------------------------------------------------
 def test_invalid_kind_rejected(registry: Registry) -> None:
     """An unknown kind is rejected, listing the valid ones"""
-    with pytest.raises(PluginError, match="unknown kind 'celll'; expected one of: cell, encoder, decoder, attention, task, data"):
+    with pytest.raises(PluginError, match="unknown kind 'celll'; expected one of: cell, encoder, decoder, attention, "
+                                          "task, data"):
         registry.register("celll", "tiny", TinyCell, TinyConfig)
 
 
@@ -194,7 +198,11 @@ def _local_factory() -> Any:
     return Local
 
 
-@pytest.mark.parametrize("factory", [lambda **kw: kw, _local_factory(), "NoDots", "a..b", 42], ids=["lambda", "local", "nodots", "emptypart", "int"])
+@pytest.mark.parametrize(
+    "factory",
+    [lambda **kw: kw, _local_factory(), "NoDots", "a..b", 42],
+    ids=["lambda", "local", "nodots", "emptypart", "int"],
+)
 def test_factory_without_import_path_rejected(registry: Registry, factory: Any) -> None:
     """A factory Hydra cannot import by path (lambda, local class, malformed string) is rejected at registration"""
     with pytest.raises(PluginError, match="has no import path"):
@@ -244,14 +252,15 @@ def test_wrong_typed_override_of_registered_field_fails_at_composition(config_st
     from hydra.errors import ConfigCompositionException
 
     Registry().cell("tiny", TinyCell, TinyConfig)
-    with pytest.raises(ConfigCompositionException, match="model.cell.width=abc") as excinfo:
+    with pytest.raises(ConfigCompositionException, match=r"model\.cell\.width=abc") as excinfo:
         compose_choice(config_store, "model/cell", "tiny", ["model.cell.width=abc"])
     cause = str(excinfo.value.__cause__)
     assert "could not be converted to Integer" in cause and "full_key: model.cell.width" in cause
 
 
 def test_qualified_name_composes_and_ambiguous_plain_name_cannot_be_built(config_store: Any) -> None:
-    """`model/cell=<dist>:<name>` composes (Hydra accepts ':' unquoted); the ambiguous plain name composes to a node whose build refuses naming both"""
+    """`model/cell=<dist>:<name>` composes (Hydra accepts ':' unquoted); the ambiguous plain name composes to a node
+    whose build refuses naming both"""
     from seqforge.builders import instantiate
 
     registry = Registry()
@@ -262,7 +271,8 @@ def test_qualified_name_composes_and_ambiguous_plain_name_cannot_be_built(config
     cfg = compose_choice(config_store, "model/cell", "tiny", ["model/cell=dist-b:tiny", "model.cell.width=7"])
     assert cfg.model.cell._target_ == "fixtures.components.make_tiny" and cfg.model.cell.width == 7
     cfg = compose_choice(config_store, "model/cell", "tiny")
-    with pytest.raises(AmbiguousComponentError, match=r"The cell name 'tiny' .* `model/cell=dist-a:tiny` .* `model/cell=dist-b:tiny`"):
+    with pytest.raises(AmbiguousComponentError, match=r"The cell name 'tiny' .* `model/cell=dist-a:tiny` .* "
+                                                      r"`model/cell=dist-b:tiny`"):
         instantiate(cfg.model.cell, "model.cell", input_size=3, hidden_size=4)
 
 
@@ -274,15 +284,19 @@ def _preset_file(tmp_path: Any, text: str, name: str = "tiny_demo.yaml") -> Any:
 
 
 def test_plugin_preset_composes_globally_with_its_defaults_overrides(config_store: Any, tmp_path: Any) -> None:
-    """A preset a plugin registers is selectable as `experiment=<name>`: its defaults override groups, its keys land at the root"""
+    """A preset a plugin registers is selectable as `experiment=<name>`: its defaults override groups, its keys land at
+    the root"""
     registry = Registry()
     registry.cell("tiny", TinyCell, TinyConfig)
     registry.cell("other", make_tiny, TinyConfig)
     registry.begin(Provider("demo", "demo-dist", "1.0"))
-    registry.preset("tiny_demo", _preset_file(tmp_path, "defaults:\n  - override /model/cell: other\nmodel:\n  cell:\n    width: 9\nseed: 3\n"))
+    registry.preset("tiny_demo", _preset_file(tmp_path, "defaults:\n  - override /model/cell: other\nmodel:\n  cell:\n "
+                                                        "   width: 9\nseed: 3\n"))
     assert registry.presets() == []  # invisible until committed
     registry.commit()
-    assert [p.name for p in registry.presets()] == ["tiny_demo"] and registry.presets()[0].provider.distribution == "demo-dist"
+    assert [p.name for p in registry.presets()] == ["tiny_demo"] and registry.presets()[
+        0
+    ].provider.distribution == "demo-dist"
     from hydra import compose, initialize
 
     config_store.store(name="preset_probe", node={"defaults": [{"model/cell": "tiny"}, {"experiment": None}, "_self_"]})
@@ -292,7 +306,8 @@ def test_plugin_preset_composes_globally_with_its_defaults_overrides(config_stor
 
 
 def test_preset_named_like_a_core_preset_or_twice_is_rejected(registry: Registry, tmp_path: Any) -> None:
-    """Presets are never shadowed silently: seqforge's own names are reserved, and a second plugin's same name is refused naming both"""
+    """Presets are never shadowed silently: seqforge's own names are reserved, and a second plugin's same name is
+    refused naming both"""
     path = _preset_file(tmp_path, "seed: 1\n")
     with pytest.raises(DuplicateComponentError, match="ships with seqforge itself"):
         registry.preset("char_lm", path)
@@ -300,20 +315,23 @@ def test_preset_named_like_a_core_preset_or_twice_is_rejected(registry: Registry
     registry.preset("mine", path)
     registry.commit()
     registry.begin(Provider("second", "dist-b", "1.0"))
-    with pytest.raises(DuplicateComponentError, match="dist-a.*dist-b|first.*second"):
+    with pytest.raises(DuplicateComponentError, match=r"dist-a.*dist-b|first.*second"):
         registry.preset("mine", path)
 
 
 @pytest.mark.parametrize("text", [None, "- just\n- a list\n", "key: [unclosed\n"])
-def test_preset_file_missing_or_not_a_mapping_is_the_plugins_error(registry: Registry, tmp_path: Any, text: Any) -> None:
+def test_preset_file_missing_or_not_a_mapping_is_the_plugins_error(
+    registry: Registry, tmp_path: Any, text: Any
+) -> None:
     """A preset that cannot be read fails inside the plugin's registration, naming the file"""
     path = tmp_path / "broken.yaml" if text is None else _preset_file(tmp_path, text, "broken.yaml")
-    with pytest.raises(PluginError, match="broken.yaml"):
+    with pytest.raises(PluginError, match=r"broken\.yaml"):
         registry.preset("broken", path)
 
 
 def test_describe_target_names_who_registered_a_factory(registry: Registry) -> None:
-    """Error messages name a built component by its registration: one name, several names of one plugin, or qualified names"""
+    """Error messages name a built component by its registration: one name, several names of one plugin, or qualified
+    names"""
     registry.begin(Provider("tiny", "seqforge-tiny", "1.0"))
     registry.cell("tiny", TinyCell, TinyConfig)
     registry.cell("tiny-too", TinyCell, TinyConfig)
@@ -321,9 +339,15 @@ def test_describe_target_names_who_registered_a_factory(registry: Registry) -> N
     registry.commit()
     target = f"{TinyCell.__module__}.{TinyCell.__qualname__}"
     assert registry.describe_target(target) == "cell 'tiny' / 'tiny-too' of plugin 'tiny' (seqforge-tiny 1.0)"
-    assert registry.describe_target(f"{make_tiny.__module__}.make_tiny") == "cell 'made' of plugin 'tiny' (seqforge-tiny 1.0)"
+    assert (
+        registry.describe_target(f"{make_tiny.__module__}.make_tiny")
+        == "cell 'made' of plugin 'tiny' (seqforge-tiny 1.0)"
+    )
     assert registry.describe_target("somewhere.Else") is None
     registry.begin(Provider("other", "seqforge-other", "2.0"))
     registry.cell("tiny", TinyCell, TinyConfig)
     registry.commit()
-    assert registry.describe_target(target) == f"cell 'seqforge-other:tiny' / 'seqforge-tiny:tiny' / 'seqforge-tiny:tiny-too' ({target})"
+    assert (
+        registry.describe_target(target)
+        == f"cell 'seqforge-other:tiny' / 'seqforge-tiny:tiny' / 'seqforge-tiny:tiny-too' ({target})"
+    )

@@ -14,7 +14,7 @@ from seqforge.testing.reference import ReferenceGRUCell, ReferenceLSTMCell, Refe
 
 B, T, I, H = 5, 7, 3, 4
 LENGTHS = [4, 7, 1, 6, 2]  # unsorted, includes 1 and T
-TOL = dict(rtol=1e-5, atol=1e-5)
+TOL = {"rtol": 1e-5, "atol": 1e-5}
 
 FACTORIES = {
     "rnn-tanh": lambda **kw: ReferenceRNNCell(nonlinearity="tanh", **kw),
@@ -58,7 +58,8 @@ def run_with_grads(module: nn.Module, fn, x: Tensor, *extra: Tensor):
     weights = torch.linspace(-1, 1, out.numel()).view_as(out)
     loss = (out * weights).sum() + sum((leaf * 0.5).sum() + leaf.pow(2).sum() for leaf in leaves(state))
     loss.backward()
-    grads = {name.replace("cell.", ""): p.grad.clone() for name, p in module.named_parameters()}  # CompiledLoop adds "cell."
+    # CompiledLoop adds "cell."
+    grads = {name.replace("cell.", ""): p.grad.clone() for name, p in module.named_parameters()}
     return out.detach(), state, grads, x.grad, [e.grad for e in extra]
 
 
@@ -69,7 +70,7 @@ def assert_runs_agree(a, b) -> None:
     assert_states_close(state_a, state_b)
     assert grads_a.keys() == grads_b.keys()
     for name in grads_a:
-        torch.testing.assert_close(grads_a[name], grads_b[name], **TOL, msg=lambda m: f"grad of {name}: {m}")
+        torch.testing.assert_close(grads_a[name], grads_b[name], **TOL, msg=lambda m, name=name: f"grad of {name}: {m}")
     torch.testing.assert_close(gx_a, gx_b, **TOL)
     for ga, gb in zip(extra_a, extra_b, strict=True):
         torch.testing.assert_close(ga, gb, **TOL)
@@ -112,11 +113,11 @@ def twin_stacks(name: str, **kwargs) -> tuple[RecurrentStack, RecurrentStack]:
 
 
 STACKS = {
-    "bi-concat": dict(bidirectional=True, merge="concat"),
-    "bi-sum": dict(bidirectional=True, merge="sum"),
-    "bi-mean": dict(bidirectional=True, merge="mean"),
-    "two-layers": dict(num_layers=2),
-    "two-layers-bi": dict(num_layers=2, bidirectional=True),
+    "bi-concat": {"bidirectional": True, "merge": "concat"},
+    "bi-sum": {"bidirectional": True, "merge": "sum"},
+    "bi-mean": {"bidirectional": True, "merge": "mean"},
+    "two-layers": {"num_layers": 2},
+    "two-layers-bi": {"num_layers": 2, "bidirectional": True},
 }
 
 
@@ -137,7 +138,9 @@ def test_fused_and_loop_stacks_agree(name, layout, lengths) -> None:
 @pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "padded"])
 def test_bidirectional_lstm_stack_equals_torch_bidirectional_lstm(lengths) -> None:
     """A 2-layer bidirectional concat LSTM stack computes what nn.LSTM(bidirectional=True) computes"""
-    stack = RecurrentStack(lambda **kw: make("lstm", **kw), input_size=I, hidden_size=H, num_layers=2, bidirectional=True)
+    stack = RecurrentStack(
+        lambda **kw: make("lstm", **kw), input_size=I, hidden_size=H, num_layers=2, bidirectional=True
+    )
     reference = nn.LSTM(I, H, num_layers=2, bidirectional=True, batch_first=True)
     with torch.no_grad():
         for layer, pair in enumerate(stack.layers):
@@ -311,7 +314,9 @@ def test_minimal_cell_runs_in_run_cell_with_masking() -> None:
     x, lengths = torch.randn(B, T, I), torch.tensor(LENGTHS)
     out, final = run_cell(cell, x, lengths)
     for b, n in enumerate(LENGTHS):
-        expected, expected_final = manual_loop(cell, x[b : b + 1, :n], cell.initial_state(1, device=x.device, dtype=x.dtype))
+        expected, expected_final = manual_loop(
+            cell, x[b : b + 1, :n], cell.initial_state(1, device=x.device, dtype=x.dtype)
+        )
         torch.testing.assert_close(out[b : b + 1, :n], expected, **TOL)
         torch.testing.assert_close(final[b : b + 1], expected_final, **TOL)
         assert torch.equal(out[b, n:], torch.zeros_like(out[b, n:]))
@@ -333,10 +338,7 @@ def test_minimal_cell_runs_in_a_bidirectional_stack(merge) -> None:
         fwd, fwd_final = manual_loop(forward_cell, x[b : b + 1, :n], zero)
         bwd, bwd_final = manual_loop(backward_cell, x[b : b + 1, :n].flip(1), zero)
         bwd = bwd.flip(1)  # back in time order
-        if merge == "concat":
-            expected = torch.cat([fwd, bwd], dim=-1)
-        else:
-            expected = (fwd + bwd) / (2 if merge == "mean" else 1)
+        expected = torch.cat([fwd, bwd], dim=-1) if merge == "concat" else (fwd + bwd) / (2 if merge == "mean" else 1)
         torch.testing.assert_close(out[b : b + 1, :n], expected, **TOL)
         assert torch.equal(out[b, n:], torch.zeros_like(out[b, n:]))
         torch.testing.assert_close(states[0][0][b : b + 1], fwd_final, **TOL)
@@ -357,7 +359,7 @@ def test_minimal_cell_with_nested_tuple_state_is_masked_leafwise() -> None:
             return out, (h, (count + 1,))
 
     cell = CountingCell(I, H)
-    _, (h, (count,)) = run_cell(cell, torch.randn(B, T, I), torch.tensor(LENGTHS))
+    _, (_h, (count,)) = run_cell(cell, torch.randn(B, T, I), torch.tensor(LENGTHS))
     assert count.squeeze(1).tolist() == [float(n) for n in LENGTHS]
 
 
@@ -390,12 +392,16 @@ def test_compiled_loop_equals_eager_loop(name, lengths) -> None:
 def test_compiled_loop_in_a_bidirectional_stack_equals_eager_stack() -> None:
     """RecurrentStack of CompiledLoop cells == the same stack of plain cells, padded, with grads"""
     eager = RecurrentStack(MinimalCell, input_size=I, hidden_size=H, num_layers=2, bidirectional=True)
-    fast = RecurrentStack(lambda **kw: compiled(MinimalCell(**kw)), input_size=I, hidden_size=H, num_layers=2, bidirectional=True)
+    fast = RecurrentStack(
+        lambda **kw: compiled(MinimalCell(**kw)), input_size=I, hidden_size=H, num_layers=2, bidirectional=True
+    )
     for plain_pair, wrapped_pair in zip(eager.layers, fast.layers):
         for plain, wrapper in zip(plain_pair, wrapped_pair):
             wrapper.cell.load_state_dict(plain.state_dict())
     x, lengths = torch.randn(B, T, I), torch.tensor(LENGTHS)
-    assert_runs_agree(run_with_grads(eager, lambda x: eager(x, lengths), x), run_with_grads(fast, lambda x: fast(x, lengths), x))
+    assert_runs_agree(
+        run_with_grads(eager, lambda x: eager(x, lengths), x), run_with_grads(fast, lambda x: fast(x, lengths), x)
+    )
 
 
 def test_compiled_loop_carries_a_given_state_and_its_gradient() -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from seqforge import PLUGIN_API_VERSION
-from seqforge.api import ADDED_IN, __all__ as public_names
+from seqforge.api import __all__ as public_names
+from seqforge.api_versions import ADDED_IN
 from seqforge.plugin_manager import parse_api_version
 from seqforge.testing import registration_results
 
@@ -55,7 +56,9 @@ def api_version_result(plugin: object):
     return next(r for r in results if r.contract == "plugin API version")
 
 
-def test_a_plugin_importing_a_name_newer_than_its_declared_api_is_refused_with_the_version_it_needs(tmp_path, monkeypatch) -> None:
+def test_a_plugin_importing_a_name_newer_than_its_declared_api_is_refused_with_the_version_it_needs(
+    tmp_path, monkeypatch
+) -> None:
     """Declaring 1.0 while a submodule imports build_encoder (added in 1.1) would break on a 1.0 seqforge"""
     plugin = plugin_package(tmp_path, monkeypatch, "old_api_plugin", "1.0", "Registry, build_encoder")
     result = api_version_result(plugin)

@@ -18,7 +18,8 @@ from seqforge import encoders, train  # noqa: F401
 from seqforge.plugin_manager import get_plugins
 from seqforge.testing import attention, cells, modules, registrations, training  # noqa: F401
 
-get_plugins()  # the process-wide plugins (and their config modules) load here, not inside a pytester run that would unload them
+# the process-wide plugins (and their config modules) load here, not inside a pytester run that would unload them
+get_plugins()
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -151,8 +152,11 @@ def run_tests(pytester: pytest.Pytester, source: str) -> pytest.RunResult:
 
 
 def test_good_toy_plugin_passes_every_contract(toy: pytest.Pytester) -> None:
-    """A good cell, a good attention and the plugin that registers them pass check_cell, check_attention and check_plugin"""
-    result = run_tests(toy, """
+    """A good cell, a good attention and the plugin that registers them pass check_cell, check_attention and
+    check_plugin"""
+    result = run_tests(
+        toy,
+        """
         import toy_plugin
         from seqforge.testing import check_attention, check_cell, check_plugin
 
@@ -167,7 +171,8 @@ def test_good_toy_plugin_passes_every_contract(toy: pytest.Pytester) -> None:
         def test_plugin():
             results = check_plugin(toy_plugin, name="toy")
             assert {(r.kind, r.component) for r in results} >= {("cell", "'toy_good' (plugin 'toy')"), ("attention", "'toy_general' (plugin 'toy')")}
-    """)
+    """,
+    )
     result.assert_outcomes(passed=3)
 
 
@@ -177,13 +182,17 @@ DEFECTIVE_TOYS = [
         "check_cell(toy_plugin.WrongShapeCell)",
         [
             "*ContractError: cell WrongShapeCell broke * seqforge contracts:*",
-            "*- shapes: with batch 1, forward(x_t (1, 3), state) returned h_t of shape (1, 7); expected (1, 6) = (B, hidden_size)",
+            (
+                "*- shapes: with batch 1, forward(x_t (1, 3), state) returned h_t of shape (1, 7); expected (1, 6) = "
+                "(B, hidden_size)"
+            ),
             "*How to fix: return the layer's output for this step as a (B, hidden_size) tensor*",
         ],
         (),
         id="cell-wrong-output-shape",
     ),
-    pytest.param(  # a forward_sequence that runs padded steps breaks `masking` and says how to keep ended sequences' state
+    # a forward_sequence that runs padded steps breaks `masking` and says how to keep ended sequences' state
+    pytest.param(
         "check_cell(toy_plugin.LeakyFusedCell, only=['masking'])",
         [
             "*- masking: sequence 1 has length 3 of 5, but its outputs after step 3 are not exactly 0",
@@ -241,7 +250,9 @@ def test_defective_toy_component_fails_naming_the_contract_and_the_fix(
 
 def test_non_picklable_cell_fails_the_picklable_contract_only(toy: pytest.Pytester) -> None:
     """A cell holding a lambda breaks `picklable` (ddp_spawn) and nothing else"""
-    result = run_tests(toy, """
+    result = run_tests(
+        toy,
+        """
         import toy_plugin
         from seqforge.testing import cell_results, check_cell
 
@@ -250,7 +261,8 @@ def test_non_picklable_cell_fails_the_picklable_contract_only(toy: pytest.Pytest
 
         def test_cell():
             check_cell(toy_plugin.NonPicklableCell, skip=["trains"])
-    """)
+    """,
+    )
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*cell NonPicklableCell broke 1 seqforge contract:*",
@@ -284,10 +296,16 @@ def test_plugin_registrations_name_the_collision_and_the_missing_api_version(toy
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*plugin 'clashing_plugin' broke 2 seqforge contracts:*",
-        "*- plugin API version: the plugin module does not declare SEQFORGE_PLUGIN_API (this seqforge implements plugin API 1.1)",
+        (
+            "*- plugin API version: the plugin module does not declare SEQFORGE_PLUGIN_API (this seqforge implements "
+            "plugin API 1.1)"
+        ),
         '*How to fix: declare the plugin API you target in the plugin module, e.g. SEQFORGE_PLUGIN_API = "1.1"*',
-        "*- no collisions: cell 'lstm' is also registered by plugin 'rnn' (seqforge-rnn *) (seqforge_rnn.cells.LSTMCell): "
-        "while both are installed `model/cell=lstm` is refused and users must write `model/cell=seqforge-rnn:lstm`",
+        (
+            "*- no collisions: cell 'lstm' is also registered by plugin 'rnn' (seqforge-rnn *) "
+            "(seqforge_rnn.cells.LSTMCell): while both are installed `model/cell=lstm` is refused and users must write "
+            "`model/cell=seqforge-rnn:lstm`"
+        ),
     ])
 
 
@@ -306,7 +324,9 @@ def test_unknown_contract_name_is_rejected_listing_the_contracts() -> None:
     from seqforge.testing import check_cell
     from seqforge.testing.reference import ElmanCell
 
-    with pytest.raises(ValueError, match="unknown cell contract.s. pickable; the contracts are: builds, state structure"):
+    with pytest.raises(
+        ValueError, match=r"unknown cell contract\(s\) pickable; the contracts are: builds, state structure"
+    ):
         check_cell(ElmanCell, skip=["pickable"])
 
 

@@ -10,7 +10,8 @@ from torch import Tensor, nn
 
 @torch.no_grad()
 def reference_score(scorer: nn.Module, name: str, q: Tensor, h: Tensor) -> float:
-    """``score(h_t, h̄_s)`` for one query ``q`` ``(Hq,)`` and one memory vector ``h`` ``(Hm,)``, from the scorer's own weights."""
+    """``score(h_t, h̄_s)`` for one query ``q`` ``(Hq,)`` and one memory vector ``h`` ``(Hm,)``, from the scorer's own
+    weights."""
     if name == "dot":
         value = float(q @ h)
         return value / math.sqrt(q.shape[0]) if scorer.scale else value

@@ -1,4 +1,5 @@
-"""Lets this folder's tests import their shared float64 references (``attention_reference``) under ``--import-mode=importlib``."""
+"""Lets this folder's tests import their shared float64 references (``attention_reference``) under
+``--import-mode=importlib``."""
 
 import sys
 from pathlib import Path

@@ -1,11 +1,11 @@
-"""Local and hard attention end to end through the console script: tiny translate_demo runs, beam decoding, heatmaps, contracts."""
+"""Local and hard attention end to end through the console script: tiny translate_demo runs, beam decoding, heatmaps,
+contracts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import run_seqforge
 
 pytestmark = pytest.mark.slow
@@ -17,12 +17,37 @@ TINY = [
 ]
 
 
-@pytest.mark.parametrize("overrides", [
-    ["model/attention=local_p", "model.attention.score=concat", "model.attention.window=3", "task.decode.strategy=beam", "task.decode.beam_size=3"],
-    ["model/attention=local_m", "model.attention.score=bahdanau", "model.attention.window=2", "model.decoder.attention_style=bahdanau"],
-    ["model/attention=hard", "model.attention.estimator=reinforce", "task.decode.strategy=beam", "task.decode.beam_size=3"],
-    ["model/attention=hard", "model.attention.estimator=gumbel", "model.attention.temperature=0.5", "model.attention.inference=expected"],
-], ids=["local_p-concat-beam", "local_m-bahdanau", "hard-reinforce-beam", "hard-gumbel-expected"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [
+            "model/attention=local_p",
+            "model.attention.score=concat",
+            "model.attention.window=3",
+            "task.decode.strategy=beam",
+            "task.decode.beam_size=3",
+        ],
+        [
+            "model/attention=local_m",
+            "model.attention.score=bahdanau",
+            "model.attention.window=2",
+            "model.decoder.attention_style=bahdanau",
+        ],
+        [
+            "model/attention=hard",
+            "model.attention.estimator=reinforce",
+            "task.decode.strategy=beam",
+            "task.decode.beam_size=3",
+        ],
+        [
+            "model/attention=hard",
+            "model.attention.estimator=gumbel",
+            "model.attention.temperature=0.5",
+            "model.attention.inference=expected",
+        ],
+    ],
+    ids=["local_p-concat-beam", "local_m-bahdanau", "hard-reinforce-beam", "hard-gumbel-expected"],
+)
 def test_translate_demo_trains_evaluates_and_plots_with_the_attention(tmp_path: Path, overrides: list[str]) -> None:
     """`seqforge train experiment=translate_demo model/attention=...` runs 3 steps, reports BLEU and writes a heatmap"""
     result = run_seqforge("train", *TINY, *overrides, f"hydra.run.dir={tmp_path / 'out'}", cwd=tmp_path)
@@ -33,14 +58,22 @@ def test_translate_demo_trains_evaluates_and_plots_with_the_attention(tmp_path: 
 
 def test_a_bad_estimator_is_refused_before_training_naming_the_key(tmp_path: Path) -> None:
     """model.attention.estimator=vimco: a one-paragraph config error naming the key, no traceback"""
-    result = run_seqforge("train", *TINY, "model/attention=hard", "model.attention.estimator=vimco", f"hydra.run.dir={tmp_path / 'x'}", cwd=tmp_path)
+    result = run_seqforge(
+        "train",
+        *TINY,
+        "model/attention=hard",
+        "model.attention.estimator=vimco",
+        f"hydra.run.dir={tmp_path / 'x'}",
+        cwd=tmp_path,
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "model.attention.estimator" in result.stderr and "gumbel, reinforce" in result.stderr
 
 
 def test_plugins_check_attention_passes_for_every_attention(tmp_path: Path) -> None:
-    """`seqforge plugins check attention`: every registered attention (local_m, local_p, hard included) keeps every contract"""
+    """`seqforge plugins check attention`: every registered attention (local_m, local_p, hard included) keeps every
+    contract"""
     result = run_seqforge("plugins", "check", "attention", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     for name in ("local_m", "local_p", "hard"):

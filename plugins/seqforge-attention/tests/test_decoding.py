@@ -85,7 +85,7 @@ def test_the_decoder_passes_each_step_index_to_local_m(style: str) -> None:
 def test_greedy_and_beam_search_carry_the_target_position_with_every_hypothesis(search: str) -> None:
     """Beams are expanded, reordered and dropped; every hypothesis' attention row t is still local-m's window around t"""
     model = decoder(functools.partial(LocalMAttention, score="dot", window=D)).eval()
-    common = dict(batch_size=3, bos_id=1, eos_id=2, max_len=10)
+    common = {"batch_size": 3, "bos_id": 1, "eos_id": 2, "max_len": 10}
     with torch.no_grad():
         if search == "greedy":
             results = greedy_search(log_prob_step(model), initial(model), **common)
@@ -102,7 +102,9 @@ def test_beam_search_with_hard_attention_gives_one_hot_rows_for_heatmaps() -> No
     """inference=argmax: every attention row of every beam is one-hot on a real source position"""
     model = decoder(functools.partial(HardAttention, score="general")).eval()
     with torch.no_grad():
-        results = beam_search(log_prob_step(model), initial(model), batch_size=3, beam_size=3, n_best=2, bos_id=1, eos_id=2, max_len=8)
+        results = beam_search(
+            log_prob_step(model), initial(model), batch_size=3, beam_size=3, n_best=2, bos_id=1, eos_id=2, max_len=8
+        )
     for b, hypotheses in enumerate(results):
         for hypothesis in hypotheses:
             rows = hypothesis.attention  # (T, S)

@@ -1,12 +1,13 @@
-"""Hard attention (Xu et al. 2015): its distribution, samples that never hit padding, the two training estimators, inference."""
+"""Hard attention (Xu et al. 2015): its distribution, samples that never hit padding, the two training estimators,
+inference."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from attention_reference import randomise, reference_score, softmax_over
 from torch import Tensor
 
-from attention_reference import randomise, reference_score, softmax_over
 from seqforge.api import ReinforceAttention
 from seqforge_attention.hard import HardAttention
 
@@ -26,18 +27,26 @@ def mask_of(lengths: list[int], src: int = S) -> Tensor:
 
 
 def inputs(lengths: list[int] = LENGTHS) -> tuple[Tensor, Tensor, Tensor]:
-    return torch.randn(len(lengths), H, dtype=torch.float64), torch.randn(len(lengths), S, H, dtype=torch.float64), mask_of(lengths)
+    return (
+        torch.randn(len(lengths), H, dtype=torch.float64),
+        torch.randn(len(lengths), S, H, dtype=torch.float64),
+        mask_of(lengths),
+    )
 
 
 def make(score: str = "general", **kwargs) -> HardAttention:
-    return randomise(HardAttention(H, H, score=score, attention_size=3 if score in ("concat", "bahdanau") else None, **kwargs))
+    return randomise(
+        HardAttention(H, H, score=score, attention_size=3 if score in ("concat", "bahdanau") else None, **kwargs)
+    )
 
 
 def alpha_reference(attention: HardAttention, score: str, query: Tensor, memory: Tensor) -> Tensor:
     """α_t(s) = softmax over real s of score(h_t, h̄_s), position by position in float64."""
     rows = []
     for b, length in enumerate(LENGTHS):
-        alpha = softmax_over({s: reference_score(attention.scorer, score, query[b], memory[b, s]) for s in range(length)})
+        alpha = softmax_over(
+            {s: reference_score(attention.scorer, score, query[b], memory[b, s]) for s in range(length)}
+        )
         rows.append([alpha.get(s, 0.0) for s in range(S)])
     return torch.tensor(rows, dtype=torch.float64)
 
@@ -82,7 +91,8 @@ def test_reinforce_samples_follow_alpha_and_never_land_on_padding() -> None:
 
 
 def test_gumbel_straight_through_is_one_hot_forward_with_a_soft_gradient() -> None:
-    """estimator=gumbel in training: forward exactly one-hot on a real position, backward reaches query, memory and scorer"""
+    """estimator=gumbel in training: forward exactly one-hot on a real position, backward reaches query, memory and
+    scorer"""
     attention = make("bahdanau", estimator="gumbel", temperature=0.5).train()
     query, memory, mask = inputs()
     query.requires_grad_(), memory.requires_grad_()
@@ -123,7 +133,9 @@ def test_reinforce_expected_gradient_equals_the_gradient_of_the_expected_reward(
         return torch.autograd.grad(loss, params)
 
     alpha = attention.distribution(query, memory, mask).exp().detach()[0]  # (S,)
-    expected = [sum(alpha[s] * g for s, g in zip(range(4), grads)) for grads in zip(*(surrogate_grads(s) for s in range(4)))]
+    expected = [
+        sum(alpha[s] * g for s, g in zip(range(4), grads)) for grads in zip(*(surrogate_grads(s) for s in range(4)))
+    ]
     del attention.sample
     log_alpha = attention.distribution(query, memory, mask)[0, :4]
     objective = (log_alpha.exp() * reward[:4]).sum() + entropy_weight * -(log_alpha.exp() * log_alpha).sum()
@@ -171,13 +183,20 @@ def test_expected_inference_gradcheck() -> None:
     """inference=expected is differentiable: analytic gradients match finite differences"""
     attention = make("bahdanau", inference="expected").eval()
     query, memory, mask = inputs()
-    assert torch.autograd.gradcheck(lambda q, m: attention(q, m, mask), (query.requires_grad_(), memory.requires_grad_()))
+    assert torch.autograd.gradcheck(
+        lambda q, m: attention(q, m, mask), (query.requires_grad_(), memory.requires_grad_())
+    )
 
 
 def test_fields_are_validated_naming_the_key() -> None:
     """Unknown estimator / inference and a non-positive temperature are refused with the config key"""
-    for kwargs, key in [({"estimator": "vimco"}, "estimator"), ({"inference": "sample"}, "inference"), ({"temperature": 0.0}, "temperature"),
-                        ({"baseline_decay": 1.0}, "baseline_decay"), ({"entropy_weight": -1.0}, "entropy_weight")]:
+    for kwargs, key in [
+        ({"estimator": "vimco"}, "estimator"),
+        ({"inference": "sample"}, "inference"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"baseline_decay": 1.0}, "baseline_decay"),
+        ({"entropy_weight": -1.0}, "entropy_weight"),
+    ]:
         with pytest.raises(ValueError, match=f"model.attention.{key}"):
             HardAttention(4, 4, **kwargs)
 
@@ -187,9 +206,17 @@ def test_hard_attention_is_a_reinforce_attention() -> None:
     assert isinstance(HardAttention(4, 4), ReinforceAttention)
 
 
-@pytest.mark.parametrize("config", [
-    {"estimator": "gumbel"}, {"estimator": "reinforce"}, {"inference": "expected"}, {"score": "dot"}, {"score": "concat"}, {"score": "bahdanau"},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"estimator": "gumbel"},
+        {"estimator": "reinforce"},
+        {"inference": "expected"},
+        {"score": "dot"},
+        {"score": "concat"},
+        {"score": "bahdanau"},
+    ],
+)
 def test_hard_attention_keeps_every_attention_contract(config: dict) -> None:
     """seqforge.testing.check_attention (eval mode: argmax or expected inference)"""
     from seqforge.testing import check_attention

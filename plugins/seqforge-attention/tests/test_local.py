@@ -1,4 +1,5 @@
-"""Local attention (Luong et al. 2015 §3.2): windows, p_t, the Gaussian, exact masking, and the decoder's target position."""
+"""Local attention (Luong et al. 2015 §3.2): windows, p_t, the Gaussian, exact masking, and the decoder's target
+position."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import math
 
 import pytest
 import torch
+from attention_reference import randomise, reference_score, softmax_over
 from torch import Tensor
 
-from attention_reference import randomise, reference_score, softmax_over
 from seqforge.api import StepAttention
 from seqforge_attention.local import LocalMAttention, LocalPAttention
 
@@ -34,23 +35,30 @@ def inputs(lengths: list[int] = LENGTHS) -> tuple[Tensor, Tensor, Tensor]:
 
 
 def make_m(score: str, window: int = 2) -> LocalMAttention:
-    return randomise(LocalMAttention(H, H, score=score, window=window, attention_size=4 if score in ("concat", "bahdanau") else None))
+    return randomise(
+        LocalMAttention(H, H, score=score, window=window, attention_size=4 if score in ("concat", "bahdanau") else None)
+    )
 
 
 def make_p(score: str, window: int = 2, **kwargs) -> LocalPAttention:
-    return randomise(LocalPAttention(H, H, score=score, window=window, attention_size=4 if score in ("concat", "bahdanau") else None, **kwargs))
+    return randomise(
+        LocalPAttention(
+            H, H, score=score, window=window, attention_size=4 if score in ("concat", "bahdanau") else None, **kwargs
+        )
+    )
 
 
 @pytest.mark.parametrize("score", SCORES)
 @pytest.mark.parametrize("t", [0, 3, 7])
 def test_local_m_is_the_softmax_over_the_window_around_t_clipped_to_the_source(score: str, t: int) -> None:
-    """a_t(s) = softmax of score over real s in [p_t - D, p_t + D], p_t = min(t, S_b - 1); 0 elsewhere (float64 reference)"""
+    """a_t(s) = softmax of score over real s in [p_t - D, p_t + D], p_t = min(t, S_b - 1); 0 elsewhere (float64
+    reference)"""
     attention = make_m(score, window=2)
     query, memory, mask = inputs()
     context, weights = attention(query, memory, mask, step=torch.full((4,), t))
     for b, length in enumerate(LENGTHS):
         centre = min(t, length - 1)
-        window = [s for s in range(max(0, centre - 2), min(length, centre + 3))]
+        window = list(range(max(0, centre - 2), min(length, centre + 3)))
         expected = softmax_over({s: reference_score(attention.scorer, score, query[b], memory[b, s]) for s in window})
         row = [expected.get(s, 0.0) for s in range(S)]
         assert torch.allclose(weights[b], torch.tensor(row, dtype=torch.float64), atol=1e-12)
@@ -91,7 +99,11 @@ def test_local_p_predicts_p_t_and_multiplies_the_window_softmax_by_a_gaussian(sc
         assert torch.allclose(weights[b], row, atol=1e-12)
         assert torch.allclose(context[b], sum(expected[s] * memory[b, s] for s in window), atol=1e-12)
     sums = weights.sum(-1)
-    assert torch.allclose(sums, torch.ones(4, dtype=torch.float64)) if normalize else bool((sums <= 1 + 1e-12).all() and (sums > 0).all())
+    assert (
+        torch.allclose(sums, torch.ones(4, dtype=torch.float64))
+        if normalize
+        else bool((sums <= 1 + 1e-12).all() and (sums > 0).all())
+    )
 
 
 @pytest.mark.parametrize("kind", ["m", "p"])
@@ -100,7 +112,11 @@ def test_padding_and_positions_outside_the_window_get_exactly_zero_and_are_inert
     attention = make_m("bahdanau", window=1) if kind == "m" else make_p("bahdanau", window=1)
     query, memory, mask = inputs()
     memory.requires_grad_()
-    call = (lambda m: attention(query, m, mask, step=torch.tensor([4, 4, 4, 4]))) if kind == "m" else (lambda m: attention(query, m, mask))
+    call = (
+        (lambda m: attention(query, m, mask, step=torch.tensor([4, 4, 4, 4])))
+        if kind == "m"
+        else (lambda m: attention(query, m, mask))
+    )
     context, weights = call(memory)
     off = weights == 0
     assert off[~mask].all()
@@ -116,7 +132,9 @@ def test_local_m_and_local_p_gradcheck() -> None:
     """Analytic gradients match finite differences (query, memory; and W_p, v_p through the Gaussian)"""
     query, memory, mask = inputs([5, 3])
     local_m = make_m("concat", window=1)
-    assert torch.autograd.gradcheck(lambda q, m: local_m(q, m, mask, step=torch.tensor([2, 2])), (query.requires_grad_(), memory.requires_grad_()))
+    assert torch.autograd.gradcheck(
+        lambda q, m: local_m(q, m, mask, step=torch.tensor([2, 2])), (query.requires_grad_(), memory.requires_grad_())
+    )
     local_p = make_p("general", window=2)
     assert torch.autograd.gradcheck(lambda q, m: local_p(q, m, mask), (query, memory))
 
@@ -131,15 +149,17 @@ def test_local_m_and_local_p_gradcheck() -> None:
 
 def test_window_sizes_are_validated_naming_the_key() -> None:
     """local_m needs D >= 0, local_p D >= 1; a field of another score is refused, naming model.attention.<key>"""
-    with pytest.raises(ValueError, match="model.attention.window"):
+    with pytest.raises(ValueError, match=r"model\.attention\.window"):
         LocalMAttention(4, 4, window=-1)
-    with pytest.raises(ValueError, match="model.attention.window"):
+    with pytest.raises(ValueError, match=r"model\.attention\.window"):
         LocalPAttention(4, 4, window=0)
-    with pytest.raises(ValueError, match="model.attention.score"):
+    with pytest.raises(ValueError, match=r"model\.attention\.score"):
         LocalMAttention(4, 4, score="cosine")
     with pytest.raises(ValueError, match="attention_size"):
         LocalPAttention(4, 4, score="general", attention_size=3)
-    assert LocalMAttention(4, 4, window=0)(torch.randn(1, 4), torch.randn(1, 3, 4), mask_of([3], 3), step=1)[1].tolist() == [[0.0, 1.0, 0.0]]
+    assert LocalMAttention(4, 4, window=0)(torch.randn(1, 4), torch.randn(1, 3, 4), mask_of([3], 3), step=1)[
+        1
+    ].tolist() == [[0.0, 1.0, 0.0]]
 
 
 def test_only_local_m_declares_it_needs_the_step() -> None:

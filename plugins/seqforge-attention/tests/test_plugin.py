@@ -10,17 +10,20 @@ import pytest
 from omegaconf import OmegaConf
 
 import seqforge_attention
-from seqforge.api import Attention, ConfigError, Registry, hookimpl, instantiate
+from seqforge.api import Attention, ConfigError, Registry, instantiate
 from seqforge.plugin_manager import load_plugins  # the loader itself is core, not plugin API
 from seqforge_attention import plugin
 
-NAMES = ["bahdanau", "hard", "local_m", "local_p", "luong_concat", "luong_dot", "luong_general"]  # `none` is the core's (seqforge.decoders.no_attention)
+# `none` is the core's (seqforge.decoders.no_attention)
+NAMES = ["bahdanau", "hard", "local_m", "local_p", "luong_concat", "luong_dot", "luong_general"]
 
 
 @pytest.fixture
 def registry() -> Registry:
     """A fresh registry holding only this plugin's components (Hydra's global ConfigStore untouched)."""
-    loaded = load_plugins(autoload=False, extra=[("attention", plugin)], registry=Registry(store_configs=False), report=False)
+    loaded = load_plugins(
+        autoload=False, extra=[("attention", plugin)], registry=Registry(store_configs=False), report=False
+    )
     assert loaded.failures == []
     return loaded.registry
 
@@ -53,7 +56,11 @@ def test_each_factory_builds_an_attention_from_its_config_defaults(registry, nam
 @pytest.mark.parametrize("name", ["local_m", "local_p", "hard"])
 def test_local_and_hard_fields_reach_the_module(registry, name) -> None:
     """model.attention.score=bahdanau model.attention.attention_size=3 (and window / estimator) build what they say"""
-    overrides = {"score": "bahdanau", "attention_size": 3, **({"estimator": "reinforce", "temperature": 0.5} if name == "hard" else {"window": 2})}
+    overrides = {
+        "score": "bahdanau",
+        "attention_size": 3,
+        **({"estimator": "reinforce", "temperature": 0.5} if name == "hard" else {"window": 2}),
+    }
     node = OmegaConf.merge(OmegaConf.structured(registry.get("attention", name).node), overrides)
     attention = instantiate(node, "model.attention", query_size=4, memory_size=6)
     assert attention.score_name == "bahdanau" and attention.scorer.attention_size == 3
@@ -63,7 +70,7 @@ def test_local_and_hard_fields_reach_the_module(registry, name) -> None:
 def test_an_unknown_score_is_a_config_error_naming_model_attention(registry) -> None:
     """model.attention.score=cosine fails when the model is built, naming the key and the choices"""
     node = OmegaConf.merge(OmegaConf.structured(registry.get("attention", "local_p").node), {"score": "cosine"})
-    with pytest.raises(ConfigError, match="model.attention.score must be one of dot, general, concat, bahdanau"):
+    with pytest.raises(ConfigError, match=r"model\.attention\.score must be one of dot, general, concat, bahdanau"):
         instantiate(node, "model.attention", query_size=4, memory_size=4)
 
 
@@ -131,7 +138,9 @@ def test_autoload_registers_the_attentions_under_the_distribution(plugin_env) ->
     plugin_env.setenv("SEQFORGE_PLUGINS", "seqforge-attention")
     loaded = load_plugins(registry=Registry(store_configs=False), report=False)
     assert loaded.failures == []
-    assert [(p.plugin, p.distribution, p.version) for p in loaded.providers] == [("attention", "seqforge-attention", "0.1.0")]
+    assert [(p.plugin, p.distribution, p.version) for p in loaded.providers] == [
+        ("attention", "seqforge-attention", "0.1.0")
+    ]
     assert loaded.registry.names("attention") == NAMES
     assert "seqforge-attention" in str(loaded.registry.get("attention", "bahdanau").provider)
 
@@ -151,7 +160,8 @@ def test_autoload_with_the_core_has_no_duplicates(plugin_env) -> None:
 # -- seqforge's contract suite ------------------------------------------------------------------
 @pytest.mark.parametrize("name", NAMES)
 def test_registered_attentions_keep_every_attention_contract(name) -> None:
-    """seqforge.testing.check_attention: normalised weights, exactly 0 and inert on masked positions, shapes, gradients, ..."""
+    """seqforge.testing.check_attention: normalised weights, exactly 0 and inert on masked positions, shapes, gradients,
+    ..."""
     from seqforge.testing import check_attention
 
     check_attention(name)

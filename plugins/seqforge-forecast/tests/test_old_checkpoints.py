@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import run_seqforge
 
 #: Where each class lived before the move -> where it lives now.
@@ -35,9 +34,18 @@ def backdate(checkpoint: Path) -> None:
 @pytest.mark.parametrize("family", ["forecast", "regression"])
 def test_a_checkpoint_naming_the_core_paths_still_evaluates(family: str, tmp_path: Path) -> None:
     if family == "forecast":
-        rows = ["month,value"] + [f"{2000 + k // 12}-{k % 12 + 1:02d},{100 + 10 * math.sin(k / 2):.3f}" for k in range(60)]
+        rows = ["month,value"] + [
+            f"{2000 + k // 12}-{k % 12 + 1:02d},{100 + 10 * math.sin(k / 2):.3f}" for k in range(60)
+        ]
         (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
-        overrides = ["task=forecast", "data=timeseries", f"data.path={tmp_path / 's.csv'}", "data.window=6", "data.horizon=2", *TINY]
+        overrides = [
+            "task=forecast",
+            "data=timeseries",
+            f"data.path={tmp_path / 's.csv'}",
+            "data.window=6",
+            "data.horizon=2",
+            *TINY,
+        ]
         metric = "snaive_rmse"
     else:
         overrides = ["task=regression", "data=signal", "data.length=1200", "data.seq_len=12", "data.batch_size=4",
@@ -48,7 +56,9 @@ def test_a_checkpoint_naming_the_core_paths_still_evaluates(family: str, tmp_pat
     assert trained.returncode == 0, trained.stderr[-3000:]
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
     backdate(checkpoint)
-    assert "seqforge.tasks.forecast." in str(torch.load(checkpoint, map_location="cpu", weights_only=False)["seqforge"]["config"]["task"])
+    assert "seqforge.tasks.forecast." in str(
+        torch.load(checkpoint, map_location="cpu", weights_only=False)["seqforge"]["config"]["task"]
+    )
     evaluated = run_seqforge("evaluate", f"ckpt={checkpoint}", "split=test", cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert metric in evaluated.stdout

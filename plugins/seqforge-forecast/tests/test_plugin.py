@@ -13,7 +13,9 @@ from seqforge_forecast import plugin
 
 
 def test_registers_the_two_tasks_the_two_data_modules_and_the_two_presets() -> None:
-    loaded = load_plugins(autoload=False, extra=[("forecast", plugin)], registry=Registry(store_configs=False), report=False)
+    loaded = load_plugins(
+        autoload=False, extra=[("forecast", plugin)], registry=Registry(store_configs=False), report=False
+    )
     assert loaded.failures == []
     registry = loaded.registry
     assert registry.names("task") == ["forecast", "regression"] and registry.names("data") == ["signal", "timeseries"]
@@ -40,5 +42,8 @@ def test_the_bundled_airline_series_ships_as_package_data() -> None:
     from importlib import resources
 
     files = resources.files("seqforge_forecast")
-    assert files.joinpath("airline_passengers.csv").read_text().splitlines()[:2] == ['"Month","Passengers"', '"1949-01",112']
+    assert files.joinpath("airline_passengers.csv").read_text().splitlines()[:2] == [
+        '"Month","Passengers"',
+        '"1949-01",112',
+    ]
     assert "Box, G. E. P. and Jenkins" in files.joinpath("airline_passengers.SOURCE.txt").read_text()

@@ -26,7 +26,15 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(]?[A-Z])")
 
 
 def normalise(sentence: str) -> str:
-    s = sentence.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'").replace("\u2019", "'").replace("_", " ").replace("\u2014", " -- ").replace("`", "'")
+    s = (
+        sentence.replace("\u201c", '"')
+        .replace("\u201d", '"')
+        .replace("\u2018", "'")
+        .replace("\u2019", "'")
+        .replace("_", " ")
+        .replace("\u2014", " -- ")
+        .replace("`", "'")
+    )
     s = s.replace("<eos>", " ").lower()
     return " ".join(TOKEN.findall(s))
 

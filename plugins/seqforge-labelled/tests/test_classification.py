@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from seqforge.api import DataError
-
 from seqforge_labelled.classification import ClassificationTask
 from seqforge_labelled.labelled_data import IGNORE, LabelledData, read_label_lines
 
@@ -54,7 +53,7 @@ def test_labels_unseen_in_training_are_reported_and_left_out(tmp_path: Path, cap
 
 
 def test_unseen_labels_can_be_refused(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="'neutral' \\(1\\).*data.unseen_labels=report"):
+    with pytest.raises(DataError, match=r"'neutral' \(1\).*data\.unseen_labels=report"):
         LabelledData(**_text_splits(tmp_path, "neutral\tmeh\n"), unseen_labels="error").prepare()
 
 
@@ -67,10 +66,17 @@ def test_tensor_files_of_float_sequences(tmp_path: Path, suffix: str) -> None:
     if suffix == ".npz":
         np.savez(path, **arrays)
     else:
-        torch.save({"x": torch.from_numpy(x), "y": torch.tensor([0, 1, 0, 1, 0, 1]), "lengths": torch.tensor(arrays["lengths"])}, path)
+        torch.save(
+            {
+                "x": torch.from_numpy(x),
+                "y": torch.tensor([0, 1, 0, 1, 0, 1]),
+                "lengths": torch.tensor(arrays["lengths"]),
+            },
+            path,
+        )
     data = LabelledData(path=str(path), split=[0.5, 0.17, 0.33]).prepare()
     assert data.feature_size == 3 and len(data.labels) == 2
-    index, inputs, _ = data.encoded["train"][1]
+    _index, inputs, _ = data.encoded["train"][1]
     assert inputs.shape == (4, 3) and torch.allclose(inputs, torch.from_numpy(x[1, :4]))
 
 
@@ -83,10 +89,13 @@ def test_tensor_file_with_nan_is_refused(tmp_path: Path) -> None:
 
 
 def test_accuracy_and_macro_f1_match_a_hand_computation(tmp_path: Path) -> None:
-    """3 classes; gold 0 0 1 2, predicted 0 1 1 1: accuracy 2/4; F1 per class 2/3 (P 1, R 1/2), 1/2 (P 1/3, R 1), 0 -> macro 7/18"""
+    """3 classes; gold 0 0 1 2, predicted 0 1 1 1: accuracy 2/4; F1 per class 2/3 (P 1, R 1/2), 1/2 (P 1/3, R 1), 0 ->
+    macro 7/18"""
     data = LabelledData(**_text_splits(tmp_path, "pos\tfun\n"))
     data.labels = ["a", "b", "c"]
-    metrics = ClassificationTask().compute_metrics({"nll": 2.0, "examples": 4.0, "unseen": 0.0}, data, [(0, 0), (1, 0), (1, 1), (1, 2)])
+    metrics = ClassificationTask().compute_metrics(
+        {"nll": 2.0, "examples": 4.0, "unseen": 0.0}, data, [(0, 0), (1, 0), (1, 1), (1, 2)]
+    )
     assert metrics["acc"] == pytest.approx(0.5)
     assert metrics["macro_f1"] == pytest.approx(7 / 18)
     assert metrics["loss"] == pytest.approx(0.5)
@@ -101,7 +110,9 @@ def test_classifier_logits_do_not_depend_on_batch_padding(pooling: str) -> None:
 
     torch.manual_seed(0)
     encoder = RecurrentEncoder(cell=GRUCell, input_size=3, hidden_size=5, bidirectional=True)
-    model = SequenceClassifier(encoder=encoder, num_labels=4, pooling=pooling, dropout=0.0, vocab_size=None, embedding_dim=0).eval()
+    model = SequenceClassifier(
+        encoder=encoder, num_labels=4, pooling=pooling, dropout=0.0, vocab_size=None, embedding_dim=0
+    ).eval()
     x = torch.randn(2, 6, 3)
     lengths = torch.tensor([6, 3])
     batched = model(x, lengths)

@@ -9,13 +9,14 @@ import pytest
 import torch
 
 from seqforge.api import ConfigError, DataError, DecodeConfig
-from seqforge_rnn.cells import GRUCell, LSTMCell
-
 from seqforge_labelled.conditional import ConditionalGenerator, generate_from
 from seqforge_labelled.conditional_data import ConditionalData, collate
+from seqforge_rnn.cells import GRUCell, LSTMCell
 
 
-def make_model(condition: str, *, cell=LSTMCell, labels: int | None = 3, features: int | None = None, layers: int = 2) -> ConditionalGenerator:
+def make_model(
+    condition: str, *, cell=LSTMCell, labels: int | None = 3, features: int | None = None, layers: int = 2
+) -> ConditionalGenerator:
     torch.manual_seed(0)
     return ConditionalGenerator(
         cell=cell, vocab_size=9, embedding_dim=4, hidden_size=6, num_layers=layers, dropout=0.0, condition_dim=5,

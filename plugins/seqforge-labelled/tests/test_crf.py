@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from seqforge.api import ConfigError
-
 from seqforge_labelled.crf import FORBIDDEN, LinearChainCRF, build_crf, iob2_allowed
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -19,11 +18,11 @@ def random_crf(num_tags: int, seed: int, *, constrained: bool = False) -> Linear
     g = torch.Generator().manual_seed(seed)
     kwargs = {}
     if constrained:
-        kwargs = dict(
-            allowed=torch.rand(num_tags, num_tags, generator=g) > 0.3,
-            allowed_start=torch.rand(num_tags, generator=g) > 0.3,
-            allowed_end=torch.rand(num_tags, generator=g) > 0.3,
-        )
+        kwargs = {
+            "allowed": torch.rand(num_tags, num_tags, generator=g) > 0.3,
+            "allowed_start": torch.rand(num_tags, generator=g) > 0.3,
+            "allowed_end": torch.rand(num_tags, generator=g) > 0.3,
+        }
     crf = LinearChainCRF(num_tags, **kwargs).double()
     with torch.no_grad():
         for p in (crf.transitions, crf.start, crf.end):
@@ -50,7 +49,8 @@ def all_paths(crf: LinearChainCRF, emissions: torch.Tensor) -> dict[tuple[int, .
 @pytest.mark.parametrize("constrained", [False, True])
 @pytest.mark.parametrize("seed", range(4))
 def test_partition_and_viterbi_equal_brute_force_enumeration(seed: int, constrained: bool) -> None:
-    """A batch of sentences of lengths 1..4 (padded to 4), K=3: log Z = logsumexp over all K^n taggings, Viterbi = their max"""
+    """A batch of sentences of lengths 1..4 (padded to 4), K=3: log Z = logsumexp over all K^n taggings, Viterbi = their
+    max"""
     K, lengths = 3, [4, 1, 3, 2]
     crf = random_crf(K, seed, constrained=constrained)
     g = torch.Generator().manual_seed(100 + seed)
@@ -60,12 +60,16 @@ def test_partition_and_viterbi_equal_brute_force_enumeration(seed: int, constrai
     best, best_score = crf.viterbi_decode(emissions, mask)
     for row, n in enumerate(lengths):
         scores = all_paths(crf, emissions[row, :n])
-        assert log_z[row].item() == pytest.approx(torch.logsumexp(torch.stack(list(scores.values())), 0).item(), abs=1e-10)
+        assert log_z[row].item() == pytest.approx(
+            torch.logsumexp(torch.stack(list(scores.values())), 0).item(), abs=1e-10
+        )
         argmax = max(scores, key=lambda p: scores[p].item())
         assert tuple(best[row, :n].tolist()) == argmax
         assert best_score[row].item() == pytest.approx(scores[argmax].item(), abs=1e-10)
         tags = torch.tensor(argmax + (0,) * (4 - n)).unsqueeze(0)
-        assert crf.score(emissions[row : row + 1], tags, mask[row : row + 1]).item() == pytest.approx(scores[argmax].item(), abs=1e-10)
+        assert crf.score(emissions[row : row + 1], tags, mask[row : row + 1]).item() == pytest.approx(
+            scores[argmax].item(), abs=1e-10
+        )
 
 
 def test_probabilities_of_all_taggings_sum_to_one() -> None:
@@ -83,7 +87,9 @@ def test_padded_steps_change_no_score_nor_path() -> None:
     g = torch.Generator().manual_seed(5)
     alone = torch.randn(1, 3, 4, generator=g, dtype=torch.float64, requires_grad=True)
     tags = torch.tensor([[1, 3, 0]])
-    padded = torch.cat([alone.detach(), 100 * torch.randn(1, 4, 4, generator=g, dtype=torch.float64)], dim=1).requires_grad_()  # (1, 7, 4)
+    padded = torch.cat(
+        [alone.detach(), 100 * torch.randn(1, 4, 4, generator=g, dtype=torch.float64)], dim=1
+    ).requires_grad_()  # (1, 7, 4)
     padded_tags = torch.cat([tags, torch.tensor([[2, -100, 3, 1]])], dim=1)
     mask = torch.tensor([[True] * 3 + [False] * 4])
     nll_alone = crf(alone, tags, torch.ones(1, 3, dtype=torch.bool))
@@ -133,7 +139,9 @@ def test_an_empty_sentence_is_refused() -> None:
 def test_iob2_constraints_forbid_i_after_o_and_after_another_type() -> None:
     allowed, start, end = iob2_allowed(TAGS)
     i = {t: k for k, t in enumerate(TAGS)}
-    assert not allowed[i["O"], i["I-PER"]] and not allowed[i["B-LOC"], i["I-PER"]] and not allowed[i["I-LOC"], i["I-PER"]]
+    assert (
+        not allowed[i["O"], i["I-PER"]] and not allowed[i["B-LOC"], i["I-PER"]] and not allowed[i["I-LOC"], i["I-PER"]]
+    )
     assert allowed[i["B-PER"], i["I-PER"]] and allowed[i["I-PER"], i["I-PER"]] and allowed[i["I-PER"], i["B-PER"]]
     assert allowed[i["O"], i["B-LOC"]] and allowed[i["I-LOC"], i["O"]]
     assert start.tolist() == [True, True, False, True, False] and end.all()
@@ -155,8 +163,8 @@ def test_constrained_viterbi_never_produces_an_invalid_iob2_sequence() -> None:
         emissions = 5 * torch.randn(8, 6, 5, generator=g)
         for row in crf.viterbi_decode(emissions, torch.ones(8, 6, dtype=torch.bool))[0].tolist():
             tags = [TAGS[k] for k in row]
-            for before, tag in zip(["O"] + tags, tags):
-                assert not tag.startswith("I-") or before[2:] == tag[2:] and before != "O", tags
+            for before, tag in zip(["O", *tags], tags):
+                assert not tag.startswith("I-") or (before[2:] == tag[2:] and before != "O"), tags
 
 
 def test_forbidden_transitions_get_no_gradient_and_stay_forbidden() -> None:
@@ -184,8 +192,8 @@ def test_every_transition_forbidden_stays_finite() -> None:
 
 
 def test_constraint_names_are_checked() -> None:
-    with pytest.raises(ConfigError, match="task.crf_constraints must be one of auto, iob2, none"):
+    with pytest.raises(ConfigError, match=r"task\.crf_constraints must be one of auto, iob2, none"):
         build_crf(TAGS, "bio", iob=True)
-    with pytest.raises(ConfigError, match="task.crf_constraints=iob2 needs IOB tags.*'NNP'"):
+    with pytest.raises(ConfigError, match=r"task\.crf_constraints=iob2 needs IOB tags.*'NNP'"):
         build_crf(["NNP", "VBZ"], "iob2", iob=False)
     assert build_crf(["NNP", "VBZ"], "auto", iob=False).allowed.all()

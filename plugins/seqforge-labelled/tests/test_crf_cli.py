@@ -1,4 +1,5 @@
-"""`task.output=crf` end to end: experiment=wnut17 on tiny WNUT-format files, the checkpoint, and `seqforge predict` decoding by Viterbi."""
+"""`task.output=crf` end to end: experiment=wnut17 on tiny WNUT-format files, the checkpoint, and `seqforge predict`
+decoding by Viterbi."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cli_helpers import QUIET, run_seqforge
 
 # WNUT 2017 layout: token<TAB>tag, IOB2; sentences end with an empty line or with a line holding only a tab.
@@ -25,8 +25,10 @@ def write_wnut(path: Path, copies: int) -> str:
 
 @pytest.mark.slow
 def test_wnut17_preset_trains_a_crf_tagger_whose_predictions_are_viterbi_decoded(tmp_path: Path) -> None:
-    """experiment=wnut17 with data.train/valid/test: a CRF with IOB2 constraints in the checkpoint, seqeval scores printed;
-    with the checkpoint's tag scores edited to favour I-location everywhere, `seqforge predict` still writes B-location first"""
+    """experiment=wnut17 with data.train/valid/test: a CRF with IOB2 constraints in the checkpoint, seqeval scores
+    printed;
+    with the checkpoint's tag scores edited to favour I-location everywhere, `seqforge predict` still writes
+    B-location first"""
     train, dev = write_wnut(tmp_path / "train.conll", 6), write_wnut(tmp_path / "dev.conll", 1)
     result = run_seqforge(
         "train", "experiment=wnut17", f"data.train={train}", f"data.valid={dev}", f"data.test={dev}", *QUIET,
@@ -34,7 +36,9 @@ def test_wnut17_preset_trains_a_crf_tagger_whose_predictions_are_viterbi_decoded
         "trainer.max_steps=4", "trainer.val_check_interval=2", f"hydra.run.dir={tmp_path / 'out'}", cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "sentences train/valid/test 18/3/3" in result.stdout and "Entities on the test split (seqeval)" in result.stdout
+    assert (
+        "sentences train/valid/test 18/3/3" in result.stdout and "Entities on the test split (seqeval)" in result.stdout
+    )
     last = tmp_path / "out" / "checkpoints" / "last.ckpt"
     checkpoint = torch.load(last, weights_only=True)
     state, tags = checkpoint["state_dict"], checkpoint["seqforge"]["data_state"]["tags"]
@@ -46,5 +50,7 @@ def test_wnut17_preset_trains_a_crf_tagger_whose_predictions_are_viterbi_decoded
     torch.save(checkpoint, last)
     predicted = run_seqforge("predict", f"ckpt={last}", cwd=tmp_path, stdin="I live in New York\nParis\n")
     assert predicted.returncode == 0, predicted.stderr[-3000:]
-    blocks = [[row.split("\t")[1] for row in block.splitlines()] for block in predicted.stdout.rstrip("\n").split("\n\n")]
+    blocks = [
+        [row.split("\t")[1] for row in block.splitlines()] for block in predicted.stdout.rstrip("\n").split("\n\n")
+    ]
     assert blocks == [["B-location"] + ["I-location"] * 4, ["B-location"]]

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from seqforge.api import DataError, EncoderOutput
-
 from seqforge_labelled.documents import collate_documents, read_documents
 from seqforge_labelled.han import HierarchicalAttentionNetwork
 from seqforge_labelled.han_html import attention_html
@@ -21,7 +20,7 @@ class Identity(torch.nn.Module):
         super().__init__()
         self.output_size = size
 
-    def forward(self, x, lengths=None, state=None):  # noqa: ANN001, ANN201
+    def forward(self, x, lengths=None, state=None):
         mask = torch.arange(x.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         return EncoderOutput(outputs=x * mask.unsqueeze(-1), mask=mask)
 
@@ -30,7 +29,12 @@ def _han() -> HierarchicalAttentionNetwork:
     torch.manual_seed(0)
     embedding = torch.nn.Embedding(10, 3, padding_idx=0)
     return HierarchicalAttentionNetwork(
-        embedding=embedding, word_encoder=Identity(3), sentence_encoder=Identity(3), num_labels=2, dropout=0.0, attention_size=4,
+        embedding=embedding,
+        word_encoder=Identity(3),
+        sentence_encoder=Identity(3),
+        num_labels=2,
+        dropout=0.0,
+        attention_size=4,
     ).double()
 
 

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from seqforge.api import ConfigError
-
 from seqforge_labelled.pooling import Pooling, last_pool, max_pool, mean_pool
 
 # Two sequences, lengths 3 and 1, padded to 4 steps, H = 2; padded positions hold garbage on purpose.

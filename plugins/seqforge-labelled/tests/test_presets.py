@@ -6,7 +6,6 @@ import random
 from pathlib import Path
 
 import pytest
-
 from compose_helpers import compose_config
 
 QUIET = ["logger=none", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
@@ -26,12 +25,15 @@ def test_conll_ner_preset_trains_by_epochs_on_whole_splits(tmp_path: Path) -> No
     assert cfg.task._target_.endswith("TaggingTask") and cfg.task.char_features and cfg.model.bidirectional
     assert (cfg.trainer.max_steps, cfg.trainer.max_epochs, cfg.trainer.limit_test_batches) == (-1, 15, None)
     assert (cfg.checkpoint.monitor, cfg.checkpoint.mode) == ("val/f1", "max")
-    metrics = run_training(compose_config(overrides + [
-        "trainer.max_epochs=1", *QUIET, "task.show_examples=0"]), tmp_path / "run")
+    metrics = run_training(
+        compose_config([*overrides, "trainer.max_epochs=1", *QUIET, "task.show_examples=0"]), tmp_path / "run"
+    )
     assert "f1" in metrics["test"] and metrics["test"].coverage is None
 
 
-def test_sst2_preset_trains_from_label_sentence_lines_and_word_vectors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sst2_preset_trains_from_label_sentence_lines_and_word_vectors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """experiment=sst2 reads stsa.binary `label sentence` lines and starts from model.embedding.pretrained"""
     from seqforge.train import run_training
 
@@ -41,13 +43,32 @@ def test_sst2_preset_trains_from_label_sentence_lines_and_word_vectors(tmp_path:
     words = sorted(set((good + " " + bad).split()))
     rng = random.Random(0)
     (tmp_path / "vectors.txt").write_text(
-        f"{len(words)} 100\n" + "".join(f"{w} " + " ".join(f"{rng.uniform(-1, 1):.4f}" for _ in range(100)) + "\n" for w in words)
+        f"{len(words)} 100\n"
+        + "".join(f"{w} " + " ".join(f"{rng.uniform(-1, 1):.4f}" for _ in range(100)) + "\n" for w in words)
     )
-    overrides = ["experiment=sst2", *(f"data.{k}={tmp_path}/stsa.binary.{s}" for k, s in (("train", "train"), ("valid", "dev"), ("test", "test")))]
+    overrides = [
+        "experiment=sst2",
+        *(f"data.{k}={tmp_path}/stsa.binary.{s}" for k, s in (("train", "train"), ("valid", "dev"), ("test", "test"))),
+    ]
     cfg = compose_config(overrides)
-    assert (cfg.task.pooling, cfg.model.bidirectional, cfg.model.embedding_dim, cfg.trainer.max_steps) == ("max", True, 100, -1)
+    assert (cfg.task.pooling, cfg.model.bidirectional, cfg.model.embedding_dim, cfg.trainer.max_steps) == (
+        "max",
+        True,
+        100,
+        -1,
+    )
     assert (cfg.checkpoint.monitor, cfg.checkpoint.mode) == ("val/acc", "max")
-    metrics = run_training(compose_config(overrides + [
-        f"model.embedding.pretrained={tmp_path}/vectors.txt", "trainer.max_epochs=4", *QUIET, "task.show_examples=0"]), tmp_path / "run")
+    metrics = run_training(
+        compose_config(
+            [
+                *overrides,
+                f"model.embedding.pretrained={tmp_path}/vectors.txt",
+                "trainer.max_epochs=4",
+                *QUIET,
+                "task.show_examples=0",
+            ]
+        ),
+        tmp_path / "run",
+    )
     assert f"{len(words)} of " in capsys.readouterr().out  # every word of the data got its vector
     assert metrics["test"]["acc"] == 1.0  # two sentences learnt

@@ -9,7 +9,6 @@ import torch
 
 from seqforge.api import ConfigError
 from seqforge.testing import check_encoder
-
 from seqforge_labelled.self_attention import MultiHeadSelfAttention, SelfAttentiveEncoder
 
 
@@ -65,7 +64,7 @@ def test_padding_content_changes_nothing_and_gradients_check() -> None:
 
 
 def test_heads_must_divide_the_size() -> None:
-    with pytest.raises(ConfigError, match="model.encoder.heads=3 must be >= 1 and divide the encoder's output size 4"):
+    with pytest.raises(ConfigError, match=r"model\.encoder\.heads=3 must be >= 1 and divide the encoder's output size 4"):
         MultiHeadSelfAttention(4, heads=3, layer_norm=False, dropout=0.0)
 
 
@@ -77,7 +76,9 @@ def test_the_registered_encoder_passes_the_encoder_contracts() -> None:
 def test_the_encoder_stacks_recurrence_then_attention() -> None:
     from seqforge.testing.reference import ElmanCell
 
-    encoder = SelfAttentiveEncoder(cell=ElmanCell, input_size=3, hidden_size=4, bidirectional=True, heads=2, layers=3).double()
+    encoder = SelfAttentiveEncoder(
+        cell=ElmanCell, input_size=3, hidden_size=4, bidirectional=True, heads=2, layers=3
+    ).double()
     out = encoder(torch.randn(2, 5, 3, dtype=torch.float64), torch.tensor([5, 2]))
     assert encoder.output_size == 8 and len(encoder.attention) == 3
     assert out.outputs.shape == (2, 5, 8) and torch.equal(out.outputs[1, 2:], torch.zeros(3, 8, dtype=torch.float64))

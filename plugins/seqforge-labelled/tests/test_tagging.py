@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from seqforge.api import ConfigError, DataError
-
 from seqforge_labelled.conll import TaggingData, iob1_to_iob2, read_conll
 from seqforge_labelled.tagging import tagging_scores
 
@@ -37,7 +36,10 @@ def test_reads_sentences_skipping_docstart_with_configurable_columns(tmp_path: P
     """Two sentences; -DOCSTART- is not a sentence; tag_column=1 reads the POS column instead"""
     path = write(tmp_path / "a.conll", IOB1)
     sentences, lines = read_conll(path, key="data.train")
-    assert [tokens for tokens, _ in sentences] == [["EU", "rejects", "German", "call", "."], ["Peter", "Blackburn", "Paul", "Smith"]]
+    assert [tokens for tokens, _ in sentences] == [
+        ["EU", "rejects", "German", "call", "."],
+        ["Peter", "Blackburn", "Paul", "Smith"],
+    ]
     assert sentences[0][1] == ["I-ORG", "O", "I-MISC", "O", "O"]
     assert lines[1] == [9, 10, 11, 12]
     pos, _ = read_conll(path, key="data.train", tag_column=1)
@@ -70,18 +72,20 @@ def test_strict_iob2_refuses_an_iob1_file_naming_the_line(tmp_path: Path) -> Non
 def test_wrong_number_of_columns_names_file_and_line(tmp_path: Path) -> None:
     """Line 4 has 3 columns where the file's first token line has 4"""
     path = write(tmp_path / "bad.conll", "EU NNP I-NP B-ORG\nrejects VBZ I-VP O\n\nGerman JJ B-MISC\n")
-    with pytest.raises(DataError, match=r"bad\.conll, line 4 \(config key `data.valid`\): expected 4 whitespace-separated column\(s\).*found 3"):
+    with pytest.raises(DataError, match=r"bad\.conll, line 4 \(config key `data.valid`\): expected 4 "
+                                        r"whitespace-separated column\(s\).*found 3"):
         read_conll(path, key="data.valid")
 
 
 def test_a_tag_column_outside_the_file_is_a_config_error(tmp_path: Path) -> None:
     path = write(tmp_path / "a.conll", "EU B-ORG\n")
-    with pytest.raises(ConfigError, match="data.tag_column=3"):
+    with pytest.raises(ConfigError, match=r"data\.tag_column=3"):
         read_conll(path, key="data.train", tag_column=3)
 
 
 def test_seqeval_entity_scores_on_a_hand_made_example() -> None:
-    """Gold: PER(0-1), LOC(4), ORG(6); predicted: PER(0-1) right, LOC(4-5) wrong span, MISC(6) wrong type, ORG(8) spurious.
+    """Gold: PER(0-1), LOC(4), ORG(6); predicted: PER(0-1) right, LOC(4-5) wrong span, MISC(6) wrong type, ORG(8)
+    spurious.
     Entities: 1 correct of 4 predicted, of 3 gold -> P 1/4, R 1/3, F1 2/7; tokens: 6 of 9 correct"""
     gold = [["B-PER", "I-PER", "O", "O", "B-LOC", "O", "B-ORG", "O", "O"]]
     pred = [["B-PER", "I-PER", "O", "O", "B-LOC", "I-LOC", "B-MISC", "O", "B-ORG"]]
@@ -118,10 +122,18 @@ def test_tagger_with_character_features_is_independent_of_batch_padding(tmp_path
     data = TaggingData(train=path, valid=path, test=path).prepare()
     data.use_chars = True
     torch.manual_seed(0)
-    chars = CharWordEncoder(encoder=RecurrentEncoder(cell=LSTMCell, input_size=4, hidden_size=3, bidirectional=True), vocab_size=len(data.chars), embedding_dim=4)
+    chars = CharWordEncoder(
+        encoder=RecurrentEncoder(cell=LSTMCell, input_size=4, hidden_size=3, bidirectional=True),
+        vocab_size=len(data.chars),
+        embedding_dim=4,
+    )
     model = SequenceTagger(
-        encoder=RecurrentEncoder(cell=LSTMCell, input_size=8 + 6, hidden_size=5, bidirectional=True), vocab_size=len(data.words),
-        embedding_dim=8, num_tags=len(data.tags), chars=chars, dropout=0.0,
+        encoder=RecurrentEncoder(cell=LSTMCell, input_size=8 + 6, hidden_size=5, bidirectional=True),
+        vocab_size=len(data.words),
+        embedding_dim=8,
+        num_tags=len(data.tags),
+        chars=chars,
+        dropout=0.0,
     ).eval()
     both = data.collate(data.encoded["train"])
     alone = data.collate(data.encoded["train"][1:])
@@ -142,8 +154,12 @@ def _tagger(data: TaggingData, crf: bool):
 
     torch.manual_seed(0)
     model = SequenceTagger(
-        encoder=RecurrentEncoder(cell=LSTMCell, input_size=8, hidden_size=5, bidirectional=True), vocab_size=len(data.words),
-        embedding_dim=8, num_tags=len(data.tags), dropout=0.0, crf=build_crf(data.tags, "auto", iob=True) if crf else None,
+        encoder=RecurrentEncoder(cell=LSTMCell, input_size=8, hidden_size=5, bidirectional=True),
+        vocab_size=len(data.words),
+        embedding_dim=8,
+        num_tags=len(data.tags),
+        dropout=0.0,
+        crf=build_crf(data.tags, "auto", iob=True) if crf else None,
     ).eval()
     with torch.no_grad():
         model.head.weight.zero_()
@@ -170,7 +186,8 @@ def test_a_crf_tagger_tags_and_evaluates_with_constrained_viterbi(tmp_path: Path
 
 
 def test_crf_loss_leaves_out_sentences_holding_a_tag_unseen_in_training(tmp_path: Path) -> None:
-    """A sentence with an IGNORE tag has no gold path: the summed NLL and the token count are those of the other sentence"""
+    """A sentence with an IGNORE tag has no gold path: the summed NLL and the token count are those of the other
+    sentence"""
     path = write(tmp_path / "a.conll", IOB1)
     data = TaggingData(train=path, valid=path, test=path).prepare()
     model = _tagger(data, crf=True)
@@ -187,20 +204,23 @@ def test_crf_loss_leaves_out_sentences_holding_a_tag_unseen_in_training(tmp_path
 def test_an_unknown_output_layer_is_a_config_error() -> None:
     from seqforge_labelled.tagging import TaggingTask
 
-    with pytest.raises(ConfigError, match="task.output must be one of softmax, crf.*got 'crf2'"):
+    with pytest.raises(ConfigError, match=r"task\.output must be one of softmax, crf.*got 'crf2'"):
         TaggingTask(output="crf2")
-    with pytest.raises(ConfigError, match="task.crf_constraints must be one of auto, iob2, none"):
+    with pytest.raises(ConfigError, match=r"task\.crf_constraints must be one of auto, iob2, none"):
         TaggingTask(output="crf", crf_constraints="bio")
 
 
 def test_a_vocabulary_holding_omegaconf_syntax_survives_restoring(tmp_path: Path) -> None:
-    """Tokens '???' (OmegaConf's MISSING) and '${x}' (an interpolation), e.g. in WNUT17 tweets, come back from a checkpoint's data state"""
+    """Tokens '???' (OmegaConf's MISSING) and '${x}' (an interpolation), e.g. in WNUT17 tweets, come back from a
+    checkpoint's data state"""
     from omegaconf import OmegaConf
 
     from seqforge_labelled.tagging import TaggingTask
 
     path = write(tmp_path / "a.conll", "What O\n??? O\n${x} O\nParis B-LOC\n")
-    cfg = OmegaConf.create({"data": {"_target_": "seqforge_labelled.conll.TaggingData", "train": path, "valid": path, "test": path}})
+    cfg = OmegaConf.create(
+        {"data": {"_target_": "seqforge_labelled.conll.TaggingData", "train": path, "valid": path, "test": path}}
+    )
     state = TaggingTask().build_data(cfg).prepare().state()
     restored = TaggingTask(char_features=True).build_data(cfg, state=state)
     assert "???" in restored.words.itos and "${x}" in restored.words.itos and restored.tags == state["tags"]
@@ -230,8 +250,10 @@ def test_singleton_unk_replaces_only_training_singletons_and_only_in_training(tm
     half = TaggingTask(singleton_unk=0.5)
     half._train_data = data
     torch.manual_seed(0)
-    share = torch.stack([(half._replace_singletons(words)[singleton] == UNK_ID).float().mean() for _ in range(200)]).mean()
+    share = torch.stack(
+        [(half._replace_singletons(words)[singleton] == UNK_ID).float().mean() for _ in range(200)]
+    ).mean()
     assert 0.45 < share.item() < 0.55
     assert torch.equal(TaggingTask()._replace_singletons(words), words)  # 0: off
-    with pytest.raises(ConfigError, match="task.singleton_unk is a probability"):
+    with pytest.raises(ConfigError, match=r"task\.singleton_unk is a probability"):
         TaggingTask(singleton_unk=1.5)

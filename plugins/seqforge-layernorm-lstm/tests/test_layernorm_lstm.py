@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from seqforge.testing import check_cell, check_registrations
 from seqforge_layernorm_lstm import plugin
@@ -66,7 +65,8 @@ def test_gradcheck_through_three_steps() -> None:
 
 
 def test_registered_cell_keeps_every_cell_contract() -> None:
-    """`model/cell=layernorm_lstm`, built from its config as seqforge builds it, passes seqforge.testing's cell contracts"""
+    """`model/cell=layernorm_lstm`, built from its config as seqforge builds it, passes seqforge.testing's cell
+    contracts"""
     results = check_cell("layernorm_lstm")
     assert {r.contract for r in results} >= {"masking", "picklable", "stacked bidirectional", "trains"}
 
@@ -92,6 +92,10 @@ def test_trains_end_to_end_through_the_cli(seqforge_run, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr[-3000:]
     assert "forget_bias: 0.5" in (tmp_path / "out" / "config.yaml").read_text()
     assert "layernorm_lstm" not in result.stderr  # loaded without complaint
-    losses = [float(row["train/loss"]) for row in csv.DictReader((tmp_path / "out" / "csv" / "metrics.csv").open()) if row.get("train/loss")]
+    losses = [
+        float(row["train/loss"])
+        for row in csv.DictReader((tmp_path / "out" / "csv" / "metrics.csv").open())
+        if row.get("train/loss")
+    ]
     assert len(losses) >= 20
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5, losses

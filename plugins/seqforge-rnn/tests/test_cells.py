@@ -212,13 +212,13 @@ def test_lstm_forget_bias_is_in_b_ih_and_b_hh_forget_slice_is_zero(kwargs, expec
 
 def test_invalid_nonlinearity_raises_value_error() -> None:
     """An unknown nonlinearity is refused, naming the config key"""
-    with pytest.raises(ValueError, match="model.cell.nonlinearity"):
+    with pytest.raises(ValueError, match=r"model\.cell\.nonlinearity"):
         RNNCell(I, H, nonlinearity="sigmoid")
 
 
 def test_invalid_init_raises_value_error() -> None:
     """An unknown init is refused, naming the config key"""
-    with pytest.raises(ValueError, match="model.cell.init"):
+    with pytest.raises(ValueError, match=r"model\.cell\.init"):
         RNNCell(I, H, init="orthogonal")
 
 
@@ -287,7 +287,8 @@ def test_state_dict_is_shared_between_fused_and_unfused_cells() -> None:
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
 def test_registered_cells_keep_every_cell_contract(name) -> None:
-    """seqforge.testing.check_cell: each registered cell, built from its config as `seqforge train` does, keeps every contract"""
+    """seqforge.testing.check_cell: each registered cell, built from its config as `seqforge train` does, keeps every
+    contract"""
     from seqforge.testing import check_cell
 
     results = check_cell(name)

@@ -12,7 +12,8 @@ CELLS = {"lstm": LSTMCell, "gru": GRUCell, "rnn": RNNCell}
 
 
 def precision_plugin(precision: str):
-    """The plugin Lightning's Trainer uses for ``precision`` on a CPU (accelerator connector: ``_check_and_init_precision``)."""
+    """The plugin Lightning's Trainer uses for ``precision`` on a CPU (accelerator connector:
+    ``_check_and_init_precision``)."""
     from lightning.pytorch.plugins.precision import DoublePrecision, HalfPrecision, MixedPrecision, Precision
 
     return {
@@ -24,14 +25,20 @@ def precision_plugin(precision: str):
 
 
 #: precision -> dtype of the weights after Lightning converted the module.
-WEIGHT_DTYPES = {"32-true": torch.float32, "64-true": torch.float64, "bf16-mixed": torch.float32, "bf16-true": torch.bfloat16}
+WEIGHT_DTYPES = {
+    "32-true": torch.float32,
+    "64-true": torch.float64,
+    "bf16-mixed": torch.float32,
+    "bf16-true": torch.bfloat16,
+}
 
 
 @pytest.mark.parametrize("fused", [True, False], ids=["fused", "loop"])
 @pytest.mark.parametrize("name", list(CELLS))
 @pytest.mark.parametrize("precision", list(WEIGHT_DTYPES))
 def test_cell_runs_forward_and_backward_under_each_cpu_precision(precision: str, name: str, fused: bool) -> None:
-    """Forward and backward over a padded batch give finite outputs and gradients (bf16-mixed used to fail in oneDNN's LSTM)"""
+    """Forward and backward over a padded batch give finite outputs and gradients (bf16-mixed used to fail in oneDNN's
+    LSTM)"""
     torch.manual_seed(0)
     plugin = precision_plugin(precision)
     cell = plugin.convert_module(CELLS[name](4, 6, fused=fused))
@@ -55,6 +62,6 @@ def test_fused_kernel_under_bf16_autocast_runs_in_float32_and_matches_float32() 
     x = torch.randn(2, 5, 4)
     expected, _ = run_cell(cell, x)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        outputs, (h, c) = run_cell(cell, x)
+        outputs, (h, _c) = run_cell(cell, x)
     assert outputs.dtype == torch.float32 and h.dtype == torch.float32
     torch.testing.assert_close(outputs, expected)

@@ -30,7 +30,9 @@ def run_with_grads(cell, x: Tensor, lengths, allow_fused: bool):
     cell.zero_grad()
     x = x.detach().clone().requires_grad_()
     out, state = run_cell(cell, x, lengths, allow_fused=allow_fused)
-    loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() + sum(leaf.pow(2).sum() for leaf in leaves(state))
+    loss = (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum() + sum(
+        leaf.pow(2).sum() for leaf in leaves(state)
+    )
     loss.backward()
     return [out, *leaves(state), x.grad, *(p.grad for p in cell.parameters())]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from seqforge.api import DecodeConfig
-
-from seqforge_seq2seq.translation import decode
 from test_seq2seq import batch, make_model  # the core's encoder-decoder fixtures (tests/ is on pytest's pythonpath)
+
+from seqforge.api import DecodeConfig
+from seqforge_seq2seq.translation import decode
 
 
 @pytest.mark.parametrize("strategy", ["greedy", "beam"])

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from seqforge.api import UNK_ID, ConfigError, DataError
-
 from seqforge_seq2seq.codecs import codec_from_state, fit_codec
 from seqforge_seq2seq.dates import generate_pairs
 from seqforge_seq2seq.parallel import ParallelData
@@ -62,7 +61,7 @@ def test_too_long_pairs_are_truncated_and_counted_or_refused(tmp_path: Path, cap
     assert data.report["train_truncated"] == 1
     assert max(len(s) for _, s, _ in data.encoded["train"]) == 10
     assert "truncated 1 train pair" in capsys.readouterr().out
-    with pytest.raises(DataError, match="data.max_source_len=10"):
+    with pytest.raises(DataError, match=r"data\.max_source_len=10"):
         ParallelData(source=str(src), target=str(tgt), max_source_len=10, too_long="error").prepare()
 
 
@@ -77,7 +76,7 @@ def test_unknown_tokens_at_inference_map_to_unk_and_are_counted(tmp_path: Path) 
 def test_only_one_of_source_and_target_is_a_config_error(tmp_path: Path) -> None:
     """data.source without data.target is explained"""
     src, _ = write_pair_files(tmp_path, *sentences(5))
-    with pytest.raises(ConfigError, match="data.target"):
+    with pytest.raises(ConfigError, match=r"data\.target"):
         ParallelData(source=str(src)).prepare()
 
 

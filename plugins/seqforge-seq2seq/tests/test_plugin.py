@@ -6,17 +6,19 @@ import subprocess
 import sys
 
 import pytest
+
 from seqforge.api import Registry
 from seqforge.plugin_manager import load_plugins  # the loader itself is core, not plugin API
 from seqforge.testing import check_task
-
 from seqforge_seq2seq import plugin
 
 
 @pytest.fixture
 def registry() -> Registry:
     """A fresh registry holding only this plugin's registrations (Hydra's global ConfigStore untouched)."""
-    loaded = load_plugins(autoload=False, extra=[("seq2seq", plugin)], registry=Registry(store_configs=False), report=False)
+    loaded = load_plugins(
+        autoload=False, extra=[("seq2seq", plugin)], registry=Registry(store_configs=False), report=False
+    )
     assert loaded.failures == []
     return loaded.registry
 
@@ -36,17 +38,21 @@ def test_translate_is_the_plugins_command_not_a_builtin() -> None:
     from seqforge.commands import BUILTIN_COMMANDS
 
     assert "translate" not in COMMANDS and "translate" not in BUILTIN_COMMANDS
-    result = subprocess.run([sys.executable, "-m", "seqforge.cli", "--help"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "seqforge.cli", "--help"], capture_output=True, text=True, check=True
+    )
     plugin_part = result.stdout.split("plugin commands:")[1]
     assert "seqforge translate" in plugin_part and "seqforge-seq2seq" in plugin_part
 
 
 def test_loading_the_plugin_imports_neither_torch_nor_its_heavy_dependencies() -> None:
-    """Registering stays cheap: `seqforge plugins list` must not pay for torch, sacrebleu, matplotlib, babel or tokenizers"""
+    """Registering stays cheap: `seqforge plugins list` must not pay for torch, sacrebleu, matplotlib, babel or
+    tokenizers"""
     code = (
         "import sys\nfrom seqforge.api import Registry\nfrom seqforge_seq2seq import plugin\n"
         "plugin.seqforge_register(Registry(store_configs=False))\n"
-        "print(sorted(m for m in ('torch', 'sacrebleu', 'matplotlib', 'babel', 'tokenizers', 'lightning') if m in sys.modules))\n"
+        "print(sorted(m for m in ('torch', 'sacrebleu', 'matplotlib', 'babel', 'tokenizers', 'lightning') if m in "
+        "sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from cli_helpers import run_seqforge
 
 pytestmark = pytest.mark.slow
@@ -83,14 +82,17 @@ def test_evaluate_reports_bleu_on_the_test_split(translation_run: Path) -> None:
 
 def test_dot_attention_that_cannot_combine_sizes_fails_at_config_time(tmp_path: Path) -> None:
     """luong_dot with a bidirectional encoder (2H) and decoder H is refused before training, naming the keys"""
-    result = run_seqforge("train", *TINY_DATES, "model/attention=luong_dot", f"hydra.run.dir={tmp_path / 'x'}", cwd=tmp_path)
+    result = run_seqforge(
+        "train", *TINY_DATES, "model/attention=luong_dot", f"hydra.run.dir={tmp_path / 'x'}", cwd=tmp_path
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "model.attention" in result.stderr and "model.hidden_size" in result.stderr
 
 
 def test_a_checkpoint_written_while_translation_was_core_still_translates(translation_run: Path) -> None:
-    """Stored targets seqforge.tasks.translation / seqforge.data.dates (before the split) load via formerly= and translate the same"""
+    """Stored targets seqforge.tasks.translation / seqforge.data.dates (before the split) load via formerly= and
+    translate the same"""
     import torch
 
     ckpt = translation_run / "out" / "checkpoints" / "last.ckpt"

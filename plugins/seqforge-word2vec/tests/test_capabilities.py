@@ -4,4 +4,10 @@ from seqforge.testing import task_capabilities
 
 
 def test_word2vec_updates_its_parameters_itself_and_exports_vectors() -> None:
-    assert task_capabilities("word2vec") == ["ConfiguresOptimizers", "ExportsVectors", "ManuallyOptimised", "ProvidesCallbacks", "Reports"]
+    assert task_capabilities("word2vec") == [
+        "ConfiguresOptimizers",
+        "ExportsVectors",
+        "ManuallyOptimised",
+        "ProvidesCallbacks",
+        "Reports",
+    ]

@@ -35,13 +35,19 @@ def test_demo_trains_exports_and_reports(demo_run: Path) -> None:
     out = demo_run / "out"
     stdout = (demo_run / "stdout.txt").read_text()
     assert "analogy_acc" in stdout and "king:" in stdout
-    assert (out / "vectors.txt").is_file() and (out / "vectors.bin").is_file() and (out / "checkpoints" / "last.ckpt").is_file()
+    assert (
+        (out / "vectors.txt").is_file()
+        and (out / "vectors.bin").is_file()
+        and (out / "checkpoints" / "last.ckpt").is_file()
+    )
     assert "val/loss" in (out / "csv" / "metrics.csv").read_text()
 
 
 def test_neighbors_and_analogy_queries(demo_run: Path) -> None:
     """king - man + woman is queen; the neighbours of a word come with cosine scores"""
-    result = run("neighbors", f"ckpt={demo_run / 'out'}", "positive=[king,woman]", "negative=[man]", "topn=3", cwd=demo_run)
+    result = run(
+        "neighbors", f"ckpt={demo_run / 'out'}", "positive=[king,woman]", "negative=[man]", "topn=3", cwd=demo_run
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1].split()[0] == "queen", result.stdout
     result = run("neighbors", f"vectors={demo_run / 'out' / 'vectors.bin'}", "word=paris", "topn=10", cwd=demo_run)
@@ -54,15 +60,28 @@ def test_export_and_evaluate_vectors(demo_run: Path) -> None:
     result = run("export-vectors", f"ckpt={demo_run / 'out'}", f"output={vec}", "format=text", cwd=demo_run)
     assert result.returncode == 0 and vec.is_file(), result.stderr
     pairs = demo_run / "ws.tsv"
-    pairs.write_text("# w1\tw2\tscore\nking\tqueen\t9\nking\tstreet\t1\nparis\tfrance\t8\nboy\tgovernment\t0.5\n", encoding="utf-8")
-    result = run("evaluate-vectors", f"vectors={vec}", "analogy=demo", f"similarity={pairs}", "restrict_vocab=1000", cwd=demo_run)
+    pairs.write_text(
+        "# w1\tw2\tscore\nking\tqueen\t9\nking\tstreet\t1\nparis\tfrance\t8\nboy\tgovernment\t0.5\n", encoding="utf-8"
+    )
+    result = run(
+        "evaluate-vectors", f"vectors={vec}", "analogy=demo", f"similarity={pairs}", "restrict_vocab=1000", cwd=demo_run
+    )
     assert result.returncode == 0, result.stderr
-    assert "gender" in result.stdout and "capital" in result.stdout and "total" in result.stdout and "Spearman" in result.stdout
+    assert (
+        "gender" in result.stdout
+        and "capital" in result.stdout
+        and "total" in result.stdout
+        and "Spearman" in result.stdout
+    )
 
 
 def test_unknown_word_and_missing_arguments_are_one_paragraph_errors(demo_run: Path) -> None:
     result = run("neighbors", f"vectors={demo_run / 'out' / 'vectors.txt'}", "word=kingz", cwd=demo_run)
-    assert result.returncode == 1 and "'kingz' is not in the vocabulary" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 1
+        and "'kingz' is not in the vocabulary" in result.stderr
+        and "Traceback" not in result.stderr
+    )
     result = run("neighbors", "word=king", cwd=demo_run)
     assert result.returncode == 2 and "needs exactly one of ckpt=" in result.stderr
 

@@ -1,4 +1,5 @@
-"""The reference losses against hand computations, their gradients, and the compiled kernel against one autograd SGD step."""
+"""The reference losses against hand computations, their gradients, and the compiled kernel against one autograd SGD
+step."""
 
 from __future__ import annotations
 
@@ -39,7 +40,10 @@ def test_nce_loss_subtracts_log_k_q_from_every_score() -> None:
     assert nce_loss(H, U_TRUE, U_NOISE, log_kq_true, log_kq_noise).item() == pytest.approx(expected, rel=1e-12)
     # with log(k q) = 0 it is exactly negative sampling
     zero = torch.zeros(1, dtype=torch.float64)
-    assert torch.allclose(nce_loss(H, U_TRUE, U_NOISE, zero, torch.zeros(1, 2, dtype=torch.float64)), negative_sampling_loss(H, U_TRUE, U_NOISE))
+    assert torch.allclose(
+        nce_loss(H, U_TRUE, U_NOISE, zero, torch.zeros(1, 2, dtype=torch.float64)),
+        negative_sampling_loss(H, U_TRUE, U_NOISE),
+    )
 
 
 def test_softmax_loss_matches_hand_computation() -> None:
@@ -90,7 +94,9 @@ def test_kernel_update_equals_one_sgd_step_of_the_reference(use_nce: bool) -> No
     noise = np.array([[4, 5, 6], [7, 8, 9]], dtype=np.int64)
     log_kq = rng.normal(0, 1, V).astype(np.float32)
     lr = 0.1
-    expected_in, expected_out, expected_loss = _torch_sgd_step(w_in, w_out, centers, targets, noise, lr, log_kq if use_nce else None)
+    expected_in, expected_out, expected_loss = _torch_sgd_step(
+        w_in, w_out, centers, targets, noise, lr, log_kq if use_nce else None
+    )
     a, b = w_in.copy(), w_out.copy()
     loss = kernels.train_pairs_explicit(a, b, centers, targets, noise, log_kq, use_nce, lr)
     assert loss == pytest.approx(expected_loss, rel=1e-5)
@@ -114,7 +120,9 @@ def _reference_sentence(w_in, w_out, sentence, noise_word, lr, cbow, cbow_mean, 
                 loss = negative_sampling_loss(h[None], u_true, u_noise).sum()
             else:
                 lk = torch.tensor(log_kq, dtype=torch.float64)
-                loss = nce_loss(h[None], u_true, u_noise, lk[torch.tensor([target])], lk[torch.tensor([[noise_word]])]).sum()
+                loss = nce_loss(
+                    h[None], u_true, u_noise, lk[torch.tensor([target])], lk[torch.tensor([[noise_word]])]
+                ).sum()
             (grad_h,) = torch.autograd.grad(loss, h, retain_graph=True)
             (grad_out,) = torch.autograd.grad(loss, out)
             # every input row receives the step of h (word2vec.c's CBOW rule; exact for skip-gram and CBOW-sum)
@@ -138,8 +146,24 @@ def test_sentence_kernel_equals_sequential_reference_steps(cbow: bool, cbow_mean
     log_kq = rng.normal(0, 1, V).astype(np.float32)
     lr = 0.05
     a, b = w_in.copy(), w_out.copy()
-    kernels.train_sentences(a, b, np.array(sentence, dtype=np.int32), np.array([0, 4], dtype=np.int64), np.ones(V, dtype=np.float32),
-                            *kernels.alias_table(q), log_kq, use_nce, cbow, cbow_mean, 1, 1, lr, 7)
-    expected_in, expected_out = _reference_sentence(w_in, w_out, sentence, noise_word, lr, cbow, cbow_mean, log_kq if use_nce else None)
+    kernels.train_sentences(
+        a,
+        b,
+        np.array(sentence, dtype=np.int32),
+        np.array([0, 4], dtype=np.int64),
+        np.ones(V, dtype=np.float32),
+        *kernels.alias_table(q),
+        log_kq,
+        use_nce,
+        cbow,
+        cbow_mean,
+        1,
+        1,
+        lr,
+        7,
+    )
+    expected_in, expected_out = _reference_sentence(
+        w_in, w_out, sentence, noise_word, lr, cbow, cbow_mean, log_kq if use_nce else None
+    )
     np.testing.assert_allclose(a, expected_in, atol=2e-6)
     np.testing.assert_allclose(b, expected_out, atol=2e-6)

@@ -51,7 +51,8 @@ def test_noise_table_never_draws_a_word_without_mass() -> None:
 
 @pytest.mark.parametrize("cbow", [False, True])
 def test_dynamic_window_shrinks_uniformly(cbow: bool) -> None:
-    """With window W each position uses a window uniform in 1..W, so a context at distance d occurs with weight (W - d + 1) / W"""
+    """With window W each position uses a window uniform in 1..W, so a context at distance d occurs with weight (W - d +
+    1) / W"""
     window, n = 4, 40000
     words = np.arange(n, dtype=np.int32) % 1000  # no sub-sampling: keep = 1
     starts = np.array([0, n], dtype=np.int64)

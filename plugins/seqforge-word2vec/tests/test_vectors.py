@@ -66,7 +66,7 @@ def test_most_similar_and_analogy_queries_match_gensim(vectors: WordVectors) -> 
     ours = vectors.most_similar(["king", "woman"], ["man"], topn=3)
     theirs = kv.most_similar(positive=["king", "woman"], negative=["man"], topn=3)
     assert [w for w, _ in ours] == [w for w, _ in theirs]
-    with pytest.raises(SeqforgeError, match="'kingz' is not in the vocabulary.*king"):
+    with pytest.raises(SeqforgeError, match=r"'kingz' is not in the vocabulary.*king"):
         vectors.most_similar(["kingz"])
 
 
@@ -81,7 +81,8 @@ def test_analogy_evaluation_matches_gensim_per_section(tmp_path: Path) -> None:
     questions = tmp_path / "q.txt"
     rows = [": planted", "w0 w1 w2 w3", "W0 W1 W2 W3", "w0 w1 w5 w9", ": random"]
     rows += [" ".join(f"w{j}" for j in rng.choice(40, 4, replace=False)) for _ in range(30)]
-    rows += ["paris france w1 w40", "w1 w2 w3 w41"]  # the first has an OOV word (w40 unknown); the last is outside restrict_vocab
+    # the first has an OOV word (w40 unknown); the last is outside restrict_vocab
+    rows += ["paris france w1 w40", "w1 w2 w3 w41"]
     questions.write_text("\n".join(rows) + "\n", encoding="utf-8")
     ours = evaluate_analogies(vectors, read_analogies(str(questions)), restrict_vocab=40)
     kv = KeyedVectors(vector_size=6)
@@ -99,13 +100,15 @@ def test_similarity_spearman_matches_gensim(tmp_path: Path) -> None:
     words = [f"w{i}" for i in range(20)]
     vectors = WordVectors(words, rng.normal(size=(20, 5)).astype(np.float32))
     pairs = tmp_path / "ws.tsv"
-    lines = ["# Word 1\tWord 2\tHuman (mean)"] + [f"w{a}\tw{b}\t{rng.uniform(0, 10):.2f}" for a, b in rng.integers(0, 20, (25, 2))]
+    lines = ["# Word 1\tWord 2\tHuman (mean)"] + [
+        f"w{a}\tw{b}\t{rng.uniform(0, 10):.2f}" for a, b in rng.integers(0, 20, (25, 2))
+    ]
     lines.append("w1\tunknown\t5.0")
     pairs.write_text("\n".join(lines) + "\n", encoding="utf-8")
     ours = evaluate_similarity(vectors, read_similarity(str(pairs)))
     kv = KeyedVectors(vector_size=5)
     kv.add_vectors(words, vectors.vectors)
-    pearson, spearman, oov = kv.evaluate_word_pairs(str(pairs), delimiter="\t")
+    pearson, spearman, _oov = kv.evaluate_word_pairs(str(pairs), delimiter="\t")
     assert ours.spearman == pytest.approx(spearman.statistic, abs=1e-6)
     assert ours.pearson == pytest.approx(pearson.statistic, abs=1e-6)
     assert ours.skipped == 1

@@ -25,7 +25,6 @@ memory size, ``A`` attention size (the hidden width of concat/Bahdanau's MLP).
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 from torch import Tensor, nn
@@ -68,7 +67,7 @@ def attend(scores: Tensor, memory: Tensor, mask: Tensor) -> tuple[Tensor, Tensor
     return context, weights
 
 
-def _check_size(key: str, value: Optional[int]) -> None:
+def _check_size(key: str, value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ValueError(f"{key} must be a positive integer, got {value!r}")
 
@@ -112,7 +111,8 @@ class LuongDotAttention(nn.Module):
         self._factor = 1.0 / math.sqrt(query_size) if scale else 1.0
 
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        """``h_t^T h̄_s`` (``/ sqrt(Hq)`` if scaled) for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, Hm)`` -> ``(B, S)``."""
+        """``h_t^T h̄_s`` (``/ sqrt(Hq)`` if scaled) for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, Hm)`` ->
+        ``(B, S)``."""
         scores = _dot_scores(query, keys)  # (B, S)
         return scores * self._factor if self.scale else scores
 
@@ -120,8 +120,9 @@ class LuongDotAttention(nn.Module):
         """Keys for dot scoring are the memory itself: ``(B, S, Hm) -> (B, S, Hm)``."""
         return memory
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B,
+        S))``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, Hm)
         return attend(self.score(query, keys), memory, mask)
 
@@ -158,8 +159,9 @@ class LuongGeneralAttention(nn.Module):
         """``W_a h̄_s`` for every ``s``: ``(B, S, Hm) -> (B, S, Hq)``."""
         return self.w_a(memory)  # (B, S, Hq)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B,
+        S))``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, Hq)
         return attend(self.score(query, keys), memory, mask)
 
@@ -169,7 +171,8 @@ _BLOCK_ELEMENTS = 1 << 18
 
 
 def _additive_block(q: Tensor, keys: Tensor, v: Tensor) -> Tensor:
-    """``2 v^T σ(2 (q + k_s)) - Σ v`` = ``v^T tanh(q + k_s)``: ``q`` ``(b, A)``, ``keys`` ``(b, S, A)``, ``v`` ``(A,)`` -> ``(b, S)``."""
+    """``2 v^T σ(2 (q + k_s)) - Σ v`` = ``v^T tanh(q + k_s)``: ``q`` ``(b, A)``, ``keys`` ``(b, S, A)``, ``v`` ``(A,)``
+    -> ``(b, S)``."""
     z = (q.unsqueeze(1) + keys).mul_(2)  # (b, 1, A) + (b, S, A) -> (b, S, A): 2z, in place on the fresh sum
     return 2 * torch.matmul(torch.sigmoid(z), v) - v.sum()  # (b, S, A) @ (A,) -> (b, S)
 
@@ -179,7 +182,7 @@ class _AdditiveAttention(nn.Module):
 
     memory_bias: bool = False
 
-    def __init__(self, query_size: int, memory_size: int, attention_size: Optional[int] = None) -> None:
+    def __init__(self, query_size: int, memory_size: int, attention_size: int | None = None) -> None:
         super().__init__()
         _check_size("query_size", query_size)
         _check_size("memory_size", memory_size)
@@ -192,7 +195,8 @@ class _AdditiveAttention(nn.Module):
         self.v_a = nn.Linear(self.attention_size, 1, bias=False)  # v_a: (1, A)
 
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        """``v_a^T tanh(W_q h_t + keys_s)`` for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, A)`` -> ``(B, S)``.
+        """``v_a^T tanh(W_q h_t + keys_s)`` for every ``s``: ``query`` ``(B, Hq)``, ``keys`` ``(B, S, A)`` -> ``(B,
+        S)``.
 
         This elementwise pass over ``(B, S, A)`` dominates beam search, so two CPU speed-ups
         that leave the number unchanged (to float rounding):
@@ -213,8 +217,9 @@ class _AdditiveAttention(nn.Module):
         """``W_m h̄_s (+ b)`` for every ``s``: ``(B, S, Hm) -> (B, S, A)``."""
         return self.w_m(memory)  # (B, S, A)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B,
+        S))``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, A)
         return attend(self.score(query, keys), memory, mask)
 

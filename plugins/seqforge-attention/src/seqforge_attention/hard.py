@@ -34,8 +34,6 @@ Shape letters: ``B`` batch, ``S`` source positions, ``T`` target steps, ``Hq``/`
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -71,7 +69,8 @@ def masked_argmax(scores: Tensor, mask: Tensor) -> Tensor:
 
 
 def entropy(log_alpha: Tensor, mask: Tensor) -> Tensor:
-    """``H[α] = -Σ_{s real} α(s) log α(s)``: ``(B, S)`` -> ``(B,)`` (padding contributes exactly 0, with no NaN gradient)."""
+    """``H[α] = -Σ_{s real} α(s) log α(s)``: ``(B, S)`` -> ``(B,)`` (padding contributes exactly 0, with no NaN
+    gradient)."""
     safe = log_alpha.masked_fill(~mask, 0.0)  # (B, S)
     return -(safe.exp() * mask * safe).sum(dim=-1)  # (B,)
 
@@ -93,9 +92,17 @@ class HardAttention(nn.Module):
     """
 
     def __init__(
-        self, query_size: int, memory_size: int, score: str = "general", estimator: str = "gumbel", temperature: float = 1.0,
-        inference: str = "argmax", entropy_weight: float = 0.01, baseline_decay: float = 0.9,
-        attention_size: Optional[int] = None, scale: bool = False,
+        self,
+        query_size: int,
+        memory_size: int,
+        score: str = "general",
+        estimator: str = "gumbel",
+        temperature: float = 1.0,
+        inference: str = "argmax",
+        entropy_weight: float = 0.01,
+        baseline_decay: float = 0.9,
+        attention_size: int | None = None,
+        scale: bool = False,
     ) -> None:
         super().__init__()
         _check_size("query_size", query_size)
@@ -138,7 +145,7 @@ class HardAttention(nn.Module):
         self._log_probs, self._entropies = [], []
         return self.scorer.project_memory(memory)  # (B, S, K)
 
-    def distribution(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> Tensor:
+    def distribution(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> Tensor:
         """``log α_t`` ``(B, S)``: the log-probability of attending to each position (``-inf`` at padding)."""
         keys = self.scorer.project_memory(memory) if keys is None else keys  # (B, S, K)
         return masked_log_softmax(self.scorer.score(query, keys), mask)  # (B, S)
@@ -148,17 +155,24 @@ class HardAttention(nn.Module):
         empty = probs.sum(dim=-1, keepdim=True) <= 0  # (B, 1) all-padding rows: draw anything, weights stay 0
         return torch.multinomial(torch.where(empty, torch.ones_like(probs), probs), 1).squeeze(1)  # (B,)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``.
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B,
+        S))``.
 
-        Training: one-hot weights at the sampled position. Eval: one-hot at the argmax, or ``α`` (``inference=expected``).
+        Training: one-hot weights at the sampled position. Eval: one-hot at the argmax, or ``α``
+        (``inference=expected``).
         """
         log_alpha = self.distribution(query, memory, mask, keys)  # (B, S)
         alpha = log_alpha.exp() * mask  # (B, S), exactly 0 at padding and on all-padding rows
         if not self.training:
-            weights = alpha if self.inference == "expected" else straight_through(one_hot_at(masked_argmax(log_alpha, mask), mask, alpha.dtype), alpha)
+            weights = (
+                alpha
+                if self.inference == "expected"
+                else straight_through(one_hot_at(masked_argmax(log_alpha, mask), mask, alpha.dtype), alpha)
+            )
         elif self.estimator == "gumbel":
-            exponential = torch.empty_like(log_alpha).exponential_().clamp_(min=torch.finfo(log_alpha.dtype).tiny)  # (B, S), never 0
+            # (B, S), never 0
+            exponential = torch.empty_like(log_alpha).exponential_().clamp_(min=torch.finfo(log_alpha.dtype).tiny)
             gumbel = -exponential.log()  # (B, S) g ~ Gumbel(0, 1), finite
             perturbed = (log_alpha.masked_fill(~mask, 0.0) + gumbel) / self.temperature  # (B, S)
             soft = masked_softmax(perturbed, mask)  # (B, S)
@@ -173,7 +187,7 @@ class HardAttention(nn.Module):
         context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1)  # (B, 1, S) @ (B, S, Hm) -> (B, Hm)
         return context, weights
 
-    def reinforce_loss(self, reward: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+    def reinforce_loss(self, reward: Tensor, mask: Tensor | None = None) -> Tensor:
         """The surrogate of eq. 12 for the recorded samples; also updates the baseline and clears the records.
 
         ``L = -(1/N) Σ_{b,t real} [ (R_b - b) log α_t(s̃_t) + λ_e H[α_t] ]`` with ``N`` the number of
@@ -194,8 +208,9 @@ class HardAttention(nn.Module):
         self._log_probs, self._entropies = [], []
         if reward.shape != log_probs.shape[:1] or (mask is not None and mask.shape != log_probs.shape):
             raise ValueError(
-                f"hard attention recorded {tuple(log_probs.shape)} (B, T) samples, but got reward {tuple(reward.shape)} "
-                f"(expected ({log_probs.shape[0]},)) and mask {None if mask is None else tuple(mask.shape)} (expected (B, T))"
+                f"hard attention recorded {tuple(log_probs.shape)} (B, T) samples, but got reward "
+                f"{tuple(reward.shape)} (expected ({log_probs.shape[0]},)) and mask "
+                f"{None if mask is None else tuple(mask.shape)} (expected (B, T))"
             )
         counted = torch.ones_like(log_probs) if mask is None else mask.to(log_probs.dtype)  # (B, T)
         reward = reward.detach().to(log_probs.dtype)  # (B,)
@@ -204,7 +219,11 @@ class HardAttention(nn.Module):
         surrogate = -((advantage * log_probs + self.entropy_weight * entropies) * counted).sum() / steps
         with torch.no_grad():
             mean = reward.mean().to(self.baseline.dtype)
-            self.baseline.copy_(torch.where(self.baseline_ready, self.baseline_decay * self.baseline + (1 - self.baseline_decay) * mean, mean))
+            self.baseline.copy_(
+                torch.where(
+                    self.baseline_ready, self.baseline_decay * self.baseline + (1 - self.baseline_decay) * mean, mean
+                )
+            )
             self.baseline_ready.fill_(True)
         return surrogate
 

@@ -20,8 +20,6 @@ memory size, ``P`` the hidden width of local-p's position predictor.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor, nn
 
@@ -35,8 +33,11 @@ def source_lengths(mask: Tensor) -> Tensor:
 
 
 def window_mask(centre: Tensor, mask: Tensor, window: int) -> Tensor:
-    """Real positions ``s`` with ``|s - centre| <= D``: ``centre`` ``(B,)`` (int or real), ``mask`` ``(B, S)`` -> ``(B, S)`` bool."""
-    positions = torch.arange(mask.shape[1], device=mask.device, dtype=centre.dtype if centre.is_floating_point() else torch.long)  # (S,)
+    """Real positions ``s`` with ``|s - centre| <= D``: ``centre`` ``(B,)`` (int or real), ``mask`` ``(B, S)`` -> ``(B,
+    S)`` bool."""
+    positions = torch.arange(
+        mask.shape[1], device=mask.device, dtype=centre.dtype if centre.is_floating_point() else torch.long
+    )  # (S,)
     inside = (positions.unsqueeze(0) - centre.unsqueeze(1)).abs() <= window  # (B, S)
     return inside & mask  # (B, S)
 
@@ -45,13 +46,22 @@ class _LocalAttention(nn.Module):
     """What local-m and local-p share: the score function, the keys, and attending within a window."""
 
     def __init__(
-        self, query_size: int, memory_size: int, *, score: str, window: int, attention_size: Optional[int], scale: bool, min_window: int
+        self,
+        query_size: int,
+        memory_size: int,
+        *,
+        score: str,
+        window: int,
+        attention_size: int | None,
+        scale: bool,
+        min_window: int,
     ) -> None:
         super().__init__()
         _check_size("query_size", query_size)
         _check_size("memory_size", memory_size)
         if isinstance(window, bool) or not isinstance(window, int) or window < min_window:
-            raise ValueError(f"model.attention.window (D, the half-width of the window [p_t - D, p_t + D]) must be an integer >= {min_window}, got {window!r}")
+            raise ValueError("model.attention.window (D, the half-width of the window [p_t - D, p_t + D]) must be an "
+                             f"integer >= {min_window}, got {window!r}")
         self.query_size = query_size
         self.memory_size = memory_size
         self.score_name = score
@@ -62,8 +72,9 @@ class _LocalAttention(nn.Module):
         """The score function's keys, once per source batch: ``(B, S, Hm) -> (B, S, K)``."""
         return self.scorer.project_memory(memory)  # (B, S, K)
 
-    def _align(self, query: Tensor, memory: Tensor, inside: Tensor, keys: Optional[Tensor]) -> Tensor:
-        """``align(h_t, h̄_s)``: the softmax of the scores over ``inside`` ``(B, S)``, exactly 0 elsewhere -> ``(B, S)``."""
+    def _align(self, query: Tensor, memory: Tensor, inside: Tensor, keys: Tensor | None) -> Tensor:
+        """``align(h_t, h̄_s)``: the softmax of the scores over ``inside`` ``(B, S)``, exactly 0 elsewhere -> ``(B,
+        S)``."""
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, K)
         return masked_softmax(self.scorer.score(query, keys), inside)  # (B, S)
 
@@ -99,9 +110,17 @@ class LocalMAttention(_LocalAttention):
 
     def __init__(
         self, query_size: int, memory_size: int, score: str = "general", window: int = 5,
-        attention_size: Optional[int] = None, scale: bool = False,
+        attention_size: int | None = None, scale: bool = False,
     ) -> None:
-        super().__init__(query_size, memory_size, score=score, window=window, attention_size=attention_size, scale=scale, min_window=0)
+        super().__init__(
+            query_size,
+            memory_size,
+            score=score,
+            window=window,
+            attention_size=attention_size,
+            scale=scale,
+            min_window=0,
+        )
 
     def centre(self, step: Tensor | int, mask: Tensor) -> Tensor:
         """``p_t = min(t, S_b - 1)`` per row: ``step`` an int or ``(B,)`` -> ``(B,)`` long."""
@@ -110,9 +129,10 @@ class LocalMAttention(_LocalAttention):
         return torch.minimum(t, (lengths - 1).clamp(min=0))  # (B,)
 
     def forward(
-        self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None, *, step: Tensor | int = 0
+        self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None, *, step: Tensor | int = 0
     ) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)``, ``step`` ``t`` (int or ``(B,)``) -> ``(context (B, Hm), weights (B, S))``."""
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)``, ``step`` ``t`` (int or ``(B,)``) ->
+        ``(context (B, Hm), weights (B, S))``."""
         inside = window_mask(self.centre(step, mask), mask, self.window)  # (B, S)
         weights = self._align(query, memory, inside, keys)  # (B, S)
         return _context(weights, memory), weights
@@ -146,10 +166,25 @@ class LocalPAttention(_LocalAttention):
     """
 
     def __init__(
-        self, query_size: int, memory_size: int, score: str = "general", window: int = 5, predict_size: Optional[int] = None,
-        normalize: bool = False, attention_size: Optional[int] = None, scale: bool = False,
+        self,
+        query_size: int,
+        memory_size: int,
+        score: str = "general",
+        window: int = 5,
+        predict_size: int | None = None,
+        normalize: bool = False,
+        attention_size: int | None = None,
+        scale: bool = False,
     ) -> None:
-        super().__init__(query_size, memory_size, score=score, window=window, attention_size=attention_size, scale=scale, min_window=1)
+        super().__init__(
+            query_size,
+            memory_size,
+            score=score,
+            window=window,
+            attention_size=attention_size,
+            scale=scale,
+            min_window=1,
+        )
         _check_size("model.attention.predict_size", predict_size)
         self.predict_size = predict_size or query_size
         self.normalize = normalize
@@ -163,8 +198,9 @@ class LocalPAttention(_LocalAttention):
         lengths = source_lengths(mask).to(query.dtype)  # (B,)
         return lengths * torch.sigmoid(self.v_p(torch.tanh(self.w_p(query)))).squeeze(-1)  # (B, 1) -> (B,)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
+    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B,
+        S))``."""
         p_t = self.centre(query, mask)  # (B,)
         inside = window_mask(p_t.detach(), mask, self.window)  # (B, S)
         align = self._align(query, memory, inside, keys)  # (B, S)
@@ -173,7 +209,8 @@ class LocalPAttention(_LocalAttention):
         weights = align * gaussian  # (B, S), exactly 0 wherever align is
         if self.normalize:
             total = weights.sum(dim=-1, keepdim=True)  # (B, 1)
-            weights = weights / torch.where(total > 0, total, torch.ones_like(total))  # (B, S); an all-padding row stays 0
+            # (B, S); an all-padding row stays 0
+            weights = weights / torch.where(total > 0, total, torch.ones_like(total))
         return _context(weights, memory), weights
 
     def extra_repr(self) -> str:

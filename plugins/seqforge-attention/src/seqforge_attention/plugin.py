@@ -9,7 +9,6 @@ paths so loading the plugin does not import torch (fast CLI start-up).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 from seqforge.api import Registry, hookimpl
 
@@ -35,35 +34,38 @@ class LuongGeneralConfig:
 class LuongConcatConfig:
     """``model/attention=luong_concat``: ``v_a^T tanh(W_a [h_t; h̄_s])``."""
 
-    attention_size: Optional[int] = None  # width of W_a's output and v_a; None: the decoder's hidden size
+    attention_size: int | None = None  # width of W_a's output and v_a; None: the decoder's hidden size
 
 
 @dataclass
 class BahdanauConfig:
     """``model/attention=bahdanau``: ``v_a^T tanh(W_q h_t + W_m h̄_s + b)``."""
 
-    attention_size: Optional[int] = None  # width of W_q/W_m's output and v_a; None: the decoder's hidden size
+    attention_size: int | None = None  # width of W_q/W_m's output and v_a; None: the decoder's hidden size
 
 
 @dataclass
 class LocalMConfig:
-    """``model/attention=local_m``: Luong et al. 2015 local-m, window ``[t - D, t + D]`` around the target position ``t``."""
+    """``model/attention=local_m``: Luong et al. 2015 local-m, window ``[t - D, t + D]`` around the target position
+    ``t``."""
 
     score: str = "general"  # dot | general | concat | bahdanau: how a position inside the window is scored
     window: int = 5  # D >= 0: the window's half-width (2D + 1 positions), clipped to the source
-    attention_size: Optional[int] = None  # score=concat|bahdanau: width of their MLP; None: the decoder's hidden size
+    attention_size: int | None = None  # score=concat|bahdanau: width of their MLP; None: the decoder's hidden size
     scale: bool = False  # score=dot: divide by sqrt(H)
 
 
 @dataclass
 class LocalPConfig:
-    """``model/attention=local_p``: Luong et al. 2015 local-p, predicted ``p_t`` and a Gaussian ``σ = D/2`` over ``[p_t - D, p_t + D]``."""
+    """``model/attention=local_p``: Luong et al. 2015 local-p, predicted ``p_t`` and a Gaussian ``σ = D/2`` over ``[p_t
+    - D, p_t + D]``."""
 
     score: str = "general"  # dot | general | concat | bahdanau: how a position inside the window is scored
     window: int = 5  # D >= 1: the window's half-width; also sets the Gaussian's σ = D / 2
-    predict_size: Optional[int] = None  # width of W_p in p_t = S · sigmoid(v_p^T tanh(W_p h_t)); None: the decoder's hidden size
+    # width of W_p in p_t = S · sigmoid(v_p^T tanh(W_p h_t)); None: the decoder's hidden size
+    predict_size: int | None = None
     normalize: bool = False  # false: the paper's weights (softmax x Gaussian, sum <= 1); true: renormalised to sum to 1
-    attention_size: Optional[int] = None  # score=concat|bahdanau: width of their MLP
+    attention_size: int | None = None  # score=concat|bahdanau: width of their MLP
     scale: bool = False  # score=dot: divide by sqrt(H)
 
 
@@ -72,12 +74,13 @@ class HardConfig:
     """``model/attention=hard``: Xu et al. 2015 stochastic hard attention, one sampled source position per step."""
 
     score: str = "general"  # dot | general | concat | bahdanau: scores of the distribution α positions are drawn from
-    estimator: str = "gumbel"  # training gradient: gumbel (straight-through Gumbel-softmax) | reinforce (Xu et al. 2015)
+    # training gradient: gumbel (straight-through Gumbel-softmax) | reinforce (Xu et al. 2015)
+    estimator: str = "gumbel"
     temperature: float = 1.0  # gumbel: τ of softmax((log α + g) / τ)
     inference: str = "argmax"  # eval/decoding: argmax (one position) | expected (soft context Σ α h_s)
     entropy_weight: float = 0.01  # reinforce: λ_e of the entropy bonus
     baseline_decay: float = 0.9  # reinforce: b <- β b + (1 - β) mean(reward), β as in the paper
-    attention_size: Optional[int] = None  # score=concat|bahdanau: width of their MLP
+    attention_size: int | None = None  # score=concat|bahdanau: width of their MLP
     scale: bool = False  # score=dot: divide by sqrt(H)
 
 
@@ -109,5 +112,6 @@ def seqforge_register(registry: Registry) -> None:
     )
     registry.attention(
         "hard", "seqforge_attention.hard.HardAttention", HardConfig,
-        description="Xu et al. hard attention: one sampled position (gumbel or reinforce); argmax or expected at inference",
+        description="Xu et al. hard attention: one sampled position (gumbel or reinforce); argmax or expected at "
+                    "inference",
     )

@@ -9,11 +9,14 @@ that global attention's own ``project_memory`` and ``score`` (formulas in
 
 from __future__ import annotations
 
-from typing import Optional
-
 from torch import nn
 
-from seqforge_attention.attention import BahdanauAttention, LuongConcatAttention, LuongDotAttention, LuongGeneralAttention
+from seqforge_attention.attention import (
+    BahdanauAttention,
+    LuongConcatAttention,
+    LuongDotAttention,
+    LuongGeneralAttention,
+)
 
 #: ``model.attention.score`` -> the global attention whose score function is used.
 SCORES: dict[str, type[nn.Module]] = {
@@ -24,7 +27,7 @@ SCORES: dict[str, type[nn.Module]] = {
 }
 
 
-def build_scorer(score: str, query_size: int, memory_size: int, attention_size: Optional[int], scale: bool) -> nn.Module:
+def build_scorer(score: str, query_size: int, memory_size: int, attention_size: int | None, scale: bool) -> nn.Module:
     """The global attention named ``score``; only its ``project_memory`` and ``score`` methods are used.
 
     ``attention_size`` applies to ``concat``/``bahdanau`` and ``scale`` to ``dot``: setting
@@ -36,7 +39,8 @@ def build_scorer(score: str, query_size: int, memory_size: int, attention_size: 
     if score not in SCORES:
         raise ValueError(f"model.attention.score must be one of {', '.join(SCORES)}, got {score!r}")
     if attention_size is not None and score not in ("concat", "bahdanau"):
-        raise ValueError(f"model.attention.attention_size applies to score=concat or bahdanau, not score={score}; leave it null")
+        raise ValueError(f"model.attention.attention_size applies to score=concat or bahdanau, not score={score}; "
+                         "leave it null")
     if scale and score != "dot":
         raise ValueError(f"model.attention.scale=true applies to score=dot, not score={score}")
     if score == "dot":

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqforge.api import Registry, hookimpl
-
 from seqforge_forecast.series_configs import SignalDataConfig, TimeSeriesDataConfig
 from seqforge_forecast.task_configs import ForecastTaskConfig, RegressionTaskConfig
 
@@ -27,15 +26,26 @@ PRESETS = Path(__file__).parent / "presets"
 @hookimpl
 def seqforge_register(registry: Registry) -> None:
     registry.task(
-        "forecast", "seqforge_forecast.tasks.ForecastTask", ForecastTaskConfig, formerly=["seqforge.tasks.forecast.ForecastTask"],
-        description="multi-step forecasting: MSE/MAE/RMSE in data units beside naive and seasonal-naive baselines; plot",
+        "forecast",
+        "seqforge_forecast.tasks.ForecastTask",
+        ForecastTaskConfig,
+        formerly=["seqforge.tasks.forecast.ForecastTask"],
+        description="multi-step forecasting: MSE/MAE/RMSE in data units beside naive and seasonal-naive baselines; "
+        "plot",
     )
     registry.data(
-        "timeseries", "seqforge_forecast.series.TimeSeriesData", TimeSeriesDataConfig, formerly=["seqforge.data.series.TimeSeriesData"],
-        description="a CSV time series in sliding windows; training-split scaling (default: airline passengers 1949-1960)",
+        "timeseries",
+        "seqforge_forecast.series.TimeSeriesData",
+        TimeSeriesDataConfig,
+        formerly=["seqforge.data.series.TimeSeriesData"],
+        description="a CSV time series in sliding windows; training-split scaling (default: airline passengers "
+        "1949-1960)",
     )
     registry.task(
-        "regression", "seqforge_forecast.tasks.RegressionTask", RegressionTaskConfig, formerly=["seqforge.tasks.forecast.RegressionTask"],
+        "regression",
+        "seqforge_forecast.tasks.RegressionTask",
+        RegressionTaskConfig,
+        formerly=["seqforge.tasks.forecast.RegressionTask"],
         description="step-by-step sequence regression over long signals; truncated BPTT with carried state",
     )
     registry.data(

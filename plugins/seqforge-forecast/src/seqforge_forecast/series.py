@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import lightning as L
 import torch
@@ -29,14 +30,24 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from seqforge.api import (
-    ConfigError, DataError, ResumableLoader, StreamBatches, StreamLoaders, check_fractions, shuffle_seed, training_loader,
+    ConfigError,
+    DataError,
+    ResumableLoader,
+    StreamBatches,
+    StreamLoaders,
+    check_fractions,
+    shuffle_seed,
+    training_loader,
 )
-
 from seqforge_forecast.series_configs import SignalDataConfig, TimeSeriesDataConfig
 
 MISSING_POLICIES = ("error", "ffill", "interpolate")
 TRANSFORMS = ("none", "log")
-TIME_FEATURES = {"month": (lambda d: d.month - 1, 12), "dayofweek": (lambda d: d.weekday(), 7), "hour": (lambda d: d.hour, 24)}
+TIME_FEATURES = {
+    "month": (lambda d: d.month - 1, 12),
+    "dayofweek": (lambda d: d.weekday(), 7),
+    "hour": (lambda d: d.hour, 24),
+}
 AIRLINE_CSV = "airline_passengers.csv"
 
 
@@ -51,12 +62,13 @@ class Table:
 
     def column(self, name: str, key: str) -> list[str]:
         if name not in self.header:
-            raise ConfigError(f"{key}='{name}' is not a column of {self.source}; its columns are: {', '.join(self.header)}.")
+            raise ConfigError(f"{key}='{name}' is not a column of {self.source}; its columns are: "
+                              f"{', '.join(self.header)}.")
         index = self.header.index(name)
         return [row[index] for row in self.rows]
 
 
-def read_table(path: Optional[str], *, key: str = "data.path") -> Table:
+def read_table(path: str | None, *, key: str = "data.path") -> Table:
     """The CSV at ``path`` (or the embedded airline series), every row checked for its field count."""
     if path is None:
         text = resources.files("seqforge_forecast").joinpath(AIRLINE_CSV).read_text(encoding="utf-8")
@@ -70,7 +82,7 @@ def read_table(path: Optional[str], *, key: str = "data.path") -> Table:
         except UnicodeDecodeError as exc:
             raise DataError(f"{file} ({key}) is not UTF-8 text: byte offset {exc.start} cannot be decoded.") from None
         source = str(file)
-    records = [row for row in csv.reader(text.splitlines())]
+    records = list(csv.reader(text.splitlines()))
     if not records or not any(cell.strip() for cell in records[0]):
         raise DataError(f"{source} ({key}) is empty; expected a header row and one row per time step.")
     header = [name.strip() for name in records[0]]
@@ -79,7 +91,8 @@ def read_table(path: Optional[str], *, key: str = "data.path") -> Table:
         if not row or not any(cell.strip() for cell in row):
             continue  # blank lines (e.g. a trailing newline) are not time steps
         if len(row) != len(header):
-            raise DataError(f"{source}, line {number}: expected {len(header)} comma-separated fields ({', '.join(header)}), found {len(row)}.")
+            raise DataError(f"{source}, line {number}: expected {len(header)} comma-separated fields "
+                            f"({', '.join(header)}), found {len(row)}.")
         rows.append([cell.strip() for cell in row])
     if not rows:
         raise DataError(f"{source} ({key}) has a header but no data rows.")
@@ -91,7 +104,7 @@ def _is_missing(cell: str) -> bool:
 
 
 def numeric_column(table: Table, name: str, *, key: str, missing: str) -> tuple[Tensor, int]:
-    """Column ``name`` as float64 ``(N,)`` with missing cells handled by ``missing``; returns it and the number filled."""
+    """Column ``name`` as float64 ``(N,)``, missing cells handled by ``missing``; returns it and the number filled."""
     if missing not in MISSING_POLICIES:
         raise ConfigError(f"data.missing must be one of {', '.join(MISSING_POLICIES)}, got '{missing}'.")
     cells = table.column(name, key)
@@ -100,15 +113,18 @@ def numeric_column(table: Table, name: str, *, key: str, missing: str) -> tuple[
         if _is_missing(cell):
             if missing == "error":
                 raise DataError(
-                    f"{table.source}, line {number}, column '{name}': missing value ('{cell}'). Fill the gap in the file, or set "
-                    "data.missing=ffill (repeat the previous value) or data.missing=interpolate (linear between neighbours)."
+                    f"{table.source}, line {number}, column '{name}': missing value ('{cell}'). Fill the gap in the "
+                    "file, or set data.missing=ffill (repeat the previous value) or data.missing=interpolate (linear "
+                    "between neighbours)."
                 )
             values.append(math.nan)
             continue
         try:
             value = float(cell)
         except ValueError:
-            raise DataError(f"{table.source}, line {number}, column '{name}' ({key}): '{cell}' is not a number.") from None
+            raise DataError(
+                f"{table.source}, line {number}, column '{name}' ({key}): '{cell}' is not a number."
+            ) from None
         if math.isinf(value):
             raise DataError(f"{table.source}, line {number}, column '{name}' ({key}): '{cell}' is infinite.")
         values.append(value)
@@ -127,8 +143,8 @@ def _fill(column: Tensor, missing: str, source: str, name: str) -> Tensor:
     if missing == "ffill":
         if known[0] > 0:
             raise DataError(
-                f"{source}, line 2, column '{name}': the series starts with a missing value, which data.missing=ffill cannot "
-                "fill (there is no previous value); use data.missing=interpolate or fix the file."
+                f"{source}, line 2, column '{name}': the series starts with a missing value, which data.missing=ffill "
+                "cannot fill (there is no previous value); use data.missing=interpolate or fix the file."
             )
         last_known = torch.cummax(torch.where(torch.isnan(column), -1, positions), dim=0).values  # (N,)
         return column[last_known]
@@ -152,13 +168,14 @@ def _parse_time(cell: str) -> datetime:
     raise ValueError(cell)
 
 
-def time_feature_columns(table: Table, column: Optional[str], names: Sequence[str]) -> Tensor:
+def time_feature_columns(table: Table, column: str | None, names: Sequence[str]) -> Tensor:
     """``(N, 2 * len(names))``: sin and cos of each calendar feature (cyclic, so December sits next to January)."""
     if not names:
         return torch.zeros(len(table.rows), 0, dtype=torch.float64)
     for name in names:
         if name not in TIME_FEATURES:
-            raise ConfigError(f"data.time_features: unknown feature '{name}'; expected any of {', '.join(TIME_FEATURES)}.")
+            raise ConfigError(f"data.time_features: unknown feature '{name}'; expected any of "
+                              f"{', '.join(TIME_FEATURES)}.")
     if column is None:
         column = table.header[0]
     cells = table.column(column, "data.time_column")
@@ -168,8 +185,8 @@ def time_feature_columns(table: Table, column: Optional[str], names: Sequence[st
             stamp = _parse_time(cell)
         except ValueError:
             raise DataError(
-                f"{table.source}, line {number}, column '{column}' (data.time_column): '{cell}' is not an ISO date or time "
-                "(e.g. 1949-01, 2026-11-22, 2026-11-22T13:00)."
+                f"{table.source}, line {number}, column '{column}' (data.time_column): '{cell}' is not an ISO date or "
+                "time (e.g. 1949-01, 2026-11-22, 2026-11-22T13:00)."
             ) from None
         row = []
         for name in names:
@@ -190,7 +207,7 @@ class Scaler:
     log: bool = False
 
     @classmethod
-    def fit(cls, values: Tensor, *, log: bool = False) -> "Scaler":
+    def fit(cls, values: Tensor, *, log: bool = False) -> Scaler:
         transformed = values.log() if log else values
         std = float(transformed.std()) if transformed.numel() > 1 else 1.0
         return cls(float(transformed.mean()), std if std > 1e-12 else 1.0, log)
@@ -226,14 +243,14 @@ class ForecastBatch:
     def batch_size(self) -> int:
         return self.inputs.shape[0]
 
-    def to(self, device: torch.device) -> "ForecastBatch":
+    def to(self, device: torch.device) -> ForecastBatch:
         return ForecastBatch(*(t.to(device) for t in (self.inputs, self.targets, self.anchor, self.truth, self.origin)))
 
 
 class Windows(Dataset):
     """Example ``k``: inputs at rows ``origin-W+1 .. origin``, targets at ``origin+1 .. origin+h``."""
 
-    def __init__(self, data: "TimeSeriesData", origins: list[int]) -> None:
+    def __init__(self, data: TimeSeriesData, origins: list[int]) -> None:
         self.data, self.origins = data, origins
 
     def __len__(self) -> int:
@@ -245,7 +262,9 @@ class Windows(Dataset):
 
 def collate_windows(examples: list[tuple[Tensor, Tensor, Tensor, Tensor, int]]) -> ForecastBatch:
     inputs, targets, anchor, truth, origin = zip(*examples)
-    return ForecastBatch(torch.stack(inputs), torch.stack(targets), torch.stack(anchor), torch.stack(truth), torch.tensor(origin))
+    return ForecastBatch(
+        torch.stack(inputs), torch.stack(targets), torch.stack(anchor), torch.stack(truth), torch.tensor(origin)
+    )
 
 
 class TimeSeriesData(L.LightningDataModule):
@@ -257,7 +276,7 @@ class TimeSeriesData(L.LightningDataModule):
         **options: the fields of :class:`TimeSeriesDataConfig`.
     """
 
-    def __init__(self, *, scaler: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, scaler: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = cfg = TimeSeriesDataConfig(**options)
         for key in ("window", "horizon", "season", "batch_size", "eval_batch_size", "valid_size", "test_size"):
@@ -267,15 +286,16 @@ class TimeSeriesData(L.LightningDataModule):
             raise ConfigError(f"data.transform must be one of {', '.join(TRANSFORMS)}, got '{cfg.transform}'.")
         if cfg.horizon > min(cfg.valid_size, cfg.test_size):
             raise ConfigError(
-                f"data.horizon={cfg.horizon} must fit inside the validation and test splits (data.valid_size={cfg.valid_size}, "
-                f"data.test_size={cfg.test_size}): each scored forecast lies wholly in one split."
+                f"data.horizon={cfg.horizon} must fit inside the validation and test splits "
+                f"(data.valid_size={cfg.valid_size}, data.test_size={cfg.test_size}): each scored forecast lies wholly "
+                "in one split."
             )
         self.scaler = Scaler(**scaler["target"]) if scaler is not None else None
         self.feature_scalers = [Scaler(**state) for state in scaler["features"]] if scaler is not None else None
-        self.series: Optional[Tensor] = None
+        self.series: Tensor | None = None
 
     # -- reading --------------------------------------------------------------------
-    def prepare(self) -> "TimeSeriesData":
+    def prepare(self) -> TimeSeriesData:
         """Read, clean and scale the series (idempotent); the model's input size depends on the columns."""
         if self.series is not None:
             return self
@@ -296,13 +316,14 @@ class TimeSeriesData(L.LightningDataModule):
         if self.train_end < needed:
             raise DataError(
                 f"{table.source} has {n} rows: after the validation ({cfg.valid_size}, data.valid_size) and test "
-                f"({cfg.test_size}, data.test_size) rows, {max(self.train_end, 0)} remain for training, fewer than one window "
-                f"of data.window={cfg.window} inputs plus data.horizon={cfg.horizon} targets ({needed} rows). Use a shorter "
-                "window or horizon, smaller validation/test splits, or a longer series."
+                f"({cfg.test_size}, data.test_size) rows, {max(self.train_end, 0)} remain for training, fewer than one "
+                f"window of data.window={cfg.window} inputs plus data.horizon={cfg.horizon} targets ({needed} rows). "
+                "Use a shorter window or horizon, smaller validation/test splits, or a longer series."
             )
         if cfg.transform == "log" and bool((target <= 0).any()):
             row = int((target <= 0).nonzero()[0]) + 2
-            raise DataError(f"{table.source}, line {row}: data.transform=log needs positive '{self.target_name}' values, found {float(target[row - 2])}.")
+            raise DataError(f"{table.source}, line {row}: data.transform=log needs positive '{self.target_name}' "
+                            f"values, found {float(target[row - 2])}.")
         if self.scaler is None:
             self.scaler = Scaler.fit(target[: self.train_end], log=cfg.transform == "log")
         columns = [self.scaler.scale(target)]
@@ -314,7 +335,7 @@ class TimeSeriesData(L.LightningDataModule):
         self.calendar = calendar
         return self
 
-    def setup(self, stage: Optional[str] = None) -> None:
+    def setup(self, stage: str | None = None) -> None:
         self.prepare()
 
     @property
@@ -336,7 +357,11 @@ class TimeSeriesData(L.LightningDataModule):
     def bounds(self, split: str) -> tuple[int, int]:
         """Rows ``[start, end)`` whose values a split's forecasts are scored on."""
         n, cfg = self.raw.numel(), self.cfg
-        return {"train": (0, self.train_end), "valid": (self.train_end, n - cfg.test_size), "test": (n - cfg.test_size, n)}[split]
+        return {
+            "train": (0, self.train_end),
+            "valid": (self.train_end, n - cfg.test_size),
+            "test": (n - cfg.test_size, n),
+        }[split]
 
     def origins(self, split: str) -> list[int]:
         """Every forecast origin whose ``horizon`` targets lie inside the split and whose window has full history."""
@@ -362,22 +387,34 @@ class TimeSeriesData(L.LightningDataModule):
 
     def train_dataloader(self) -> ResumableLoader:
         return training_loader(
-            Windows(self, self.origins("train")), batch_size=self.cfg.batch_size, collate_fn=collate_windows, seed=shuffle_seed(),
-            shuffle=self.cfg.shuffle, trainer=getattr(self, "trainer", None),
+            Windows(self, self.origins("train")),
+            batch_size=self.cfg.batch_size,
+            collate_fn=collate_windows,
+            seed=shuffle_seed(),
+            shuffle=self.cfg.shuffle,
+            trainer=getattr(self, "trainer", None),
         )
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(Windows(self, self.origins("valid")), batch_size=self.cfg.eval_batch_size, collate_fn=collate_windows)
+        return DataLoader(
+            Windows(self, self.origins("valid")), batch_size=self.cfg.eval_batch_size, collate_fn=collate_windows
+        )
 
     def test_dataloader(self) -> DataLoader:
-        return DataLoader(Windows(self, self.origins("test")), batch_size=self.cfg.eval_batch_size, collate_fn=collate_windows)
+        return DataLoader(
+            Windows(self, self.origins("test")), batch_size=self.cfg.eval_batch_size, collate_fn=collate_windows
+        )
 
-    def transfer_batch_to_device(self, batch: ForecastBatch, device: torch.device, dataloader_idx: int) -> ForecastBatch:
+    def transfer_batch_to_device(
+        self, batch: ForecastBatch, device: torch.device, dataloader_idx: int
+    ) -> ForecastBatch:
         return batch.to(device)
 
 
 # -- contiguous signal streams ----------------------------------------------------
-def make_signal_streams(values: Tensor, batch_size: int, rank: int = 0, world_size: int = 1, *, key: str = "data.batch_size") -> Tensor:
+def make_signal_streams(
+    values: Tensor, batch_size: int, rank: int = 0, world_size: int = 1, *, key: str = "data.batch_size"
+) -> Tensor:
     """``(N, C)`` -> this rank's ``(B, N // (world * B), C)`` contiguous streams.
 
     Stream ``rank * B + i`` is row ``i`` on rank ``rank``: the same contiguous, deterministic
@@ -387,7 +424,8 @@ def make_signal_streams(values: Tensor, batch_size: int, rank: int = 0, world_si
     total = batch_size * world_size
     length = values.shape[0] // total
     if length < 1:
-        raise DataError(f"A signal of {values.shape[0]} steps is too short for {key}={batch_size} on {world_size} device(s).")
+        raise DataError(f"A signal of {values.shape[0]} steps is too short for {key}={batch_size} on {world_size} "
+                        "device(s).")
     streams = values[: length * total].reshape(total, length, values.shape[1])  # (world*B, N', C)
     return streams[rank * batch_size : (rank + 1) * batch_size]  # (B, N', C)
 
@@ -409,7 +447,7 @@ class SignalData(StreamLoaders, L.LightningDataModule):
     sequence_length_key = "data.seq_len"  # named when train.tbptt_steps exceeds it
     next_token = False  # the last channel is the target
 
-    def __init__(self, *, scaler: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, scaler: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = cfg = SignalDataConfig(**options)
         for key in ("seq_len", "batch_size", "eval_batch_size", "length"):
@@ -431,7 +469,7 @@ class SignalData(StreamLoaders, L.LightningDataModule):
     def input_size(self) -> int:
         return len(self.cfg.inputs)
 
-    def prepare(self) -> "SignalData":
+    def prepare(self) -> SignalData:
         if self.parts:
             return self
         cfg = self.cfg
@@ -442,7 +480,8 @@ class SignalData(StreamLoaders, L.LightningDataModule):
             self.source, self.filled = f"the generated sine signal ({cfg.length} steps of {cfg.step} rad)", 0
             for name, key in zip(names, keys):
                 if name not in generated:
-                    raise ConfigError(f"{key}: the generated signal has columns {', '.join(generated)}, not '{name}' (or set data.path to a CSV).")
+                    raise ConfigError(f"{key}: the generated signal has columns {', '.join(generated)}, not '{name}' "
+                                      "(or set data.path to a CSV).")
             values = torch.stack([generated[name] for name in names], dim=1)  # (N, F + 1)
         else:
             table = read_table(cfg.path)
@@ -462,13 +501,14 @@ class SignalData(StreamLoaders, L.LightningDataModule):
             batch = cfg.batch_size if split == "train" else cfg.eval_batch_size
             if end - start < batch:
                 raise DataError(
-                    f"{self.source} has {n} rows; data.split={list(cfg.split)} leaves {end - start} for the {split} split, fewer "
-                    f"than one step per stream (data.{'batch_size' if split == 'train' else 'eval_batch_size'}={batch})."
+                    f"{self.source} has {n} rows; data.split={list(cfg.split)} leaves {end - start} for the {split} "
+                    "split, fewer than one step per stream "
+                    f"(data.{'batch_size' if split == 'train' else 'eval_batch_size'}={batch})."
                 )
             self.parts[split] = scaled[start:end]
         return self
 
-    def setup(self, stage: Optional[str] = None) -> None:
+    def setup(self, stage: str | None = None) -> None:
         self.prepare()
 
     def state(self) -> list[dict[str, Any]]:

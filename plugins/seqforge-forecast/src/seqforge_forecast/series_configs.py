@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
 
 
 @dataclass
@@ -16,14 +15,17 @@ class TimeSeriesDataConfig:
     history (they are known at forecast time) but are scored only on their own rows.
     """
 
-    path: Optional[str] = None  # a CSV file with a header row; None: the embedded airline passengers series (1949-1960)
-    target: Optional[str] = None  # the column to forecast; None: the last column
-    features: List[str] = field(default_factory=list)  # other numeric columns fed as inputs alongside the target's history
-    time_column: Optional[str] = None  # an ISO date/time column (e.g. 1949-01) for `time_features`; None: the first column if it is not numeric
-    time_features: List[str] = field(default_factory=list)  # month|dayofweek|hour: each fed as a (sin, cos) pair
+    path: str | None = None  # a CSV file with a header row; None: the embedded airline passengers series (1949-1960)
+    target: str | None = None  # the column to forecast; None: the last column
+    # other numeric columns fed as inputs alongside the target's history
+    features: list[str] = field(default_factory=list)
+    # an ISO date/time column (e.g. 1949-01) for `time_features`; None: the first column if it is not numeric
+    time_column: str | None = None
+    time_features: list[str] = field(default_factory=list)  # month|dayofweek|hour: each fed as a (sin, cos) pair
     missing: str = "error"  # empty/NaN cells: error|ffill (previous value)|interpolate (linear between neighbours)
     transform: str = "none"  # none|log: forecast log(y) (multiplicative growth becomes additive; needs y > 0)
-    relative: bool = False  # inputs and targets relative to the window's last value: the model learns changes, not levels
+    # inputs and targets relative to the window's last value: the model learns changes, not levels
+    relative: bool = False
     window: int = 24  # input time steps per example
     horizon: int = 1  # future steps forecast from each origin
     season: int = 12  # period of the seasonal-naive baseline (12 for monthly data)
@@ -43,13 +45,13 @@ class SignalDataConfig:
     row i of batch n and the state can be carried across batches (``stateful``).
     """
 
-    path: Optional[str] = None  # a CSV file with a header row; None: a generated sine/cosine signal
-    inputs: List[str] = field(default_factory=lambda: ["sin"])  # input columns
+    path: str | None = None  # a CSV file with a header row; None: a generated sine/cosine signal
+    inputs: list[str] = field(default_factory=lambda: ["sin"])  # input columns
     target: str = "cos"  # the column predicted at every step
     missing: str = "error"  # error|ffill|interpolate (as data=timeseries)
     length: int = 40000  # generated signal only: samples
     step: float = 0.1  # generated signal only: radians between samples (a period is about 63 samples)
-    split: List[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train/valid/test fractions, in time order
+    split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train/valid/test fractions, in time order
     seq_len: int = 200  # time steps per row of a batch
     batch_size: int = 16  # rows (streams) per batch and per device
     eval_batch_size: int = 8

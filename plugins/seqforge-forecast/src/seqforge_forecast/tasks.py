@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqforge.api import ConfigError, StreamBatch, build_encoder, detach_state, instantiate
-
 from seqforge_forecast.series import ForecastBatch, SignalData, TimeSeriesData, collate_windows
 
 
@@ -55,7 +54,7 @@ class StepRegressor(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.output_size, 1)
 
-    def forward(self, inputs: Tensor, state: Optional[list[Any]] = None) -> tuple[Tensor, list[Any]]:
+    def forward(self, inputs: Tensor, state: list[Any] | None = None) -> tuple[Tensor, list[Any]]:
         """``inputs`` ``(B, T, F)`` -> predictions ``(B, T)`` and the encoder state after the last step."""
         encoded = self.encoder(inputs, None, state)
         return self.head(self.dropout(encoded.outputs)).squeeze(-1), encoded.state  # (B, T)
@@ -94,7 +93,9 @@ class ForecastTask:
         return Forecaster(encoder=encoder, horizon=data.cfg.horizon, dropout=cfg.model.dropout)
 
     # -- steps ----------------------------------------------------------------------
-    def training_step(self, model: Forecaster, batch: ForecastBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(
+        self, model: Forecaster, batch: ForecastBatch, carry: Any, *, stateful: bool
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
         """Mean squared error in the scaled space (every window and horizon step weighs the same)."""
         loss = F.mse_loss(model(batch.inputs), batch.targets)
         return loss, {"loss": loss.detach()}, None
@@ -103,7 +104,9 @@ class ForecastTask:
         self._data, self._split = data, split
 
     @torch.no_grad()
-    def evaluation_step(self, model: Forecaster, batch: ForecastBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:
+    def evaluation_step(
+        self, model: Forecaster, batch: ForecastBatch, carry: Any, *, stateful: bool
+    ) -> tuple[dict[str, Tensor], Any]:
         """Model and baseline errors, in original units, on the same forecast origins."""
         data = self._data
         scaled = model(batch.inputs)  # (B, h)
@@ -117,7 +120,12 @@ class ForecastTask:
         sums = {
             "loss_sum": F.mse_loss(scaled, batch.targets, reduction="sum").double(),
             "points": torch.tensor(float(batch.truth.numel()), device=forecast.device),
-            "se": se, "ae": ae, "naive_se": naive_se, "naive_ae": naive_ae, "snaive_se": snaive_se, "snaive_ae": snaive_ae,
+            "se": se,
+            "ae": ae,
+            "naive_se": naive_se,
+            "naive_ae": naive_ae,
+            "snaive_se": snaive_se,
+            "snaive_ae": snaive_ae,
             "snaive_points": has_season.sum().double(),
         }
         return sums, None
@@ -148,7 +156,9 @@ class ForecastTask:
 
     # -- after training -------------------------------------------------------------
     @torch.no_grad()
-    def forecast_paths(self, model: Forecaster, data: TimeSeriesData, split: str = "test") -> tuple[list[int], Tensor, Tensor]:
+    def forecast_paths(
+        self, model: Forecaster, data: TimeSeriesData, split: str = "test"
+    ) -> tuple[list[int], Tensor, Tensor]:
         """Forecasts from origins ``horizon`` apart across ``split`` (non-overlapping paths that cover it).
 
         Returns the origins, the model's ``(K, h)`` and the seasonal-naive ``(K, h)`` forecasts in original units.
@@ -180,11 +190,19 @@ class ForecastTask:
         origins, forecast, seasonal = self.forecast_paths(model, data)
         horizon = data.cfg.horizon
         figure, axes = plt.subplots(figsize=(10, 4))
-        axes.plot(range(data.raw.numel()), data.raw.numpy(), color="black", linewidth=1, label=f"truth ({data.target_name})")
+        axes.plot(
+            range(data.raw.numel()), data.raw.numpy(), color="black", linewidth=1, label=f"truth ({data.target_name})"
+        )
         for k, origin in enumerate(origins):
             steps = list(range(origin + 1, origin + 1 + horizon))
             axes.plot(steps, forecast[k].numpy(), color="tab:blue", label="model" if k == 0 else None)
-            axes.plot(steps, seasonal[k].numpy(), color="tab:orange", linestyle="--", label="seasonal naive" if k == 0 else None)
+            axes.plot(
+                steps,
+                seasonal[k].numpy(),
+                color="tab:orange",
+                linestyle="--",
+                label="seasonal naive" if k == 0 else None,
+            )
         start, _ = data.bounds("test")
         axes.axvline(start - 0.5, color="grey", linestyle=":", label="test split")
         axes.set_xlabel("time step (row)")
@@ -217,7 +235,8 @@ class RegressionTask:
 
     def build_model(self, cfg: Any, data: SignalData) -> StepRegressor:
         if not isinstance(data, SignalData):
-            raise ConfigError(f"task=regression maps a signal step by step: use data=signal (got {type(data).__name__}).")
+            raise ConfigError("task=regression maps a signal step by step: use data=signal (got "
+                              f"{type(data).__name__}).")
         if cfg.model.bidirectional:
             raise ConfigError(
                 "task=regression carries its state forward through time, so the encoder must be causal: set "
@@ -226,7 +245,9 @@ class RegressionTask:
         return StepRegressor(encoder=build_encoder(cfg.model, input_size=data.input_size), dropout=cfg.model.dropout)
 
     # -- steps ----------------------------------------------------------------------
-    def training_step(self, model: StepRegressor, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(
+        self, model: StepRegressor, batch: StreamBatch, carry: Any, *, stateful: bool
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
         """Mean squared error over every step (scaled units); the detached state is the carry."""
         prediction, state = model(batch.inputs, carry)  # (B, T)
         loss = F.mse_loss(prediction, batch.targets)
@@ -240,7 +261,9 @@ class RegressionTask:
         self._data = data
 
     @torch.no_grad()
-    def evaluation_step(self, model: StepRegressor, batch: StreamBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:
+    def evaluation_step(
+        self, model: StepRegressor, batch: StreamBatch, carry: Any, *, stateful: bool
+    ) -> tuple[dict[str, Tensor], Any]:
         prediction, state = model(batch.inputs, carry)  # (B, T)
         truth = self._data.target_to_original(batch.targets)
         se, ae = _errors(self._data.target_to_original(prediction), truth)

@@ -9,7 +9,7 @@ classifier is the identity on it; tasks that need one output per position refuse
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -40,7 +40,7 @@ class BagOfWordsEncoder(nn.Module):
         self.reduce = reduce
         self.output_size = input_size
 
-    def forward(self, x: Tensor, lengths: Optional[Tensor] = None, state: Optional[list[Any]] = None) -> EncoderOutput:
+    def forward(self, x: Tensor, lengths: Tensor | None = None, state: list[Any] | None = None) -> EncoderOutput:
         B, T = x.shape[:2]
         mask = length_mask(lengths.to(x.device), T) if lengths is not None else x.new_ones(B, T, dtype=bool)  # (B, T)
         pooled = bag_of_words(x, mask, self.reduce).unsqueeze(1)  # (B, 1, I)

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.api import PAD_ID, ConfigError, DataError, build_encoder, build_token_embedding, init_embedding, instantiate
-
+from seqforge.api import (
+    PAD_ID,
+    ConfigError,
+    DataError,
+    build_encoder,
+    build_token_embedding,
+    init_embedding,
+    instantiate,
+)
 from seqforge_labelled.labelled_data import IGNORE, LabelledBatch, LabelledData
 from seqforge_labelled.pooling import POOLINGS, Pooling
 
@@ -27,8 +35,17 @@ class SequenceClassifier(nn.Module):
     """
 
     def __init__(
-        self, *, encoder: nn.Module, num_labels: int, pooling: str, dropout: float, vocab_size: Optional[int], embedding_dim: int,
-        embedding: Optional[nn.Module] = None, pooling_hops: int = 4, pooling_hidden: int = 64,
+        self,
+        *,
+        encoder: nn.Module,
+        num_labels: int,
+        pooling: str,
+        dropout: float,
+        vocab_size: int | None,
+        embedding_dim: int,
+        embedding: nn.Module | None = None,
+        pooling_hops: int = 4,
+        pooling_hidden: int = 64,
     ) -> None:
         super().__init__()
         if embedding is None and vocab_size is not None:
@@ -36,7 +53,11 @@ class SequenceClassifier(nn.Module):
         self.embedding = embedding  # learned, one-hot (build_token_embedding), or None for float features
         self.encoder = encoder
         self.pool = Pooling(
-            pooling, encoder.output_size, bidirectional=_concat_bidirectional(encoder), hops=pooling_hops, hidden=pooling_hidden,
+            pooling,
+            encoder.output_size,
+            bidirectional=_concat_bidirectional(encoder),
+            hops=pooling_hops,
+            hidden=pooling_hidden,
         )
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.pool.output_size, num_labels)
@@ -60,7 +81,12 @@ class ClassificationTask:
     metric_sums = ("nll", "examples", "unseen")
 
     def __init__(
-        self, pooling: str = "mean", label_smoothing: float = 0.0, show_examples: int = 8, pooling_hops: int = 4, pooling_hidden: int = 64,
+        self,
+        pooling: str = "mean",
+        label_smoothing: float = 0.0,
+        show_examples: int = 8,
+        pooling_hops: int = 4,
+        pooling_hidden: int = 64,
         pooling_penalty: float = 0.1,
     ) -> None:
         if pooling not in POOLINGS:
@@ -77,12 +103,22 @@ class ClassificationTask:
     def build_model(self, cfg: Any, data: LabelledData) -> SequenceClassifier:
         model_cfg = cfg.model
         vocab_size = len(data.codec) if data.codec is not None else None
-        embedding = build_token_embedding(vocab_size, model_cfg.embedding_dim, model_cfg.embedding, padding_idx=PAD_ID) if vocab_size else None
+        embedding = (
+            build_token_embedding(vocab_size, model_cfg.embedding_dim, model_cfg.embedding, padding_idx=PAD_ID)
+            if vocab_size
+            else None
+        )
         input_size = embedding.embedding_dim if embedding is not None else data.feature_size
         model = SequenceClassifier(
-            encoder=build_encoder(model_cfg, input_size=input_size, many_to_one=True), num_labels=len(data.labels), pooling=self.pooling,
-            dropout=model_cfg.dropout, vocab_size=vocab_size, embedding_dim=model_cfg.embedding_dim, embedding=embedding,
-            pooling_hops=self.pooling_hops, pooling_hidden=self.pooling_hidden,
+            encoder=build_encoder(model_cfg, input_size=input_size, many_to_one=True),
+            num_labels=len(data.labels),
+            pooling=self.pooling,
+            dropout=model_cfg.dropout,
+            vocab_size=vocab_size,
+            embedding_dim=model_cfg.embedding_dim,
+            embedding=embedding,
+            pooling_hops=self.pooling_hops,
+            pooling_hidden=self.pooling_hidden,
         )
         if model.embedding is not None:  # text input: model.embedding.pretrained (word2vec) may initialise it
             init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)
@@ -94,19 +130,24 @@ class ClassificationTask:
         return model
 
     # -- steps ------------------------------------------------------------------------------
-    def training_step(self, model: SequenceClassifier, batch: LabelledBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(
+        self, model: SequenceClassifier, batch: LabelledBatch, carry: Any, *, stateful: bool
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
         logits = model(batch.inputs, batch.lengths)  # (B, C)
         loss = F.cross_entropy(logits, batch.labels, ignore_index=IGNORE, label_smoothing=self.label_smoothing)
         accuracy = (logits.argmax(-1) == batch.labels).float().mean()
         logged = {"loss": loss.detach(), "acc": accuracy.detach()}
-        penalty = getattr(getattr(model, "pool", None), "penalty", None)  # (B,) Lin et al.'s ||AA^T - I||_F^2 (task.pooling=structured)
+        # (B,) Lin et al.'s ||AA^T - I||_F^2 (task.pooling=structured)
+        penalty = getattr(getattr(model, "pool", None), "penalty", None)
         if penalty is not None and self.pooling_penalty:
             logged["penalty"] = penalty.mean().detach()
             loss = loss + self.pooling_penalty * penalty.mean()
         return loss, logged, None
 
     @torch.no_grad()
-    def evaluation_step(self, model: SequenceClassifier, batch: LabelledBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Any], Any]:
+    def evaluation_step(
+        self, model: SequenceClassifier, batch: LabelledBatch, carry: Any, *, stateful: bool
+    ) -> tuple[dict[str, Any], Any]:
         logits = model(batch.inputs, batch.lengths)  # (B, C)
         seen = batch.labels != IGNORE  # (B,)
         nll = F.cross_entropy(logits, batch.labels, ignore_index=IGNORE, reduction="sum")
@@ -120,7 +161,9 @@ class ClassificationTask:
         }
         return sums, None
 
-    def compute_metrics(self, sums: dict[str, float], data: LabelledData, texts: Sequence[tuple[int, int]] = ()) -> dict[str, float]:
+    def compute_metrics(
+        self, sums: dict[str, float], data: LabelledData, texts: Sequence[tuple[int, int]] = ()
+    ) -> dict[str, float]:
         """Loss, accuracy and macro-F1 (torchmetrics) over examples with known labels; ``unseen`` counts the others."""
         from torchmetrics.functional.classification import multiclass_accuracy, multiclass_f1_score
 
@@ -137,7 +180,9 @@ class ClassificationTask:
 
     # -- inference ------------------------------------------------------------------------------
     @torch.no_grad()
-    def classify(self, model: SequenceClassifier, data: LabelledData, inputs: Sequence[Any], batch_size: int = 256) -> list[tuple[str, float]]:
+    def classify(
+        self, model: SequenceClassifier, data: LabelledData, inputs: Sequence[Any], batch_size: int = 256
+    ) -> list[tuple[str, float]]:
         """``(label, probability)`` for each input (a text string or a ``(T, F)`` array)."""
         model.eval()
         device = next(model.parameters()).device
@@ -145,22 +190,26 @@ class ClassificationTask:
         results: list[tuple[str, float]] = []
         for start in range(0, len(encoded), batch_size):
             chunk = encoded[start : start + batch_size]
-            batch = data.collate([(i, x, 0) for i, x in enumerate(chunk)]).to(device)  # the data's own batching (documents: (B, S, W))
+            # the data's own batching (documents: (B, S, W))
+            batch = data.collate([(i, x, 0) for i, x in enumerate(chunk)]).to(device)
             probs = model(batch.inputs, batch.lengths).softmax(-1)  # (B, C)
             best = probs.max(-1)
             results += [(data.labels[i], float(p)) for i, p in zip(best.indices.tolist(), best.values.tolist())]
         return results
 
-    def predict(self, model: SequenceClassifier, data: LabelledData, lines: Sequence[str], batch_size: int = 256) -> tuple[list[str], list[str]]:
-        """``seqforge predict``: one text per line (the training format without the label) -> ``label<TAB>probability`` rows.
+    def predict(
+        self, model: SequenceClassifier, data: LabelledData, lines: Sequence[str], batch_size: int = 256
+    ) -> tuple[list[str], list[str]]:
+        """``seqforge predict``: one text per line (the training format without the label) -> ``label<TAB>probability``
+        rows.
 
         Returns the rows and notes for the user: tokens outside the vocabulary
         (mapped to ``<unk>``) and texts cut at ``data.max_len`` are counted.
         """
         if data.codec is None:
             raise DataError(
-                f"This classifier was trained on float feature sequences ({data.feature_size} features per step, tensor files); "
-                "`seqforge predict` reads text lines. Classify feature sequences from Python with "
+                f"This classifier was trained on float feature sequences ({data.feature_size} features per step, "
+                "tensor files); `seqforge predict` reads text lines. Classify feature sequences from Python with "
                 "ClassificationTask.classify(model, data, [array of shape (T, F), ...])."
             )
         texts = [line.strip() for line in lines]
@@ -193,6 +242,6 @@ class ClassificationTask:
         right = [i for i in range(len(known)) if i not in wrong_set]
         for i in (wrong[: self.show_examples // 2] + right)[: self.show_examples]:
             (label, x), (out, prob) = known[i], outputs[i]
-            shown = repr(x[:60]) if isinstance(x, str) else f"test example {i} ({tuple(x.shape)[0]} steps)"
+            shown = repr(x[:60]) if isinstance(x, str) else f"test example {i} ({x.shape[0]} steps)"
             mark = "✓" if out == label else "✗"
             print(f"  {mark} {shown} -> {out} (p={prob:.2f})" + ("" if out == label else f", expected {label}"))

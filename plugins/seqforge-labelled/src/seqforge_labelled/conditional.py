@@ -10,18 +10,29 @@ condition kept in the search state so beams and samples carry it along.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Optional, Sequence
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqforge.api import (
-    BOS_ID, EOS_ID, PAD_ID, ConfigError, Hypothesis, beam_search, cell_factory, greedy_search, init_embedding, instantiate,
-    sample_search, state_sizes, unflatten_state,
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    ConfigError,
+    Hypothesis,
+    beam_search,
+    cell_factory,
+    greedy_search,
+    init_embedding,
+    instantiate,
+    sample_search,
+    state_sizes,
+    unflatten_state,
 )
-
 from seqforge_labelled.conditional_data import ConditionalBatch, ConditionalData
 
 CONDITIONS = ("init", "input", "both")
@@ -53,7 +64,7 @@ class ConditionalGenerator(nn.Module):
 
     def __init__(
         self, *, cell: Any, vocab_size: int, embedding_dim: int, hidden_size: int, num_layers: int, dropout: float,
-        condition_dim: int, num_labels: Optional[int], feature_size: Optional[int], condition: str,
+        condition_dim: int, num_labels: int | None, feature_size: int | None, condition: str,
     ) -> None:
         super().__init__()
         if condition not in CONDITIONS:
@@ -65,8 +76,12 @@ class ConditionalGenerator(nn.Module):
             self.condition = nn.Sequential(nn.Linear(feature_size, condition_dim), nn.Tanh())
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
         first_input = embedding_dim + (condition_dim if self.use_input else 0)
-        self.cells = nn.ModuleList(cell(input_size=first_input if i == 0 else hidden_size, hidden_size=hidden_size) for i in range(num_layers))
-        self.init = nn.ModuleList(nn.Linear(condition_dim, sum(state_sizes(c))) for c in self.cells) if self.use_init else None
+        self.cells = nn.ModuleList(
+            cell(input_size=first_input if i == 0 else hidden_size, hidden_size=hidden_size) for i in range(num_layers)
+        )
+        self.init = (
+            nn.ModuleList(nn.Linear(condition_dim, sum(state_sizes(c))) for c in self.cells) if self.use_init else None
+        )
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(hidden_size, vocab_size)
 
@@ -74,7 +89,8 @@ class ConditionalGenerator(nn.Module):
         """``condition`` ``(B,)`` ids or ``(B, F)`` features -> the state before the first token."""
         vector = self.condition(condition)  # (B, D)
         if self.init is not None:
-            layers = [unflatten_state(torch.tanh(m(vector)), c) for m, c in zip(self.init, self.cells)]  # split into each cell's leaves
+            # split into each cell's leaves
+            layers = [unflatten_state(torch.tanh(m(vector)), c) for m, c in zip(self.init, self.cells)]
         else:
             layers = [c.initial_state(vector.shape[0], device=vector.device, dtype=vector.dtype) for c in self.cells]
         return GeneratorState(layers=layers, condition=vector)
@@ -107,26 +123,47 @@ class ConditionalGenerator(nn.Module):
 
 
 @torch.no_grad()
-def generate_from(model: ConditionalGenerator, condition: Tensor, options: Any, generator: Optional[torch.Generator] = None) -> list[list[Hypothesis]]:
+def generate_from(
+    model: ConditionalGenerator, condition: Tensor, options: Any, generator: torch.Generator | None = None
+) -> list[list[Hypothesis]]:
     """Search with ``options`` (a :class:`~seqforge.api.DecodeConfig`) from each condition row."""
     if options.strategy not in STRATEGIES:
         raise ConfigError(f"task.decode.strategy must be one of {', '.join(STRATEGIES)}, got '{options.strategy}'.")
     state = model.initial_state(condition)
-    common = dict(batch_size=condition.shape[0], bos_id=BOS_ID, eos_id=EOS_ID, max_len=options.max_len, min_len=options.min_len)
+    common = {
+        "batch_size": condition.shape[0],
+        "bos_id": BOS_ID,
+        "eos_id": EOS_ID,
+        "max_len": options.max_len,
+        "min_len": options.min_len,
+    }
     if options.strategy == "greedy":
         return greedy_search(model.log_prob_step, state, **common)
     if options.strategy == "beam":
         return beam_search(
-            model.log_prob_step, state, beam_size=options.beam_size, length_penalty=options.length_penalty, alpha=options.alpha,
-            n_best=options.n_best, block_ngram_repeat=options.block_ngram_repeat, **common,
+            model.log_prob_step,
+            state,
+            beam_size=options.beam_size,
+            length_penalty=options.length_penalty,
+            alpha=options.alpha,
+            n_best=options.n_best,
+            block_ngram_repeat=options.block_ngram_repeat,
+            **common,
         )
     return sample_search(
-        model.log_prob_step, state, temperature=options.temperature, top_k=options.top_k, top_p=options.top_p, generator=generator, **common
+        model.log_prob_step,
+        state,
+        temperature=options.temperature,
+        top_k=options.top_k,
+        top_p=options.top_p,
+        generator=generator,
+        **common,
     )
 
 
 class ConsistencyJudge:
-    """Does a generated sequence look like its condition label? A scikit-learn classifier fitted on the training targets.
+    """Does a generated sequence look like its condition label? A scikit-learn classifier fitted on the training
+    targets.
 
     Targets of fixed-length integer tokens (pixels) are read as numbers; text as a bag of words.
     """
@@ -163,11 +200,19 @@ class ConsistencyJudge:
 
 
 class ConditionalTask:
-    """Generate a sequence from one vector: teacher-forced loss, perplexity, token accuracy; searched samples judged by label."""
+    """Generate a sequence from one vector: teacher-forced loss, perplexity, token accuracy; searched samples judged by
+    label."""
 
     metric_sums = ("nll", "tokens", "correct")
 
-    def __init__(self, condition: str = "both", condition_dim: int = 64, decode: Any = None, show_examples: int = 2, show_conditions: int = 10) -> None:
+    def __init__(
+        self,
+        condition: str = "both",
+        condition_dim: int = 64,
+        decode: Any = None,
+        show_examples: int = 2,
+        show_conditions: int = 10,
+    ) -> None:
         from seqforge.api import DecodeConfig
 
         if condition not in CONDITIONS:
@@ -177,7 +222,7 @@ class ConditionalTask:
         self.decode = DecodeConfig(**(decode or {}))
         self.show_examples = show_examples
         self.show_conditions = show_conditions
-        self._judge: Optional[ConsistencyJudge] = None
+        self._judge: ConsistencyJudge | None = None
 
     # -- building ---------------------------------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> ConditionalData:
@@ -186,29 +231,48 @@ class ConditionalTask:
     def build_model(self, cfg: Any, data: ConditionalData) -> ConditionalGenerator:
         model_cfg = cfg.model
         if model_cfg.bidirectional:
-            raise ConfigError("One-to-many generation runs left to right: set model.bidirectional=false (it is true in the composed config).")
+            raise ConfigError("One-to-many generation runs left to right: set model.bidirectional=false (it is true in "
+                              "the composed config).")
         model = ConditionalGenerator(
-            cell=cell_factory(model_cfg), vocab_size=len(data.codec), embedding_dim=model_cfg.embedding_dim, hidden_size=model_cfg.hidden_size,
-            num_layers=model_cfg.num_layers, dropout=model_cfg.dropout, condition_dim=self.condition_dim,
-            num_labels=len(data.labels) if data.conditioned_on_labels else None, feature_size=data.feature_size, condition=self.condition,
+            cell=cell_factory(model_cfg),
+            vocab_size=len(data.codec),
+            embedding_dim=model_cfg.embedding_dim,
+            hidden_size=model_cfg.hidden_size,
+            num_layers=model_cfg.num_layers,
+            dropout=model_cfg.dropout,
+            condition_dim=self.condition_dim,
+            num_labels=len(data.labels) if data.conditioned_on_labels else None,
+            feature_size=data.feature_size,
+            condition=self.condition,
         )
-        init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)  # the output tokens' embedding
+        # the output tokens' embedding
+        init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)
         return model
 
     # -- steps ------------------------------------------------------------------------------------
-    def training_step(self, model: ConditionalGenerator, batch: ConditionalBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(
+        self, model: ConditionalGenerator, batch: ConditionalBatch, carry: Any, *, stateful: bool
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
         logits = model(batch.condition, batch.tgt_in)  # (B, T, V)
         loss = F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=PAD_ID)
         return loss, {"loss": loss.detach()}, None
 
     @torch.no_grad()
-    def evaluation_step(self, model: ConditionalGenerator, batch: ConditionalBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Any], Any]:
+    def evaluation_step(
+        self, model: ConditionalGenerator, batch: ConditionalBatch, carry: Any, *, stateful: bool
+    ) -> tuple[dict[str, Any], Any]:
         logits = model(batch.condition, batch.tgt_in)  # (B, T, V)
         real = batch.tgt_out != PAD_ID  # (B, T)
         nll = F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=PAD_ID, reduction="sum")
-        sums: dict[str, Any] = {"nll": nll, "tokens": real.sum().float(), "correct": ((logits.argmax(-1) == batch.tgt_out) & real).sum().float()}
+        sums: dict[str, Any] = {
+            "nll": nll,
+            "tokens": real.sum().float(),
+            "correct": ((logits.argmax(-1) == batch.tgt_out) & real).sum().float(),
+        }
         if self._data.conditioned_on_labels:
-            hypotheses = generate_from(model, batch.condition, self.decode, torch.Generator(device=batch.condition.device).manual_seed(0))
+            hypotheses = generate_from(
+                model, batch.condition, self.decode, torch.Generator(device=batch.condition.device).manual_seed(0)
+            )
             labels = [self._data.labels[i] for i in batch.condition.tolist()]
             sums["texts"] = [(self._data.codec.tokens(h[0].tokens), label) for h, label in zip(hypotheses, labels)]
         return sums, None
@@ -216,10 +280,17 @@ class ConditionalTask:
     def begin_evaluation(self, data: ConditionalData, split: str) -> None:
         self._data = data
 
-    def compute_metrics(self, sums: dict[str, float], data: ConditionalData, texts: Sequence[tuple[list[str], str]] = ()) -> dict[str, float]:
-        """Loss, perplexity and token accuracy (teacher-forced); ``label_agreement`` of decoded samples (label conditions)."""
+    def compute_metrics(
+        self, sums: dict[str, float], data: ConditionalData, texts: Sequence[tuple[list[str], str]] = ()
+    ) -> dict[str, float]:
+        """Loss, perplexity and token accuracy (teacher-forced); ``label_agreement`` of decoded samples (label
+        conditions)."""
         loss = sums["nll"] / max(sums["tokens"], 1.0)
-        metrics = {"loss": loss, "ppl": math.exp(min(loss, 50.0)), "token_acc": sums["correct"] / max(sums["tokens"], 1.0)}
+        metrics = {
+            "loss": loss,
+            "ppl": math.exp(min(loss, 50.0)),
+            "token_acc": sums["correct"] / max(sums["tokens"], 1.0),
+        }
         if texts:
             if self._judge is None:
                 self._judge = ConsistencyJudge(data)
@@ -229,27 +300,53 @@ class ConditionalTask:
     # -- inference ----------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(
-        self, model: ConditionalGenerator, data: ConditionalData, conditions: Sequence[Any], *, options: Any = None, seed: Optional[int] = None
+        self,
+        model: ConditionalGenerator,
+        data: ConditionalData,
+        conditions: Sequence[Any],
+        *,
+        options: Any = None,
+        seed: int | None = None,
     ) -> list[list[list[str]]]:
         """n-best token lists for each condition (a label, or a feature vector)."""
         model.eval()
         device = next(model.parameters()).device
         condition = torch.stack([data.encode_condition(c) for c in conditions]).to(device)
         generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
-        return [[data.codec.tokens(h.tokens) for h in hyps] for hyps in generate_from(model, condition, options or self.decode, generator)]
+        return [
+            [data.codec.tokens(h.tokens) for h in hyps]
+            for hyps in generate_from(model, condition, options or self.decode, generator)
+        ]
 
     def generate(
-        self, model: ConditionalGenerator, data: ConditionalData, prompt: str, *, max_new_tokens: int, temperature: float = 1.0,
-        top_k: Optional[int] = None, top_p: Optional[float] = None, seed: Optional[int] = None,
+        self,
+        model: ConditionalGenerator,
+        data: ConditionalData,
+        prompt: str,
+        *,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
     ) -> str:
-        """``seqforge generate prompt=<label>`` (or comma-separated features): one sampled sequence (greedy at temperature 0)."""
+        """``seqforge generate prompt=<label>`` (or comma-separated features): one sampled sequence (greedy at
+        temperature 0)."""
         from dataclasses import replace
 
         if not prompt:
-            raise ConfigError("Give the condition as prompt=<label> (or comma-separated numbers for feature conditions).")
+            raise ConfigError("Give the condition as prompt=<label> (or comma-separated numbers for feature "
+                              "conditions).")
         condition: Any = prompt if data.conditioned_on_labels else [float(v) for v in prompt.split(",")]
         strategy = "greedy" if temperature == 0 else "sample"
-        options = replace(self.decode, strategy=strategy, max_len=max_new_tokens, temperature=temperature or 1.0, top_k=top_k, top_p=top_p)
+        options = replace(
+            self.decode,
+            strategy=strategy,
+            max_len=max_new_tokens,
+            temperature=temperature or 1.0,
+            top_k=top_k,
+            top_p=top_p,
+        )
         tokens = self.sample(model, data, [condition], options=options, seed=seed)[0][0]
         return render(tokens, data)
 
@@ -270,7 +367,9 @@ class ConditionalTask:
             self.sample(model, data, conditions, options=replace(self.decode, strategy="greedy")),
             self.sample(model, data, conditions, options=replace(self.decode, strategy="beam", n_best=1)),
         ] + [
-            self.sample(model, data, conditions, options=replace(self.decode, strategy="sample"), seed=module.cfg.seed + k)
+            self.sample(
+                model, data, conditions, options=replace(self.decode, strategy="sample"), seed=module.cfg.seed + k
+            )
             for k in range(self.show_examples)
         ]
         print(

@@ -10,18 +10,17 @@ seqeval scores entities the same way whichever the file used.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor
 
 from seqforge.api import PAD_ID, UNK_ID, ConfigError, DataError, SplitLoaders, Vocabulary, read_text
-
 from seqforge_labelled.data_configs import ConllDataConfig
 from seqforge_labelled.labelled_data import IGNORE, unseen_report
 
@@ -37,7 +36,7 @@ class TagBatch:
     ``tags`` ``(B, T)`` ids (``IGNORE`` at padding and for tags unseen in training), ``index`` ``(B,)``."""
 
     words: Tensor
-    chars: Optional[Tensor]
+    chars: Tensor | None
     lengths: Tensor
     tags: Tensor
     index: Tensor
@@ -46,7 +45,7 @@ class TagBatch:
     def batch_size(self) -> int:
         return self.words.shape[0]
 
-    def to(self, device: torch.device) -> "TagBatch":
+    def to(self, device: torch.device) -> TagBatch:
         chars = self.chars.to(device) if self.chars is not None else None
         return TagBatch(self.words.to(device), chars, self.lengths.to(device), self.tags.to(device), self.index)
 
@@ -55,7 +54,13 @@ class TagBatch:
 
 
 def read_conll(
-    path: str, *, key: str, token_column: int = 0, tag_column: int = -1, columns: Optional[int] = None, separator: str = "whitespace"
+    path: str,
+    *,
+    key: str,
+    token_column: int = 0,
+    tag_column: int = -1,
+    columns: int | None = None,
+    separator: str = "whitespace",
 ) -> tuple[list[Sentence], list[list[int]]]:
     """Sentences ``(tokens, tags)`` and each token's line number.
 
@@ -90,13 +95,15 @@ def read_conll(
             expected = len(fields)
             for name, column in (("data.token_column", token_column), ("data.tag_column", tag_column)):
                 if not -expected <= column < expected:
-                    raise ConfigError(f"`{name}={column}` is outside the {expected} column(s) of {path} (line {number}: {line[:60]!r}).")
+                    raise ConfigError(f"`{name}={column}` is outside the {expected} column(s) of {path} (line "
+                                      f"{number}: {line[:60]!r}).")
             if expected < 2:
-                raise DataError(f"{path}, line {number} (config key `{key}`): a CoNLL line needs at least a token and a tag column, found {line[:60]!r}.")
+                raise DataError(f"{path}, line {number} (config key `{key}`): a CoNLL line needs at least a token and "
+                                f"a tag column, found {line[:60]!r}.")
         if len(fields) != expected:
             raise DataError(
-                f"{path}, line {number} (config key `{key}`): expected {expected} {separator}-separated column(s) like the "
-                f"{'setting data.columns' if columns else 'first token line'}, found {len(fields)}: {line[:80]!r}."
+                f"{path}, line {number} (config key `{key}`): expected {expected} {separator}-separated column(s) like "
+                f"the {'setting data.columns' if columns else 'first token line'}, found {len(fields)}: {line[:80]!r}."
             )
         tokens.append(fields[token_column])
         tags.append(fields[tag_column])
@@ -132,7 +139,8 @@ def resolve_scheme(scheme: str, train_tags: Sequence[str]) -> str:
     if scheme == "auto":
         return "none"
     bad = next(tag for tag in train_tags if not _IOB.match(tag))
-    raise DataError(f"data.scheme={scheme} but the training tags are not IOB (e.g. '{bad}'); use data.scheme=none for plain tags such as POS.")
+    raise DataError(f"data.scheme={scheme} but the training tags are not IOB (e.g. '{bad}'); use data.scheme=none for "
+                    "plain tags such as POS.")
 
 
 def check_iob2(sentences: list[Sentence], numbers: list[list[int]], path: str, key: str) -> None:
@@ -142,8 +150,9 @@ def check_iob2(sentences: list[Sentence], numbers: list[list[int]], path: str, k
             previous = tags[i - 1] if i > 0 else "O"
             if tag.startswith("I-") and (previous == "O" or previous[2:] != tag[2:]):
                 raise DataError(
-                    f"{path}, line {lines[i]} (config key `{key}`): '{tag}' begins an entity after '{previous}', which IOB2 does "
-                    "not allow (every entity starts with B-). If the file is IOB1, set data.scheme=iob1 (or auto)."
+                    f"{path}, line {lines[i]} (config key `{key}`): '{tag}' begins an entity after '{previous}', which "
+                    "IOB2 does not allow (every entity starts with B-). If the file is IOB1, set data.scheme=iob1 (or "
+                    "auto)."
                 )
 
 
@@ -160,11 +169,11 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
 
     config_class: type = ConllDataConfig
 
-    def __init__(self, *, state: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, state: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = self.config_class(**options)
-        self.words: Optional[Vocabulary] = Vocabulary(state["words"]) if state else None
-        self.chars: Optional[Vocabulary] = Vocabulary(state["chars"]) if state else None
+        self.words: Vocabulary | None = Vocabulary(state["words"]) if state else None
+        self.chars: Vocabulary | None = Vocabulary(state["chars"]) if state else None
         self.tags: list[str] = list(state["tags"]) if state else []
         self.scheme: str = state["scheme"] if state else ""
         self.sentences: dict[str, list[Sentence]] = {}
@@ -178,12 +187,17 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
         cfg = self.cfg
         missing = [f"data.{s}" for s in SPLITS if getattr(cfg, s) is None]
         if missing:
-            raise ConfigError(f"data=conll needs CoNLL files for data.train, data.valid and data.test (missing: {', '.join(missing)}).")
+            raise ConfigError("data=conll needs CoNLL files for data.train, data.valid and data.test (missing: "
+                              f"{', '.join(missing)}).")
         out = {}
         for split in SPLITS:
             path = getattr(cfg, split)
             sentences, numbers = read_conll(
-                path, key=f"data.{split}", token_column=cfg.token_column, tag_column=cfg.tag_column, columns=cfg.columns,
+                path,
+                key=f"data.{split}",
+                token_column=cfg.token_column,
+                tag_column=cfg.tag_column,
+                columns=cfg.columns,
                 separator=cfg.separator,
             )
             if not sentences:
@@ -191,7 +205,7 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
             out[split] = (sentences, numbers, path)
         return out
 
-    def prepare(self) -> "TaggingData":
+    def prepare(self) -> TaggingData:
         """Read, convert IOB1 to IOB2, learn vocabularies, encode (idempotent)."""
         if self.encoded:
             return self
@@ -213,11 +227,16 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
             self.chars = Vocabulary.build(c for tokens, _ in train for w in tokens for c in w)
             self.tags = sorted({t for _, tags in train for t in tags}, key=lambda t: (t != "O", t[2:], t))
         self.unseen = unseen_report(
-            {split: [t for _, tags in self.sentences[split] for t in tags] for split in ("valid", "test")}, set(self.tags),
-            policy=cfg.unseen_labels, what="token", consequence="The model cannot predict them; they count as errors in every metric.",
+            {split: [t for _, tags in self.sentences[split] for t in tags] for split in ("valid", "test")},
+            set(self.tags),
+            policy=cfg.unseen_labels,
+            what="token",
+            consequence="The model cannot predict them; they count as errors in every metric.",
         )
         for split in SPLITS:
-            self.encoded[split] = [self._encode(index, tokens, tags) for index, (tokens, tags) in enumerate(self.sentences[split])]
+            self.encoded[split] = [
+                self._encode(index, tokens, tags) for index, (tokens, tags) in enumerate(self.sentences[split])
+            ]
         return self
 
     def _word(self, word: str) -> str:
@@ -226,7 +245,9 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
     def _encode(self, index: int, tokens: Sequence[str], tags: Sequence[str]) -> tuple[int, Tensor, Tensor, Tensor]:
         tag_id = {t: i for i, t in enumerate(self.tags)}
         words = torch.tensor(self.words.encode(self._word(w) for w in tokens), dtype=torch.long)  # (T,)
-        chars = [torch.tensor(self.chars.encode(w[: self.cfg.max_word_len]) or [UNK_ID], dtype=torch.long) for w in tokens]
+        chars = [
+            torch.tensor(self.chars.encode(w[: self.cfg.max_word_len]) or [UNK_ID], dtype=torch.long) for w in tokens
+        ]
         char_ids = torch.nn.utils.rnn.pad_sequence(chars, batch_first=True, padding_value=PAD_ID)  # (T, C)
         return index, words, char_ids, torch.tensor([tag_id.get(t, IGNORE) for t in tags], dtype=torch.long)
 
@@ -237,7 +258,9 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
     def singleton_ids(self) -> Tensor:
         """Ids of the words that occur exactly once in the training split (for ``task.singleton_unk``)."""
         counts = Counter(self._word(w) for tokens, _ in self.sentences["train"] for w in tokens)
-        return torch.tensor(sorted({self.words.stoi[w] for w, n in counts.items() if n == 1 and w in self.words.stoi}), dtype=torch.long)
+        return torch.tensor(
+            sorted({self.words.stoi[w] for w, n in counts.items() if n == 1 and w in self.words.stoi}), dtype=torch.long
+        )
 
     def count_unknown(self, sentences: Sequence[Sequence[str]]) -> int:
         """Tokens outside the word vocabulary (after ``data.lowercase``), which the model sees as ``<unk>``."""
@@ -261,8 +284,14 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.sentences[s])) for s in SPLITS)
-        return f"sentences train/valid/test {sizes} | words {len(self.words)} | tags {len(self.tags)} ({'IOB2' if self.scheme == 'iob' else 'plain'})"
+        scheme = "IOB2" if self.scheme == "iob" else "plain"
+        return f"sentences train/valid/test {sizes} | words {len(self.words)} | tags {len(self.tags)} ({scheme})"
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps: word, character and tag vocabularies and the resolved scheme."""
-        return {"words": list(self.words.itos), "chars": list(self.chars.itos), "tags": list(self.tags), "scheme": self.scheme}
+        return {
+            "words": list(self.words.itos),
+            "chars": list(self.chars.itos),
+            "tags": list(self.tags),
+            "scheme": self.scheme,
+        }

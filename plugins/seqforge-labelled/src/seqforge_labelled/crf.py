@@ -20,7 +20,7 @@ is a prefix of ``True`` (the sentence) of length >= 1 followed by padding, which
 from __future__ import annotations
 
 import re
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -41,7 +41,12 @@ class LinearChainCRF(nn.Module):
     """
 
     def __init__(
-        self, num_tags: int, *, allowed: Optional[Tensor] = None, allowed_start: Optional[Tensor] = None, allowed_end: Optional[Tensor] = None
+        self,
+        num_tags: int,
+        *,
+        allowed: Tensor | None = None,
+        allowed_start: Tensor | None = None,
+        allowed_end: Tensor | None = None,
     ) -> None:
         super().__init__()
         self.num_tags = num_tags
@@ -51,7 +56,8 @@ class LinearChainCRF(nn.Module):
         self.end = nn.Parameter(torch.zeros(num_tags))  # (K,)
         full = torch.ones(num_tags, dtype=torch.bool)
         self.register_buffer("allowed", (allowed if allowed is not None else full.outer(full)).bool().clone())  # (K, K)
-        self.register_buffer("allowed_start", (allowed_start if allowed_start is not None else full).bool().clone())  # (K,)
+        # (K,)
+        self.register_buffer("allowed_start", (allowed_start if allowed_start is not None else full).bool().clone())
         self.register_buffer("allowed_end", (allowed_end if allowed_end is not None else full).bool().clone())  # (K,)
 
     def scores(self, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
@@ -154,8 +160,8 @@ def iob2_allowed(tags: Sequence[str]) -> tuple[Tensor, Tensor, Tensor]:
     bad = [tag for tag in tags if not _IOB.match(tag)]
     if bad:
         raise ConfigError(
-            f"task.crf_constraints=iob2 needs IOB tags (O, B-X, I-X), but the tag set has {', '.join(repr(t) for t in bad[:5])}; "
-            "use task.crf_constraints=none for plain tags such as POS."
+            "task.crf_constraints=iob2 needs IOB tags (O, B-X, I-X), but the tag set has "
+            f"{', '.join(repr(t) for t in bad[:5])}; use task.crf_constraints=none for plain tags such as POS."
         )
     K = len(tags)
     allowed = torch.ones(K, K, dtype=torch.bool)  # (K, K)
@@ -169,7 +175,8 @@ def iob2_allowed(tags: Sequence[str]) -> tuple[Tensor, Tensor, Tensor]:
 
 
 def build_crf(tags: Sequence[str], constraints: str, *, iob: bool) -> LinearChainCRF:
-    """The CRF for a tag set; ``constraints`` is ``task.crf_constraints`` (``auto``: ``iob2`` for IOB data, else ``none``)."""
+    """The CRF for a tag set; ``constraints`` is ``task.crf_constraints`` (``auto``: ``iob2`` for IOB data, else
+    ``none``)."""
     if constraints not in CONSTRAINTS:
         raise ConfigError(f"task.crf_constraints must be one of {', '.join(CONSTRAINTS)}, got '{constraints}'.")
     if constraints == "iob2" or (constraints == "auto" and iob):

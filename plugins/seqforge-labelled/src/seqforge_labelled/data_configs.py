@@ -8,7 +8,6 @@ Classification (``data=labelled``, ``data=digits``), tagging (``data=conll``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
 
 
 @dataclass
@@ -22,17 +21,18 @@ class LabelledDataConfig:
     Give ``path`` (split by ``split``, in file order) or ``train`` + ``valid`` + ``test``.
     """
 
-    path: Optional[str] = None
-    train: Optional[str] = None
-    valid: Optional[str] = None
-    test: Optional[str] = None
-    split: List[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train/valid/test fractions of `path`
+    path: str | None = None
+    train: str | None = None
+    valid: str | None = None
+    test: str | None = None
+    split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # train/valid/test fractions of `path`
     tokenizer: str = "word"  # char|word, for text files
     lowercase: bool = False
     min_freq: int = 1
-    max_vocab: Optional[int] = None
+    max_vocab: int | None = None
     max_len: int = 400  # steps kept per example; longer ones are truncated and counted
-    unseen_labels: str = "report"  # labels absent from the training split at evaluation: report (print, leave out of the metrics)|error
+    # labels absent from the training split at evaluation: report (print, leave out of the metrics)|error
+    unseen_labels: str = "report"
     batch_size: int = 32
     eval_batch_size: int = 256
     shuffle: bool = True
@@ -57,17 +57,17 @@ class ConllDataConfig:
     of columns (``columns``, or that of the file's first token line).
     """
 
-    train: Optional[str] = None
-    valid: Optional[str] = None
-    test: Optional[str] = None
+    train: str | None = None
+    valid: str | None = None
+    test: str | None = None
     token_column: int = 0
     tag_column: int = -1  # negative counts from the end (CoNLL-2003: -1 is the NER tag)
-    columns: Optional[int] = None  # expected columns per token line; None: the first token line's count
+    columns: int | None = None  # expected columns per token line; None: the first token line's count
     separator: str = "whitespace"  # whitespace|tab
     scheme: str = "auto"  # auto|iob1|iob2|none; IOB1 is converted to IOB2; none: plain tags (POS), token accuracy only
     lowercase: bool = False  # word vocabulary only; character features keep the case
     min_freq: int = 1
-    max_vocab: Optional[int] = None
+    max_vocab: int | None = None
     max_word_len: int = 20  # characters per word for character features
     unseen_labels: str = "report"  # tags absent from training at evaluation: report (print; they count as errors)|error
     batch_size: int = 32
@@ -77,7 +77,8 @@ class ConllDataConfig:
 
 @dataclass
 class EntitiesDataConfig(ConllDataConfig):
-    """``data=entities``: generated English sentences with DATE, LOC, MONEY and PERCENT entities (Babel CLDR data, offline)."""
+    """``data=entities``: generated English sentences with DATE, LOC, MONEY and PERCENT entities (Babel CLDR data,
+    offline)."""
 
     n_train: int = 4000
     n_valid: int = 400
@@ -94,15 +95,15 @@ class ConditionalDataConfig:
     and either ``labels`` ``(N,)`` or ``features`` ``(N, F)`` floats as the condition.
     """
 
-    path: Optional[str] = None
-    train: Optional[str] = None
-    valid: Optional[str] = None
-    test: Optional[str] = None
-    split: List[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    path: str | None = None
+    train: str | None = None
+    valid: str | None = None
+    test: str | None = None
+    split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
     tokenizer: str = "word"  # char|word, for text targets
     lowercase: bool = False
     min_freq: int = 1
-    max_vocab: Optional[int] = None
+    max_vocab: int | None = None
     max_len: int = 200  # target tokens kept; longer ones are truncated and counted
     unseen_labels: str = "report"  # condition labels absent from training: report (print, leave out)|error
     batch_size: int = 32

@@ -15,14 +15,14 @@ the flat-encoder baseline on the very same documents.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from seqforge.api import PAD_ID, ConfigError, DataError, read_text
-
 from seqforge_labelled.data_configs import AuthorsDataConfig, DocumentDataConfig
 from seqforge_labelled.labelled_data import LabelledBatch, LabelledData, collate
 
@@ -54,7 +54,7 @@ def read_documents(path: str, *, key: str, format: str, separator: str) -> list[
             documents.append((label.strip(), SENTENCE_BREAK.join(sentences)))
         return documents
     block: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines() + [""], start=1):
+    for number, line in enumerate([*text.splitlines(), ""], start=1):
         if line.strip():
             block.append((number, line.strip()))
             continue
@@ -62,8 +62,9 @@ def read_documents(path: str, *, key: str, format: str, separator: str) -> list[
             continue
         if len(block) < 2:
             raise DataError(
-                f"{path}, line {block[0][0]} (config key `{key}`, data.format=blocks): a document needs its label on the "
-                f"first line and at least one sentence line after it; found only {block[0][1][:60]!r} before a blank line."
+                f"{path}, line {block[0][0]} (config key `{key}`, data.format=blocks): a document needs its label on "
+                f"the first line and at least one sentence line after it; found only {block[0][1][:60]!r} before a "
+                "blank line."
             )
         documents.append((block[0][1], SENTENCE_BREAK.join(s for _, s in block[1:])))
         block = []
@@ -118,9 +119,14 @@ class DocumentData(LabelledData):
         return doc
 
     def encode_inputs(self, inputs: Sequence[Any]) -> list[Tensor]:
-        """New documents (inference): each a string with sentences separated by ``data.sentence_separator`` or newlines."""
+        """New documents (inference): each a string, sentences separated by ``data.sentence_separator`` or newlines."""
         separator = self.cfg.sentence_separator.strip()
-        return [self._encode_input(SENTENCE_BREAK.join(s.strip() for s in str(x).replace(separator, SENTENCE_BREAK).split(SENTENCE_BREAK))) for x in inputs]
+        return [
+            self._encode_input(
+                SENTENCE_BREAK.join(s.strip() for s in str(x).replace(separator, SENTENCE_BREAK).split(SENTENCE_BREAK))
+            )
+            for x in inputs
+        ]
 
     def describe(self) -> str:
         return super().describe() + (" | flat" if self.cfg.flat else " | sentences of words")
@@ -131,7 +137,8 @@ AUTHORS_DIR = Path(__file__).parent / "data" / "authors"
 
 
 class AuthorsData(DocumentData):
-    """``data=authors``: 570 passages of 3-6 sentences by Austen, Carroll or Chesterton (public domain), shipped with the plugin."""
+    """``data=authors``: 570 passages of 3-6 sentences by Austen, Carroll or Chesterton (public domain), shipped with
+    the plugin."""
 
     config_class = AuthorsDataConfig
 

@@ -67,7 +67,9 @@ class _Entities:
             return rng.choice(self.places)
         if kind == "DATE":
             date = datetime.date.fromordinal(rng.randint(self._start, self._end))
-            return self._format_date(date, format=rng.choice(("medium", "long", "full")), locale=rng.choice(("en_US", "en_GB")))
+            return self._format_date(
+                date, format=rng.choice(("medium", "long", "full")), locale=rng.choice(("en_US", "en_GB"))
+            )
         if kind == "MONEY":
             code = rng.choice(CURRENCIES)
             amount = round(rng.choice((rng.uniform(1, 100), rng.uniform(100, 100000))), rng.choice((0, 2)))

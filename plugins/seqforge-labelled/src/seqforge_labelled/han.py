@@ -3,9 +3,9 @@
 A document is sentences of words. Both levels are an encoder (``model/encoder``, any cell) and an
 attention pooling with a learned context vector::
 
-    word level:      h_it = encoder(x_i)_t,   u_it = tanh(W_w h_it + b_w),  α_it = softmax_t(u_itᵀ u_w),  s_i = Σ_t α_it h_it
-    sentence level:  h_i = encoder(s)_i,      u_i = tanh(W_s h_i + b_s),    α_i = softmax_i(u_iᵀ u_s),    v = Σ_i α_i h_i
-    output:          p = softmax(W_c v + b_c)
+    word level:     h_it = encoder(x_i)_t, u_it = tanh(W_w h_it + b_w), α_it = softmax_t(u_itᵀ u_w), s_i = Σ_t α_it h_it
+    sentence level: h_i = encoder(s)_i,    u_i = tanh(W_s h_i + b_s),   α_i = softmax_i(u_iᵀ u_s),   v = Σ_i α_i h_i
+    output:         p = softmax(W_c v + b_c)
 
 (``u_w``/``u_s`` are the bias-free ``score`` layers of :class:`~seqforge_labelled.pooling.AttentionPooling`.)
 Padded words and padded sentences get weight exactly 0, so batching never changes a document's result.
@@ -16,13 +16,12 @@ boundaries. Steps, metrics, ``predict`` and ``evaluate`` are those of ``task=cla
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from seqforge.api import PAD_ID, ConfigError, build_encoder, build_token_embedding, init_embedding
-
 from seqforge_labelled.classification import ClassificationTask
 from seqforge_labelled.pooling import AttentionPooling
 
@@ -43,7 +42,14 @@ class HierarchicalAttentionNetwork(nn.Module):
     """
 
     def __init__(
-        self, *, embedding: nn.Module, word_encoder: nn.Module, sentence_encoder: nn.Module, num_labels: int, dropout: float, attention_size: int = 0,
+        self,
+        *,
+        embedding: nn.Module,
+        word_encoder: nn.Module,
+        sentence_encoder: nn.Module,
+        num_labels: int,
+        dropout: float,
+        attention_size: int = 0,
     ) -> None:
         super().__init__()
         self.embedding = embedding
@@ -52,8 +58,8 @@ class HierarchicalAttentionNetwork(nn.Module):
         self.sentence_attention = AttentionPooling(sentence_encoder.output_size, attention_size)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(sentence_encoder.output_size, num_labels)
-        self.word_weights: Optional[Tensor] = None
-        self.sentence_weights: Optional[Tensor] = None
+        self.word_weights: Tensor | None = None
+        self.sentence_weights: Tensor | None = None
 
     def forward(self, inputs: Tensor, lengths: Tensor) -> Tensor:
         B, S, W = inputs.shape
@@ -91,12 +97,18 @@ class DocumentClassificationTask(ClassificationTask):
                 "For a flat encoder over the same documents use task=classify data=documents data.flat=true."
             )
         model_cfg = cfg.model
-        embedding = build_token_embedding(len(data.codec), model_cfg.embedding_dim, model_cfg.embedding, padding_idx=PAD_ID)
+        embedding = build_token_embedding(
+            len(data.codec), model_cfg.embedding_dim, model_cfg.embedding, padding_idx=PAD_ID
+        )
         word_encoder = build_encoder(model_cfg, input_size=embedding.embedding_dim)
         sentence_encoder = build_encoder(model_cfg, input_size=word_encoder.output_size)
         model = HierarchicalAttentionNetwork(
-            embedding=embedding, word_encoder=word_encoder, sentence_encoder=sentence_encoder, num_labels=len(data.labels),
-            dropout=model_cfg.dropout, attention_size=self.attention_size,
+            embedding=embedding,
+            word_encoder=word_encoder,
+            sentence_encoder=sentence_encoder,
+            num_labels=len(data.labels),
+            dropout=model_cfg.dropout,
+            attention_size=self.attention_size,
         )
         init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)
         return model

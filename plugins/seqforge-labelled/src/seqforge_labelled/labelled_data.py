@@ -9,18 +9,25 @@ refused with ``data.unseen_labels=error``), never silently mapped to a class.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor
 
 from seqforge.api import (
-    PAD_ID, ConfigError, DataError, SplitLoaders, VocabularyCodec, codec_from_state, read_text, split_by_fractions,
+    PAD_ID,
+    ConfigError,
+    DataError,
+    SplitLoaders,
+    VocabularyCodec,
+    codec_from_state,
+    read_text,
+    split_by_fractions,
 )
-
 from seqforge_labelled.data_configs import DigitsDataConfig, LabelledDataConfig
 
 SPLITS = ("train", "valid", "test")
@@ -47,7 +54,7 @@ class LabelledBatch:
     def batch_size(self) -> int:
         return self.inputs.shape[0]
 
-    def to(self, device: torch.device) -> "LabelledBatch":
+    def to(self, device: torch.device) -> LabelledBatch:
         return LabelledBatch(self.inputs.to(device), self.lengths.to(device), self.labels.to(device), self.index)
 
 
@@ -61,7 +68,7 @@ def read_label_lines(path: str, *, key: str) -> list[tuple[str, str]]:
     must then follow it, otherwise the error names the file and line.
     """
     examples: list[tuple[str, str]] = []
-    tabbed: Optional[bool] = None
+    tabbed: bool | None = None
     for number, line in enumerate(read_text(path, what="labelled file", key=key).splitlines(), start=1):
         if not line.strip():
             continue
@@ -69,7 +76,11 @@ def read_label_lines(path: str, *, key: str) -> list[tuple[str, str]]:
             tabbed = "\t" in line
         label, sep, text = line.partition("\t") if tabbed else line.strip().partition(" ")
         if not sep or not label.strip() or not text.strip():
-            expected = "'label<TAB>text' (the file's first line has a tab)" if tabbed else "'label text' (a label, a space, then the text)"
+            expected = (
+                "'label<TAB>text' (the file's first line has a tab)"
+                if tabbed
+                else "'label text' (a label, a space, then the text)"
+            )
             raise DataError(f"{path}, line {number} (config key `{key}`): expected {expected}, found {line[:60]!r}.")
         examples.append((label.strip(), text.strip()))
     return examples
@@ -95,10 +106,12 @@ def read_tensor_file(path: str, *, key: str, required: Sequence[str]) -> dict[st
         else:
             arrays = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same explanation
-        raise DataError(f"The tensor file '{path}' (config key `{key}`) could not be loaded: {type(exc).__name__}: {exc}.") from None
+        raise DataError(f"The tensor file '{path}' (config key `{key}`) could not be loaded: {type(exc).__name__}: "
+                        f"{exc}.") from None
     if not isinstance(arrays, dict) or any(name not in arrays for name in required):
         found = sorted(arrays) if isinstance(arrays, dict) else type(arrays).__name__
-        raise DataError(f"The tensor file '{path}' (config key `{key}`) must hold a dict with keys {list(required)}; found {found}.")
+        raise DataError(f"The tensor file '{path}' (config key `{key}`) must hold a dict with keys {list(required)}; "
+                        f"found {found}.")
     return arrays
 
 
@@ -106,35 +119,43 @@ def read_feature_sequences(path: str, *, key: str) -> list[tuple[str, Tensor]]:
     """``(label, (T_i, F) float tensor)`` pairs from a tensor file with ``x``, ``y`` and optional ``lengths``."""
     arrays = read_tensor_file(path, key=key, required=("x", "y"))
     x, y = arrays["x"], _to_numpy(arrays["y"])
-    sequences = [torch.as_tensor(_to_numpy(s), dtype=torch.float32) for s in (x if isinstance(x, (list, tuple)) else list(_to_numpy(x)))]
+    sequences = [
+        torch.as_tensor(_to_numpy(s), dtype=torch.float32)
+        for s in (x if isinstance(x, (list, tuple)) else list(_to_numpy(x)))
+    ]
     if len(sequences) != len(y):
-        raise DataError(f"The tensor file '{path}' (config key `{key}`) has {len(sequences)} sequences in `x` but {len(y)} labels in `y`.")
+        raise DataError(f"The tensor file '{path}' (config key `{key}`) has {len(sequences)} sequences in `x` but "
+                        f"{len(y)} labels in `y`.")
     if "lengths" in arrays:
         lengths = _to_numpy(arrays["lengths"]).tolist()
         sequences = [s[: int(n)] for s, n in zip(sequences, lengths)]
     for number, seq in enumerate(sequences):
         if seq.dim() != 2 or seq.shape[0] == 0 or seq.shape[1] != sequences[0].shape[1]:
             raise DataError(
-                f"The tensor file '{path}' (config key `{key}`): sequence {number} has shape {tuple(seq.shape)}; every sequence "
-                f"must be (T >= 1, F) with the same F ({tuple(sequences[0].shape)[1:]} for the first)."
+                f"The tensor file '{path}' (config key `{key}`): sequence {number} has shape {tuple(seq.shape)}; every "
+                f"sequence must be (T >= 1, F) with the same F ({tuple(sequences[0].shape)[1:]} for the first)."
             )
         if not torch.isfinite(seq).all():
-            raise DataError(f"The tensor file '{path}' (config key `{key}`): sequence {number} contains NaN or infinite values.")
+            raise DataError(f"The tensor file '{path}' (config key `{key}`): sequence {number} contains NaN or "
+                            "infinite values.")
     return [(str(label), seq) for label, seq in zip(y.tolist(), sequences)]
 
 
 def split_files(cfg: Any, read: Any) -> dict[str, list[Any]]:
-    """``data.path`` split by ``data.split``, or ``data.train``/``valid``/``test``; ``read(path, key)`` reads one file."""
+    """``data.path`` split by ``data.split``, or ``data.train``/``valid``/``test``; ``read(path, key)`` reads a file."""
     if cfg.path is not None:
         examples = read(cfg.path, "data.path")
         return split_by_fractions(examples, cfg.split, what=f"the {len(examples)} examples of '{cfg.path}'")
     missing = [f"data.{s}" for s in SPLITS if getattr(cfg, s) is None]
     if missing:
-        raise ConfigError(f"Give `data.path` (one file, split by data.split) or all of data.train, data.valid, data.test (missing: {', '.join(missing)}).")
+        raise ConfigError("Give `data.path` (one file, split by data.split) or all of data.train, data.valid, "
+                          f"data.test (missing: {', '.join(missing)}).")
     return {split: read(getattr(cfg, split), f"data.{split}") for split in SPLITS}
 
 
-def unseen_report(labels: dict[str, list[str]], known: set[str], *, policy: str, what: str, consequence: str) -> dict[str, dict[str, int]]:
+def unseen_report(
+    labels: dict[str, list[str]], known: set[str], *, policy: str, what: str, consequence: str
+) -> dict[str, dict[str, int]]:
     """Count evaluation labels absent from training; print them (``report``) or raise (``error``)."""
     if policy not in ("report", "error"):
         raise ConfigError(f"data.unseen_labels must be 'report' or 'error', got '{policy}'.")
@@ -149,24 +170,30 @@ def unseen_report(labels: dict[str, list[str]], known: set[str], *, policy: str,
     for split, counts in found.items():
         listing = ", ".join(f"'{label}' ({n})" for label, n in sorted(counts.items(), key=lambda kv: -kv[1])[:10])
         message = (
-            f"The {split} split has {sum(counts.values())} {what}(s) with {len(counts)} label(s) never seen in training: {listing}"
-            f"{' ...' if len(counts) > 10 else ''}."
+            f"The {split} split has {sum(counts.values())} {what}(s) with {len(counts)} label(s) never seen in "
+            f"training: {listing}{' ...' if len(counts) > 10 else ''}."
         )
         if policy == "error":
-            raise DataError(f"{message} The model cannot predict them. Add them to the training data or set data.unseen_labels=report.")
+            raise DataError(f"{message} The model cannot predict them. Add them to the training data or set "
+                            "data.unseen_labels=report.")
         print(f"seqforge: {message} {consequence}")
     return found
 
 
 def pad_inputs(rows: Sequence[Tensor]) -> Tensor:
     """``(T_i,)`` ids -> ``(B, T)`` padded with ``<pad>``; ``(T_i, F)`` features -> ``(B, T, F)`` padded with zeros."""
-    return torch.nn.utils.rnn.pad_sequence(list(rows), batch_first=True, padding_value=PAD_ID if rows[0].dim() == 1 else 0.0)
+    return torch.nn.utils.rnn.pad_sequence(
+        list(rows), batch_first=True, padding_value=PAD_ID if rows[0].dim() == 1 else 0.0
+    )
 
 
 def collate(examples: list[tuple[int, Tensor, int]]) -> LabelledBatch:
     index, inputs, labels = zip(*examples)
     return LabelledBatch(
-        inputs=pad_inputs(inputs), lengths=torch.tensor([len(x) for x in inputs]), labels=torch.tensor(labels), index=torch.tensor(index)
+        inputs=pad_inputs(inputs),
+        lengths=torch.tensor([len(x) for x in inputs]),
+        labels=torch.tensor(labels),
+        index=torch.tensor(index),
     )
 
 
@@ -184,12 +211,12 @@ class LabelledData(SplitLoaders, L.LightningDataModule):
     config_class: type = LabelledDataConfig
     collate = staticmethod(collate)  # batches for the SplitLoaders hooks
 
-    def __init__(self, *, state: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, state: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = self.config_class(**options)
         self.labels: list[str] = list(state["labels"]) if state else []
         self.codec = codec_from_state(state["codec"]) if state and state.get("codec") else None
-        self.feature_size: Optional[int] = state.get("feature_size") if state else None
+        self.feature_size: int | None = state.get("feature_size") if state else None
         self.examples: dict[str, list[tuple[str, Any]]] = {}
         self.encoded: dict[str, list[tuple[int, Tensor, int]]] = {}
         self.unseen: dict[str, dict[str, int]] = {}
@@ -205,7 +232,7 @@ class LabelledData(SplitLoaders, L.LightningDataModule):
         """``(label, text or (T, F) tensor)`` per split (subclasses generate them instead)."""
         return split_files(self.cfg, self._read)
 
-    def prepare(self) -> "LabelledData":
+    def prepare(self) -> LabelledData:
         """Read, learn labels and vocabulary, encode (idempotent); needed before the model is built."""
         if self.encoded:
             return self
@@ -221,24 +248,31 @@ class LabelledData(SplitLoaders, L.LightningDataModule):
                 self.feature_size = int(self.examples["train"][0][1].shape[1])
             else:
                 if cfg.tokenizer not in ("char", "word"):
-                    raise ConfigError(f"data.tokenizer must be 'char' or 'word' for labelled text, got '{cfg.tokenizer}'.")
+                    raise ConfigError("data.tokenizer must be 'char' or 'word' for labelled text, got "
+                                      f"'{cfg.tokenizer}'.")
                 self.codec = VocabularyCodec.fit(
                     cfg.tokenizer, [text for _, text in self.examples["train"]], lowercase=cfg.lowercase,
                     min_freq=cfg.min_freq, max_size=cfg.max_vocab,
                 )
         if len(self.labels) < 2:
-            raise DataError(f"The training split has {len(self.labels)} distinct label(s) ({self.labels}); classification needs at least 2.")
+            raise DataError(f"The training split has {len(self.labels)} distinct label(s) ({self.labels}); "
+                            "classification needs at least 2.")
         if features and any(x.shape[1] != self.feature_size for split in SPLITS for _, x in self.examples[split]):
-            raise DataError(f"Every sequence must have {self.feature_size} features per step (the training data's); some have other sizes.")
+            raise DataError(f"Every sequence must have {self.feature_size} features per step (the training data's); "
+                            "some have other sizes.")
         known = set(self.labels)
         self.unseen = unseen_report(
-            {split: [label for label, _ in self.examples[split]] for split in ("valid", "test")}, known, policy=cfg.unseen_labels,
-            what="example", consequence="They are left out of loss, accuracy and F1 (counted in the `unseen` metric).",
+            {split: [label for label, _ in self.examples[split]] for split in ("valid", "test")},
+            known,
+            policy=cfg.unseen_labels,
+            what="example",
+            consequence="They are left out of loss, accuracy and F1 (counted in the `unseen` metric).",
         )
         label_id = {label: i for i, label in enumerate(self.labels)}
         for split in SPLITS:
             self.encoded[split] = [
-                (index, self._encode_input(x), label_id.get(label, IGNORE)) for index, (label, x) in enumerate(self.examples[split])
+                (index, self._encode_input(x), label_id.get(label, IGNORE))
+                for index, (label, x) in enumerate(self.examples[split])
             ]
         if self.truncated:
             print(f"seqforge: truncated {self.truncated} example(s) longer than data.max_len={cfg.max_len}")
@@ -257,7 +291,9 @@ class LabelledData(SplitLoaders, L.LightningDataModule):
 
     def encode_inputs(self, inputs: Sequence[Any]) -> list[Tensor]:
         """Model inputs for new examples (inference): text strings or ``(T, F)`` tensors."""
-        return [self._encode_input(torch.as_tensor(x, dtype=torch.float32) if not isinstance(x, str) else x) for x in inputs]
+        return [
+            self._encode_input(torch.as_tensor(x, dtype=torch.float32) if not isinstance(x, str) else x) for x in inputs
+        ]
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.examples[s])) for s in SPLITS)
@@ -266,7 +302,11 @@ class LabelledData(SplitLoaders, L.LightningDataModule):
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps: the label names, the codec (text) or the feature size (tensors)."""
-        return {"labels": list(self.labels), "codec": self.codec.state() if self.codec else None, "feature_size": self.feature_size}
+        return {
+            "labels": list(self.labels),
+            "codec": self.codec.state() if self.codec else None,
+            "feature_size": self.feature_size,
+        }
 
 
 def _natural_key(label: str) -> tuple[int, Any]:
@@ -280,12 +320,15 @@ def _natural_key(label: str) -> tuple[int, Any]:
 # -- the digits demo ------------------------------------------------------------------------------
 
 
-def stratified_split(labels: Sequence[Any], *, valid_fraction: float, test_fraction: float, seed: int) -> dict[str, list[int]]:
+def stratified_split(
+    labels: Sequence[Any], *, valid_fraction: float, test_fraction: float, seed: int
+) -> dict[str, list[int]]:
     """Indices of a stratified random train/valid/test split (scikit-learn's ``train_test_split``)."""
     from sklearn.model_selection import train_test_split
 
-    if not (0 < valid_fraction and 0 < test_fraction and valid_fraction + test_fraction < 1):
-        raise ConfigError(f"data.valid_fraction and data.test_fraction must be > 0 with a sum below 1, got {valid_fraction}, {test_fraction}.")
+    if not (valid_fraction > 0 and test_fraction > 0 and valid_fraction + test_fraction < 1):
+        raise ConfigError("data.valid_fraction and data.test_fraction must be > 0 with a sum below 1, got "
+                          f"{valid_fraction}, {test_fraction}.")
     everything = list(range(len(labels)))
     rest, test = train_test_split(everything, test_size=test_fraction, stratify=labels, random_state=seed)
     train, valid = train_test_split(
@@ -295,7 +338,7 @@ def stratified_split(labels: Sequence[Any], *, valid_fraction: float, test_fract
 
 
 class DigitsData(LabelledData):
-    """scikit-learn's 1,797 bundled 8x8 digits, each read row by row: 8 steps of 8 pixel intensities scaled to [0, 1]."""
+    """scikit-learn's 1,797 bundled 8x8 digits, read row by row: 8 steps of 8 pixel intensities scaled to [0, 1]."""
 
     config_class = DigitsDataConfig
 
@@ -305,5 +348,7 @@ class DigitsData(LabelledData):
         cfg: Any = self.cfg
         digits = load_digits()
         images = torch.tensor(digits.images, dtype=torch.float32) / 16.0  # (N, 8, 8): rows are time steps
-        parts = stratified_split(digits.target.tolist(), valid_fraction=cfg.valid_fraction, test_fraction=cfg.test_fraction, seed=cfg.seed)
+        parts = stratified_split(
+            digits.target.tolist(), valid_fraction=cfg.valid_fraction, test_fraction=cfg.test_fraction, seed=cfg.seed
+        )
         return {split: [(str(int(digits.target[i])), images[i]) for i in rows] for split, rows in parts.items()}

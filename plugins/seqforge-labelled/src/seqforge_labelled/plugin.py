@@ -1,7 +1,8 @@
 """Registers labelled sequences with seqforge (entry point ``seqforge: labelled``).
 
 * ``task=classify`` (many to one: pooling, accuracy, macro-F1) with ``data=labelled`` and ``data=digits``;
-* ``task=tag`` (one label per token: softmax or CRF output, seqeval entity P/R/F1) with ``data=conll`` and ``data=entities``;
+* ``task=tag`` (one label per token: softmax or CRF output, seqeval entity P/R/F1) with ``data=conll`` and
+  ``data=entities``;
 * ``task=conditional`` (one to many: a label or feature vector conditions a decoder) with ``data=conditional`` and
   ``data=digit_rows``;
 * the presets ``experiment=digits_demo|tagging_demo|conditional_demo|conll_ner|wnut17|sst2``.
@@ -16,12 +17,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqforge.api import Registry, hookimpl
-
 from seqforge_labelled.data_configs import (
-    AuthorsDataConfig, ConditionalDataConfig, ConllDataConfig, DigitRowsDataConfig, DigitsDataConfig, DocumentDataConfig, EntitiesDataConfig, LabelledDataConfig,
+    AuthorsDataConfig,
+    ConditionalDataConfig,
+    ConllDataConfig,
+    DigitRowsDataConfig,
+    DigitsDataConfig,
+    DocumentDataConfig,
+    EntitiesDataConfig,
+    LabelledDataConfig,
 )
 from seqforge_labelled.encoder_configs import BagOfWordsEncoderConfig, SelfAttentiveEncoderConfig
-from seqforge_labelled.task_configs import ClassificationTaskConfig, ConditionalTaskConfig, DocumentClassificationTaskConfig, TaggingTaskConfig
+from seqforge_labelled.task_configs import (
+    ClassificationTaskConfig,
+    ConditionalTaskConfig,
+    DocumentClassificationTaskConfig,
+    TaggingTaskConfig,
+)
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).
 SEQFORGE_PLUGIN_API = "1.1"
@@ -35,51 +47,61 @@ def seqforge_register(registry: Registry) -> None:
     registry.task(
         "classify", f"{_PACKAGE}.classification.ClassificationTask", ClassificationTaskConfig,
         description="sequence classification (many to one): pooling last|mean|max|attention; accuracy, macro-F1",
-        formerly=["seqforge.tasks.classification.ClassificationTask"],  # its path inside the core before 0.2 (checkpoints written then still load)
+        # its path inside the core before 0.2 (checkpoints written then still load)
+        formerly=["seqforge.tasks.classification.ClassificationTask"],
     )
     registry.data(
         "labelled", f"{_PACKAGE}.labelled_data.LabelledData", LabelledDataConfig,
         description="one label per sequence: 'label<TAB>text' / 'label text' lines, or .pt/.npz float sequences",
-        formerly=["seqforge.data.labelled.LabelledData"],  # its path inside the core before 0.2 (checkpoints written then still load)
+        # its path inside the core before 0.2 (checkpoints written then still load)
+        formerly=["seqforge.data.labelled.LabelledData"],
     )
     registry.data(
         "digits", f"{_PACKAGE}.labelled_data.DigitsData", DigitsDataConfig,
         description="scikit-learn's 8x8 handwritten digits read row by row (offline classification demo)",
-        formerly=["seqforge.data.labelled.DigitsData"],  # its path inside the core before 0.2 (checkpoints written then still load)
+        # its path inside the core before 0.2 (checkpoints written then still load)
+        formerly=["seqforge.data.labelled.DigitsData"],
     )
     registry.task(
         "tag", f"{_PACKAGE}.tagging.TaggingTask", TaggingTaskConfig,
         description="sequence tagging: optional character features; entity P/R/F1 (seqeval), token accuracy",
-        formerly=["seqforge.tasks.tagging.TaggingTask"],  # its path inside the core before 0.2 (checkpoints written then still load)
+        # its path inside the core before 0.2 (checkpoints written then still load)
+        formerly=["seqforge.tasks.tagging.TaggingTask"],
     )
     registry.data(
         "conll", f"{_PACKAGE}.conll.TaggingData", ConllDataConfig,
         description="CoNLL column files (IOB1/IOB2, -DOCSTART-, configurable token/tag columns)",
-        formerly=["seqforge.data.conll.TaggingData"],  # its path inside the core before 0.2 (checkpoints written then still load)
+        # its path inside the core before 0.2 (checkpoints written then still load)
+        formerly=["seqforge.data.conll.TaggingData"],
     )
     registry.data(
         "entities", f"{_PACKAGE}.entities.EntitiesData", EntitiesDataConfig,
         description="generated sentences with DATE/LOC/MONEY/PERCENT entities in IOB2 (offline tagging demo)",
-        formerly=["seqforge.data.entities.EntitiesData"],  # its path inside the core before 0.2 (checkpoints written then still load)
+        # its path inside the core before 0.2 (checkpoints written then still load)
+        formerly=["seqforge.data.entities.EntitiesData"],
     )
     registry.task(
         "conditional", f"{_PACKAGE}.conditional.ConditionalTask", ConditionalTaskConfig,
         description="one-to-many generation from a label or feature vector; greedy/beam/sampling decoding",
-        formerly=["seqforge.tasks.conditional.ConditionalTask"],  # its path inside the core before 0.2 (checkpoints written then still load)
+        # its path inside the core before 0.2 (checkpoints written then still load)
+        formerly=["seqforge.tasks.conditional.ConditionalTask"],
     )
     registry.data(
         "conditional", f"{_PACKAGE}.conditional_data.ConditionalData", ConditionalDataConfig,
         description="a condition and its sequence: 'label<TAB>text' lines, or .pt/.npz targets with labels/features",
-        formerly=["seqforge.data.conditional.ConditionalData"],  # its path inside the core before 0.2 (checkpoints written then still load)
+        # its path inside the core before 0.2 (checkpoints written then still load)
+        formerly=["seqforge.data.conditional.ConditionalData"],
     )
     registry.data(
         "digit_rows", f"{_PACKAGE}.conditional_data.DigitRowsData", DigitRowsDataConfig,
         description="a digit's 64 pixel intensities from its label (offline one-to-many demo)",
-        formerly=["seqforge.data.conditional.DigitRowsData"],  # its path inside the core before 0.2 (checkpoints written then still load)
+        # its path inside the core before 0.2 (checkpoints written then still load)
+        formerly=["seqforge.data.conditional.DigitRowsData"],
     )
     registry.task(
         "doc_classify", f"{_PACKAGE}.han.DocumentClassificationTask", DocumentClassificationTaskConfig,
-        description="document classification: hierarchical attention network (word and sentence attention, Yang et al. 2016)",
+        description="document classification: hierarchical attention network (word and sentence attention, Yang et al. "
+                    "2016)",
     )
     registry.data(
         "documents", f"{_PACKAGE}.documents.DocumentData", DocumentDataConfig,
@@ -91,7 +113,8 @@ def seqforge_register(registry: Registry) -> None:
     )
     registry.encoder(
         "bag_of_words", f"{_PACKAGE}.bag_of_words.BagOfWordsEncoder", BagOfWordsEncoderConfig,
-        description="mean|sum of token vectors, masked, order ignored (with model.embedding.kind=onehot: counts); classify only",
+        description="mean|sum of token vectors, masked, order ignored (with model.embedding.kind=onehot: counts); "
+                    "classify only",
     )
     registry.encoder(
         "self_attentive", f"{_PACKAGE}.self_attention.SelfAttentiveEncoder", SelfAttentiveEncoderConfig,
@@ -113,5 +136,6 @@ PRESETS = {
     "conll_ner": "CoNLL-format NER: BiLSTM-CRF with character features after Lample et al. (2016), by epochs",
     "wnut17": "WNUT 2017 emerging entities: BiLSTM-CRF with character features, by epochs",
     "sst2": "SST-2 sentiment (stsa.binary): BiLSTM, max pooling; optional word2vec initialisation",
-    "han_demo": "authorship of 3-6 sentence passages (Austen/Carroll/Chesterton, public domain): hierarchical attention network",
+    "han_demo": "authorship of 3-6 sentence passages (Austen/Carroll/Chesterton, public domain): hierarchical "
+                "attention network",
 }

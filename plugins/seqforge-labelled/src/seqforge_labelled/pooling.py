@@ -12,7 +12,6 @@ import torch
 from torch import Tensor, nn
 
 from seqforge.api import ConfigError
-
 from seqforge_labelled.structured import StructuredSelfAttention
 
 POOLINGS = ("last", "mean", "max", "attention", "structured")
@@ -65,7 +64,8 @@ class AttentionPooling(nn.Module):
 
 
 class Pooling(nn.Module):
-    """``kind`` in ``last|mean|max|attention|structured`` as a module: ``(outputs (B, T, H), mask (B, T)) -> (B, output_size)``.
+    """``kind`` in ``last|mean|max|attention|structured`` as a module: ``(outputs (B, T, H), mask (B, T)) -> (B,
+    output_size)``.
 
     ``output_size`` is ``H``, except ``structured`` (Lin et al. 2017, :mod:`structured`): ``hops · H``,
     and its penalty ``‖AAᵀ − I‖_F²`` per example is left in ``penalty`` after each call.

@@ -13,8 +13,6 @@ r = 30, d_a = 350).
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor, nn
 
@@ -37,8 +35,8 @@ class StructuredSelfAttention(nn.Module):
         self.w_s1 = nn.Linear(size, hidden, bias=False)
         self.w_s2 = nn.Linear(hidden, hops, bias=False)
         self.output_size = hops * size
-        self.last_weights: Optional[Tensor] = None
-        self.last_penalty: Optional[Tensor] = None
+        self.last_weights: Tensor | None = None
+        self.last_penalty: Tensor | None = None
 
     def forward(self, outputs: Tensor, mask: Tensor) -> Tensor:
         scores = self.w_s2(torch.tanh(self.w_s1(outputs))).transpose(1, 2)  # (B, r, T)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqforge.api import PAD_ID, UNK_ID, ConfigError, build_encoder, build_token_embedding, cell_factory, init_embedding, instantiate
-
+from seqforge.api import (
+    PAD_ID,
+    UNK_ID,
+    ConfigError,
+    build_encoder,
+    build_token_embedding,
+    cell_factory,
+    init_embedding,
+    instantiate,
+)
 from seqforge_labelled.conll import TagBatch, TaggingData
 from seqforge_labelled.crf import CONSTRAINTS, LinearChainCRF, build_crf
 from seqforge_labelled.labelled_data import IGNORE
@@ -51,18 +60,28 @@ class SequenceTagger(nn.Module):
     """
 
     def __init__(
-        self, *, encoder: nn.Module, vocab_size: int, embedding_dim: int, num_tags: int, dropout: float, chars: Optional[CharWordEncoder] = None,
-        crf: Optional[LinearChainCRF] = None, embedding: Optional[nn.Module] = None,
+        self,
+        *,
+        encoder: nn.Module,
+        vocab_size: int,
+        embedding_dim: int,
+        num_tags: int,
+        dropout: float,
+        chars: CharWordEncoder | None = None,
+        crf: LinearChainCRF | None = None,
+        embedding: nn.Module | None = None,
     ) -> None:
         super().__init__()
-        self.embedding = embedding if embedding is not None else nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        self.embedding = (
+            embedding if embedding is not None else nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        )
         self.chars = chars
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.output_size, num_tags)
         self.crf = crf
 
-    def forward(self, words: Tensor, lengths: Tensor, chars: Optional[Tensor] = None) -> Tensor:
+    def forward(self, words: Tensor, lengths: Tensor, chars: Tensor | None = None) -> Tensor:
         """``words`` ``(B, T)``, ``lengths`` ``(B,)``, ``chars`` ``(B, T, C)`` -> tag logits ``(B, T, K)``."""
         x = self.embedding(words)  # (B, T, E)
         if self.chars is not None:
@@ -80,7 +99,9 @@ class SequenceTagger(nn.Module):
         """
         if self.crf is None:
             known = tags != IGNORE  # (B, T)
-            return F.cross_entropy(scores.flatten(0, 1), tags.flatten(), ignore_index=IGNORE, reduction="sum"), known.sum()
+            return F.cross_entropy(
+                scores.flatten(0, 1), tags.flatten(), ignore_index=IGNORE, reduction="sum"
+            ), known.sum()
         mask = _mask(lengths, scores.shape[1])  # (B, T)
         whole = ~((tags == IGNORE) & mask).any(1)  # (B,) sentences with a gold path
         nll = self.crf(scores[whole], tags[whole], mask[whole]).sum() if whole.any() else scores.sum() * 0
@@ -98,23 +119,31 @@ def _mask(lengths: Tensor, steps: int) -> Tensor:
 
 
 class TaggingTask:
-    """One tag per token. IOB tags are scored by entity (seqeval, CoNLL conventions); every tagging by token accuracy."""
+    """One tag per token. IOB tags are scored by entity (seqeval, CoNLL rules), every tagging by token accuracy."""
 
     metric_sums = ("nll", "tokens")
 
     def __init__(
-        self, char_features: bool = False, char_embedding_dim: int = 16, char_hidden_size: int = 25, show_examples: int = 3,
-        output: str = "softmax", crf_constraints: str = "auto", singleton_unk: float = 0.0,
+        self,
+        char_features: bool = False,
+        char_embedding_dim: int = 16,
+        char_hidden_size: int = 25,
+        show_examples: int = 3,
+        output: str = "softmax",
+        crf_constraints: str = "auto",
+        singleton_unk: float = 0.0,
     ) -> None:
         if output not in OUTPUTS:
-            raise ConfigError(f"task.output must be one of {', '.join(OUTPUTS)} (per-token softmax or a linear-chain CRF), got '{output}'.")
+            raise ConfigError(f"task.output must be one of {', '.join(OUTPUTS)} (per-token softmax or a linear-chain "
+                              f"CRF), got '{output}'.")
         if crf_constraints not in CONSTRAINTS:
             raise ConfigError(f"task.crf_constraints must be one of {', '.join(CONSTRAINTS)}, got '{crf_constraints}'.")
         if not 0.0 <= singleton_unk <= 1.0:
-            raise ConfigError(f"task.singleton_unk is a probability (0 to 1; Lample et al. use 0.5), got {singleton_unk}.")
+            raise ConfigError("task.singleton_unk is a probability (0 to 1; Lample et al. use 0.5), got "
+                              f"{singleton_unk}.")
         self.output = output
         self.singleton_unk = singleton_unk
-        self._singletons: Optional[Tensor] = None  # (S,) word ids seen once in training, read when training starts
+        self._singletons: Tensor | None = None  # (S,) word ids seen once in training, read when training starts
         self.crf_constraints = crf_constraints
         self.char_features = char_features
         self.char_embedding_dim = char_embedding_dim
@@ -137,26 +166,38 @@ class TaggingTask:
                 model_cfg.encoder, "model.encoder", cell=cell_factory(model_cfg), input_size=self.char_embedding_dim,
                 hidden_size=self.char_hidden_size, num_layers=1, bidirectional=True, dropout=0.0,
             )
-            chars = CharWordEncoder(encoder=char_encoder, vocab_size=len(data.chars), embedding_dim=self.char_embedding_dim)
-        embedding = build_token_embedding(len(data.words), model_cfg.embedding_dim, model_cfg.embedding, padding_idx=PAD_ID)  # kind=learned|onehot
+            chars = CharWordEncoder(
+                encoder=char_encoder, vocab_size=len(data.chars), embedding_dim=self.char_embedding_dim
+            )
+        embedding = build_token_embedding(
+            len(data.words), model_cfg.embedding_dim, model_cfg.embedding, padding_idx=PAD_ID
+        )  # kind=learned|onehot
         input_size = embedding.embedding_dim + (chars.output_size if chars is not None else 0)
         model = SequenceTagger(
-            encoder=build_encoder(model_cfg, input_size=input_size), vocab_size=len(data.words), embedding_dim=model_cfg.embedding_dim,
-            num_tags=len(data.tags), dropout=model_cfg.dropout, chars=chars, embedding=embedding,
+            encoder=build_encoder(model_cfg, input_size=input_size),
+            vocab_size=len(data.words),
+            embedding_dim=model_cfg.embedding_dim,
+            num_tags=len(data.tags),
+            dropout=model_cfg.dropout,
+            chars=chars,
+            embedding=embedding,
             crf=build_crf(data.tags, self.crf_constraints, iob=data.scheme == "iob") if self.output == "crf" else None,
         )
         init_embedding(model.embedding, data.words.itos, model_cfg.embedding)  # model.embedding.pretrained (word2vec)
         return model
 
     # -- steps ------------------------------------------------------------------------------------
-    def training_step(self, model: SequenceTagger, batch: TagBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(
+        self, model: SequenceTagger, batch: TagBatch, carry: Any, *, stateful: bool
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
         scores = model(self._replace_singletons(batch.words), batch.lengths, batch.chars)  # (B, T, K)
         nll, tokens = model.nll(scores, batch.tags, batch.lengths)
         loss = nll / tokens.clamp(min=1)  # nats per token, for softmax and CRF alike
         return loss, {"loss": loss.detach()}, None
 
     def _replace_singletons(self, words: Tensor) -> Tensor:
-        """``words`` ``(B, T)`` with each training singleton replaced by ``<unk>`` with probability ``task.singleton_unk``.
+        """``words`` ``(B, T)`` with each training singleton replaced by ``<unk>`` with probability
+        ``task.singleton_unk``.
 
         Drawn from the global RNG, like dropout, so a resumed run draws the same replacements.
         """
@@ -165,14 +206,17 @@ class TaggingTask:
         if self._singletons is None:
             self._singletons = self._train_data.singleton_ids()  # the data are read by now (Lightning's setup)
         singletons = self._singletons.to(words.device)
-        chosen = torch.isin(words, singletons) & (torch.rand(words.shape, device=words.device) < self.singleton_unk)  # (B, T)
+        # (B, T)
+        chosen = torch.isin(words, singletons) & (torch.rand(words.shape, device=words.device) < self.singleton_unk)
         return words.masked_fill(chosen, UNK_ID)
 
     def begin_evaluation(self, data: TaggingData, split: str) -> None:
         self._data, self._split = data, split
 
     @torch.no_grad()
-    def evaluation_step(self, model: SequenceTagger, batch: TagBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Any], Any]:
+    def evaluation_step(
+        self, model: SequenceTagger, batch: TagBatch, carry: Any, *, stateful: bool
+    ) -> tuple[dict[str, Any], Any]:
         scores = model(batch.words, batch.lengths, batch.chars)  # (B, T, K)
         nll, tokens = model.nll(scores, batch.tags, batch.lengths)
         predicted = model.decode(scores, batch.lengths).tolist()  # (B, T)
@@ -184,7 +228,9 @@ class TaggingTask:
         sums = {"nll": nll, "tokens": tokens.float(), "texts": pairs}
         return sums, None
 
-    def compute_metrics(self, sums: dict[str, float], data: TaggingData, texts: Sequence[tuple[list[str], list[str]]] = ()) -> dict[str, float]:
+    def compute_metrics(
+        self, sums: dict[str, float], data: TaggingData, texts: Sequence[tuple[list[str], list[str]]] = ()
+    ) -> dict[str, float]:
         """Loss; token accuracy; for IOB tags, entity-level micro precision/recall/F1 (seqeval, conlleval rules)."""
         metrics = {"loss": sums["nll"] / max(sums["tokens"], 1.0)}
         if texts:
@@ -194,8 +240,11 @@ class TaggingTask:
 
     # -- inference --------------------------------------------------------------------------------
     @torch.no_grad()
-    def tag(self, model: SequenceTagger, data: TaggingData, sentences: Sequence[Sequence[str]], batch_size: int = 128) -> list[list[str]]:
-        """Tags for tokenised sentences (Viterbi for a CRF tagger; ``seqforge predict`` and the printed examples use this)."""
+    def tag(
+        self, model: SequenceTagger, data: TaggingData, sentences: Sequence[Sequence[str]], batch_size: int = 128
+    ) -> list[list[str]]:
+        """Tags for tokenised sentences (Viterbi for a CRF tagger; ``seqforge predict`` and the printed examples use
+        this)."""
         model.eval()
         device = next(model.parameters()).device
         encoded = data.encode_sentences(sentences)
@@ -207,8 +256,11 @@ class TaggingTask:
             out += [[data.tags[k] for k in row[:length]] for row, length in zip(predicted, batch.lengths.tolist())]
         return out
 
-    def predict(self, model: SequenceTagger, data: TaggingData, lines: Sequence[str], batch_size: int = 128) -> tuple[list[str], list[str]]:
-        """``seqforge predict``: one sentence per line (whitespace tokens) -> CoNLL ``token<TAB>tag`` rows, a blank row between sentences.
+    def predict(
+        self, model: SequenceTagger, data: TaggingData, lines: Sequence[str], batch_size: int = 128
+    ) -> tuple[list[str], list[str]]:
+        """``seqforge predict``: one sentence per line (whitespace tokens) -> CoNLL ``token<TAB>tag`` rows, a blank row
+        between sentences.
 
         Returns the rows and a note counting the tokens outside the word
         vocabulary (mapped to ``<unk>``; character features still see their spelling).
@@ -243,7 +295,9 @@ class TaggingTask:
             print(f"  {mark} {shown}")
 
 
-def tagging_scores(predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], *, entities: bool) -> dict[str, float]:
+def tagging_scores(
+    predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], *, entities: bool
+) -> dict[str, float]:
     """Token accuracy, plus entity precision/recall/F1 from seqeval (default conlleval mode) when ``entities``."""
     correct = sum(p == g for ps, gs in zip(predicted, gold) for p, g in zip(ps, gs))
     total = sum(len(gs) for gs in gold)

@@ -34,12 +34,15 @@ class DocumentClassificationTaskConfig:
 class TaggingTaskConfig:
     """``task=tag``: one tag per token (BiLSTM-style tagger, any encoder)."""
 
-    char_features: bool = False  # add a character-level encoding of each word (same cell as the word encoder, bidirectional)
+    # add a character-level encoding of each word (same cell as the word encoder, bidirectional)
+    char_features: bool = False
     char_embedding_dim: int = 16
     char_hidden_size: int = 25  # per direction
     show_examples: int = 3  # test sentences printed after training
-    output: str = "softmax"  # softmax (independent per-token tags)|crf (linear-chain CRF: learned transitions, Viterbi decoding)
-    crf_constraints: str = "auto"  # auto (iob2 for IOB data, else none)|iob2 (forbid O -> I-X and other I-X not after B-X/I-X)|none
+    # softmax (independent per-token tags)|crf (linear-chain CRF: learned transitions, Viterbi decoding)
+    output: str = "softmax"
+    # auto (iob2 for IOB data, else none)|iob2 (forbid O -> I-X and other I-X not after B-X/I-X)|none
+    crf_constraints: str = "auto"
     # Lample et al. 2016: in training, a word seen once is replaced by <unk> with this probability, so the <unk>
     # embedding learns to stand for the unseen words of new text (0.5 in the paper; 0 = off).
     singleton_unk: float = 0.0

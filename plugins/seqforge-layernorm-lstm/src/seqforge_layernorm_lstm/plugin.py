@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from seqforge.api import hookimpl
 
-#: The seqforge plugin API this plugin is written against; seqforge skips the plugin, saying why, if it implements another.
+# : The seqforge plugin API this plugin is written against; seqforge skips the plugin, saying why, if it implements
+# another.
 SEQFORGE_PLUGIN_API = "1.0"
 
 

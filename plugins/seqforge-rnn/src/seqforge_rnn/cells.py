@@ -8,8 +8,6 @@ while the step path computes the textbook equations from the same parameters
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -55,7 +53,7 @@ class _FusedCell(nn.Module):
             return state.squeeze(0)
         return tuple(s.squeeze(0) for s in state)
 
-    def _sequence(self, x: Tensor, state, lengths: Optional[Tensor]):
+    def _sequence(self, x: Tensor, state, lengths: Tensor | None):
         """``x`` ``(B, T, I)`` -> ``(B, T, H)`` and the final state, with PyTorch's fused kernel.
 
         Under CPU autocast (``trainer.precision=bf16-mixed``, or ``16-mixed``, which Lightning runs as
@@ -67,7 +65,7 @@ class _FusedCell(nn.Module):
                 return self._fused(_to_float32(x), _to_float32(state), lengths)
         return self._fused(x, state, lengths)
 
-    def _fused(self, x: Tensor, state, lengths: Optional[Tensor]):
+    def _fused(self, x: Tensor, state, lengths: Tensor | None):
         torch_state = self._to_torch_state(state)
         if lengths is None:
             outputs, final = self.rnn(x, torch_state)

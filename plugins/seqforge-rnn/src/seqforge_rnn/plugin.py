@@ -40,6 +40,7 @@ class GRUConfig:
 
 @hookimpl
 def seqforge_register(registry: Registry) -> None:
-    registry.cell("rnn", "seqforge_rnn.cells.RNNCell", RNNConfig, description="Elman RNN, tanh or ReLU; init=identity gives the IRNN")
+    registry.cell("rnn", "seqforge_rnn.cells.RNNCell", RNNConfig, description="Elman RNN, tanh or ReLU; init=identity "
+                                                                              "gives the IRNN")
     registry.cell("lstm", "seqforge_rnn.cells.LSTMCell", LSTMConfig, description="LSTM with forget-gate bias init")
     registry.cell("gru", "seqforge_rnn.cells.GRUCell", GRUConfig, description="GRU (cuDNN/PyTorch form)")

@@ -10,7 +10,8 @@ still load with ``weights_only=True``.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from seqforge.api import SPECIALS, Codec, ConfigError
 from seqforge.api import codec_from_state as core_codec_from_state
@@ -28,13 +29,15 @@ class SubwordCodec:
         self.tokenizer, self.lowercase = tokenizer, lowercase
 
     @classmethod
-    def fit(cls, texts: Iterable[str], *, lowercase: bool, vocab_size: int, min_freq: int) -> "SubwordCodec":
+    def fit(cls, texts: Iterable[str], *, lowercase: bool, vocab_size: int, min_freq: int) -> SubwordCodec:
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
         tokenizer = Tokenizer(models.BPE(unk_token=SPECIALS[1]))
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace()
         tokenizer.decoder = decoders.Metaspace()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_freq, special_tokens=list(SPECIALS), show_progress=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, min_frequency=min_freq, special_tokens=list(SPECIALS), show_progress=False
+        )
         tokenizer.train_from_iterator((t.lower() if lowercase else t for t in texts), trainer=trainer)
         return cls(tokenizer, lowercase)
 
@@ -54,7 +57,9 @@ class SubwordCodec:
         return {"kind": "subword", "json": self.tokenizer.to_str(), "lowercase": self.lowercase}
 
 
-def fit_codec(kind: str, texts: list[str], *, lowercase: bool, min_freq: int, max_vocab: Optional[int], subword_vocab_size: int) -> Codec:
+def fit_codec(
+    kind: str, texts: list[str], *, lowercase: bool, min_freq: int, max_vocab: int | None, subword_vocab_size: int
+) -> Codec:
     """Learn a codec of ``kind`` (char|word|subword) from training texts."""
     if kind == "subword":
         return SubwordCodec.fit(texts, lowercase=lowercase, vocab_size=subword_vocab_size, min_freq=min_freq)

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Optional
 
-from seqforge.api import Translates, UsageError, command_for, load_run, parse_key_values, read_input_lines, write_output_lines
+from seqforge.api import (
+    Translates,
+    UsageError,
+    command_for,
+    load_run,
+    parse_key_values,
+    read_input_lines,
+    write_output_lines,
+)
 
 
 @dataclass
 class TranslateArgs:
-    ckpt: Optional[str] = None
+    ckpt: str | None = None
     input: str = "-"  # a file with one source sentence per line, or - for stdin
     output: str = "-"  # a file, or - for stdout
-    decode: Optional[str] = None  # greedy|beam|sample (default: the checkpoint's task.decode.strategy)
+    decode: str | None = None  # greedy|beam|sample (default: the checkpoint's task.decode.strategy)
     batch_size: int = 64
 
 
@@ -30,8 +37,8 @@ def translate(argv: list[str]) -> None:
     module = load_run(args.ckpt, overrides, command="translate")
     if not isinstance(module.task, Translates):
         raise UsageError(
-            f"the checkpoint {args.ckpt} holds a {type(module.task).__name__}, which does not translate: `seqforge translate` "
-            f"applies sequence-to-sequence models (task=translation). {command_for(module.task)}"
+            f"the checkpoint {args.ckpt} holds a {type(module.task).__name__}, which does not translate: `seqforge "
+            f"translate` applies sequence-to-sequence models (task=translation). {command_for(module.task)}"
         )
     lines = read_input_lines(args.input)
     results, unknown = module.task.translate(module.model, module.data, lines, batch_size=args.batch_size)
@@ -43,4 +50,6 @@ def translate(argv: list[str]) -> None:
         else:
             rows.append(nbest[0][0])
     write_output_lines(args.output, rows)
-    print(f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr)
+    print(
+        f"seqforge: translated {len(lines)} line(s); {unknown} unknown source token(s) mapped to <unk>", file=sys.stderr
+    )

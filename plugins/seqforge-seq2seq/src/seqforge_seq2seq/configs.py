@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
 
 from seqforge.api import DecodeConfig
 
@@ -17,22 +16,22 @@ class ParallelDataConfig:
     files the pairs are split by ``split`` (in file order).
     """
 
-    source: Optional[str] = None
-    target: Optional[str] = None
-    tsv: Optional[str] = None
-    valid_source: Optional[str] = None
-    valid_target: Optional[str] = None
-    valid_tsv: Optional[str] = None
-    test_source: Optional[str] = None
-    test_target: Optional[str] = None
-    test_tsv: Optional[str] = None
-    split: List[float] = field(default_factory=lambda: [0.9, 0.05, 0.05])
+    source: str | None = None
+    target: str | None = None
+    tsv: str | None = None
+    valid_source: str | None = None
+    valid_target: str | None = None
+    valid_tsv: str | None = None
+    test_source: str | None = None
+    test_target: str | None = None
+    test_tsv: str | None = None
+    split: list[float] = field(default_factory=lambda: [0.9, 0.05, 0.05])
     tokenizer: str = "word"  # char|word|subword (subword: BPE via Hugging Face tokenizers)
     subword_vocab_size: int = 8000
     shared_vocab: bool = False  # one vocabulary for both sides (needed for tied source/target embeddings)
     lowercase: bool = False
     min_freq: int = 1
-    max_vocab: Optional[int] = None
+    max_vocab: int | None = None
     max_source_len: int = 200  # tokens
     max_target_len: int = 200
     too_long: str = "truncate"  # truncate|error: what to do with longer pairs in training data
@@ -43,7 +42,8 @@ class ParallelDataConfig:
 
 @dataclass
 class DatesDataConfig(ParallelDataConfig):
-    """``data=dates``: dates written in many languages and formats -> ISO 8601 (generated offline with Babel's CLDR data)."""
+    """``data=dates``: dates written in many languages and formats -> ISO 8601 (generated offline with Babel's CLDR
+    data)."""
 
     tokenizer: str = "char"
     n_train: int = 20000
@@ -52,7 +52,9 @@ class DatesDataConfig(ParallelDataConfig):
     seed: int = 1234
     first_year: int = 1950  # two-digit years are unambiguous inside a 100-year window
     last_year: int = 2049
-    locales: List[str] = field(default_factory=lambda: ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"])
+    locales: list[str] = field(
+        default_factory=lambda: ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"]
+    )
 
 
 @dataclass

@@ -18,7 +18,6 @@ import random
 from typing import Any
 
 from seqforge.api import ConfigError
-
 from seqforge_seq2seq.configs import DatesDataConfig
 from seqforge_seq2seq.parallel import Pairs, ParallelData
 
@@ -44,7 +43,9 @@ def generate_pairs(n: int, *, seed: int, first_year: int, last_year: int, locale
         try:
             Locale.parse(locale)
         except (UnknownLocaleError, ValueError):
-            raise ConfigError(f"data.locales: '{locale}' is not a locale Babel knows (e.g. en_US, de_DE, fr_FR).") from None
+            raise ConfigError(
+                f"data.locales: '{locale}' is not a locale Babel knows (e.g. en_US, de_DE, fr_FR)."
+            ) from None
     rng = random.Random(seed)
     start = datetime.date(first_year, 1, 1).toordinal()
     end = datetime.date(last_year, 12, 31).toordinal()
@@ -73,7 +74,13 @@ class DatesData(ParallelData):
             )
         sizes = {"train": cfg.n_train, "valid": cfg.n_valid, "test": cfg.n_test}
         splits = {
-            split: generate_pairs(size, seed=cfg.seed + offset, first_year=cfg.first_year, last_year=cfg.last_year, locales=list(cfg.locales))
+            split: generate_pairs(
+                size,
+                seed=cfg.seed + offset,
+                first_year=cfg.first_year,
+                last_year=cfg.last_year,
+                locales=list(cfg.locales),
+            )
             for offset, (split, size) in enumerate(sizes.items())
         }
         # Held-out strings never seen in training, so exact match measures generalisation, not recall.

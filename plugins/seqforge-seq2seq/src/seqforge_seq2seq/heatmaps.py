@@ -30,7 +30,9 @@ class AttentionHeatmaps(L.Callback):
         task, data = module.task, module.data
         sources = [source for source, _ in data.pairs["valid"][: self.count]]
         was_training = module.model.training
-        outputs, _ = task.translate(module.model, data, sources, DecodeConfig(strategy="greedy", max_len=task.decode.max_len))
+        outputs, _ = task.translate(
+            module.model, data, sources, DecodeConfig(strategy="greedy", max_len=task.decode.max_len)
+        )
         module.model.train(was_training)
         self.folder.mkdir(parents=True, exist_ok=True)
         for k, (source, nbest) in enumerate(zip(sources, outputs)):

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor
 
-from seqforge.api import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Codec, ConfigError, DataError, SplitLoaders, read_text, split_by_fractions
-
+from seqforge.api import (
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    UNK_ID,
+    Codec,
+    ConfigError,
+    DataError,
+    SplitLoaders,
+    read_text,
+    split_by_fractions,
+)
 from seqforge_seq2seq.codecs import codec_from_state, fit_codec
 from seqforge_seq2seq.configs import ParallelDataConfig
 
@@ -34,8 +45,10 @@ class Seq2SeqBatch:
     def batch_size(self) -> int:
         return self.src.shape[0]
 
-    def to(self, device: torch.device) -> "Seq2SeqBatch":
-        return Seq2SeqBatch(*(t.to(device) for t in (self.src, self.src_lengths, self.tgt_in, self.tgt_out)), self.index)
+    def to(self, device: torch.device) -> Seq2SeqBatch:
+        return Seq2SeqBatch(
+            *(t.to(device) for t in (self.src, self.src_lengths, self.tgt_in, self.tgt_out)), self.index
+        )
 
 
 def _pad(rows: Sequence[Sequence[int]]) -> Tensor:
@@ -56,7 +69,9 @@ def collate(examples: list[tuple[int, list[int], list[int]]]) -> Seq2SeqBatch:
     )
 
 
-def read_pairs(source: Optional[str], target: Optional[str], tsv: Optional[str], *, prefix: str = "") -> Optional[tuple[Pairs, int]]:
+def read_pairs(
+    source: str | None, target: str | None, tsv: str | None, *, prefix: str = ""
+) -> tuple[Pairs, int] | None:
     """Pairs from two line-aligned files or one TSV; empty pairs are skipped and counted. None if nothing is given."""
     key = lambda name: f"data.{prefix}{name}"  # noqa: E731
     if tsv:
@@ -84,8 +99,9 @@ def read_pairs(source: Optional[str], target: Optional[str], tsv: Optional[str],
     tgt_lines = read_text(target, what="target file", key=key("target")).splitlines()
     if len(src_lines) != len(tgt_lines):
         raise DataError(
-            f"The source file '{source}' has {len(src_lines)} lines but the target file '{target}' has {len(tgt_lines)} "
-            f"(config keys `{key('source')}`, `{key('target')}`); they must be line-aligned, one sentence pair per line."
+            f"The source file '{source}' has {len(src_lines)} lines but the target file '{target}' has "
+            f"{len(tgt_lines)} (config keys `{key('source')}`, `{key('target')}`); they must be line-aligned, one "
+            "sentence pair per line."
         )
     pairs = [(s.strip(), t.strip()) for s, t in zip(src_lines, tgt_lines)]
     kept = [(s, t) for s, t in pairs if s and t]
@@ -103,13 +119,13 @@ class ParallelData(SplitLoaders, L.LightningDataModule):
     config_class: type = ParallelDataConfig
     collate = staticmethod(collate)  # batches for the SplitLoaders hooks
 
-    def __init__(self, *, codecs: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, codecs: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = self.config_class(**options)
         if self.cfg.too_long not in ("truncate", "error"):
             raise ConfigError(f"data.too_long must be 'truncate' or 'error', got '{self.cfg.too_long}'.")
-        self.source_codec: Optional[Codec] = codec_from_state(codecs["source"]) if codecs else None
-        self.target_codec: Optional[Codec] = codec_from_state(codecs["target"]) if codecs else None
+        self.source_codec: Codec | None = codec_from_state(codecs["source"]) if codecs else None
+        self.target_codec: Codec | None = codec_from_state(codecs["target"]) if codecs else None
         self.pairs: dict[str, Pairs] = {}
         self.encoded: dict[str, list[tuple[int, list[int], list[int]]]] = {}
         self.report: dict[str, int] = {}
@@ -127,10 +143,14 @@ class ParallelData(SplitLoaders, L.LightningDataModule):
         self.report["empty_skipped"] = skipped + (valid[1] if valid else 0) + (test[1] if test else 0)
         if valid is None or test is None:
             parts = split_by_fractions(pairs, cfg.split, what=f"{len(pairs)} sentence pairs")
-            return {"train": parts["train"], "valid": valid[0] if valid else parts["valid"], "test": test[0] if test else parts["test"]}
+            return {
+                "train": parts["train"],
+                "valid": valid[0] if valid else parts["valid"],
+                "test": test[0] if test else parts["test"],
+            }
         return {"train": pairs, "valid": valid[0], "test": test[0]}
 
-    def prepare(self) -> "ParallelData":
+    def prepare(self) -> ParallelData:
         """Read, learn codecs, encode (idempotent). Needed before the model is built (vocabulary sizes)."""
         if self.encoded:
             return self
@@ -168,8 +188,8 @@ class ParallelData(SplitLoaders, L.LightningDataModule):
                 if cfg.too_long == "error":
                     raise DataError(
                         f"{split} pair {index + 1} has {len(src)} source / {len(tgt)} target tokens, more than "
-                        f"data.max_source_len={cfg.max_source_len} / data.max_target_len={cfg.max_target_len}. Raise the limits "
-                        "or set data.too_long=truncate."
+                        f"data.max_source_len={cfg.max_source_len} / data.max_target_len={cfg.max_target_len}. Raise "
+                        "the limits or set data.too_long=truncate."
                     )
                 truncated += 1
                 src, tgt = src[: cfg.max_source_len], tgt[: cfg.max_target_len]

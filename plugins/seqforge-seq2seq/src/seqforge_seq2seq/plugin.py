@@ -1,6 +1,7 @@
 """Registers sequence to sequence with seqforge (entry point ``seqforge: seq2seq``).
 
-* ``task=translation``: teacher-forced training, greedy/beam/sampling decoding, BLEU/chrF (sacrebleu), attention heatmaps;
+* ``task=translation``: teacher-forced training, greedy/beam/sampling decoding, BLEU/chrF (sacrebleu), attention
+  heatmaps;
 * ``data=parallel`` (sentence pairs; char, word or BPE subword tokens), ``data=dates`` (the offline demo) and
   ``data=reorder`` (the harder offline demo that ranks attention variants);
 * the ``experiment=translate_demo`` and ``experiment=reorder_demo`` presets and the ``seqforge translate`` command.
@@ -15,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from seqforge.api import Registry, hookimpl
-
 from seqforge_seq2seq.configs import DatesDataConfig, ParallelDataConfig, ReorderDataConfig, TranslationTaskConfig
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).
@@ -43,7 +43,8 @@ def seqforge_register(registry: Registry) -> None:
     )
     registry.data(
         "reorder", "seqforge_seq2seq.reorder.ReorderData", ReorderDataConfig,
-        description="generated symbol sequences -> each |-separated segment reversed (offline demo that ranks attention variants)",
+        description="generated symbol sequences -> each |-separated segment reversed (offline demo that ranks "
+        "attention variants)",
     )
     registry.preset(
         "translate_demo", _PRESETS / "translate_demo.yaml",
@@ -55,6 +56,7 @@ def seqforge_register(registry: Registry) -> None:
     )
     registry.command(
         "translate", "seqforge_seq2seq.commands.translate",
-        description="translate lines with a trained sequence-to-sequence model: ckpt=PATH [input=FILE|-] [output=FILE|-] "
+        description="translate lines with a trained sequence-to-sequence model: ckpt=PATH [input=FILE|-] "
+                    "[output=FILE|-] "
         "[decode=greedy|beam|sample] [decode.beam_size=5] [decode.n_best=3]",
     )

@@ -22,7 +22,6 @@ import string
 from typing import Any
 
 from seqforge.api import ConfigError
-
 from seqforge_seq2seq.configs import ReorderDataConfig
 from seqforge_seq2seq.parallel import Pairs, ParallelData
 
@@ -70,11 +69,14 @@ def check_config(cfg: Any) -> None:
     if not 2 <= cfg.symbols <= 26:
         raise ConfigError(f"data.symbols must be between 2 and 26 (lowercase letters a, b, ...); got {cfg.symbols}.")
     if not 1 <= cfg.min_len <= cfg.max_len:
-        raise ConfigError(f"data.min_len..data.max_len must satisfy 1 <= min_len <= max_len (tokens); got {cfg.min_len}..{cfg.max_len}.")
+        raise ConfigError(
+            "data.min_len..data.max_len must satisfy 1 <= min_len <= max_len (tokens); got "
+            f"{cfg.min_len}..{cfg.max_len}."
+        )
     if cfg.max_segment == 1 or cfg.max_segment < 0:
         raise ConfigError(
-            f"data.max_segment must be 0 (no separators: reverse the whole sequence) or at least 2; got {cfg.max_segment} "
-            "(segments of one symbol would make the target a monotonic copy)."
+            "data.max_segment must be 0 (no separators: reverse the whole sequence) or at least 2; got "
+            f"{cfg.max_segment} (segments of one symbol would make the target a monotonic copy)."
         )
     if cfg.max_len > min(cfg.max_source_len, cfg.max_target_len):
         raise ConfigError(
@@ -92,8 +94,13 @@ class ReorderData(ParallelData):
         cfg: Any = self.cfg
         check_config(cfg)
         sizes = {"train": cfg.n_train, "valid": cfg.n_valid, "test": cfg.n_test}
-        options = dict(min_len=cfg.min_len, max_len=cfg.max_len, symbols=cfg.symbols, max_segment=cfg.max_segment)
-        splits = {split: generate_pairs(size, seed=cfg.seed + offset, **options) for offset, (split, size) in enumerate(sizes.items())}
+        options = {
+            "min_len": cfg.min_len, "max_len": cfg.max_len, "symbols": cfg.symbols, "max_segment": cfg.max_segment
+        }
+        splits = {
+            split: generate_pairs(size, seed=cfg.seed + offset, **options)
+            for offset, (split, size) in enumerate(sizes.items())
+        }
         # Held-out sources never seen in training (collisions only happen with tiny settings).
         seen = {source for source, _ in splits["train"]}
         for split in ("valid", "test"):

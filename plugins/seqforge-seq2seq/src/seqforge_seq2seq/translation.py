@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqforge.api import (
-    BOS_ID, EOS_ID, PAD_ID, ConfigError, DecodeConfig, Hypothesis, Seq2Seq, beam_search, build_encoder, cell_factory, greedy_search,
-    init_embedding, instantiate, sample_search,
+    BOS_ID,
+    EOS_ID,
+    PAD_ID,
+    ConfigError,
+    DecodeConfig,
+    Hypothesis,
+    Seq2Seq,
+    beam_search,
+    build_encoder,
+    cell_factory,
+    greedy_search,
+    init_embedding,
+    instantiate,
+    sample_search,
 )
-
 from seqforge_seq2seq.parallel import ParallelData, Seq2SeqBatch, collate
 
 STRATEGIES = ("greedy", "beam", "sample")
@@ -29,7 +41,13 @@ def decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, options: Any) -> li
     max_len = torch.full_like(src_lengths, options.max_len).cpu()  # (B,)
     if options.max_len_ratio > 0:
         max_len = torch.minimum(max_len, (src_lengths.cpu().float() * options.max_len_ratio).ceil().long().clamp(min=1))
-    common = dict(batch_size=src.shape[0], bos_id=BOS_ID, eos_id=EOS_ID, max_len=max_len, min_len=options.min_len)
+    common = {
+        "batch_size": src.shape[0],
+        "bos_id": BOS_ID,
+        "eos_id": EOS_ID,
+        "max_len": max_len,
+        "min_len": options.min_len,
+    }
     if options.strategy == "greedy":
         return greedy_search(model.log_prob_step, state, **common)
     if options.strategy == "beam":
@@ -37,7 +55,9 @@ def decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, options: Any) -> li
             model.log_prob_step, state, beam_size=options.beam_size, length_penalty=options.length_penalty,
             alpha=options.alpha, n_best=options.n_best, block_ngram_repeat=options.block_ngram_repeat, **common,
         )
-    return sample_search(model.log_prob_step, state, temperature=options.temperature, top_k=options.top_k, top_p=options.top_p, **common)
+    return sample_search(
+        model.log_prob_step, state, temperature=options.temperature, top_k=options.top_k, top_p=options.top_p, **common
+    )
 
 
 class TranslationTask:
@@ -46,7 +66,12 @@ class TranslationTask:
     metric_sums = ("nll", "tokens", "correct", "exact", "sentences")
 
     def __init__(
-        self, teacher_forcing: float = 1.0, label_smoothing: float = 0.0, decode: Any = None, heatmaps: int = 3, show_examples: int = 5
+        self,
+        teacher_forcing: float = 1.0,
+        label_smoothing: float = 0.0,
+        decode: Any = None,
+        heatmaps: int = 3,
+        show_examples: int = 5,
     ) -> None:
         if not 0.0 <= teacher_forcing <= 1.0:
             raise ConfigError(f"task.teacher_forcing must be in [0, 1], got {teacher_forcing}.")
@@ -66,7 +91,11 @@ class TranslationTask:
             raise ConfigError("task=translation needs a decoder: add model/decoder=recurrent.")
         source_embedding = nn.Embedding(len(data.source_codec), model_cfg.embedding_dim, padding_idx=PAD_ID)
         encoder = build_encoder(model_cfg, input_size=model_cfg.embedding_dim)
-        attention = functools.partial(instantiate, model_cfg.attention, "model.attention") if model_cfg.attention is not None else None
+        attention = (
+            functools.partial(instantiate, model_cfg.attention, "model.attention")
+            if model_cfg.attention is not None
+            else None
+        )
         decoder = instantiate(
             model_cfg.decoder,
             "model.decoder",
@@ -89,10 +118,16 @@ class TranslationTask:
     # -- steps -----------------------------------------------------------------------
     def _nll(self, logits: Tensor, targets: Tensor, reduction: str) -> Tensor:
         return F.cross_entropy(
-            logits.flatten(0, 1), targets.flatten(), ignore_index=PAD_ID, reduction=reduction, label_smoothing=self.label_smoothing
+            logits.flatten(0, 1),
+            targets.flatten(),
+            ignore_index=PAD_ID,
+            reduction=reduction,
+            label_smoothing=self.label_smoothing,
         )
 
-    def training_step(self, model: Seq2Seq, batch: Seq2SeqBatch, carry: Any, *, stateful: bool) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(
+        self, model: Seq2Seq, batch: Seq2SeqBatch, carry: Any, *, stateful: bool
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
         logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=self.teacher_forcing)  # (B, T, V)
         loss = self._nll(logits, batch.tgt_out, "mean")
         # hard attention trained by REINFORCE: its surrogate loss, rewarded by each sentence's log-likelihood (else 0)
@@ -100,7 +135,9 @@ class TranslationTask:
         return loss + surrogate, {"loss": loss.detach()}, None
 
     @torch.no_grad()
-    def evaluation_step(self, model: Seq2Seq, batch: Seq2SeqBatch, carry: Any, *, stateful: bool) -> tuple[dict[str, Any], Any]:
+    def evaluation_step(
+        self, model: Seq2Seq, batch: Seq2SeqBatch, carry: Any, *, stateful: bool
+    ) -> tuple[dict[str, Any], Any]:
         logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)  # teacher-forced: loss and token accuracy
         real = batch.tgt_out != PAD_ID  # (B, T)
         nll = F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=PAD_ID, reduction="sum")
@@ -127,7 +164,9 @@ class TranslationTask:
         }
         return sums, None
 
-    def compute_metrics(self, sums: dict[str, float], data: ParallelData, texts: Sequence[tuple[str, str]] = ()) -> dict[str, float]:
+    def compute_metrics(
+        self, sums: dict[str, float], data: ParallelData, texts: Sequence[tuple[str, str]] = ()
+    ) -> dict[str, float]:
         """Loss, perplexity, token accuracy (teacher-forced); exact match, BLEU and chrF (sacrebleu) of decoded output."""
         import sacrebleu
 
@@ -150,8 +189,11 @@ class TranslationTask:
 
     # -- inference ----------------------------------------------------------------------
     @torch.no_grad()
-    def translate(self, model: Seq2Seq, data: ParallelData, lines: Sequence[str], options: Any = None, batch_size: int = 64) -> tuple[list[list[tuple[str, Hypothesis]]], int]:
-        """Translate raw source lines; returns n-best ``(text, hypothesis)`` lists and the number of unknown source tokens."""
+    def translate(
+        self, model: Seq2Seq, data: ParallelData, lines: Sequence[str], options: Any = None, batch_size: int = 64
+    ) -> tuple[list[list[tuple[str, Hypothesis]]], int]:
+        """Translate raw source lines; returns n-best ``(text, hypothesis)`` lists and the number of unknown source
+        tokens."""
         model.eval()
         options = options or self.decode
         device = next(model.parameters()).device

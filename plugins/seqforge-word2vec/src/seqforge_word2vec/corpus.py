@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import gzip
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator, Protocol
+from typing import IO, Protocol
 
 from seqforge.api import DataError
 
@@ -41,7 +42,8 @@ class TextCorpus:
         self.name = str(self.path)
         if not self.path.is_file():
             hint = "it is a directory" if self.path.is_dir() else "no such file"
-            raise DataError(f"The corpus '{self.path}' (config key `{key}`) cannot be read: {hint}. Give a UTF-8 text file (optionally .gz).")
+            raise DataError(f"The corpus '{self.path}' (config key `{key}`) cannot be read: {hint}. Give a UTF-8 text "
+                            "file (optionally .gz).")
 
     def _open(self) -> IO[bytes]:
         return gzip.open(self.path, "rb") if self.path.suffix == ".gz" else open(self.path, "rb")
@@ -56,16 +58,17 @@ class TextCorpus:
                     except UnicodeDecodeError as exc:
                         where = "of the decompressed text " if self.path.suffix == ".gz" else ""
                         raise DataError(
-                            f"The corpus '{self.path}' (config key `{self.key}`) is not valid UTF-8: byte 0x{raw[exc.start]:02x} "
-                            f"at byte offset {offset + exc.start} {where}(line {number}) cannot be decoded ({exc.reason}). "
-                            "Re-encode the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`."
+                            f"The corpus '{self.path}' (config key `{self.key}`) is not valid UTF-8: byte "
+                            f"0x{raw[exc.start]:02x} at byte offset {offset + exc.start} {where}(line {number}) cannot "
+                            f"be decoded ({exc.reason}). Re-encode the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`."
                         ) from None
                     offset += len(raw)
                     yield (line.lower() if self.lowercase else line).split()
             except (OSError, EOFError) as exc:
                 if self.path.suffix != ".gz":
                     raise
-                raise DataError(f"The corpus '{self.path}' (config key `{self.key}`) ends in .gz but is not a readable gzip file ({exc}).") from None
+                raise DataError(f"The corpus '{self.path}' (config key `{self.key}`) ends in .gz but is not a readable "
+                                f"gzip file ({exc}).") from None
 
 
 class ListCorpus:
@@ -102,7 +105,32 @@ COUNTRIES = [
     ("russia", "moscow", "russian"), ("greece", "athens", "greek"), ("egypt", "cairo", "egyptian"),
     ("poland", "warsaw", "polish"), ("sweden", "stockholm", "swedish"), ("portugal", "lisbon", "portuguese"),
 ]
-FILLER = "the a of and to in is was it that for on with as at by from this be or an are not but".split()
+FILLER = [
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "was",
+    "it",
+    "that",
+    "for",
+    "on",
+    "with",
+    "as",
+    "at",
+    "by",
+    "from",
+    "this",
+    "be",
+    "or",
+    "an",
+    "are",
+    "not",
+    "but",
+]
 
 
 def demo_corpus(n_sentences: int = 30000, seed: int = 1234) -> ListCorpus:
@@ -133,7 +161,9 @@ def demo_corpus(n_sentences: int = 30000, seed: int = 1234) -> ListCorpus:
             country, capital, language = rng.choice(COUNTRIES)
             own = [country, language]
             is_city = rng.random() < 0.5
-            marker = ["capital", "city", "streets", "mayor"] if is_city else ["country", "nation", "border", "government"]
+            marker = (
+                ["capital", "city", "streets", "mayor"] if is_city else ["country", "nation", "border", "government"]
+            )
             for _ in range(rng.randint(6, 12)):
                 r = rng.random()
                 pool = marker if r < 0.35 else own if r < 0.6 else FILLER

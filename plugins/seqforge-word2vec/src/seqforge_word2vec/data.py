@@ -14,15 +14,15 @@ from __future__ import annotations
 import queue
 import shutil
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import lightning as L
 import numpy as np
 
 from seqforge.api import ConfigError
-
 from seqforge_word2vec.configs import Word2VecDataConfig
 from seqforge_word2vec.corpus import Corpus, TextCorpus, demo_corpus
 from seqforge_word2vec.kernels import alias_table
@@ -46,11 +46,13 @@ class Chunk:
     def batch_size(self) -> int:
         return int(self.words.shape[0])
 
-    def to(self, device: Any) -> "Chunk":
+    def to(self, device: Any) -> Chunk:
         return self
 
 
-def encode_chunks(corpus: Corpus, index: dict[str, int], chunk_words: int, max_sentence_len: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def encode_chunks(
+    corpus: Corpus, index: dict[str, int], chunk_words: int, max_sentence_len: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(words, starts)`` with exactly ``chunk_words`` in-vocabulary words each (the last one fewer)."""
     get = index.get
     ids: list[int] = []
@@ -70,12 +72,13 @@ def encode_chunks(corpus: Corpus, index: dict[str, int], chunk_words: int, max_s
 
 
 class ChunkStream:
-    """The training chunks of one epoch after another; resumable mid-epoch (like ``seqforge.data.streams.StreamBatches``).
+    """The training chunks of one epoch after another; resumable mid-epoch (like
+    ``seqforge.data.streams.StreamBatches``).
 
     Encoding runs in a background thread a few chunks ahead of training.
     """
 
-    def __init__(self, data: "Word2VecData", n_chunks: int, planned_chunks: int) -> None:
+    def __init__(self, data: Word2VecData, n_chunks: int, planned_chunks: int) -> None:
         self.data = data
         self.n_chunks = n_chunks
         self.planned_chunks = max(planned_chunks, 1)
@@ -168,11 +171,16 @@ class EncodedCache:
         self.chunks: list[tuple[int, int, int, int]] = []  # (word offset, words, starts offset, starts)
         self.complete = False
 
-    def write(self, source: Iterator[tuple[np.ndarray, np.ndarray]], expected: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def write(
+        self, source: Iterator[tuple[np.ndarray, np.ndarray]], expected: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Pass ``source`` through, appending it to the files; complete once its ``expected`` chunks are written."""
         chunks: list[tuple[int, int, int, int]] = []
         word_offset = start_offset = 0
-        with open(self.directory / "words.i32", "wb") as words_file, open(self.directory / "starts.i64", "wb") as starts_file:
+        with (
+            open(self.directory / "words.i32", "wb") as words_file,
+            open(self.directory / "starts.i64", "wb") as starts_file,
+        ):
             for words, starts in source:
                 words_file.write(words.tobytes())
                 starts_file.write(starts.tobytes())
@@ -189,7 +197,10 @@ class EncodedCache:
         words = np.memmap(self.directory / "words.i32", dtype=np.int32, mode="r")
         starts = np.memmap(self.directory / "starts.i64", dtype=np.int64, mode="r")
         for word_offset, n_words, start_offset, n_starts in self.chunks:
-            yield np.asarray(words[word_offset : word_offset + n_words]), np.asarray(starts[start_offset : start_offset + n_starts])
+            yield (
+                np.asarray(words[word_offset : word_offset + n_words]),
+                np.asarray(starts[start_offset : start_offset + n_starts]),
+            )
 
 
 class ProbeLoader:
@@ -212,7 +223,7 @@ class Word2VecData(L.LightningDataModule):
     whose examples (with fixed random draws) give a comparable loss at every validation.
     """
 
-    def __init__(self, *, vocab: Optional[dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, *, vocab: dict[str, Any] | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = cfg = Word2VecDataConfig(**options)
         for key in ("window", "chunk_words", "max_sentence_len"):
@@ -220,11 +231,11 @@ class Word2VecData(L.LightningDataModule):
                 raise ConfigError(f"data.{key} must be >= 1, got {getattr(cfg, key)}.")
         if cfg.probe_words < 0:
             raise ConfigError(f"data.probe_words must be >= 0, got {cfg.probe_words}.")
-        self.vocab: Optional[Vocab] = Vocab.from_state(vocab) if vocab is not None else None
-        self.corpus: Optional[Corpus] = None
-        self._train: Optional[ChunkStream] = None
-        self.encoded: Optional[EncodedCache] = None
-        self._probe: Optional[Chunk] = None
+        self.vocab: Vocab | None = Vocab.from_state(vocab) if vocab is not None else None
+        self.corpus: Corpus | None = None
+        self._train: ChunkStream | None = None
+        self.encoded: EncodedCache | None = None
+        self._probe: Chunk | None = None
         if self.vocab is not None:
             self._tables()
 
@@ -234,7 +245,7 @@ class Word2VecData(L.LightningDataModule):
             self.corpus = TextCorpus(cfg.path, lowercase=cfg.lowercase) if cfg.path else demo_corpus(cfg.demo_sentences)
         return self.corpus
 
-    def prepare(self) -> "Word2VecData":
+    def prepare(self) -> Word2VecData:
         """Count the vocabulary (first pass over the corpus); idempotent."""
         corpus = self._corpus()
         if self.vocab is None:
@@ -248,7 +259,7 @@ class Word2VecData(L.LightningDataModule):
         self.noise = noise_distribution(vocab.counts)  # (V,) float64
         self.alias_prob, self.alias_word = alias_table(self.noise)  # (V,) float32, (V,) int32: O(1) noise draws
 
-    def setup(self, stage: Optional[str] = None) -> None:
+    def setup(self, stage: str | None = None) -> None:
         self.prepare()
         trainer = getattr(self, "trainer", None)
         if trainer is not None and trainer.world_size > 1:
@@ -269,7 +280,8 @@ class Word2VecData(L.LightningDataModule):
         v = self.vocab
         return (
             f"vocabulary {len(v)} (min_count {self.cfg.min_count}) | corpus tokens {v.corpus_words:,}, "
-            f"{v.train_words:,} in vocabulary | {self.chunks_per_epoch} chunks of {self.cfg.chunk_words} words per epoch"
+            f"{v.train_words:,} in vocabulary | {self.chunks_per_epoch} chunks of {self.cfg.chunk_words} words per "
+            "epoch"
         )
 
     def planned_chunks(self) -> int:
@@ -299,10 +311,10 @@ class Word2VecData(L.LightningDataModule):
             self._probe = Chunk(words, starts, 0)
         return self._probe
 
-    def val_dataloader(self) -> "ProbeLoader":
+    def val_dataloader(self) -> ProbeLoader:
         return ProbeLoader([self.probe()] if self.cfg.probe_words > 0 else [])
 
-    def test_dataloader(self) -> "ProbeLoader":
+    def test_dataloader(self) -> ProbeLoader:
         return self.val_dataloader()
 
     def transfer_batch_to_device(self, batch: Chunk, device: Any, dataloader_idx: int) -> Chunk:

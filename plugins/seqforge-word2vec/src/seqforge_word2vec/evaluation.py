@@ -1,4 +1,5 @@
-"""Intrinsic evaluation: analogies (Google ``questions-words.txt`` format) and word similarity (``wordsim353.tsv`` format).
+"""Intrinsic evaluation: analogies (Google ``questions-words.txt`` format) and word similarity (``wordsim353.tsv``
+format).
 
 Both follow gensim's ``evaluate_word_analogies`` / ``evaluate_word_pairs`` so numbers are
 comparable: case-insensitive matching (the most frequent casing wins), analogy answers
@@ -15,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from seqforge.api import DataError
-
 from seqforge_word2vec.vectors import WordVectors
 
 
@@ -69,7 +69,8 @@ def _read(source: str, key: str, what: str) -> tuple[str, str]:
 
 
 def read_analogies(source: str, *, key: str = "analogy") -> list[AnalogySection]:
-    """``: section`` lines and ``a b c d`` questions (``a:b = c:d``); ``source="demo"`` gives the demo corpus' questions."""
+    """``: section`` lines and ``a b c d`` questions (``a:b = c:d``); ``source="demo"`` gives the demo corpus'
+    questions."""
     text, name = _read(source, key, "analogy file")
     sections: list[AnalogySection] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -82,8 +83,8 @@ def read_analogies(source: str, *, key: str = "analogy") -> list[AnalogySection]
         words = stripped.split()
         if len(words) != 4:
             raise DataError(
-                f"The analogy file {name} (`{key}`), line {number}: expected four words 'a b c d' (a is to b as c is to d) "
-                f"or a ': section' header, got {len(words)} field(s): {stripped[:80]!r}."
+                f"The analogy file {name} (`{key}`), line {number}: expected four words 'a b c d' (a is to b as c is "
+                f"to d) or a ': section' header, got {len(words)} field(s): {stripped[:80]!r}."
             )
         if not sections:
             sections.append(AnalogySection("questions"))
@@ -102,7 +103,8 @@ def _case_insensitive_index(vectors: WordVectors, limit: int) -> dict[str, int]:
 
 def evaluate_analogies(vectors: WordVectors, sections: list[AnalogySection], *, restrict_vocab: int = 30000,
                        batch: int = 512) -> AnalogyResult:
-    """Answer every question ``a b c ?`` by ``argmax cos(x, b - a + c)`` over the restricted vocabulary (inputs excluded)."""
+    """Answer every question ``a b c ?`` by ``argmax cos(x, b - a + c)`` over the restricted vocabulary (inputs
+    excluded)."""
     limit = min(restrict_vocab, len(vectors))
     index = _case_insensitive_index(vectors, limit)
     unit = vectors.unit[:limit]  # (R, D)

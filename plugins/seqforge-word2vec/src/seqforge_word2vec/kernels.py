@@ -94,7 +94,7 @@ def _subsample(words, begin, end, keep, buf, r):
 
 @njit(nogil=True, cache=True, inline="always")
 def _window(pos, m, window, r):
-    """The dynamic window ``[lo, hi)`` around ``pos`` in a sentence of ``m`` words (word2vec.c's ``b = rand % window``)."""
+    """The dynamic window ``[lo, hi)`` around ``pos`` in an ``m``-word sentence (word2vec.c's ``b = rand % window``)."""
     r = _next(r)
     b = np.int64((r >> _SHIFT16) % np.uint64(window))
     return max(0, pos - window + b), min(m, pos + window + 1 - b), r
@@ -185,14 +185,31 @@ def train_pairs_explicit(w_in, w_out, centers, targets, noise, log_kq, use_nce, 
 
 
 @njit(nogil=True, cache=True, fastmath=True)
-def train_sentences(w_in, w_out, words, starts, keep, alias_prob, alias_word, log_kq, use_nce, cbow, cbow_mean, window, negative, lr, seed):
+def train_sentences(
+    w_in,
+    w_out,
+    words,
+    starts,
+    keep,
+    alias_prob,
+    alias_word,
+    log_kq,
+    use_nce,
+    cbow,
+    cbow_mean,
+    window,
+    negative,
+    lr,
+    seed,
+):
     """Train on sentences ``words[starts[i]:starts[i+1]]``.
 
     Args:
         w_in, w_out: ``(V, D)`` float32 input and output vectors, updated in place.
         words: ``(N,)`` int32 word ids; starts: ``(S+1,)`` int64 sentence boundaries.
         keep: ``(V,)`` float32 keep probabilities (sub-sampling).
-        alias_prob, alias_word: the noise distribution's alias table (:func:`alias_table`); log_kq: ``(V,)`` float32 ``log(k q(w))``.
+        alias_prob, alias_word: the noise distribution's alias table (:func:`alias_table`); log_kq: ``(V,)`` float32
+        ``log(k q(w))``.
         use_nce, cbow, cbow_mean: loss and architecture switches.
         window, negative, lr: hyper-parameters; seed: this call's random stream.
 
@@ -229,7 +246,9 @@ def train_sentences(w_in, w_out, words, starts, keep, alias_prob, alias_word, lo
                     for d in range(dim):
                         neu1[d] *= inv
                 track = (pos & 7) == 0
-                pair_loss, r = _train_input(w_out, neu1, work, buf[pos], alias_prob, alias_word, log_kq, use_nce, negative, lr, r, track)
+                pair_loss, r = _train_input(
+                    w_out, neu1, work, buf[pos], alias_prob, alias_word, log_kq, use_nce, negative, lr, r, track
+                )
                 if track:
                     loss += pair_loss
                     targets += 1
@@ -244,7 +263,9 @@ def train_sentences(w_in, w_out, words, starts, keep, alias_prob, alias_word, lo
                 for c in range(lo, hi):
                     if c == pos:
                         continue
-                    pair_loss, r = _train_input(w_out, h, work, buf[c], alias_prob, alias_word, log_kq, use_nce, negative, lr, r, track)
+                    pair_loss, r = _train_input(
+                        w_out, h, work, buf[c], alias_prob, alias_word, log_kq, use_nce, negative, lr, r, track
+                    )
                     if track:
                         loss += pair_loss
                         targets += 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 from importlib import resources
 
 from seqforge.api import Registry, hookimpl
-
 from seqforge_word2vec.configs import Word2VecDataConfig, Word2VecTaskConfig
 
 #: The seqforge plugin API this plugin is written against (checked when plugins load).
@@ -27,7 +26,9 @@ def _store_presets() -> None:
     store = ConfigStore.instance()
     for name in PRESETS:
         text = resources.files("seqforge_word2vec").joinpath("presets", f"{name}.yaml").read_text(encoding="utf-8")
-        store.store(group="experiment", name=name, node=OmegaConf.create(text), package="_global_", provider="seqforge-word2vec")
+        store.store(
+            group="experiment", name=name, node=OmegaConf.create(text), package="_global_", provider="seqforge-word2vec"
+        )
 
 
 @hookimpl
@@ -41,9 +42,11 @@ def seqforge_register(registry: Registry) -> None:
         description="plain-text corpus streamed as sentences (two passes; .gz ok); embedded demo corpus",
     )
     registry.command("neighbors", "seqforge_word2vec.commands.neighbors",
-                     description="nearest words / analogies: ckpt=PATH word=king topn=10 | positive=[king,woman] negative=[man]")
+                     description="nearest words / analogies: ckpt=PATH word=king topn=10 | positive=[king,woman] "
+                                 "negative=[man]")
     registry.command("export-vectors", "seqforge_word2vec.commands.export_vectors",
                      description="ckpt=PATH output=vectors.txt [format=text|binary]: word2vec-format vectors")
     registry.command("evaluate-vectors", "seqforge_word2vec.commands.evaluate_vectors",
-                     description="ckpt=PATH|vectors=FILE analogy=questions-words.txt similarity=wordsim353.tsv [restrict_vocab=N]")
+                     description="ckpt=PATH|vectors=FILE analogy=questions-words.txt similarity=wordsim353.tsv "
+                                 "[restrict_vocab=N]")
     _store_presets()

@@ -20,25 +20,26 @@ analogy accuracy and word-similarity Spearman when ``task.analogy`` / ``task.sim
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from seqforge.api import ConfigError, instantiate
-
 from seqforge_word2vec import kernels
 from seqforge_word2vec.data import Chunk, Word2VecData
 from seqforge_word2vec.losses import nce_loss, negative_sampling_loss, softmax_loss
 from seqforge_word2vec.model import ARCHS, Word2VecModel
 
-# Lightning's advice for manual optimisation with step checkpoints does not apply: a step's update is complete when it returns.
+# Lightning's advice for manual optimisation with step checkpoints does not apply: a step's update is complete when it
+# returns.
 warnings.filterwarnings("ignore", message=r".*manual optimization and every_n_train_steps.*")
 
 LOSSES = ("negative_sampling", "nce", "softmax")
@@ -47,7 +48,7 @@ EXPORTS = ("text", "binary", "both", "none")
 
 
 class Word2VecTask:
-    """See the module docstring; the constructor arguments are :class:`~seqforge_word2vec.configs.Word2VecTaskConfig`."""
+    """See the module docstring; constructor arguments: :class:`~seqforge_word2vec.configs.Word2VecTaskConfig`."""
 
     metric_sums = ("loss_sum", "examples")
     automatic_optimization = False  # the task updates the parameters itself (compiled kernels)
@@ -61,8 +62,8 @@ class Word2VecTask:
         workers: int = 2,
         backend: str = "kernel",
         torch_batch_pairs: int = 1024,
-        analogy: Optional[str] = None,
-        similarity: Optional[str] = None,
+        analogy: str | None = None,
+        similarity: str | None = None,
         restrict_vocab: int = 30000,
         export: str = "both",
         show_neighbors: str = "",
@@ -70,7 +71,11 @@ class Word2VecTask:
     ) -> None:
         if negative < 1:
             raise ConfigError(f"task.negative must be >= 1 (noise words per positive pair), got {negative}.")
-        for key, value in (("workers", workers), ("torch_batch_pairs", torch_batch_pairs), ("restrict_vocab", restrict_vocab)):
+        for key, value in (
+            ("workers", workers),
+            ("torch_batch_pairs", torch_batch_pairs),
+            ("restrict_vocab", restrict_vocab),
+        ):
             if value < 1:
                 raise ConfigError(f"task.{key} must be >= 1, got {value}.")
         if not lr > 0 or min_lr < 0 or min_lr > lr:
@@ -84,16 +89,17 @@ class Word2VecTask:
         self.analogy, self.similarity, self.restrict_vocab = analogy, similarity, restrict_vocab
         self.export, self.show_neighbors, self.seed_offset = export, show_neighbors, seed_offset
         self.arch, self.loss, self.seed = "skipgram", "negative_sampling", 0
-        self.run_dir: Optional[Path] = None
-        self._pool: Optional[ThreadPoolExecutor] = None
+        self.run_dir: Path | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._steps = 0
-        self._model: Optional[Word2VecModel] = None
+        self._model: Word2VecModel | None = None
 
     # -- building -----------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> Word2VecData:
         data = instantiate(cfg.data, "data", vocab=state)
         if not isinstance(data, Word2VecData):
-            raise ConfigError(f"task=word2vec needs data=word2vec (a plain-text corpus streamed as sentences); got {type(data).__name__}.")
+            raise ConfigError("task=word2vec needs data=word2vec (a plain-text corpus streamed as sentences); got "
+                              f"{type(data).__name__}.")
         return data
 
     def build_model(self, cfg: Any, data: Word2VecData) -> Word2VecModel:
@@ -101,7 +107,8 @@ class Word2VecTask:
         self.arch = model_cfg.get("arch") or "skipgram"
         self.loss = model_cfg.get("loss") or "negative_sampling"
         if self.arch not in ARCHS:
-            raise ConfigError(f"model.arch='{self.arch}' is not a word2vec architecture; expected one of: {', '.join(ARCHS)}.")
+            raise ConfigError(f"model.arch='{self.arch}' is not a word2vec architecture; expected one of: "
+                              f"{', '.join(ARCHS)}.")
         if self.loss not in LOSSES:
             raise ConfigError(f"model.loss='{self.loss}' is not a word2vec loss; expected one of: {', '.join(LOSSES)}.")
         if model_cfg.embedding_dim < 1:
@@ -109,7 +116,9 @@ class Word2VecTask:
         self.seed = int(cfg.seed) + self.seed_offset
         self.log_kq = np.log(self.negative * data.noise).astype(np.float32)  # (V,) NCE's log(k q(w))
         self._data = data
-        return Word2VecModel(vocab_size=len(data.vocab), dim=model_cfg.embedding_dim, arch=self.arch, cbow_mean=self.cbow_mean)
+        return Word2VecModel(
+            vocab_size=len(data.vocab), dim=model_cfg.embedding_dim, arch=self.arch, cbow_mean=self.cbow_mean
+        )
 
     def configure_optimizers(self, model: Word2VecModel) -> torch.optim.Optimizer:
         """Plain SGD (sparse gradients allowed); the learning rate is set at every step (linear decay)."""
@@ -124,7 +133,9 @@ class Word2VecTask:
         return self.lr - (self.lr - self.min_lr) * min(max(progress, 0.0), 1.0)
 
     # -- training -------------------------------------------------------------
-    def training_step(self, model: Word2VecModel, batch: Chunk, carry: Any, *, stateful: bool, optimizer: Any) -> tuple[Tensor, dict[str, Tensor], Any]:
+    def training_step(
+        self, model: Word2VecModel, batch: Chunk, carry: Any, *, stateful: bool, optimizer: Any
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
         """Train on one chunk; returns the mean loss per trained target (as computed before each update)."""
         lr = self.learning_rate(batch.progress)
         seed = self.seed * 1_000_003 + self._steps * 64
@@ -149,11 +160,21 @@ class Word2VecTask:
         # split the sentences into 4 runs per worker of about equal word counts: the pool balances the load
         pieces = 1 if self.workers == 1 else 4 * self.workers
         cuts = np.searchsorted(starts, np.linspace(0, starts[-1], pieces + 1)[1:-1])
-        bounds = [0, *sorted(set(int(c) for c in cuts if 0 < c < n_sentences)), n_sentences]
-        args = (data.keep, data.alias_prob, data.alias_word, self.log_kq, self.loss == "nce", self.arch == "cbow", self.cbow_mean,
-                data.cfg.window, self.negative, lr)
+        bounds = [0, *sorted({int(c) for c in cuts if 0 < c < n_sentences}), n_sentences]
+        args = (
+            data.keep,
+            data.alias_prob,
+            data.alias_word,
+            self.log_kq,
+            self.loss == "nce",
+            self.arch == "cbow",
+            self.cbow_mean,
+            data.cfg.window,
+            self.negative,
+            lr,
+        )
         jobs = []
-        for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        for k, (a, b) in enumerate(itertools.pairwise(bounds)):
             words = batch.words[starts[a] : starts[b]]
             local = starts[a : b + 1] - starts[a]
             jobs.append((w_in, w_out, words, local, *args, seed + k))
@@ -168,8 +189,12 @@ class Word2VecTask:
     def examples(self, batch: Chunk, seed: int) -> tuple[Tensor, Tensor, Tensor]:
         """``inputs (N, C)``, ``targets (N,)`` and noise words ``(N, K)`` for the autograd path."""
         data = self._data
-        inputs, targets = kernels.make_examples(batch.words, batch.starts, data.keep, self.arch == "cbow", data.cfg.window, seed)
-        noise = kernels.draw_noise(data.alias_prob, data.alias_word, len(targets) * self.negative, seed + 1).reshape(len(targets), self.negative)
+        inputs, targets = kernels.make_examples(
+            batch.words, batch.starts, data.keep, self.arch == "cbow", data.cfg.window, seed
+        )
+        noise = kernels.draw_noise(data.alias_prob, data.alias_word, len(targets) * self.negative, seed + 1).reshape(
+            len(targets), self.negative
+        )
         return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(noise)
 
     def example_loss(self, model: Word2VecModel, inputs: Tensor, targets: Tensor, noise: Tensor) -> Tensor:
@@ -183,7 +208,9 @@ class Word2VecTask:
             return nce_loss(h, u_true, u_noise, log_kq[targets], log_kq[noise])
         return negative_sampling_loss(h, u_true, u_noise)
 
-    def _torch_step(self, model: Word2VecModel, batch: Chunk, lr: float, seed: int, optimizer: torch.optim.Optimizer) -> tuple[float, int]:
+    def _torch_step(
+        self, model: Word2VecModel, batch: Chunk, lr: float, seed: int, optimizer: torch.optim.Optimizer
+    ) -> tuple[float, int]:
         inputs, targets, noise = self.examples(batch, seed)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -191,7 +218,8 @@ class Word2VecTask:
         for begin in range(0, len(targets), self.torch_batch_pairs):
             part = slice(begin, begin + self.torch_batch_pairs)
             optimizer.zero_grad(set_to_none=True)
-            loss = self.example_loss(model, inputs[part], targets[part], noise[part]).sum()  # SGD on the sum: lr per example, as word2vec
+            # SGD on the sum: lr per example, as word2vec
+            loss = self.example_loss(model, inputs[part], targets[part], noise[part]).sum()
             loss.backward()
             optimizer.step()
             total += loss.item()
@@ -199,8 +227,10 @@ class Word2VecTask:
 
     # -- evaluation -----------------------------------------------------------
     @torch.no_grad()
-    def evaluation_step(self, model: Word2VecModel, batch: Chunk, carry: Any, *, stateful: bool) -> tuple[dict[str, Tensor], Any]:
-        """Summed reference loss over the probe chunk's examples (fixed random draws, so comparable across validations)."""
+    def evaluation_step(
+        self, model: Word2VecModel, batch: Chunk, carry: Any, *, stateful: bool
+    ) -> tuple[dict[str, Tensor], Any]:
+        """Summed reference loss over the probe chunk's examples (fixed draws, so comparable across validations)."""
         self._model = model
         inputs, targets, noise = self.examples(batch, seed=12345)
         total = torch.zeros(())
@@ -217,11 +247,18 @@ class Word2VecTask:
         return metrics
 
     def intrinsic_metrics(self, vectors: Any) -> dict[str, float]:
-        from seqforge_word2vec.evaluation import evaluate_analogies, evaluate_similarity, read_analogies, read_similarity
+        from seqforge_word2vec.evaluation import (
+            evaluate_analogies,
+            evaluate_similarity,
+            read_analogies,
+            read_similarity,
+        )
 
         metrics: dict[str, float] = {}
         if self.analogy:
-            result = evaluate_analogies(vectors, read_analogies(self.analogy, key="task.analogy"), restrict_vocab=self.restrict_vocab)
+            result = evaluate_analogies(
+                vectors, read_analogies(self.analogy, key="task.analogy"), restrict_vocab=self.restrict_vocab
+            )
             metrics["analogy_acc"] = result.accuracy
         if self.similarity:
             result = evaluate_similarity(vectors, read_similarity(self.similarity, key="task.similarity"))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -18,7 +18,7 @@ class WordVectors:
         self.words = list(words)
         self.vectors = np.asarray(vectors, dtype=np.float32)
         self.index = {w: i for i, w in enumerate(self.words)}
-        self._unit: Optional[np.ndarray] = None
+        self._unit: np.ndarray | None = None
 
     def __contains__(self, word: str) -> bool:
         return word in self.index
@@ -36,7 +36,8 @@ class WordVectors:
 
     # -- io ------------------------------------------------------------------------
     def save(self, path: str | Path, *, binary: bool = False) -> Path:
-        """word2vec format: header ``V D``, then per word ``word v1 ... vD`` (text) or ``word <D float32 LE>\\n`` (binary)."""
+        """word2vec format: header ``V D``, then per word ``word v1 ... vD`` (text) or ``word <D float32 LE>\\n``
+        (binary)."""
         path = Path(path)
         with open(path, "wb") as out:
             out.write(f"{len(self.words)} {self.vectors.shape[1]}\n".encode())
@@ -48,7 +49,7 @@ class WordVectors:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, *, key: str = "vectors") -> "WordVectors":
+    def load(cls, path: str | Path, *, key: str = "vectors") -> WordVectors:
         words, vectors = read_word2vec(path, key=key)
         return cls(words, vectors)
 
@@ -62,8 +63,9 @@ class WordVectors:
         return row
 
     def most_similar(self, positive: Iterable[str], negative: Iterable[str] = (), *, topn: int = 10,
-                     restrict_vocab: Optional[int] = None) -> list[tuple[str, float]]:
-        """Words closest (cosine) to ``mean(unit(positive)) - mean(unit(negative))``, the query words excluded (gensim's rule)."""
+                     restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+        """Words closest (cosine) to ``mean(unit(positive)) - mean(unit(negative))``, the query words excluded (gensim's
+        rule)."""
         positive, negative = list(positive), list(negative)
         if not positive and not negative:
             raise SeqforgeError("Give at least one word (word=... or positive=[...]).")

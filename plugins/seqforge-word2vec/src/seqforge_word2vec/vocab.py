@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
 from seqforge.api import ConfigError, DataError
-
 from seqforge_word2vec.corpus import Corpus
 
 NOISE_POWER = 0.75
@@ -37,7 +35,7 @@ class Vocab:
         return len(self.words)
 
     @classmethod
-    def build(cls, corpus: Corpus, *, min_count: int, max_vocab: Optional[int] = None) -> "Vocab":
+    def build(cls, corpus: Corpus, *, min_count: int, max_vocab: int | None = None) -> Vocab:
         """Count ``corpus`` once (streaming) and keep words with count >= ``min_count`` (at most ``max_vocab``)."""
         if min_count < 1:
             raise ConfigError(f"data.min_count must be >= 1, got {min_count}.")
@@ -48,15 +46,16 @@ class Vocab:
             counts.update(tokens)
         total = sum(counts.values())
         if total == 0:
-            raise DataError(f"The corpus {corpus.name} (config key `data.path`) contains no words; expected whitespace-separated text.")
+            raise DataError(f"The corpus {corpus.name} (config key `data.path`) contains no words; expected "
+                            "whitespace-separated text.")
         ranked = counts.most_common()  # by count, ties in first-seen order
         kept = [(w, c) for w, c in ranked if c >= min_count]
         if not kept:
             top_word, top_count = ranked[0]
             raise DataError(
                 f"No word of the corpus {corpus.name} occurs at least data.min_count={min_count} times "
-                f"({len(counts)} distinct words, {total} tokens; the most frequent, '{top_word}', occurs {top_count} times). "
-                "Lower data.min_count or use a larger corpus."
+                f"({len(counts)} distinct words, {total} tokens; the most frequent, '{top_word}', occurs {top_count} "
+                "times). Lower data.min_count or use a larger corpus."
             )
         if max_vocab is not None:
             kept = kept[:max_vocab]
@@ -64,10 +63,14 @@ class Vocab:
 
     def state(self) -> dict[str, object]:
         """What a checkpoint keeps (plain types, loadable with ``weights_only=True``)."""
-        return {"words": list(self.words), "counts": [int(c) for c in self.counts], "corpus_words": int(self.corpus_words)}
+        return {
+            "words": list(self.words),
+            "counts": [int(c) for c in self.counts],
+            "corpus_words": int(self.corpus_words),
+        }
 
     @classmethod
-    def from_state(cls, state: dict[str, object]) -> "Vocab":
+    def from_state(cls, state: dict[str, object]) -> Vocab:
         return cls(list(state["words"]), np.asarray(state["counts"], dtype=np.int64), int(state.get("corpus_words", 0)))
 
     @property

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -35,6 +35,25 @@ from seqforge.recurrent.state import map_state
 
 READOUTS = ("attentional", "concat")
 INITIAL_QUERIES = ("zero", "state")
+
+
+@runtime_checkable
+class _ProjectsMemory(Protocol):
+    """An attention's optional ``project_memory(memory (B, S, Hm)) -> keys (B, S, K)`` (see Attention)."""
+
+    def project_memory(self, memory: Tensor) -> Tensor: ...
+
+
+def _first_leaf(state: Any) -> Tensor:
+    """The first tensor of a cell state (``h`` of an LSTM's ``(h, c)``; a GRU's state itself)."""
+    leaves: list[Tensor] = []
+
+    def keep(leaf: Tensor) -> Tensor:
+        leaves.append(leaf)
+        return leaf
+
+    map_state(keep, state)
+    return leaves[0]
 
 
 def no_attention(**_: Any) -> None:
@@ -150,14 +169,12 @@ class RecurrentDecoder(nn.Module):
     def initial_state(self, layers: list[Any], memory: Tensor, mask: Tensor) -> DecoderState:
         """The state before the first target token (``layers`` from the bridge)."""
         keys = None
-        if self.attention is not None and hasattr(self.attention, "project_memory"):
+        if isinstance(self.attention, _ProjectsMemory):
             keys = self.attention.project_memory(memory)  # (B, S, K), once per source batch
         zeros = memory.new_zeros(memory.shape[0], self.hidden_size)  # (B, H)
         query = zeros
         if self.bahdanau_style and self.initial_query == "state":
-            leaves: list[Tensor] = []
-            map_state(lambda t: leaves.append(t) or t, layers[-1])
-            query = leaves[0]  # (B, H): h of the top layer's bridged state (gru, lstm, rnn)
+            query = _first_leaf(layers[-1])  # (B, H): h of the top layer's bridged state (gru, lstm, rnn)
             if query.shape != zeros.shape:
                 raise ConfigError(
                     "model.decoder.initial_query=state queries with the first tensor of the decoder cell's state, "
@@ -177,12 +194,12 @@ class RecurrentDecoder(nn.Module):
         embedded = x
         weights = None
         where = {"step": state.step} if self.attention_needs_step else {}
-        if self.bahdanau_style:
+        if self.bahdanau_style and self.attention is not None:  # bahdanau_style implies an attention
             # query h_{t-1}
             context, weights = self.attention(state.output, state.memory, state.mask, keys=state.keys, **where)
             x = torch.cat([x, context], dim=-1)  # (B, E + H_enc)
         elif self.input_feeding:
-            x = torch.cat([x, state.feed], dim=-1)  # (B, E + H)
+            x = torch.cat([x, cast(Tensor, state.feed)], dim=-1)  # (B, E + H); feed is set under input feeding
         layers = []
         for index, (cell, layer_state) in enumerate(zip(self.cells, state.layers)):
             h, new_state = cell(x, layer_state)  # (B, H)
@@ -196,7 +213,7 @@ class RecurrentDecoder(nn.Module):
             parts = [top, context, embedded] if self.attention is not None else [top, embedded]
             logits = self.output(torch.cat(parts, dim=-1))  # (B, V) from (B, H [+ H_enc] + E)
         else:
-            if self.attention is not None:
+            if self.attention is not None and self.combine is not None:  # both or neither with this readout
                 x = torch.tanh(self.combine(torch.cat([context, top], dim=-1)))  # (B, H): attentional state h~_t
             logits = self.output(self.dropout(x))  # (B, V)
         next_state = DecoderState(

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from seqforge.embeddings import PRETRAINED_ROWS
 from seqforge.errors import ConfigError
 
 
@@ -38,7 +39,7 @@ def initialise(model: nn.Module, model_cfg: Any) -> None:
     if not init_range and not init_std:
         return
     for name, parameter in model.named_parameters():
-        kept = getattr(parameter, "_seqforge_pretrained_rows", [])
+        kept = getattr(parameter, PRETRAINED_ROWS, [])
         saved = parameter.detach()[kept].clone()
         if init_range:
             nn.init.uniform_(parameter, -init_range, init_range)

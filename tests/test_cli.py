@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import TINY, run_seqforge, write_corpus
 
-pytestmark = pytest.mark.slow
+# one worker trains the module-scoped run once for every test here (README "Testing": --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_cli_trained_run")]
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ def _files(root: Path) -> set[str]:
 @pytest.mark.requires_plugins("rnn")
 def test_a_misspelt_key_names_the_nearest_valid_one_not_the_plus_hint(tmp_path: Path) -> None:
     """`model.hiden_size=10` -> "Did you mean `model.hidden_size=10`?", and no advice to add it with `+`"""
-    result = run_seqforge("train", "model.hiden_size=10", cwd=tmp_path)
+    result = run_seqforge_in_process("train", "model.hiden_size=10", cwd=tmp_path)
     assert_clean_failure(result, "`model` has no key `hiden_size`", "Did you mean `model.hidden_size=10`?")
     assert "+model.hiden_size" not in result.stderr
 
@@ -29,7 +29,7 @@ def test_a_misspelt_key_names_the_nearest_valid_one_not_the_plus_hint(tmp_path: 
 @pytest.mark.requires_plugins("rnn")
 def test_adding_a_key_to_a_typed_group_with_plus_is_refused(tmp_path: Path) -> None:
     """`+model.hiden_size=10` would train and leave an unloadable checkpoint: refused, naming the nearest key"""
-    result = run_seqforge("train", "+model.hiden_size=10", "trainer.max_steps=1", cwd=tmp_path)
+    result = run_seqforge_in_process("train", "+model.hiden_size=10", "trainer.max_steps=1", cwd=tmp_path)
     assert_clean_failure(result, "would add `hiden_size` to `model`", "typed (ModelConfig)", "Did you mean "
                                                                                              "`model.hidden_size=10`?")
     assert not (tmp_path / "outputs").exists() or not list((tmp_path / "outputs").rglob("*.ckpt"))
@@ -109,7 +109,7 @@ def test_values_lightning_or_torch_would_refuse_are_named_by_key(
     """A negative max_steps or lr: exit 1, one paragraph naming the key, nothing written outside the run directory"""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=2000)
     before = _files(tmp_path)
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train", f"data.path={corpus}", *TINY, override, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path
     )
     assert result.returncode == 1
@@ -123,14 +123,14 @@ def test_gpu_accelerator_without_a_gpu_is_named(tmp_path: Path) -> None:
     """`trainer.accelerator=gpu` on a CPU-only machine says so and suggests cpu/auto"""
     if torch.cuda.is_available() or torch.backends.mps.is_available():
         pytest.skip("this machine has a GPU")
-    result = run_seqforge("train", *TINY, "trainer.accelerator=gpu", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    result = run_seqforge_in_process("train", *TINY, "trainer.accelerator=gpu", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert_clean_failure(result, "trainer.accelerator=gpu", "no GPU", "trainer.accelerator=cpu")
 
 
 @pytest.mark.requires_plugins("rnn", "seq2seq")
 def test_beam_size_zero_is_named_by_key(tmp_path: Path) -> None:
     """`task.decode.beam_size=0` fails when the task is built, naming the key (translate takes it as decode.beam_size)"""
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train",
         "experiment=translate_demo",
         "task.decode.beam_size=0",
@@ -212,7 +212,7 @@ def test_classifier_checkpoint_given_to_translate_points_at_predict(tmp_path: Pa
     """`seqforge translate ckpt=<classifier>` -> "use `seqforge predict`" (was: use seqforge generate)"""
     train = tmp_path / "train.tsv"
     train.write_text("".join(f"{'pos' if i % 2 else 'neg'}\t{'good' if i % 2 else 'bad'} {i}\n" for i in range(12)))
-    trained = run_seqforge(
+    trained = run_seqforge_in_process(
         "train", "task=classify", "data=labelled", f"data.train={train}", f"data.valid={train}", f"data.test={train}",
         "model/cell=gru", "model.hidden_size=8", "model.embedding_dim=8", "trainer.max_steps=1", "task.show_examples=0",
         "trainer.enable_progress_bar=false", "logger=csv", f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,

@@ -71,6 +71,7 @@ def test_sigterm_and_sigint_save_the_last_step_exit_non_zero_and_resume_to_the_u
             )
 
 
+@pytest.mark.xdist_group("ddp")  # two ranks each: never two such tests at once under `pytest -n`
 @pytest.mark.requires_plugins("rnn")
 def test_under_ddp_a_signal_to_one_rank_stops_every_rank_at_the_same_step(tmp_path: Path) -> None:
     """trainer=ddp on 2 CPU processes, SIGTERM to rank 1 only at step 7: both stop there, exit 143, last.ckpt is step 7"""

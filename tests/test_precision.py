@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import TINY, run_seqforge
+from cli_helpers import TINY, run_seqforge_in_process
 from omegaconf import OmegaConf
 
 from seqforge.config import SeqforgeConfig
@@ -89,7 +89,7 @@ def test_bf16_mixed_trains_each_cell_from_the_cli(cell: str, tmp_path: Path) -> 
     """`seqforge train trainer.precision=bf16-mixed` trains LSTM, GRU and RNN on CPU (LSTM used to fail in oneDNN,
     blamed on the plugin)"""
     run = tmp_path / "run"
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train",
         f"model/cell={cell}",
         "trainer.precision=bf16-mixed",
@@ -108,7 +108,7 @@ def test_bf16_mixed_trains_each_cell_from_the_cli(cell: str, tmp_path: Path) -> 
 def test_precision_that_cannot_train_is_refused_before_training(precision: str, tmp_path: Path) -> None:
     """A refused precision exits 1 with one paragraph naming trainer.precision, no traceback and no checkpoint"""
     run = tmp_path / "run"
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train", f"trainer.precision={precision}", "trainer.max_steps=2", *TINY, f"hydra.run.dir={run}", cwd=tmp_path
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr

@@ -120,6 +120,7 @@ def test_every_task_family_resumes_mid_epoch_to_the_uninterrupted_parameters(fam
         )
 
 
+@pytest.mark.xdist_group("ddp")  # two ranks each: never two such tests at once under `pytest -n`
 @pytest.mark.requires_plugins("rnn")
 def test_ddp_classification_resumes_mid_epoch_to_the_uninterrupted_parameters(tmp_path: Path) -> None:
     """2 CPU ranks (gloo) through the console script: SIGKILL mid-epoch, resume, same parameters as the DDP run never

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import TINY, run_seqforge, write_corpus
+from cli_helpers import TINY, run_seqforge_in_process, write_corpus
 from compose_helpers import compose_config
 
 from seqforge.data.fingerprint import data_files, file_fingerprint
@@ -120,7 +120,7 @@ def test_cli_refuses_changed_data_with_one_message_and_no_traceback(trained: tup
     """`seqforge train resume=<run>` after the corpus changed: non-zero exit, the file and the fix named, no traceback"""
     corpus, run_dir = trained
     corpus.write_text(corpus.read_text() + "more text\n", encoding="utf-8")
-    result = run_seqforge("train", f"resume={run_dir}", cwd=tmp_path)
+    result = run_seqforge_in_process("train", f"resume={run_dir}", cwd=tmp_path)
     assert result.returncode != 0
     assert str(corpus) in result.stderr and "accept_data_change=true" in result.stderr
     assert "Traceback" not in result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import TINY, run_seqforge, write_corpus
+from cli_helpers import TINY, run_seqforge, run_seqforge_in_process, write_corpus
 
 from seqforge.run_dir import LOCK_FILE, RunDirError, claim, release
 
@@ -129,12 +129,12 @@ def test_training_into_a_directory_holding_a_run_is_refused_and_overwrite_clears
     retrains"""
     corpus = write_corpus(tmp_path / "corpus.txt", chars=2000)
     args = [f"data.path={corpus}", *SHORT, f"hydra.run.dir={tmp_path / 'run'}"]
-    first = run_seqforge("train", *args, cwd=tmp_path, env=QUIET)
+    first = run_seqforge_in_process("train", *args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "run").rglob("*") if p.is_file()}
     assert tmp_path / "run" / "checkpoints" / "best.ckpt" in before
 
-    again = run_seqforge("train", *args, "seed=5", cwd=tmp_path, env=QUIET)
+    again = run_seqforge_in_process("train", *args, "seed=5", cwd=tmp_path)
     _assert_clean_failure(again, "already holds a run", "checkpoints/last.ckpt", "seqforge train "
                                                                                  f"resume={tmp_path / 'run'}",
                           "overwrite=true")
@@ -143,7 +143,7 @@ def test_training_into_a_directory_holding_a_run_is_refused_and_overwrite_clears
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt", "run"]  # nothing written elsewhere
 
     first_rows = (tmp_path / "run" / "csv" / "metrics.csv").read_text().splitlines()
-    fresh = run_seqforge("train", *args, "seed=5", "overwrite=true", cwd=tmp_path, env=QUIET)
+    fresh = run_seqforge_in_process("train", *args, "seed=5", "overwrite=true", cwd=tmp_path)
     assert fresh.returncode == 0, fresh.stderr[-3000:]
     rows = (tmp_path / "run" / "csv" / "metrics.csv").read_text().splitlines()
     assert len(rows) == len(first_rows) and rows != first_rows  # the new run's rows only, not both runs'
@@ -156,7 +156,7 @@ def test_training_into_a_directory_holding_a_run_is_refused_and_overwrite_clears
 def test_a_run_directory_under_a_regular_file_is_reported_before_training(tmp_path: Path) -> None:
     """hydra.run.dir below a file: exit 1, one paragraph naming the file, no traceback, nothing created"""
     (tmp_path / "notes.txt").write_text("a file, not a folder\n")
-    result = run_seqforge("train", *SHORT, f"hydra.run.dir={tmp_path / 'notes.txt' / 'run'}", cwd=tmp_path, env=QUIET)
+    result = run_seqforge_in_process("train", *SHORT, f"hydra.run.dir={tmp_path / 'notes.txt' / 'run'}", cwd=tmp_path)
     _assert_clean_failure(result, "cannot be written", f"{tmp_path / 'notes.txt'} is a file", "hydra.run.dir=")
     assert "Nothing was trained" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
@@ -166,7 +166,7 @@ def test_a_run_directory_under_a_regular_file_is_reported_before_training(tmp_pa
 def test_a_second_run_into_a_live_runs_directory_is_refused_naming_the_pid(tmp_path: Path, holder) -> None:
     """While a run holds the directory, `seqforge train` and `resume=` into it exit 1 naming that run's PID"""
     process = holder(tmp_path / "run")
-    result = run_seqforge("train", *SHORT, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path, env=QUIET)
+    result = run_seqforge_in_process("train", *SHORT, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     _assert_clean_failure(result, f"PID {process.pid}", "in use by another seqforge run")
     assert not (tmp_path / "run" / ".hydra").exists()
 

@@ -262,6 +262,7 @@ def _params(run_dir: Path) -> tuple[dict, int]:
     return checkpoint["state_dict"], checkpoint["global_step"]
 
 
+@pytest.mark.xdist_group("ddp")  # two ranks each: never two such tests at once under `pytest -n`
 @pytest.mark.slow
 @pytest.mark.requires_plugins("rnn")
 def test_ddp_two_ranks_with_tbptt_equal_one_process_with_the_combined_batch(tmp_path: Path) -> None:
@@ -295,6 +296,7 @@ class Uneven(L.Callback):
 '''
 
 
+@pytest.mark.xdist_group("ddp")  # two ranks each: never two such tests at once under `pytest -n`
 @pytest.mark.slow
 @pytest.mark.requires_plugins("rnn")
 def test_ddp_ranks_with_different_chunk_counts_do_not_hang(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ def _state(run_dir: Path) -> dict[str, torch.Tensor]:
     return torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
 
 
+@pytest.mark.xdist_group("ddp")  # two ranks each: never two such tests at once under `pytest -n`
 @pytest.mark.requires_plugins("rnn")
 def test_ddp_on_two_cpu_processes_equals_one_process_with_the_combined_batch(tmp_path: Path) -> None:
     """`seqforge train trainer=ddp devices=2` (batch 4 per rank) ends with the parameters of 1 process at batch 8"""

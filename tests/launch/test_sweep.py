@@ -192,6 +192,7 @@ def test_under_srun_a_ddp_job_inside_a_multirun_is_allowed(monkeypatch: pytest.M
 
 
 # -- real training jobs ---------------------------------------------------------------------------
+@pytest.mark.xdist_group("ddp")  # two ranks each: never two such tests at once under `pytest -n`
 @pytest.mark.slow
 @pytest.mark.requires_plugins("rnn")
 def test_a_sweep_of_ddp_jobs_on_cpu_runs_each_job_in_its_own_directory(tmp_path: Path) -> None:

@@ -1,12 +1,12 @@
-"""Local and hard attention end to end through the console script: tiny translate_demo runs, beam decoding, heatmaps,
-contracts."""
+"""Local and hard attention end to end through `seqforge.cli.main` (in-process): tiny translate_demo runs, beam
+decoding, heatmaps, contracts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_seqforge
+from cli_helpers import run_seqforge_in_process
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +50,7 @@ TINY = [
 )
 def test_translate_demo_trains_evaluates_and_plots_with_the_attention(tmp_path: Path, overrides: list[str]) -> None:
     """`seqforge train experiment=translate_demo model/attention=...` runs 3 steps, reports BLEU and writes a heatmap"""
-    result = run_seqforge("train", *TINY, *overrides, f"hydra.run.dir={tmp_path / 'out'}", cwd=tmp_path)
+    result = run_seqforge_in_process("train", *TINY, *overrides, f"hydra.run.dir={tmp_path / 'out'}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "bleu" in result.stdout and "Examples (test split)" in result.stdout
     assert [p.name for p in (tmp_path / "out" / "attention").glob("*.png")] == ["step000003_0.png"]
@@ -58,7 +58,7 @@ def test_translate_demo_trains_evaluates_and_plots_with_the_attention(tmp_path: 
 
 def test_a_bad_estimator_is_refused_before_training_naming_the_key(tmp_path: Path) -> None:
     """model.attention.estimator=vimco: a one-paragraph config error naming the key, no traceback"""
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train",
         *TINY,
         "model/attention=hard",
@@ -74,7 +74,7 @@ def test_a_bad_estimator_is_refused_before_training_naming_the_key(tmp_path: Pat
 def test_plugins_check_attention_passes_for_every_attention(tmp_path: Path) -> None:
     """`seqforge plugins check attention`: every registered attention (local_m, local_p, hard included) keeps every
     contract"""
-    result = run_seqforge("plugins", "check", "attention", cwd=tmp_path)
+    result = run_seqforge_in_process("plugins", "check", "attention", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     for name in ("local_m", "local_p", "hard"):
         assert f"attention '{name}'" in result.stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import run_seqforge
+from cli_helpers import run_seqforge_in_process
 
 from seqforge.api import ConfigError, DataError, StreamBatches
 from seqforge_forecast.series import SignalData, TimeSeriesData, make_signal_streams
@@ -211,7 +211,7 @@ def test_airline_demo_beats_seasonal_naive_and_writes_the_plot(tmp_path: Path) -
     """The demo as shipped: 1959-1960 forecast better than seasonal naive, both baselines printed beside
     the model on the same points, metrics logged, forecast.png written"""
     run_dir = tmp_path / "run"
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train",
         "experiment=airline_demo",
         "trainer.enable_progress_bar=false",
@@ -253,10 +253,10 @@ def test_own_csv_and_sine_regression_from_the_cli(tmp_path: Path) -> None:
         "task.plot_steps=50",
         f"hydra.run.dir={run_dir}",
     ]
-    refused = run_seqforge("train", *common, cwd=tmp_path)
+    refused = run_seqforge_in_process("train", *common, cwd=tmp_path)
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert "sig.csv, line 9, column 'y': missing value ('')" in refused.stderr
-    result = run_seqforge("train", *common, "data.missing=interpolate", cwd=tmp_path)
+    result = run_seqforge_in_process("train", *common, "data.missing=interpolate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "missing values filled: 1" in result.stdout and (run_dir / "regression.png").exists()
     assert "test/r2" in (run_dir / "csv" / "metrics.csv").read_text().splitlines()[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import run_seqforge
+from cli_helpers import run_seqforge_in_process
 
 #: Where each class lived before the move -> where it lives now.
 MOVED = {
@@ -52,13 +52,13 @@ def test_a_checkpoint_naming_the_core_paths_still_evaluates(family: str, tmp_pat
                      "data.eval_batch_size=2", "model.bidirectional=false", *TINY[:-1], "task.plot_steps=0"]
         metric = "r2"
     run_dir = tmp_path / "run"
-    trained = run_seqforge("train", *overrides, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    trained = run_seqforge_in_process("train", *overrides, f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr[-3000:]
     checkpoint = run_dir / "checkpoints" / "last.ckpt"
     backdate(checkpoint)
     assert "seqforge.tasks.forecast." in str(
         torch.load(checkpoint, map_location="cpu", weights_only=False)["seqforge"]["config"]["task"]
     )
-    evaluated = run_seqforge("evaluate", f"ckpt={checkpoint}", "split=test", cwd=tmp_path)
+    evaluated = run_seqforge_in_process("evaluate", f"ckpt={checkpoint}", "split=test", cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert metric in evaluated.stdout

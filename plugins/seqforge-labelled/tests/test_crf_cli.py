@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import QUIET, run_seqforge
+from cli_helpers import QUIET, run_seqforge_in_process
 
 # WNUT 2017 layout: token<TAB>tag, IOB2; sentences end with an empty line or with a line holding only a tab.
 SENTENCES = [
@@ -30,7 +30,7 @@ def test_wnut17_preset_trains_a_crf_tagger_whose_predictions_are_viterbi_decoded
     with the checkpoint's tag scores edited to favour I-location everywhere, `seqforge predict` still writes
     B-location first"""
     train, dev = write_wnut(tmp_path / "train.conll", 6), write_wnut(tmp_path / "dev.conll", 1)
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train", "experiment=wnut17", f"data.train={train}", f"data.valid={dev}", f"data.test={dev}", *QUIET,
         "model.hidden_size=8", "model.embedding_dim=8", "task.char_embedding_dim=4", "task.char_hidden_size=4",
         "trainer.max_steps=4", "trainer.val_check_interval=2", f"hydra.run.dir={tmp_path / 'out'}", cwd=tmp_path,
@@ -48,7 +48,7 @@ def test_wnut17_preset_trains_a_crf_tagger_whose_predictions_are_viterbi_decoded
     state["model.head.bias"][tags.index("I-location")] = 10.0
     state["model.head.bias"][tags.index("B-location")] = 5.0  # a one-word sentence: B-location (I- cannot start one)
     torch.save(checkpoint, last)
-    predicted = run_seqforge("predict", f"ckpt={last}", cwd=tmp_path, stdin="I live in New York\nParis\n")
+    predicted = run_seqforge_in_process("predict", f"ckpt={last}", cwd=tmp_path, stdin="I live in New York\nParis\n")
     assert predicted.returncode == 0, predicted.stderr[-3000:]
     blocks = [
         [row.split("\t")[1] for row in block.splitlines()] for block in predicted.stdout.rstrip("\n").split("\n\n")

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import QUIET, TINY_MODEL, run_seqforge
+from cli_helpers import QUIET, TINY_MODEL, run_seqforge_in_process
 from test_bad_input import assert_clean_failure
 
 POSITIVE, NEGATIVE = "good fine great", "bad poor awful"
 
 
 def _train(root: Path, *args: str) -> Path:
-    result = run_seqforge("train", *args, *QUIET, *TINY_MODEL, f"hydra.run.dir={root / 'out'}", cwd=root)
+    result = run_seqforge_in_process("train", *args, *QUIET, *TINY_MODEL, f"hydra.run.dir={root / 'out'}", cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
     return root / "out"
 
@@ -37,7 +37,7 @@ def test_classify_a_file_writes_label_and_probability_per_line_and_reports_blank
     source = classifier.parent / "in.txt"
     source.write_text(f"{POSITIVE}\n\n{NEGATIVE} zzz\n  \ngreat good qqq www\n")
     target = classifier.parent / "labels.txt"
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "predict", f"ckpt={classifier}", f"input={source}", f"output={target}", "batch_size=2", cwd=classifier.parent
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -66,7 +66,7 @@ def test_tag_stdin_writes_conll_token_tag_rows_with_a_blank_line_between_sentenc
         tmp_path, "task=tag", "data=conll", f"data.train={train}", f"data.valid={train}", f"data.test={train}",
         "trainer.max_steps=6", "trainer.val_check_interval=6", "task.show_examples=0",
     )
-    result = run_seqforge("predict", f"ckpt={tagger}", cwd=tmp_path, stdin="I live in York\n\nShe left   Oslo today\n")
+    result = run_seqforge_in_process("predict", f"ckpt={tagger}", cwd=tmp_path, stdin="I live in York\n\nShe left   Oslo today\n")
     assert result.returncode == 0, result.stderr[-3000:]
     blocks = [block.splitlines() for block in result.stdout.rstrip("\n").split("\n\n")]
     assert [[row.split("\t")[0] for row in block] for block in blocks] == [
@@ -85,7 +85,7 @@ def test_a_task_without_predict_is_refused_naming_the_task_and_the_commands_that
         tmp_path, "data.seq_len=8", "data.batch_size=4", "data.eval_batch_size=2", "trainer.limit_val_batches=1",
         "trainer.limit_test_batches=1", "task.sample_length=5", "trainer.max_steps=1",
     )
-    result = run_seqforge("predict", f"ckpt={lm}", cwd=tmp_path, stdin="some text\n")
+    result = run_seqforge_in_process("predict", f"ckpt={lm}", cwd=tmp_path, stdin="some text\n")
     assert_clean_failure(
         result,
         "LanguageModelTask",

@@ -1,11 +1,12 @@
-"""Classification, tagging and one-to-many generation end to end through the console script, on tiny runs."""
+"""Classification, tagging and one-to-many generation end to end through `seqforge.cli.main` (in-process: the
+commands, not the interpreter around them, are the subject), on tiny runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from cli_helpers import QUIET, TINY_MODEL, run_seqforge
+from cli_helpers import QUIET, TINY_MODEL, run_seqforge_in_process
 from test_bad_input import assert_clean_failure
 
 pytestmark = pytest.mark.slow
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 def test_digits_demo_trains_reports_accuracy_and_macro_f1(tmp_path: Path) -> None:
     """experiment=digits_demo on a few steps: validation and test accuracy/macro-F1, per-label F1, examples"""
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train",
         "experiment=digits_demo",
         *QUIET,
@@ -57,17 +58,17 @@ def test_classifying_your_own_text_file_then_evaluating_the_checkpoint(tmp_path:
         "trainer.val_check_interval=5",
         f"hydra.run.dir={tmp_path / 'out'}",
     ]
-    result = run_seqforge("train", *args, cwd=tmp_path)
+    result = run_seqforge_in_process("train", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "1 label(s) never seen in training: 'neutral' (1)" in result.stdout
-    evaluated = run_seqforge("evaluate", f"ckpt={tmp_path / 'out'}", "split=test", cwd=tmp_path)
+    evaluated = run_seqforge_in_process("evaluate", f"ckpt={tmp_path / 'out'}", "split=test", cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert "macro_f1" in evaluated.stdout and "unseen" in evaluated.stdout
 
 
 def test_tagging_demo_reports_seqeval_entity_scores(tmp_path: Path) -> None:
     """experiment=tagging_demo (small data, a few steps): precision/recall/F1 and token accuracy; tagged examples"""
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train",
         "experiment=tagging_demo",
         *QUIET,
@@ -92,7 +93,7 @@ def test_a_conll_file_with_a_wrong_column_count_fails_cleanly_naming_file_and_li
     good.write_text("EU NNP B-ORG\nrejects VBZ O\n\nGerman JJ B-MISC\n")
     bad = tmp_path / "test.conll"
     bad.write_text("EU NNP B-ORG\nrejects O\n")
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train",
         "task=tag",
         "data=conll",
@@ -110,7 +111,7 @@ def test_a_conll_file_with_a_wrong_column_count_fails_cleanly_naming_file_and_li
 def test_conditional_demo_draws_digits_and_generate_samples_one(tmp_path: Path) -> None:
     """experiment=conditional_demo on a few steps prints greedy/beam/sampled drawings; `seqforge generate prompt=3`
     draws one"""
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train",
         "experiment=conditional_demo",
         *QUIET,
@@ -132,7 +133,7 @@ def test_conditional_demo_draws_digits_and_generate_samples_one(tmp_path: Path) 
         "condition 1:",
     ):
         assert fragment in result.stdout, result.stdout[-3000:]
-    generated = run_seqforge(
+    generated = run_seqforge_in_process(
         "generate",
         f"ckpt={tmp_path / 'out'}",
         "prompt=3",

@@ -1,13 +1,15 @@
-"""Translation end to end through the console script: train, heatmaps, evaluate, translate."""
+"""Translation end to end through `seqforge.cli.main` (in-process; one test reads stdin through the real console
+script): train, heatmaps, evaluate, translate."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_seqforge
+from cli_helpers import run_seqforge_in_process
 
-pytestmark = pytest.mark.slow
+# one worker trains the module-scoped run once for every test here (README "Testing": --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("translate_cli_run")]
 
 TINY_DATES = [
     "experiment=translate_demo", "data.n_train=600", "data.n_valid=40", "data.n_test=40", "data.batch_size=32",
@@ -19,7 +21,7 @@ TINY_DATES = [
 @pytest.fixture(scope="module")
 def translation_run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("translate")
-    result = run_seqforge("train", *TINY_DATES, f"hydra.run.dir={root / 'out'}", cwd=root)
+    result = run_seqforge_in_process("train", *TINY_DATES, f"hydra.run.dir={root / 'out'}", cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
     (root / "stdout.txt").write_text(result.stdout)
     return root
@@ -45,7 +47,7 @@ def test_translate_files_with_beam_search_and_n_best(translation_run: Path) -> N
     source = translation_run / "in.txt"
     source.write_text("22. November 2026\nnov 22, 2026\n")
     target = translation_run / "out.txt"
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "translate", f"ckpt={translation_run / 'out'}", f"input={source}", f"output={target}",
         "decode=beam", "decode.beam_size=4", "decode.n_best=3", cwd=translation_run,
     )
@@ -75,14 +77,14 @@ def test_translate_reads_stdin_and_counts_unknown_characters(translation_run: Pa
 
 def test_evaluate_reports_bleu_on_the_test_split(translation_run: Path) -> None:
     """`evaluate split=test` prints BLEU for the checkpoint"""
-    result = run_seqforge("evaluate", f"ckpt={translation_run / 'out'}", "split=test", cwd=translation_run)
+    result = run_seqforge_in_process("evaluate", f"ckpt={translation_run / 'out'}", "split=test", cwd=translation_run)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "bleu" in result.stdout and "test" in result.stdout
 
 
 def test_dot_attention_that_cannot_combine_sizes_fails_at_config_time(tmp_path: Path) -> None:
     """luong_dot with a bidirectional encoder (2H) and decoder H is refused before training, naming the keys"""
-    result = run_seqforge(
+    result = run_seqforge_in_process(
         "train", *TINY_DATES, "model/attention=luong_dot", f"hydra.run.dir={tmp_path / 'x'}", cwd=tmp_path
     )
     assert result.returncode != 0
@@ -103,7 +105,7 @@ def test_a_checkpoint_written_while_translation_was_core_still_translates(transl
     config["data"]["_target_"] = "seqforge.data.dates.DatesData"
     old = translation_run / "old.ckpt"
     torch.save(checkpoint, old)
-    new_result = run_seqforge("translate", f"ckpt={ckpt}", cwd=translation_run, stdin="22. November 2026\n")
-    old_result = run_seqforge("translate", f"ckpt={old}", cwd=translation_run, stdin="22. November 2026\n")
+    new_result = run_seqforge_in_process("translate", f"ckpt={ckpt}", cwd=translation_run, stdin="22. November 2026\n")
+    old_result = run_seqforge_in_process("translate", f"ckpt={old}", cwd=translation_run, stdin="22. November 2026\n")
     assert old_result.returncode == 0, old_result.stderr[-3000:]
     assert old_result.stdout == new_result.stdout and old_result.stdout.strip()

@@ -1,30 +1,24 @@
-"""End to end through the console script: the demo preset, neighbours, analogies, export, evaluation, bad input."""
+"""End to end through `seqforge.cli.main` (in-process): the demo preset, neighbours, analogies, export, evaluation, bad
+input."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_seqforge_in_process as run
 
-pytestmark = pytest.mark.slow
-
-SEQFORGE = str(Path(sys.executable).with_name("seqforge"))
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    env.pop("SEQFORGE_DISABLE_PLUGIN_AUTOLOAD", None)
-    return subprocess.run([SEQFORGE, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+# one worker trains the module-scoped run once for every test here (README "Testing": --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("word2vec_cli_run")]
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("w2v")
+    # task.workers=1: one kernel thread is deterministic (Hogwild over two is not) and leaves the other core to the
+    # other pytest-xdist worker
     result = run("train", "experiment=word2vec_demo", "data.demo_sentences=12000", "trainer.max_epochs=6",
-                 "trainer.enable_progress_bar=false", f"hydra.run.dir={root / 'out'}", cwd=root)
+                 "task.workers=1", "trainer.enable_progress_bar=false", f"hydra.run.dir={root / 'out'}", cwd=root)
     assert result.returncode == 0, result.stderr[-3000:]
     (root / "stdout.txt").write_text(result.stdout)
     return root

@@ -1,13 +1,16 @@
-"""BLEU the way the Multi30k anchor computes it (bentrevett/pytorch-seq2seq, notebook 3).
+"""BLEU the way the Multi30k anchor computes it (bentrevett/pytorch-seq2seq, notebook 3, 2023 version).
 
-The anchor scores greedy output with ``torchtext.data.metrics.bleu_score`` over spaCy
-``en_core_web_sm`` tokens of lowercased text: corpus BLEU-4, uniform weights, clipped n-gram
-counts summed over the corpus, brevity penalty ``exp(1 - r/c)`` when ``c < r``, no smoothing.
-spaCy's models cannot be downloaded here, so :func:`spacy_like_tokens` imitates its English
-tokenizer rules that matter on Multi30k captions: punctuation split off words, clitics split
-(``man's`` -> ``man 's``, ``don't`` -> ``do n't``), hyphens between letters split
-(``t-shirt`` -> ``t - shirt``). Known differences from the anchor: spaCy's special cases and
-abbreviation exceptions (``e.g.``, ``u.s.``) are not reproduced, and the anchor's hypotheses
+The anchor (commit d8c17c7) scores greedy output with Hugging Face ``evaluate``'s ``bleu``, its
+tokenizer being spaCy ``en_core_web_sm``'s tokenizer with every token lowercased, applied to the
+space-joined output tokens and to the raw references: corpus BLEU-4, uniform weights, clipped
+n-gram counts summed over the corpus, brevity penalty ``exp(1 - r/c)`` when ``c < r``, no
+smoothing (the same formula as torchtext's ``bleu_score``, which notebook 4 used).
+:func:`anchor_bleu` takes that tokenizer when spaCy is installed (``bench/multi30k.py`` passes
+``spacy.blank("en")``'s, the pipeline's rule-based tokenizer); otherwise
+:func:`spacy_like_tokens` imitates its English rules that matter on Multi30k captions:
+punctuation split off words, clitics split (``man's`` -> ``man 's``, ``don't`` -> ``do n't``),
+hyphens between letters split (``t-shirt`` -> ``t - shirt``). The imitation does not reproduce
+spaCy's special cases and abbreviation exceptions (``e.g.``, ``u.s.``). The anchor's hypotheses
 contain ``<unk>`` for words outside its min_freq-2 vocabulary (they never match), whereas a
 subword model can spell any word.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 _CLITIC = re.compile(r"(?i)^(.+?)(n't|'s|'re|'m|'ll|'ve|'d|')$")
 _INFIX_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
@@ -63,6 +66,8 @@ def corpus_bleu(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequen
     return 100.0 * brevity * math.exp(log_precision)
 
 
-def anchor_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
-    """Detokenized output and raw references -> the anchor's BLEU (lowercased, spaCy-like tokens)."""
-    return corpus_bleu([spacy_like_tokens(h) for h in hypotheses], [spacy_like_tokens(r) for r in references])
+def anchor_bleu(
+    hypotheses: Sequence[str], references: Sequence[str], tokenize: Callable[[str], list[str]] = spacy_like_tokens
+) -> float:
+    """Output and raw references -> the anchor's BLEU over ``tokenize``'s tokens (lowercased spaCy tokens)."""
+    return corpus_bleu([tokenize(h) for h in hypotheses], [tokenize(r) for r in references])

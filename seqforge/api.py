@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from seqforge.data.text_io import read_text
     from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
     from seqforge.embeddings import EmbeddingConfig, build_token_embedding, init_embedding, read_word2vec
+    from seqforge.encoders import RecurrentEncoder
     from seqforge.key_values import parse_key_values
     from seqforge.recurrent.loop import length_mask, reverse_padded, run_cell
     from seqforge.recurrent.stack import RecurrentStack
@@ -90,6 +91,7 @@ _LAZY = {
     "length_mask": "seqforge.recurrent.loop",
     "reverse_padded": "seqforge.recurrent.loop",
     "RecurrentStack": "seqforge.recurrent.stack",
+    "RecurrentEncoder": "seqforge.encoders",
     "map_state": "seqforge.recurrent.state",
     "detach_state": "seqforge.recurrent.state",
     "select_state": "seqforge.recurrent.state",

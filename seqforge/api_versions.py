@@ -12,7 +12,8 @@ from __future__ import annotations
 ADDED_IN: dict[str, str] = dict.fromkeys([
     "BOS_ID", "Batch", "BeginsEvaluation", "Codec", "ConfiguresOptimizers", "DataModule",
     "DecodeConfig", "EOS_ID", "EmbeddingConfig", "ExportsVectors", "Generates", "KnowsSequenceLength",
-    "ListsDataFiles", "ManuallyOptimised", "PAD_ID", "Predicts", "ProvidesCallbacks", "ReinforceAttention",
+    "ListsDataFiles", "ManuallyOptimised", "PAD_ID", "Predicts", "ProvidesCallbacks", "RecurrentEncoder",
+    "ReinforceAttention",
     "Reports", "ResumableLoader", "ResumableLoaderLike", "SPECIALS", "Seq2Seq", "SplitLoaders",
     "StateBridge", "StepAttention", "StreamBatch", "StreamBatches", "StreamLoaders", "TimeSplits",
     "TimedBatch", "Translates", "UNK_ID", "Vocabulary", "VocabularyCodec", "build_encoder",

@@ -8,33 +8,27 @@ differ. The decoder's own ``initial_state`` supplies the target structure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
 
 from seqforge.errors import ConfigError
-from seqforge.recurrent.state import map_state
+from seqforge.recurrent.state import map_state, state_leaves
 
 BRIDGES = ("linear", "zero", "copy")
-
-
-def _leaves(state: Any) -> list[Tensor]:
-    found: list[Tensor] = []
-    map_state(lambda t: found.append(t) or t, state)
-    return found
 
 
 def state_sizes(cell: Any) -> list[int]:
     """The last-dimension size of each leaf of ``cell.initial_state``: what a flat ``(B, F)`` vector splits into."""
     template = cell.initial_state(1, device=torch.device("cpu"), dtype=torch.float32)
-    return [leaf.shape[-1] for leaf in _leaves(template)]
+    return [leaf.shape[-1] for leaf in state_leaves(template)]
 
 
 def unflatten_state(flat: Tensor, cell: Any) -> Any:
     """Split ``(B, F)`` into the structure of ``cell.initial_state``."""
     template = cell.initial_state(flat.shape[0], device=flat.device, dtype=flat.dtype)
-    parts = iter(flat.split(state_sizes(cell), dim=-1))
+    parts = iter(torch.split(flat, state_sizes(cell), dim=-1))
     return map_state(lambda _: next(parts), template)
 
 
@@ -83,10 +77,11 @@ class StateBridge(nn.Module):
             return [cell.initial_state(batch_size, device=device, dtype=dtype) for cell in self.decoder_cells]
         if self.kind == "copy":
             return [encoder_states[s][0] for s in self.sources]
+        maps = cast(nn.ModuleList, self.maps)  # kind == "linear": one map per decoder layer
         out = []
         for layer, source in enumerate(self.sources):
             # (B, F_enc)
-            flat = torch.cat([leaf for direction in encoder_states[source] for leaf in _leaves(direction)], dim=-1)
+            flat = torch.cat([leaf for direction in encoder_states[source] for leaf in state_leaves(direction)], dim=-1)
             # F_dec split per leaf
-            out.append(unflatten_state(torch.tanh(self.maps[layer](flat)), self.decoder_cells[layer]))
+            out.append(unflatten_state(torch.tanh(maps[layer](flat)), self.decoder_cells[layer]))
         return out

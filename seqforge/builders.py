@@ -50,7 +50,10 @@ def _target(node: Any) -> Any:
 
 
 def _with_provenance(built: Any, node: Any) -> Any:
-    """``built``, annotated with the registered component its ``_target_`` names (when plugins are loaded and one does)."""
+    """``built``, annotated with the registered component its ``_target_`` names.
+
+    Only when plugins are loaded and one of them registered that target.
+    """
     registry, target = loaded_registry(), _target(node)
     description = registry.describe_target(target) if registry is not None and isinstance(target, str) else None
     return provenance.annotate(built, description) if description is not None else built

@@ -175,7 +175,7 @@ def safe_stored_config(
         replaced = set(replaced_callbacks)
         stored["callbacks"] = {name: node for name, node in callbacks.items() if name not in replaced}
     checker = _Checker(registry, source, resuming=resuming)
-    plain = checker.walk(stored, ())
+    plain: dict[str, Any] = checker.walk(stored, ())
     for where, kind in checker.slots.items():
         value: Any = plain
         for part in where.split("."):
@@ -265,7 +265,10 @@ def _mismatch(source: str, exc: Exception) -> str:
 
 
 def apply_overrides(cfg: Any, overrides: Any, *, command: str) -> Any:
-    """``cfg`` merged with a command's dotted overrides (a ``DictConfig``); an unknown key gets the nearest valid one."""
+    """``cfg`` merged with a command's dotted overrides (a ``DictConfig``).
+
+    An unknown key is refused with the nearest valid one.
+    """
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 

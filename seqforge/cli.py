@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from seqforge import __version__
 from seqforge.command_io import command_for, read_input_lines, write_output_lines
@@ -29,10 +29,10 @@ usage:
   seqforge train [KEY=VALUE ...] [GROUP=OPTION ...] [hydra flags: --cfg job, -m, --help]
   seqforge evaluate ckpt=PATH [split=valid|test|all] [data.KEY=VALUE ...]
   seqforge generate ckpt=PATH [prompt=TEXT] [max_new_tokens=N] [temperature=T] [top_k=K] [top_p=P] [seed=S]
-  seqforge predict ckpt=PATH [input=FILE|-] [output=FILE|-] [batch_size=N]   # classifiers: label<TAB>p; taggers: token<TAB>tag
+  seqforge predict ckpt=PATH [input=FILE|-] [output=FILE|-] [batch_size=N]   # label<TAB>p or token<TAB>tag lines
   seqforge plugins list
   seqforge plugins new DIST-NAME --kind cell|attention [--name NAME] [--dir PATH]   # scaffold a plugin package
-  seqforge plugins check DIST-OR-ENTRY-POINT-NAME                                 # contract suite on an installed plugin
+  seqforge plugins check DIST-OR-ENTRY-POINT-NAME                                 # run its contract suite
 
 examples:
   seqforge train                                     # char-level LSTM LM on the embedded corpus
@@ -46,7 +46,7 @@ examples:
 HELP_FLAGS = {"-h", "--help", "help"}
 
 
-def fail(message: str, code: int = 2) -> NoReturn:  # type: ignore[name-defined]  # noqa: F821
+def fail(message: str, code: int = 2) -> NoReturn:
     print(f"seqforge: error: {message}", file=sys.stderr)
     raise SystemExit(code)
 
@@ -97,7 +97,7 @@ def _check_component_overrides(overrides: list[str]) -> None:
         if kind is None or override.is_delete():
             continue
         if override.is_sweep_override():  # Hydra escapes ':' in these strings (`seqforge-rnn\\:lstm`)
-            choices = [value.replace("\\:", ":") for value in override.sweep_string_iterator()]
+            choices: list[Any] = [value.replace("\\:", ":") for value in override.sweep_string_iterator()]
         else:
             choices = [override.value()]
         for choice in choices:
@@ -232,8 +232,13 @@ class RunDirGuard:
 
 
 def _processes_started_externally() -> bool:
-    """True when SLURM (srun) or torchrun started every rank, so Lightning re-runs no command line (submitit's sweeps)."""
-    from lightning.fabric.plugins.environments import SLURMEnvironment, TorchElasticEnvironment
+    """True when SLURM (srun) or torchrun started every rank (submitit's sweeps).
+
+    Lightning then re-runs no command line.
+    """
+    # from their own modules: the package re-exports them implicitly, which strict mypy does not accept
+    from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
+    from lightning.fabric.plugins.environments.torchelastic import TorchElasticEnvironment
 
     return SLURMEnvironment.detect() or TorchElasticEnvironment.detect()
 

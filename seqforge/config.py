@@ -33,6 +33,8 @@ class ModelConfig:
     tie_weights: bool = False  # share input embedding and output projection (needs embedding_dim == hidden_size)
     # uniform(-r, r) for every parameter (Zaremba et al. use 0.1); None keeps each module's init
     init_range: float | None = None
+    # N(0, std) for every weight, 0 for every bias (bentrevett's seq2seq tutorials: 0.01); None: each module's init
+    init_std: float | None = None
     # pretrained token vectors (word2vec format), freeze
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     arch: str | None = None  # a task's named architecture (word2vec: skipgram|cbow)

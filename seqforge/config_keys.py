@@ -65,7 +65,8 @@ def nearest_key_hint(key: str, cfg: Any = None) -> str:
 
 def _missing_part(cfg: Any, key: str) -> tuple[Any, str, str]:
     """``(parent node, parent path, first missing part)`` of ``key``; the part is ``""`` when the key exists."""
-    node, done = cfg, []
+    node = cfg
+    done: list[str] = []
     for part in key.split("."):
         if not isinstance(node, DictConfig) or part not in node:
             return node, ".".join(done), part
@@ -142,11 +143,14 @@ def install_override_checks() -> None:
     wrap_override_application(_checked_overrides)
 
 
-def _checked_overrides(apply: Callable[[list, DictConfig], None]) -> Callable[[list, DictConfig], None]:
-    """Hydra's override step ``apply`` with seqforge's checks before it and its messages for a key that does not exist."""
+def _checked_overrides(apply: Callable[[list[Any], DictConfig], None]) -> Callable[[list[Any], DictConfig], None]:
+    """Hydra's override step ``apply``, with seqforge's checks before it.
+
+    A key that does not exist gets seqforge's message (the nearest key), not Hydra's.
+    """
     from hydra.errors import ConfigCompositionException
 
-    def checked(overrides: list, cfg: DictConfig) -> None:
+    def checked(overrides: list[Any], cfg: DictConfig) -> None:
         for override in overrides:
             if (
                 override.package is None

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 
-class SplitMetrics(dict):
+class SplitMetrics(dict[str, float]):
     """A split's metrics (a plain ``dict`` for logging and ``result.json``) plus ``coverage``.
 
     ``coverage`` is ``None`` for the whole split, else e.g. ``"40 of 123 batches"``.
@@ -30,7 +30,8 @@ def split_coverage(trainer: Any, stage: str) -> str | None:
     else:
         counts, loaders = trainer.num_test_batches, trainer.test_dataloaders
     loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
-    evaluated = total = 0
+    evaluated: float = 0  # batch counts; a loader without a length counts as infinitely long
+    total: float = 0
     for count, loader in zip(counts, loaders):
         size = len(loader) if hasattr(loader, "__len__") else math.inf
         evaluated += min(count, size)

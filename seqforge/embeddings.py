@@ -162,6 +162,10 @@ def _read_binary(body: bytes, count: int, dim: int, path: Path, key: str) -> tup
 
 
 Side = Literal["only", "source", "target"]
+#: The attribute on an embedding's weight listing the rows loaded from pretrained vectors (a list of row indices):
+#: build_run's ``model.init_range`` leaves these rows alone.
+PRETRAINED_ROWS = "_seqforge_pretrained_rows"
+
 _WHAT = {"only": "tokens", "source": "source tokens", "target": "target tokens"}
 
 
@@ -247,7 +251,7 @@ def load_pretrained(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: Emb
     with torch.no_grad():
         if rows:
             embedding.weight[torch.tensor(rows)] = torch.from_numpy(vectors[sources]).to(embedding.weight.dtype)
-    embedding.weight._seqforge_pretrained_rows = list(rows)  # build_run's model.init_range leaves these rows alone
+    setattr(embedding.weight, PRETRAINED_ROWS, list(rows))
     examples = ", ".join(repr(t) for t in missing[:5]) + (", ..." if len(missing) > 5 else "")
     return (
         f"pretrained vectors {path}: {len(rows)} of {len(vocabulary)} {_WHAT[side]} initialised, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from seqforge.interfaces import EncoderOutput
@@ -49,5 +50,6 @@ class RecurrentEncoder(nn.Module):
         """``x``: ``(B, S, I)`` -> outputs ``(B, S, output_size)``, mask ``(B, S)``, per-layer states."""
         outputs, final = self.stack(x, lengths, state)
         B, S = x.shape[:2]
-        mask = length_mask(lengths.to(x.device), S) if lengths is not None else x.new_ones(B, S, dtype=bool)  # (B, S)
+        # (B, S)
+        mask = length_mask(lengths.to(x.device), S) if lengths is not None else x.new_ones(B, S, dtype=torch.bool)
         return EncoderOutput(outputs=outputs, mask=mask, state=final)

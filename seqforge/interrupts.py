@@ -41,7 +41,8 @@ class RunInterrupted(SeqforgeError):
 
 
 def _signals() -> tuple[int, ...]:
-    from lightning.fabric.plugins.environments import SLURMEnvironment
+    # from its own module: the package re-exports it implicitly, which strict mypy does not accept
+    from lightning.fabric.plugins.environments.slurm import SLURMEnvironment
 
     return (signal.SIGINT,) if SLURMEnvironment.detect() else (signal.SIGINT, signal.SIGTERM)
 
@@ -97,8 +98,14 @@ class StopOnSignal(L.Callback):
                     f"trained model: `seqforge evaluate ckpt={self.run_dir}` reports its metrics.")
         when = "a second signal, without saving" if self.training else "training had not started yet"
         if last.is_file():
-            return f"Stopped by {name} at once ({when}); the last checkpoint written is {last}. Continue with: seqforge train resume={self.run_dir}"
-        return f"Stopped by {name} at once ({when}); no checkpoint had been written yet, so run the command again to start over."
+            return (
+                f"Stopped by {name} at once ({when}); the last checkpoint written is {last}. "
+                f"Continue with: seqforge train resume={self.run_dir}"
+            )
+        return (
+            f"Stopped by {name} at once ({when}); no checkpoint had been written yet, "
+            "so run the command again to start over."
+        )
 
     # -- Lightning hooks ---------------------------------------------------------------
     def on_train_start(self, trainer: L.Trainer, pl_module: Any) -> None:

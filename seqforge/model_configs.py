@@ -24,6 +24,9 @@ class RecurrentDecoderConfig:
     bridge: str = "linear"  # encoder final state -> decoder initial state: linear|zero|copy
     # luong: h_t queries, h~_t fed forward | bahdanau: h_{t-1} queries, context enters the cell
     attention_style: str = "luong"
+    # what the output layer reads: attentional (tanh(W_c [c_t; h_t])) | concat ([h_t; c_t; E y_{t-1}], Bahdanau readout)
+    readout: str = "attentional"
+    initial_query: str = "zero"  # bahdanau style's first query: zero | state (the bridged s_0, as Bahdanau et al.)
 
 
 @dataclass

@@ -11,12 +11,15 @@ state, RNG state).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sized
+from typing import Any, cast
 
 import lightning as L
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
 from omegaconf import DictConfig
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from torchmetrics import SumMetric
 
 from seqforge.builders import as_plain
@@ -47,7 +50,8 @@ def make_optimizer(optim: Any, parameters: Any) -> torch.optim.Optimizer:
     kwargs: dict[str, Any] = {"lr": optim.lr, "weight_decay": optim.weight_decay}
     if row.momentum is not None:
         kwargs["momentum"] = optim.momentum
-    return getattr(torch.optim, row.torch_class)(parameters, **kwargs)
+    optimizer: torch.optim.Optimizer = getattr(torch.optim, row.torch_class)(parameters, **kwargs)
+    return optimizer
 
 
 def _time_steps(chunk: Any) -> int:
@@ -64,6 +68,10 @@ class SeqforgeModule(L.LightningModule):
         data: the prepared data module (its vocabulary goes into checkpoints).
         model: the task's model.
     """
+
+    #: Size and hash of every data file, by config key (seqforge.data.fingerprint): set by a training run, kept in its
+    #: checkpoints so that a resume notices edited data.
+    data_fingerprint: dict[str, dict[str, Any]]
 
     def __init__(self, cfg: DictConfig, task: Any, data: Any, model: nn.Module) -> None:
         super().__init__()
@@ -84,26 +92,26 @@ class SeqforgeModule(L.LightningModule):
         train_cfg = cfg.get("train") or {}
         self.tbptt_steps: int | None = train_cfg.get("tbptt_steps")
         if self.tbptt_steps is not None:
-            self._enable_truncated_bptt()
+            self._enable_truncated_bptt(self.tbptt_steps)
 
-    def _enable_truncated_bptt(self) -> None:
-        if self.tbptt_steps < 1:
+    def _enable_truncated_bptt(self, steps: int) -> None:
+        if steps < 1:
             raise ConfigError(
                 "train.tbptt_steps must be a positive number of time steps per chunk (or null for full "
-                f"backpropagation through time), got {self.tbptt_steps}."
+                f"backpropagation through time), got {steps}."
             )
         if not isinstance(self.task, TimeSplits):
             raise ConfigError(
-                f"train.tbptt_steps={self.tbptt_steps} needs a task whose batches can be cut along time, but "
+                f"train.tbptt_steps={steps} needs a task whose batches can be cut along time, but "
                 f"{type(self.task).__name__} has no `split_time(batch, steps)` hook. Unset train.tbptt_steps for this "
                 "task."
             )
         # the error before training
         length = self.data.sequence_length if isinstance(self.data, KnowsSequenceLength) else None
-        if length is not None and self.tbptt_steps > length:
+        if length is not None and steps > length:
             key = self.data.sequence_length_key
             raise ConfigError(
-                f"train.tbptt_steps={self.tbptt_steps} is larger than the training sequences, which have {length} time "
+                f"train.tbptt_steps={steps} is larger than the training sequences, which have {length} time "
                 f"steps ({key}). Use train.tbptt_steps between 1 and {length}, or longer sequences."
             )
         trainer = self.cfg.trainer
@@ -127,6 +135,7 @@ class SeqforgeModule(L.LightningModule):
             return self._truncated_bptt_step(batch, batch_idx)
         # a task that updates parameters itself
         manual = {} if self.automatic_optimization else {"optimizer": self.optimizers()}
+        loss: torch.Tensor  # the Task contract's (loss, logs, carry)
         loss, logs, carry = self.task.training_step(
             self.model, batch, self._carry.get("train"), stateful=self.stateful, **manual
         )
@@ -148,7 +157,7 @@ class SeqforgeModule(L.LightningModule):
                 "Lower optim.lr, set trainer.gradient_clip_val (e.g. 5), or check the data."
             )
 
-    def _truncated_bptt_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+    def _truncated_bptt_step(self, batch: Any, batch_idx: int) -> torch.Tensor | None:
         """One optimiser step per chunk of ``train.tbptt_steps`` time steps, the detached state carried between chunks.
 
         Manual optimisation (Lightning 2.x has no truncated BPTT), so this does what
@@ -156,7 +165,8 @@ class SeqforgeModule(L.LightningModule):
         step-interval LR schedulers (once per optimiser step), and stopping at
         ``trainer.max_steps`` (which counts optimiser steps, i.e. chunks).
         """
-        optimizer = self.optimizers()
+        # one optimiser: a list only when several are configured
+        optimizer = cast(LightningOptimizer, self.optimizers())
         chunks = list(self.task.split_time(batch, self.tbptt_steps))
         n_chunks = self._chunks_on_every_rank(len(chunks))
         carry = self._carry.get("train")  # None at the start of an epoch and for data that is not stateful
@@ -177,7 +187,12 @@ class SeqforgeModule(L.LightningModule):
                 loss = sum(p.sum() for p in self.model.parameters() if p.requires_grad) * 0.0
             optimizer.zero_grad()
             self.manual_backward(loss)
-            self.clip_gradients(optimizer, gradient_clip_val=self.clip_val, gradient_clip_algorithm=self.clip_algorithm)
+            # a LightningOptimizer subclasses the optimiser it wraps at run time (its __init__ swaps __class__)
+            self.clip_gradients(
+                cast(torch.optim.Optimizer, optimizer),
+                gradient_clip_val=self.clip_val,
+                gradient_clip_algorithm=self.clip_algorithm,
+            )
             optimizer.step()
             self._step_schedulers("step")
         self._carry["train"] = carry if self.stateful else None
@@ -190,7 +205,10 @@ class SeqforgeModule(L.LightningModule):
         return None
 
     def _chunks_on_every_rank(self, count: int) -> int:
-        """The largest chunk count over DDP ranks: every rank must take as many backward/optimiser steps, or DDP hangs."""
+        """The largest chunk count over DDP ranks.
+
+        Every rank must take as many backward/optimiser steps, or DDP hangs.
+        """
         if self.trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
             total = torch.tensor([count], device=self.device)
             torch.distributed.all_reduce(total, op=torch.distributed.ReduceOp.MAX)
@@ -206,17 +224,21 @@ class SeqforgeModule(L.LightningModule):
             if count % config.frequency:
                 continue
             if config.reduce_on_plateau:
-                value = self.trainer.callback_metrics.get(config.monitor)
+                monitor = config.monitor  # never None here: Lightning refuses a plateau scheduler without one
+                value = self.trainer.callback_metrics.get(monitor) if monitor is not None else None
                 if value is None:
                     continue  # no validation yet: as Lightning, wait for the metric
-                config.scheduler.step(float(value))
+                # Lightning's reduce_on_plateau flag says which kind of scheduler this is
+                cast(ReduceLROnPlateau, config.scheduler).step(float(value))
             else:
-                config.scheduler.step()
+                # typed as the base class: torch's ReduceLROnPlateau (a subclass) changed step()'s signature
+                scheduler: LRScheduler = config.scheduler
+                scheduler.step()
 
     def on_train_epoch_start(self) -> None:
         loader = self.trainer.train_dataloader
         consumed = loader.consumed if isinstance(loader, ResumableLoaderLike) else 0
-        if not 0 < consumed < (len(loader) if hasattr(loader, "__len__") else consumed + 1):
+        if not 0 < consumed < (len(loader) if isinstance(loader, Sized) else consumed + 1):
             self._carry.pop("train", None)  # a new epoch starts fresh; a run resumed mid-epoch keeps its restored carry
 
     def on_train_epoch_end(self) -> None:
@@ -235,8 +257,14 @@ class SeqforgeModule(L.LightningModule):
         sums, carry = self.task.evaluation_step(self.model, batch, self._carry.get(stage), stateful=self.stateful)
         self._carry[stage] = carry if self.stateful else None
         self._texts[stage].extend(sums.pop("texts", ()))  # corpus-level metrics (BLEU) need the texts, not sums
+        metrics = self._sums(stage)
         for key, value in sums.items():
-            self.sums[stage][key].update(value)
+            metrics[key].update(value)
+
+    def _sums(self, stage: str) -> dict[str, SumMetric]:
+        """``stage``'s metric sums by name (``self.sums`` is a ModuleDict per stage of SumMetrics)."""
+        stage_sums = cast(nn.ModuleDict, self.sums[stage])
+        return {key: cast(SumMetric, metric) for key, metric in stage_sums.items()}
 
     def _gathered_texts(self, stage: str) -> list[Any]:
         texts = self._texts[stage]
@@ -247,8 +275,8 @@ class SeqforgeModule(L.LightningModule):
         return texts
 
     def _eval_epoch_end(self, stage: str) -> None:
-        totals = {key: float(metric.compute()) for key, metric in self.sums[stage].items()}  # reduced over ranks
-        for metric in self.sums[stage].values():
+        totals = {key: float(metric.compute()) for key, metric in self._sums(stage).items()}  # reduced over ranks
+        for metric in self._sums(stage).values():
             metric.reset()
         self._carry.pop(stage, None)
         texts = self._gathered_texts(stage)

@@ -142,7 +142,8 @@ def _unmatched_allow_list() -> list[PluginFailure]:
     if not allow or _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV)):
         return []
     installed = installed_entry_points()
-    known = sorted({ep.name for ep in installed} | {distribution_name(ep) for ep in installed if distribution_name(ep)})
+    distributions = {name for ep in installed if (name := distribution_name(ep))}
+    known = sorted({ep.name for ep in installed} | distributions)
     failures = []
     for wanted in sorted(allow):
         if not any(entry_point_matches(ep, wanted) for ep in installed):

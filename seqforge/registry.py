@@ -214,7 +214,8 @@ class Command:
         import importlib
 
         module, _, attribute = self.target.rpartition(".")
-        return getattr(importlib.import_module(module), attribute)
+        command: Callable[[list[str]], Any] = getattr(importlib.import_module(module), attribute)
+        return command
 
 
 class Registry:
@@ -344,31 +345,61 @@ class Registry:
         return self.register("cell", name, factory, config, description=description, formerly=formerly)
 
     def encoder(
-        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("encoder", ...)``."""
         return self.register("encoder", name, factory, config, description=description, formerly=formerly)
 
     def decoder(
-        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("decoder", ...)``."""
         return self.register("decoder", name, factory, config, description=description, formerly=formerly)
 
     def attention(
-        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("attention", ...)``."""
         return self.register("attention", name, factory, config, description=description, formerly=formerly)
 
     def task(
-        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("task", ...)``."""
         return self.register("task", name, factory, config, description=description, formerly=formerly)
 
     def data(
-        self, name: str, factory: Callable[..., Any] | str, config: type, *, description: str = "", formerly: Sequence[str] = (),
+        self,
+        name: str,
+        factory: Callable[..., Any] | str,
+        config: type,
+        *,
+        description: str = "",
+        formerly: Sequence[str] = (),
     ) -> Component:
         """Shortcut for ``register("data", ...)``."""
         return self.register("data", name, factory, config, description=description, formerly=formerly)

@@ -92,4 +92,7 @@ def kept_checkpoint_words(trainer: Any) -> str:
         dirpath = getattr(callback, "dirpath", None)
         if dirpath and (Path(dirpath) / "last.ckpt").is_file():
             return f"The last good checkpoint is kept: {Path(dirpath) / 'last.ckpt'}."
-    return "No checkpoint had been written yet (`last.ckpt` is saved every checkpoint.every_n_train_steps steps), so there is none to resume from."
+    return (
+        "No checkpoint had been written yet (`last.ckpt` is saved every checkpoint.every_n_train_steps steps), "
+        "so there is none to resume from."
+    )

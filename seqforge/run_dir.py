@@ -26,7 +26,7 @@ import errno
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from seqforge.errors import SeqforgeError
 
@@ -279,7 +279,7 @@ class disk_errors:
     def __enter__(self) -> disk_errors:
         return self
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
             where = exc.filename or self.run_dir
             last = self.run_dir / CHECKPOINT_DIR / "last.ckpt"

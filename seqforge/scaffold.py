@@ -151,7 +151,9 @@ class $config:
 @hookimpl
 def seqforge_register(registry) -> None:
     """Called once by seqforge when it loads plugins. The factory is an import path, so loading stays torch-free."""
-    registry.attention("$name", "$package.attention.$cls", $config, description="scaled bilinear attention q^T W m / sqrt(d)")
+    registry.attention(
+        "$name", "$package.attention.$cls", $config, description="scaled bilinear attention q^T W m / sqrt(d)"
+    )
 '''),
 }
 
@@ -238,8 +240,13 @@ class $cls(nn.Module):
         """Keys ``W m_s``, computed once per source batch: ``(B, S, Hm) -> (B, S, Hq)``."""
         return self.w(memory)
 
-    def forward(self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)`` -> ``(context (B, Hm), weights (B, S))``."""
+    def forward(
+        self, query: Tensor, memory: Tensor, mask: Tensor, keys: Optional[Tensor] = None
+    ) -> tuple[Tensor, Tensor]:
+        """``query`` ``(B, Hq)``, ``memory`` ``(B, S, Hm)``, ``mask`` ``(B, S)``.
+
+        Returns ``(context (B, Hm), weights (B, S))``.
+        """
         keys = self.project_memory(memory) if keys is None else keys  # (B, S, Hq)
         scores = torch.bmm(keys, query.unsqueeze(2)).squeeze(2) * self.factor  # (B, S)
         scores = scores.masked_fill(~mask, float("-inf"))  # padded positions: weight exactly 0
@@ -275,7 +282,7 @@ def test_step_computes_the_equations() -> None:
 
 
 def test_keeps_every_cell_contract() -> None:
-    """Built from its registered config as `seqforge train` builds it: shapes, masking, gradients, pickling, training, ..."""
+    """Built as `seqforge train` builds it: shapes, masking, gradients, pickling, training, ..."""
     check_cell("$name")
 
 

@@ -33,7 +33,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from seqforge.recurrent.state import map_state
+from seqforge.recurrent.state import map_state, state_leaves
 from seqforge.sampling import sample_next
 
 __all__ = [
@@ -110,7 +110,7 @@ def reorder_beams(state: Any, rows: Tensor) -> Any:
     memory per decoding step.
     """
     static = getattr(type(state), "beam_static_fields", ())
-    if not static or not dataclasses.is_dataclass(state):
+    if not static or not dataclasses.is_dataclass(state) or isinstance(state, type):
         return select_state_rows(state, rows)
     moving = {
         f.name: select_state_rows(getattr(state, f.name), rows)
@@ -140,7 +140,8 @@ def penalised_score(log_prob: float, length: int, *, kind: LengthPenalty, alpha:
     if kind == "avg":
         return log_prob / max(length, 1)
     if kind == "gnmt":
-        return log_prob / ((5.0 + length) / 6.0) ** alpha
+        lp: float = ((5.0 + length) / 6.0) ** alpha  # typeshed: float ** float may be complex (not for a base > 0)
+        return log_prob / lp
     raise ValueError(f"length_penalty must be one of {_PENALTIES}, got {kind!r}")
 
 
@@ -148,8 +149,7 @@ def penalised_score(log_prob: float, length: int, *, kind: LengthPenalty, alpha:
 
 
 def _device_of(state: Any) -> torch.device:
-    leaves: list[Tensor] = []
-    map_state(lambda t: leaves.append(t) or t, state)
+    leaves = state_leaves(state)
     return leaves[0].device if leaves else torch.device("cpu")
 
 

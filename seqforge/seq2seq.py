@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqforge.bridge import StateBridge
 from seqforge.decoders import DecoderState, RecurrentDecoder
+from seqforge.recurrent.stack import RecurrentStack
 
 
 class Seq2Seq(nn.Module):
@@ -27,7 +30,9 @@ class Seq2Seq(nn.Module):
         self.source_embedding = source_embedding
         self.encoder = encoder
         self.decoder = decoder
-        self.bridge = StateBridge(decoder.bridge, [list(layer) for layer in encoder.stack.layers], list(decoder.cells))
+        stack = cast(RecurrentStack, encoder.stack)  # what the docstring asks of the encoder
+        encoder_cells = [list(cast(nn.ModuleList, layer)) for layer in stack.layers]  # [layer][direction]
+        self.bridge = StateBridge(decoder.bridge, encoder_cells, list(decoder.cells))
         self.dropout = nn.Dropout(decoder.dropout.p)
 
     def encode(self, src: Tensor, src_lengths: Tensor) -> DecoderState:

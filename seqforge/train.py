@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
@@ -26,6 +25,7 @@ from seqforge.checkpoint_safety import apply_overrides, stored_run_config
 from seqforge.checkpoint_writing import AtomicCheckpointIO
 from seqforge.data.fingerprint import ACCEPT_KEY, check_unchanged, fingerprint
 from seqforge.errors import ConfigError
+from seqforge.initialisation import initialise
 from seqforge.interfaces import ManuallyOptimised, ProvidesCallbacks, Reports
 from seqforge.interrupts import RunInterrupted, StopOnSignal
 from seqforge.metrics_table import print_metrics
@@ -54,15 +54,7 @@ def build_run(cfg: DictConfig, *, data_state: Any = None) -> SeqforgeModule:
         data.prepare()  # training: read the data and learn vocabularies before sizing the model
     # restoring: vocabularies come from the checkpoint; data files are read only if evaluation asks (setup)
     model = task.build_model(cfg, data)
-    if cfg.model.init_range:
-        for parameter in model.parameters():
-            # Rows loaded from model.embedding.pretrained are kept; the words without a vector get the same init as the
-            # rest.
-            kept = getattr(parameter, "_seqforge_pretrained_rows", [])
-            saved = parameter.detach()[kept].clone()
-            torch.nn.init.uniform_(parameter, -cfg.model.init_range, cfg.model.init_range)
-            with torch.no_grad():
-                parameter[kept] = saved
+    initialise(model, cfg.model)  # model.init_range / model.init_std (pretrained embedding rows are kept)
     return SeqforgeModule(cfg, task, data, model)
 
 
@@ -140,6 +132,9 @@ def _callbacks(cfg: DictConfig, run_dir: Path, task_callbacks: list[L.Callback])
             filename="step-{step}",
             save_top_k=0,
             save_last=True,
+            # always last.ckpt: a resume that changes checkpoint.* is a new callback state to Lightning, which would
+            # otherwise write last-v1.ckpt and leave `resume=<dir>` the stale last.ckpt
+            enable_version_counter=False,
             every_n_train_steps=cfg.checkpoint.every_n_train_steps,
             save_on_train_epoch_end=True,
         ),

@@ -167,7 +167,9 @@ def wrap_override_application(
     apply = original.__func__ if isinstance(original, staticmethod) else original
     wrapped = wrap(apply)
     setattr(wrapped, _WRAPPED, True)
-    ConfigLoaderImpl._apply_overrides_to_config = staticmethod(wrapped)  # type: ignore[method-assign]
+    # mypy sees the attribute as the bare function and cannot check a patched method: at run time the class needs the
+    # staticmethod descriptor itself
+    ConfigLoaderImpl._apply_overrides_to_config = staticmethod(wrapped)  # type: ignore[method-assign, assignment]
 
 
 def raw_child(node: Any, key: str) -> Any:

@@ -1,4 +1,4 @@
-"""bench/anchor_bleu.py: the Multi30k anchor's BLEU (torchtext bleu_score over spaCy-like lowercased tokens)."""
+"""bench/anchor_bleu.py: the Multi30k anchor's BLEU (corpus BLEU-4 over lowercased spaCy(-like) tokens)."""
 
 from __future__ import annotations
 
@@ -47,3 +47,12 @@ def test_anchor_bleu_ignores_case_and_detokenization() -> None:
         refs,
     ) == pytest.approx(100.0)
     assert anchor_bleu(["dogs", "cats"], refs) == 0.0
+
+
+def test_anchor_bleu_scores_over_the_given_tokenizer() -> None:
+    """tokenize= replaces the spaCy-like imitation (bench/multi30k.py passes spaCy's own English tokenizer)"""
+    refs = ["a man's t-shirt ."]
+    assert anchor_bleu(["a man's t-shirt ."], refs, tokenize=str.split) == pytest.approx(100.0)
+    # split on whitespace only, "man 's" / "t - shirt" no longer match "man's" / "t-shirt"
+    assert anchor_bleu(["a man 's t - shirt ."], refs, tokenize=str.split) == 0.0
+    assert anchor_bleu(["A man's T-shirt."], refs) == pytest.approx(100.0)  # the default: the spaCy-like imitation

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
@@ -105,7 +105,7 @@ def _guard_optuna_sweeper() -> None:
 def _guarded_sweep(sweep: Any) -> Any:
     """``OptunaSweeperImpl.sweep`` that names the failed trials when none produced an objective."""
 
-    def guarded(self: Any, arguments: list[str]) -> None:
+    def guarded(self: Any, arguments: list[str]) -> Any:
         try:
             return sweep(self, arguments)
         except ValueError:  # "No trials are completed yet" (in memory), "Record does not exist." (database storage)
@@ -169,9 +169,8 @@ class SeqforgeLauncher(Launcher):
             pool = detect_pool(self.devices)
         except SeqforgeError as exc:
             raise SweepJobFailed(str(exc)) from None
-        hydra_overrides = [
-            o for o in OmegaConf.to_container(self.config.hydra.overrides.hydra) if not _SWEEP_ONLY.match(str(o))
-        ]
+        hydra_flags = cast(list[str], OmegaConf.to_container(self.config.hydra.overrides.hydra))  # a list of strings
+        hydra_overrides = [o for o in hydra_flags if not _SWEEP_ONLY.match(str(o))]
 
         jobs, configs = [], []
         labels = varying_overrides([filter_overrides(o) for o in job_overrides])
@@ -272,6 +271,7 @@ class SeqforgeLauncher(Launcher):
     ) -> list[JobReturn]:
         from seqforge.launch import Row, print_summary, write_summary
 
+        assert self.config is not None  # set by setup(), before any launch
         # Hydra's basic sweeper (a grid) ignores return values; sweepers that optimise (Optuna) need each job's
         # objective.
         optimising = "BasicSweeper" not in str(OmegaConf.select(self.config, "hydra.sweeper._target_", default=""))

@@ -84,7 +84,7 @@ def check_unchanged(
         ):
             continue
         if before is None:
-            changes.append(f"`{key}` now reads '{now['path']}', which the checkpoint's run did not read")
+            changes.append(f"`{key}` now reads '{current[key]['path']}', which the checkpoint's run did not read")
         elif now is None:
             changes.append(f"`{key}` named '{before['path']}' when the checkpoint was written and names no readable "
                            "file now")

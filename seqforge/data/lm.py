@@ -75,13 +75,14 @@ def _split_text(text: str, fractions: list[float], source: str) -> dict[str, str
 class LanguageModelData(StreamLoaders, L.LightningDataModule):
     """Tokenizes, builds the vocabulary on the training split, and serves contiguous batches."""
 
+    cfg: TextDataConfig
     sequence_length_key = "data.seq_len"  # named when train.tbptt_steps exceeds it
     next_token = True  # the targets are the next tokens of the same stream
 
     def __init__(self, *, vocab: Vocabulary | None = None, **options: Any) -> None:
         super().__init__()
         self.cfg = cfg = TextDataConfig(**options)
-        self.vocab = vocab
+        self._vocab = vocab  # None until prepare() builds it on the training split
         self.ids: dict[str, Tensor] = {}
         if cfg.seq_len < 1 or cfg.batch_size < 1 or cfg.eval_batch_size < 1:
             raise ConfigError(
@@ -89,6 +90,13 @@ class LanguageModelData(StreamLoaders, L.LightningDataModule):
                 f"{cfg.seq_len}, {cfg.batch_size}, {cfg.eval_batch_size}."
             )
         self._loaders: dict[str, StreamBatches] = {}
+
+    @property
+    def vocab(self) -> Vocabulary:
+        """The vocabulary: the one given (restored from a checkpoint) or the one :meth:`prepare` built."""
+        if self._vocab is None:
+            raise RuntimeError("LanguageModelData has no vocabulary before prepare() (which builds it) has run.")
+        return self._vocab
 
     @property
     def sequence_length(self) -> int:
@@ -103,8 +111,8 @@ class LanguageModelData(StreamLoaders, L.LightningDataModule):
         tokens = {
             split: tokenize(text, self.cfg.tokenizer, lowercase=self.cfg.lowercase) for split, text in texts.items()
         }
-        if self.vocab is None:
-            self.vocab = Vocabulary.build(tokens["train"], min_freq=self.cfg.min_freq, max_size=self.cfg.max_vocab)
+        if self._vocab is None:
+            self._vocab = Vocabulary.build(tokens["train"], min_freq=self.cfg.min_freq, max_size=self.cfg.max_vocab)
         self.ids = {split: torch.tensor(self.vocab.encode(toks), dtype=torch.long) for split, toks in tokens.items()}
         self.unknown_counts = {split: int((ids == self.vocab.unk_id).sum()) for split, ids in self.ids.items()}
         return self

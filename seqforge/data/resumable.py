@@ -15,13 +15,13 @@ epoch and saves ``state_dict()`` of the loader it iterates in every checkpoint.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence, Sized
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 
-class ResumableSampler(DistributedSampler):
+class ResumableSampler(DistributedSampler[int]):
     """Example indices for one rank: a permutation seeded by ``seed + epoch``, skipping consumed batches.
 
     As ``DistributedSampler`` (whose permutation it reuses): the epoch's order is padded
@@ -36,6 +36,7 @@ class ResumableSampler(DistributedSampler):
     def __init__(
         self, dataset: Sized, *, batch_size: int, seed: int, shuffle: bool = True, rank: int = 0, world_size: int = 1
     ) -> None:
+        # torch's stub asks for a Dataset, but DistributedSampler only takes len(dataset)
         super().__init__(dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed, drop_last=False)  # type: ignore[arg-type]
         self.batch_size = batch_size
         self.consumed = 0
@@ -69,7 +70,7 @@ class ResumableSampler(DistributedSampler):
         self.consumed = self._resume["consumed"]
 
 
-class ResumableLoader(DataLoader):
+class ResumableLoader(DataLoader[Any]):
     """A ``DataLoader`` over a :class:`ResumableSampler` whose position Lightning saves and restores.
 
     ``mark_consumed`` is called by the training step (not when a batch is yielded: Lightning
@@ -78,7 +79,9 @@ class ResumableLoader(DataLoader):
 
     sampler: ResumableSampler
 
-    def __init__(self, dataset: Dataset, *, sampler: ResumableSampler, collate_fn: Callable[[list[Any]], Any]) -> None:
+    def __init__(
+        self, dataset: Dataset[Any], *, sampler: ResumableSampler, collate_fn: Callable[[list[Any]], Any]
+    ) -> None:
         # Its own generator: every new iterator draws a worker base seed, which from the global RNG would shift
         # dropout's random numbers in a resumed run (one more iterator than the uninterrupted run had at that point).
         generator = torch.Generator().manual_seed(sampler.seed)
@@ -111,7 +114,7 @@ def shuffle_seed() -> int:
 
 
 def training_loader(
-    examples: Sequence[Any] | Dataset,
+    examples: Sequence[Any] | Dataset[Any],
     *,
     batch_size: int,
     collate_fn: Callable[[list[Any]], Any],
@@ -121,5 +124,7 @@ def training_loader(
 ) -> ResumableLoader:
     """The training loader of a map-style data module: resumable, sharded by the ``trainer``'s rank (if attached)."""
     rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-    sampler = ResumableSampler(examples, batch_size=batch_size, seed=seed, shuffle=shuffle, rank=rank, world_size=world)
+    sized = cast(Sized, examples)  # a map-style dataset has a length, which the sampler needs
+    sampler = ResumableSampler(sized, batch_size=batch_size, seed=seed, shuffle=shuffle, rank=rank, world_size=world)
+    # torch's stub asks for a Dataset, but a DataLoader only indexes it: a Sequence works
     return ResumableLoader(examples, sampler=sampler, collate_fn=collate_fn)  # type: ignore[arg-type]

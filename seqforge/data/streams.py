@@ -38,7 +38,7 @@ class StreamBatch:
     def split_time(self, steps: int) -> list[StreamBatch]:
         """Truncated BPTT: consecutive chunks of ``steps`` time steps (the last may be shorter)."""
         # (B, <=steps[, F]), (B, <=steps)
-        pieces = zip(self.inputs.split(steps, dim=1), self.targets.split(steps, dim=1))
+        pieces = zip(torch.split(self.inputs, steps, dim=1), torch.split(self.targets, steps, dim=1))
         return [StreamBatch(inputs, targets, self.index) for inputs, targets in pieces]
 
 

@@ -39,7 +39,7 @@ def free_port(exclude: set[int]) -> int:
     for _ in range(100):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+            port: int = sock.getsockname()[1]
         if port not in exclude:
             return port
     raise RuntimeError("no free TCP port found for MASTER_PORT")
@@ -88,7 +88,7 @@ class Outcome:
 @dataclass
 class _Running:
     job: Job
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     devices: tuple[str, ...]
     port: int
     started: float
@@ -175,7 +175,7 @@ def _start(
     return _Running(job, process, devices, port, started, log_path, log_file)
 
 
-def _terminate(process: subprocess.Popen, grace: float = 10.0) -> None:
+def _terminate(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
     if process.poll() is not None:
         return
     try:

@@ -49,7 +49,10 @@ def varying_overrides(overrides: Sequence[Sequence[str]]) -> list[list[str]]:
 
 
 def columns(rows: Sequence[Row]) -> tuple[list[str], list[list[Any]]]:
-    """Header and raw cells: job, status, overrides, best <monitor>, final metrics, wall time, devices, exit code, log."""
+    """Header and raw cells.
+
+    Columns: job, status, overrides, best <monitor>, final metrics, wall time, devices, exit code, log.
+    """
     monitors = sorted({r.result["monitor"] for r in rows if r.result and r.result.get("monitor")})
     finals = sorted({k for r in rows if r.result for k in r.result.get("final", {})})
     header = [
@@ -95,7 +98,10 @@ def write_summary(sweep_dir: Path, rows: Sequence[Row]) -> tuple[Path, Path]:
         for row, line in zip(rows, cells):
             writer.writerow([line[0], line[1], " ".join(row.overrides), *("" if v is None else v for v in line[3:])])
     md_path = sweep_dir / SUMMARY_MD
-    escape = lambda text: text.replace("|", "\\|")  # noqa: E731
+
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|")
+
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(escape(_fmt(c)) for c in line) + " |" for line in cells]
     md_path.write_text(f"# Sweep {sweep_dir}\n\n" + "\n".join(lines) + "\n", encoding="utf-8")

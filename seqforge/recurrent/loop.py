@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from seqforge.errors import ContractViolation
 from seqforge.provenance import describe
-from seqforge.recurrent.state import map_state, select_state
+from seqforge.recurrent.state import map_state, select_state, state_leaves
 
 
 def length_mask(lengths: Tensor, max_len: int) -> Tensor:
@@ -111,7 +111,10 @@ def run_cell(
 
 
 def _violation(cell: Any, what: str) -> Exception:
-    """A :class:`~seqforge.errors.ContractViolation` naming the cell and, if it was built from the registry, its plugin."""
+    """A :class:`~seqforge.errors.ContractViolation` naming the cell.
+
+    If the cell was built from the registry, the message names its plugin too.
+    """
     return ContractViolation(
         f"The {describe(cell)} {what}. This is a bug in that component, not in your config: run "
         "`seqforge plugins check <its distribution>` for a full report, or choose another model/cell."
@@ -122,9 +125,7 @@ def _state_problem(cell: Any, x: Tensor, state: Any) -> str | None:
     """One eager step of ``cell``: does it return its state in the shapes it was given? (Asked only after a failure.)"""
 
     def shapes(s: Any) -> list[tuple[int, ...]]:
-        found: list[tuple[int, ...]] = []
-        map_state(lambda t: found.append(tuple(t.shape)) or t, s)
-        return found
+        return [tuple(leaf.shape) for leaf in state_leaves(s)]
 
     try:
         with torch.no_grad():
@@ -249,7 +250,8 @@ class CompiledLoop(nn.Module):
 
     def forward(self, x_t: Tensor, state: Any) -> tuple[Tensor, Any]:
         """One eager step of the wrapped cell (decoders step one token at a time)."""
-        return self.cell(x_t, state)
+        step: tuple[Tensor, Any] = self.cell(x_t, state)
+        return step
 
     def forward_sequence(self, x: Tensor, state: Any, lengths: Tensor | None) -> tuple[Tensor, Any]:
         """``x`` ``(B, T, I)`` -> ``(B, T, H)`` and the final state; same numbers as the eager loop."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -71,7 +71,8 @@ class RecurrentStack(nn.Module):
     ) -> tuple[Tensor, StackState]:
         """``x``: ``(B, T, I)`` -> outputs ``(B, T, output_size)`` and the final ``states[layer][direction]``."""
         final: StackState = []
-        for index, cells in enumerate(self.layers):
+        for index, layer in enumerate(self.layers):
+            cells = cast(nn.ModuleList, layer)  # one cell per direction
             if index > 0:
                 x = self.dropout(x)
             layer_state = state[index] if state is not None else [None] * len(cells)

@@ -32,6 +32,18 @@ def map_state(fn: Callable[..., Tensor], state: Any, *others: Any) -> Any:
     raise TypeError(f"a recurrent state must be a tensor or nested tuples/lists of tensors, got {type(state).__name__}")
 
 
+def state_leaves(state: Any) -> list[Tensor]:
+    """The tensors of ``state`` in :func:`map_state`'s order (a bridge flattens them; search finds the device)."""
+    leaves: list[Tensor] = []
+
+    def collect(leaf: Tensor) -> Tensor:
+        leaves.append(leaf)
+        return leaf
+
+    map_state(collect, state)
+    return leaves
+
+
 def detach_state(state: Any) -> Any:
     """Cut the graph at a chunk boundary (truncated BPTT) while keeping the values."""
     return map_state(lambda t: t.detach(), state)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -44,12 +44,13 @@ class LanguageModel(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(encoder.output_size, vocab_size)
+        output_size = cast(int, encoder.output_size)  # H_out, as the Encoder contract (seqforge.interfaces) says
+        self.head = nn.Linear(output_size, vocab_size)
         if tie_weights:
-            if encoder.output_size != embedding_dim:
+            if output_size != embedding_dim:
                 raise ConfigError(
                     f"model.tie_weights=true needs model.embedding_dim ({embedding_dim}) equal to the encoder's output "
-                    f"size ({encoder.output_size}, from model.hidden_size)."
+                    f"size ({output_size}, from model.hidden_size)."
                 )
             self.head.weight = self.embedding.weight
 
@@ -82,7 +83,8 @@ class LanguageModelTask:
 
     # -- building -----------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> LanguageModelData:
-        return instantiate(cfg.data, "data", vocab=Vocabulary(state) if state is not None else None)
+        data: LanguageModelData = instantiate(cfg.data, "data", vocab=Vocabulary(state) if state is not None else None)
+        return data
 
     def build_model(self, cfg: Any, data: LanguageModelData) -> LanguageModel:
         model_cfg = cfg.model

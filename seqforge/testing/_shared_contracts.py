@@ -17,7 +17,10 @@ from seqforge.testing._tensors import max_difference, pickled, through_checkpoin
 
 Outputs = Callable[[Subject, Any], Any]
 
-PICKLABLE_FIX = "do not keep lambdas, local functions or classes, open files or generators on the module; ddp_spawn pickles the model"
+PICKLABLE_FIX = (
+    "do not keep lambdas, local functions or classes, open files or generators on the module; "
+    "ddp_spawn pickles the model"
+)
 
 
 def _outputs_differ(subject: Subject, a: Any, b: Any, outputs: Outputs) -> bool:

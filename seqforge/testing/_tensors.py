@@ -52,7 +52,8 @@ def through_checkpoint(state_dict: dict[str, Any]) -> dict[str, Any]:
     buffer = io.BytesIO()
     torch.save(state_dict, buffer)
     buffer.seek(0)
-    return torch.load(buffer, weights_only=True)
+    loaded: dict[str, Any] = torch.load(buffer, weights_only=True)
+    return loaded
 
 
 def trainable(module: Any) -> list[tuple[str, Tensor]]:

@@ -125,7 +125,7 @@ def masked_inert(subject: Subject) -> None:
     noisy_context, _ = _call(attention, query, noisy, mask)
     if max_difference(context, noisy_context) > TOL:
         raise Broken("changing the memory at masked (padded) positions changed the context")
-    (context * torch.randn_like(context)).sum().backward()
+    (context * torch.randn_like(context)).sum().backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     if memory.grad is not None and memory.grad[~mask].abs().sum() != 0:
         raise Broken("the gradient reaches the memory at masked (padded) positions")
 
@@ -168,7 +168,7 @@ def gradients(subject: Subject) -> None:
     generator = torch.Generator().manual_seed(3)
     loss = (context * torch.randn(context.shape, generator=generator, dtype=context.dtype)).sum()
     loss = loss + (weights * torch.randn(weights.shape, generator=generator, dtype=weights.dtype)).sum()
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     require_useful_gradients(attention)
     if memory.grad is None or not memory.grad.abs().sum() > 0:
         raise Broken("no gradient reached the memory")

@@ -46,7 +46,10 @@ def _sizes(subject: Subject) -> tuple[int, int]:
 
 
 def _state(cell: Any, batch: int, *, random: bool = False, seed: int = 1) -> Any:
-    """The cell's initial state; ``random``: same structure, random values (a zero state hides the recurrent weights)."""
+    """The cell's initial state.
+
+    ``random``: the same structure with random values (a zero state hides the recurrent weights).
+    """
     zero = cell.initial_state(batch, device=CPU, dtype=torch.float64)
     if not random:
         return zero
@@ -103,7 +106,8 @@ def state_structure(subject: Subject) -> None:
         for leaf in leaves(state):
             if leaf.dim() < 1 or leaf.shape[0] != batch:
                 raise Broken(
-                    f"initial_state({batch}) has a tensor of shape {shape(leaf)}; the batch must be its first dimension",
+                    f"initial_state({batch}) has a tensor of shape {shape(leaf)}; "
+                    "the batch must be its first dimension",
                     "give every state tensor the shape (batch_size, ...): beam search and masking select rows of it",
                 )
             if leaf.is_floating_point() and leaf.dtype != torch.float64:
@@ -190,7 +194,7 @@ def gradients(subject: Subject) -> None:
         for leaf in leaves(final)
         if leaf.is_floating_point()
     )
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     require_useful_gradients(cell, f"after backward through {T} steps, ")
     if x.grad is None or not x.grad.abs().sum() > 0:
         raise Broken("no gradient reached the inputs x_t", "compute h_t from x_t with differentiable operations")

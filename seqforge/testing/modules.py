@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -272,7 +272,8 @@ def decoder_gradients(subject: Subject) -> None:
     memory, mask = _memory()
     memory.requires_grad_()
     logits, _ = _decode(decoder, memory, mask)
-    sum((step * torch.randn_like(step)).sum() for step in logits).backward()
+    loss = cast(torch.Tensor, sum((step * torch.randn_like(step)).sum() for step in logits))  # 3 steps: never 0
+    loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     require_useful_gradients(decoder, "after 3 steps ")
     if memory.grad is None or not memory.grad.abs().sum() > 0:
         raise Broken("no gradient reached the encoder memory")
@@ -405,7 +406,7 @@ def task_training_step(subject: Subject) -> None:
         raise Broken(f"the loss must be a finite scalar tensor that requires grad; got {loss!r}")
     if not isinstance(logs, dict):
         raise Broken(f"logs must be a dict of name -> tensor, got {type(logs).__name__}")
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]  # torch's Tensor.backward is unannotated
     unused = [name for name, p in run.model.named_parameters() if p.requires_grad and p.grad is None]
     if unused:
         raise Broken(f"these model parameters got no gradient from the loss: {', '.join(unused)}")
@@ -471,4 +472,5 @@ def task_capabilities(name: str) -> list[str]:
     from seqforge.interfaces import capabilities
     from seqforge.plugin_manager import get_registry
 
-    return capabilities(instantiate(get_registry().get("task", name).node(), "task"))
+    node = cast(type, get_registry().get("task", name).node)  # set for every component Registry.register stored
+    return capabilities(instantiate(node(), "task"))

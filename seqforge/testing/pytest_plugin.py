@@ -51,7 +51,7 @@ TINY_TRAIN = [
 
 
 @pytest.fixture
-def seqforge_run(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+def seqforge_run(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """``seqforge_run("train", "model/cell=mine", tiny=True)``: the ``seqforge`` command in a subprocess, in
     ``tmp_path``.
 
@@ -62,7 +62,7 @@ def seqforge_run(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
 
     def run(
         command: str, *args: str, tiny: bool = False, env: dict[str, str] | None = None, timeout: float = 300
-    ) -> subprocess.CompletedProcess:
+    ) -> subprocess.CompletedProcess[str]:
         words = [sys.executable, "-m", "seqforge", command, *(TINY_TRAIN if tiny else []), *args]
         full_env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), **(env or {})}
         full_env.pop("SEQFORGE_DISABLE_PLUGIN_AUTOLOAD", None)

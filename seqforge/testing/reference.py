@@ -15,10 +15,15 @@ parameter-free counterpart of :class:`GeneralAttention`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqforge.interfaces import State
 
 
 class ElmanCell(nn.Module):
@@ -76,6 +81,7 @@ class _KernelCell(nn.Module):
 
     rnn: nn.RNNBase
     state_size: int = 1
+    step: Callable[[Tensor, Any], tuple[Tensor, Any]]  # each subclass's recurrence, on a projected input (B, G)
 
     def __init__(self, input_size: int, hidden_size: int, fused: bool) -> None:
         super().__init__()
@@ -83,23 +89,28 @@ class _KernelCell(nn.Module):
         if fused:
             self.forward_sequence = self._fused
 
-    def initial_state(self, batch_size: int, *, device: torch.device, dtype: torch.dtype):
+    def initial_state(self, batch_size: int, *, device: torch.device, dtype: torch.dtype) -> State:
         zeros = torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype)  # (B, H)
         return zeros if self.state_size == 1 else tuple(zeros.clone() for _ in range(self.state_size))
 
     def project_input(self, x: Tensor) -> Tensor:
         """``(..., I) -> (..., G)``: ``W_ih x + b_ih``, hoisted out of the loop."""
-        return F.linear(x, self.rnn.weight_ih_l0, self.rnn.bias_ih_l0)
+        return F.linear(x, self._parameter("weight_ih_l0"), self._parameter("bias_ih_l0"))
 
-    def forward(self, x_t: Tensor, state):
+    def forward(self, x_t: Tensor, state: State) -> tuple[Tensor, State]:
         return self.step(self.project_input(x_t), state)
 
     def _recurrent(self, h: Tensor) -> Tensor:
-        return F.linear(h, self.rnn.weight_hh_l0, self.rnn.bias_hh_l0)  # (B, G)
+        return F.linear(h, self._parameter("weight_hh_l0"), self._parameter("bias_hh_l0"))  # (B, G)
 
-    def _fused(self, x: Tensor, state, lengths: Tensor | None):
+    def _parameter(self, name: str) -> Tensor:
+        """``self.rnn``'s parameter ``name``: nn.RNNBase sets them by name, so torch's stubs do not declare them."""
+        return cast(Tensor, getattr(self.rnn, name))
+
+    def _fused(self, x: Tensor, state: State, lengths: Tensor | None) -> tuple[Tensor, State]:
         """``x`` ``(B, T, I)`` -> ``(B, T, H)`` (zeros past each length) and the state at each length."""
-        torch_state = state.unsqueeze(0) if self.state_size == 1 else tuple(s.unsqueeze(0) for s in state)  # (1, B, H)
+        # (1, B, H) each: nn.RNN/GRU take one tensor (state_size 1), nn.LSTM an (h, c) tuple
+        torch_state = state.unsqueeze(0) if isinstance(state, Tensor) else tuple(s.unsqueeze(0) for s in state)
         if lengths is None:
             outputs, final = self.rnn(x, torch_state)
         else:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, cast
 
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, run_contracts
 
@@ -57,10 +57,14 @@ def api_version(subject: Subject) -> None:
         raise Broken(f"the plugin module does not declare {API_ATTRIBUTE} (this seqforge implements plugin API "
                      f"{PLUGIN_API_VERSION})")
     wanted = parse_api_version(declared)
+
+    def version(text: str) -> tuple[int, int]:
+        return cast(tuple[int, int], parse_api_version(text))  # ADDED_IN's versions are well formed ("1.1")
+
     newer = {name: ADDED_IN[name] for name in _public_names_imported(plugin) if name in ADDED_IN}
-    too_new = sorted(name for name, since in newer.items() if wanted is not None and parse_api_version(since) > wanted)
+    too_new = sorted(name for name, since in newer.items() if wanted is not None and version(since) > wanted)
     if too_new:
-        needed = max((newer[name] for name in too_new), key=parse_api_version)
+        needed = max((newer[name] for name in too_new), key=version)
         raise Broken(f"it declares {API_ATTRIBUTE} = {declared!r} but imports {', '.join(too_new)} from seqforge.api, "
                      f"added in plugin API {needed}: on a seqforge implementing {declared} it would fail to import",
                      f"declare {API_ATTRIBUTE} = \"{needed}\"")
@@ -97,7 +101,7 @@ def no_collisions(subject: Subject) -> None:
     A shared name is not an error at load time (both load, each under its qualified name) but the
     plain name is refused at use, so the plugin's users would have to spell it ``<distribution>:<name>``.
     """
-    from seqforge.registry import CORE_DISTRIBUTION, normalize_distribution
+    from seqforge.registry import CORE_DISTRIBUTION, Provider, normalize_distribution
 
     installed = subject.options.get("installed")
     if installed is None:
@@ -106,7 +110,7 @@ def no_collisions(subject: Subject) -> None:
         installed = get_registry()
     own = _distribution_of(subject.options["plugin"])
 
-    def is_own(provider: Any) -> bool:
+    def is_own(provider: Provider) -> bool:
         return provider.qualifier == normalize_distribution(own) if own else provider.plugin == subject.options["name"]
 
     clashes = []
@@ -177,7 +181,10 @@ def _plugin_name(plugin: Any, name: str | None) -> str:
 def registration_results(
     plugin: Any, *, name: str | None = None, installed: Any = None
 ) -> tuple[list[ContractResult], Any]:
-    """The registration contracts' results and the isolated registry the plugin filled (None if it failed to register)."""
+    """The registration contracts' results and the isolated registry the plugin filled.
+
+    The registry is None if the plugin failed to register.
+    """
     label = f"'{_plugin_name(plugin, name)}'"
     subject = Subject(
         "plugin",

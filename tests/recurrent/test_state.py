@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from seqforge.recurrent import detach_state, map_state, run_cell, select_state
+from seqforge.recurrent.state import state_leaves
 
 
 class LSTMState(NamedTuple):
@@ -30,6 +31,14 @@ def test_map_state_keeps_tuples_lists_and_namedtuples() -> None:
     doubled = map_state(lambda t: t * 2, LSTMState(a, b))
     assert isinstance(doubled, LSTMState)
     assert torch.equal(doubled.h, a * 2) and torch.equal(doubled.c, b)
+
+
+def test_state_leaves_lists_every_tensor_in_map_state_order() -> None:
+    """Nested tuples, lists, NamedTuples and dataclasses give their tensors in order; scalars and None are skipped"""
+    a, b, c = torch.zeros(1), torch.ones(1), torch.full((1,), 2.0)
+    leaves = state_leaves([LSTMState(a, b), (Memory(c, steps=3), None)])
+    assert [leaf.item() for leaf in leaves] == [0.0, 1.0, 2.0] and leaves[0] is a
+    assert state_leaves(None) == []
 
 
 def test_map_state_over_dataclasses_passes_scalars_through() -> None:

@@ -24,11 +24,11 @@ def registry() -> Registry:
 
 
 def test_registers_the_translation_task_its_data_preset_and_command(registry: Registry) -> None:
-    """task translation, data parallel and dates, preset translate_demo, command translate -- nothing else"""
+    """task translation, data parallel, dates and reorder, presets translate_demo and reorder_demo, command translate -- nothing else"""
     assert registry.names("task") == ["translation"]
-    assert registry.names("data") == ["dates", "parallel"]
-    assert len(registry) == 3
-    assert [p.name for p in registry.presets()] == ["translate_demo"]
+    assert registry.names("data") == ["dates", "parallel", "reorder"]
+    assert len(registry) == 4
+    assert sorted(p.name for p in registry.presets()) == ["reorder_demo", "translate_demo"]
     assert [(c.name, c.target) for c in registry.commands()] == [("translate", "seqforge_seq2seq.commands.translate")]
 
 

@@ -30,7 +30,8 @@ def seqforge_register(registry: Registry) -> None:
         "seqforge_forecast.tasks.ForecastTask",
         ForecastTaskConfig,
         formerly=["seqforge.tasks.forecast.ForecastTask"],
-        description="multi-step forecasting: MSE/MAE/RMSE in data units beside naive and seasonal-naive baselines; plot",
+        description="multi-step forecasting: MSE/MAE/RMSE in data units beside naive and seasonal-naive baselines; "
+        "plot",
     )
     registry.data(
         "timeseries",

@@ -104,7 +104,7 @@ def _is_missing(cell: str) -> bool:
 
 
 def numeric_column(table: Table, name: str, *, key: str, missing: str) -> tuple[Tensor, int]:
-    """Column ``name`` as float64 ``(N,)`` with missing cells handled by ``missing``; returns it and the number filled."""
+    """Column ``name`` as float64 ``(N,)``, missing cells handled by ``missing``; returns it and the number filled."""
     if missing not in MISSING_POLICIES:
         raise ConfigError(f"data.missing must be one of {', '.join(MISSING_POLICIES)}, got '{missing}'.")
     cells = table.column(name, key)

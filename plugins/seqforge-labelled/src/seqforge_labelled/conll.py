@@ -284,7 +284,8 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.sentences[s])) for s in SPLITS)
-        return f"sentences train/valid/test {sizes} | words {len(self.words)} | tags {len(self.tags)} ({'IOB2' if self.scheme == 'iob' else 'plain'})"
+        scheme = "IOB2" if self.scheme == "iob" else "plain"
+        return f"sentences train/valid/test {sizes} | words {len(self.words)} | tags {len(self.tags)} ({scheme})"
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps: word, character and tag vocabularies and the resolved scheme."""

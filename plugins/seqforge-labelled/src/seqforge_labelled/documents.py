@@ -119,7 +119,7 @@ class DocumentData(LabelledData):
         return doc
 
     def encode_inputs(self, inputs: Sequence[Any]) -> list[Tensor]:
-        """New documents (inference): each a string with sentences separated by ``data.sentence_separator`` or newlines."""
+        """New documents (inference): each a string, sentences separated by ``data.sentence_separator`` or newlines."""
         separator = self.cfg.sentence_separator.strip()
         return [
             self._encode_input(

@@ -17,7 +17,7 @@ class BagOfWordsEncoderConfig:
     contract_exemptions: ClassVar[dict[str, str]] = {
         "shapes": "one output step per sequence, not one per position (many_to_one; build_encoder refuses it for other "
         "tasks)",
-        "padding": "a single summary step, so there are no padded output positions (masking is tested in its own tests)",
+        "padding": "a single summary step, so there are no padded output positions (masking has its own tests)",
         "gradients": "no parameters of its own (the embedding before it and the classifier after it learn)",
     }
 

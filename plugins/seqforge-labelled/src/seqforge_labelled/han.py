@@ -3,9 +3,9 @@
 A document is sentences of words. Both levels are an encoder (``model/encoder``, any cell) and an
 attention pooling with a learned context vector::
 
-    word level:      h_it = encoder(x_i)_t,   u_it = tanh(W_w h_it + b_w),  α_it = softmax_t(u_itᵀ u_w),  s_i = Σ_t α_it h_it
-    sentence level:  h_i = encoder(s)_i,      u_i = tanh(W_s h_i + b_s),    α_i = softmax_i(u_iᵀ u_s),    v = Σ_i α_i h_i
-    output:          p = softmax(W_c v + b_c)
+    word level:     h_it = encoder(x_i)_t, u_it = tanh(W_w h_it + b_w), α_it = softmax_t(u_itᵀ u_w), s_i = Σ_t α_it h_it
+    sentence level: h_i = encoder(s)_i,    u_i = tanh(W_s h_i + b_s),   α_i = softmax_i(u_iᵀ u_s),   v = Σ_i α_i h_i
+    output:         p = softmax(W_c v + b_c)
 
 (``u_w``/``u_s`` are the bias-free ``score`` layers of :class:`~seqforge_labelled.pooling.AttentionPooling`.)
 Padded words and padded sentences get weight exactly 0, so batching never changes a document's result.

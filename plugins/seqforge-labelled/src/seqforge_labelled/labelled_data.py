@@ -142,7 +142,7 @@ def read_feature_sequences(path: str, *, key: str) -> list[tuple[str, Tensor]]:
 
 
 def split_files(cfg: Any, read: Any) -> dict[str, list[Any]]:
-    """``data.path`` split by ``data.split``, or ``data.train``/``valid``/``test``; ``read(path, key)`` reads one file."""
+    """``data.path`` split by ``data.split``, or ``data.train``/``valid``/``test``; ``read(path, key)`` reads a file."""
     if cfg.path is not None:
         examples = read(cfg.path, "data.path")
         return split_by_fractions(examples, cfg.split, what=f"the {len(examples)} examples of '{cfg.path}'")
@@ -338,7 +338,7 @@ def stratified_split(
 
 
 class DigitsData(LabelledData):
-    """scikit-learn's 1,797 bundled 8x8 digits, each read row by row: 8 steps of 8 pixel intensities scaled to [0, 1]."""
+    """scikit-learn's 1,797 bundled 8x8 digits, read row by row: 8 steps of 8 pixel intensities scaled to [0, 1]."""
 
     config_class = DigitsDataConfig
 

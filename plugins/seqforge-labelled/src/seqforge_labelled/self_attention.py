@@ -15,13 +15,11 @@ encoder, usable by classification, tagging and translation alike.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
-from seqforge.api import ConfigError, EncoderOutput, RecurrentStack, length_mask
+from seqforge.api import ConfigError, EncoderOutput, RecurrentEncoder
 
 
 class MultiHeadSelfAttention(nn.Module):
@@ -64,42 +62,25 @@ class MultiHeadSelfAttention(nn.Module):
         return out * mask.unsqueeze(-1).to(out.dtype)  # (B, T, H)
 
 
-class SelfAttentiveEncoder(nn.Module):
-    """Any cell's :class:`RecurrentStack`, then ``layers`` :class:`MultiHeadSelfAttention` layers.
+class SelfAttentiveEncoder(RecurrentEncoder):
+    """The core's ``recurrent`` encoder (any cell), then ``layers`` :class:`MultiHeadSelfAttention` layers.
 
     Args:
-        cell, input_size, hidden_size, num_layers, bidirectional, dropout, merge: the recurrent part (as ``recurrent``).
         heads, layers, layer_norm: the self-attention layers.
         attention_dropout: dropout inside them (``model.dropout`` is the recurrent one).
+        recurrent: cell, input_size, hidden_size, num_layers, bidirectional, dropout, merge (as ``recurrent``).
     """
 
     def __init__(
         self,
         *,
-        cell: Callable[..., nn.Module],
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bidirectional: bool = False,
-        dropout: float = 0.0,
-        merge: str = "concat",
         heads: int = 1,
         layers: int = 1,
         layer_norm: bool = True,
         attention_dropout: float = 0.0,
+        **recurrent: Any,
     ) -> None:
-        super().__init__()
-        self.stack = RecurrentStack(
-            cell,
-            input_size=input_size,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            dropout=dropout,
-            merge=merge,
-        )
-        self.output_size = self.stack.output_size
-        self.bidirectional = bidirectional
+        super().__init__(**recurrent)
         self.attention = nn.ModuleList(
             MultiHeadSelfAttention(self.output_size, heads=heads, layer_norm=layer_norm, dropout=attention_dropout)
             for _ in range(layers)
@@ -107,10 +88,8 @@ class SelfAttentiveEncoder(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None, state: list[Any] | None = None) -> EncoderOutput:
         """``x`` ``(B, S, I)`` -> outputs ``(B, S, output_size)``, mask ``(B, S)``, the recurrent final states."""
-        outputs, final = self.stack(x, lengths, state)  # (B, S, H)
-        B, S = x.shape[:2]
-        # (B, S)
-        mask = length_mask(lengths.to(x.device), S) if lengths is not None else x.new_ones(B, S, dtype=torch.bool)
+        encoded = super().forward(x, lengths, state)
+        outputs = encoded.outputs  # (B, S, H)
         for layer in self.attention:
-            outputs = layer(outputs, mask)  # (B, S, H)
-        return EncoderOutput(outputs=outputs, mask=mask, state=final)
+            outputs = layer(outputs, encoded.mask)  # (B, S, H)
+        return EncoderOutput(outputs=outputs, mask=encoded.mask, state=encoded.state)

@@ -119,7 +119,7 @@ def _mask(lengths: Tensor, steps: int) -> Tensor:
 
 
 class TaggingTask:
-    """One tag per token. IOB tags are scored by entity (seqeval, CoNLL conventions); every tagging by token accuracy."""
+    """One tag per token. IOB tags are scored by entity (seqeval, CoNLL rules), every tagging by token accuracy."""
 
     metric_sums = ("nll", "tokens")
 

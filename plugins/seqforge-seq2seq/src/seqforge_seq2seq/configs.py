@@ -58,10 +58,32 @@ class DatesDataConfig(ParallelDataConfig):
 
 
 @dataclass
+class ReorderDataConfig(ParallelDataConfig):
+    """``data=reorder``: symbol sequences -> each ``|``-separated segment reversed and upper-cased (generated offline).
+
+    A translation demo hard enough to rank attention variants: the alignment runs backwards inside
+    every segment, and sequences are too long for a decoder without attention.
+    """
+
+    tokenizer: str = "word"  # symbols and separators are space-separated words
+    n_train: int = 20000
+    n_valid: int = 500
+    n_test: int = 1000
+    seed: int = 1234
+    min_len: int = 15  # tokens per source sequence, separators included
+    max_len: int = 40
+    symbols: int = 16  # source alphabet a, b, ... (at most 26)
+    max_segment: int = 6  # longest segment between separators; 0: no separators (reverse the whole sequence)
+
+
+@dataclass
 class TranslationTaskConfig:
     """``task=translation``: sequence to sequence with teacher forcing."""
 
     teacher_forcing: float = 1.0  # probability of feeding the true previous token (< 1: scheduled sampling)
+    # the same for validation/test loss, perplexity and token accuracy (0: the model is fed its own greedy predictions,
+    # so val/loss -- and checkpoint.monitor on it -- measures free-running decoding, as bentrevett's seq2seq tutorials)
+    eval_teacher_forcing: float = 1.0
     label_smoothing: float = 0.0
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     heatmaps: int = 3  # attention heatmap PNGs of this many validation examples per validation run

@@ -72,10 +72,13 @@ class TranslationTask:
         decode: Any = None,
         heatmaps: int = 3,
         show_examples: int = 5,
+        eval_teacher_forcing: float = 1.0,
     ) -> None:
-        if not 0.0 <= teacher_forcing <= 1.0:
-            raise ConfigError(f"task.teacher_forcing must be in [0, 1], got {teacher_forcing}.")
+        for key, value in (("teacher_forcing", teacher_forcing), ("eval_teacher_forcing", eval_teacher_forcing)):
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"task.{key} must be in [0, 1], got {value}.")
         self.teacher_forcing = teacher_forcing
+        self.eval_teacher_forcing = eval_teacher_forcing
         self.label_smoothing = label_smoothing
         self.decode = DecodeConfig(**(decode or {}))
         self.heatmaps = heatmaps
@@ -138,7 +141,12 @@ class TranslationTask:
     def evaluation_step(
         self, model: Seq2Seq, batch: Seq2SeqBatch, carry: Any, *, stateful: bool
     ) -> tuple[dict[str, Any], Any]:
-        logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)  # teacher-forced: loss and token accuracy
+        # loss and token accuracy, teacher-forced unless task.eval_teacher_forcing < 1 (a fixed generator: the same
+        # coin flips at every validation, and the training RNG stream is untouched)
+        generator = torch.Generator().manual_seed(0) if self.eval_teacher_forcing < 1.0 else None
+        logits, _ = model(
+            batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=self.eval_teacher_forcing, generator=generator
+        )
         real = batch.tgt_out != PAD_ID  # (B, T)
         nll = F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=PAD_ID, reduction="sum")
         correct = ((logits.argmax(-1) == batch.tgt_out) & real).sum()
@@ -167,7 +175,7 @@ class TranslationTask:
     def compute_metrics(
         self, sums: dict[str, float], data: ParallelData, texts: Sequence[tuple[str, str]] = ()
     ) -> dict[str, float]:
-        """Loss, perplexity, token accuracy (teacher-forced); exact match, BLEU and chrF (sacrebleu) of decoded output."""
+        """Loss, perplexity, token accuracy (teacher-forced as ``task.eval_teacher_forcing``); exact match, BLEU and chrF (sacrebleu) of decoded output."""
         import sacrebleu
 
         loss = sums["nll"] / max(sums["tokens"], 1.0)

@@ -94,7 +94,7 @@ def _subsample(words, begin, end, keep, buf, r):
 
 @njit(nogil=True, cache=True, inline="always")
 def _window(pos, m, window, r):
-    """The dynamic window ``[lo, hi)`` around ``pos`` in a sentence of ``m`` words (word2vec.c's ``b = rand % window``)."""
+    """The dynamic window ``[lo, hi)`` around ``pos`` in an ``m``-word sentence (word2vec.c's ``b = rand % window``)."""
     r = _next(r)
     b = np.int64((r >> _SHIFT16) % np.uint64(window))
     return max(0, pos - window + b), min(m, pos + window + 1 - b), r

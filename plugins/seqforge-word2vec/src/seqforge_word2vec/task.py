@@ -48,7 +48,7 @@ EXPORTS = ("text", "binary", "both", "none")
 
 
 class Word2VecTask:
-    """See the module docstring; the constructor arguments are :class:`~seqforge_word2vec.configs.Word2VecTaskConfig`."""
+    """See the module docstring; constructor arguments: :class:`~seqforge_word2vec.configs.Word2VecTaskConfig`."""
 
     metric_sums = ("loss_sum", "examples")
     automatic_optimization = False  # the task updates the parameters itself (compiled kernels)
@@ -230,7 +230,7 @@ class Word2VecTask:
     def evaluation_step(
         self, model: Word2VecModel, batch: Chunk, carry: Any, *, stateful: bool
     ) -> tuple[dict[str, Tensor], Any]:
-        """Summed reference loss over the probe chunk's examples (fixed random draws, so comparable across validations)."""
+        """Summed reference loss over the probe chunk's examples (fixed draws, so comparable across validations)."""
         self._model = model
         inputs, targets, noise = self.examples(batch, seed=12345)
         total = torch.zeros(())

@@ -18,6 +18,7 @@ import seqforge
 from seqforge.cli import main
 from seqforge.errors import ContractViolation, SeqforgeError
 from seqforge.scaffold import write_plugin
+from seqforge.testing.pytest_plugin import TINY_TRAIN
 
 
 @pytest.fixture(autouse=True)
@@ -491,16 +492,7 @@ def test_scaffolded_plugins_install_pass_their_tests_and_train_from_the_cli(tmp_
         "train",
         "model/cell=mini_cell",
         "model.cell.gate_bias=0.5",
-        "model.hidden_size=16",
-        "model.embedding_dim=8",
-        "data.seq_len=8",
-        "data.batch_size=4",
-        "data.eval_batch_size=2",
-        "trainer.max_steps=5",
-        "trainer.limit_val_batches=2",
-        "trainer.limit_test_batches=2",
-        "trainer.enable_progress_bar=false",
-        "task.sample_length=10",
+        *TINY_TRAIN,
         "hydra.run.dir=run",
     )
     assert trained.returncode == 0, trained.stderr[-3000:]

@@ -4,6 +4,13 @@
     python bench/results.py sst2 --data ../shared/data
     python bench/results.py word2vec sst2_w2v --data ../shared/data      # sst2_w2v uses the vectors word2vec wrote
     python bench/results.py all --data ../shared/data --out bench-results
+    python bench/results.py sst2_phrases_spacy --sst-trees TREES --spacy-model WHEEL   # see below
+
+Rows named ``*_spacy`` start from spaCy's ``en_core_web_md`` vectors: ``--spacy-model`` is that
+pipeline or the wheel holding it (``bench/spacy_vectors.py`` says how to get it); the row exports
+the vectors of its training words first. Rows named ``sst2_phrases*`` train on every labelled
+phrase of the SST training trees, as the published SST-2 numbers do: ``--sst-trees`` is the folder
+of the treebank's PTB-format ``train.txt``/``dev.txt``/``test.txt`` (``bench/sst_phrases.py``).
 
 Each row runs the `seqforge train ...` command printed in the table (as a subprocess, run
 directory ``<out>/<row>``), reads the metric from the run's ``result.json`` and prints one
@@ -45,6 +52,11 @@ class Row:
     after: tuple[str, ...] = field(default=())  # rows whose output this row uses
     prepare: Callable[[Path, Path], None] | None = None  # (data folder, run dir): inputs to write before the run
     best_too: bool = False  # also report the metric of checkpoints/best.ckpt (picked on the validation split)
+    options: tuple[str, ...] = ()  # command-line options the row needs (keys of OPTIONS)
+
+
+#: Paths given on the command line (``--spacy-model``, ``--sst-trees``), for the rows that need them.
+OPTIONS: dict[str, Path | None] = {"spacy_model": None, "sst_trees": None}
 
 
 def _build_corpus(data: Path, out: Path) -> None:
@@ -55,14 +67,62 @@ def _build_corpus(data: Path, out: Path) -> None:
     print(f"word2vec corpus {out}: {build(data, out)}", flush=True)
 
 
-def _sst2(data: Path) -> list[str]:
+def _sst2(data: Path, train: Path | None = None) -> list[str]:
     d = data / "sst2"
     return [
         "experiment=sst2",
-        f"data.train={d}/stsa.binary.train",
+        f"data.train={train or d / 'stsa.binary.train'}",
         f"data.valid={d}/stsa.binary.dev",
         f"data.test={d}/stsa.binary.test",
     ]
+
+
+def _phrases_folder(run: Path) -> Path:
+    return run.parent / "sst2_phrases_data"
+
+
+def _build_phrases(run: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from sst_phrases import build
+
+    assert OPTIONS["sst_trees"] is not None
+    print(f"SST phrases {_phrases_folder(run)}: {build(OPTIONS['sst_trees'], _phrases_folder(run))}", flush=True)
+
+
+def _sst2_phrases(data: Path, run: Path) -> list[str]:
+    """SST-2 trained on phrases (2 validations per epoch: an epoch is ~2,400 steps), scored on sentences."""
+    return [*_sst2(data, _phrases_folder(run) / "stsa.binary.phrases.train"), "trainer.max_epochs=3",
+            "trainer.val_check_interval=0.5"]
+
+
+def _spacy_vectors(run: Path) -> Path:
+    return run.parent / f"{run.name}_vectors.txt"
+
+
+def _export_spacy(run: Path, files: list[Path], conll: bool = False) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from spacy_vectors import export
+
+    assert OPTIONS["spacy_model"] is not None
+    print(f"spaCy vectors {_spacy_vectors(run)}: {export(OPTIONS['spacy_model'], _spacy_vectors(run), files, conll)}",
+          flush=True)
+
+
+def _with_spacy(args: list[str], run: Path) -> list[str]:
+    return [*args, f"model.embedding.pretrained={_spacy_vectors(run)}", "model.embedding_dim=300"]
+
+
+def _prepare_phrases_spacy(run: Path) -> None:
+    _build_phrases(run)
+    _export_spacy(run, [_phrases_folder(run) / "stsa.binary.phrases.train"])
+
+
+def _wnut17(data: Path) -> list[str]:
+    """README's WNUT17 command, 30 epochs with a validation every 3 (the preset's 1,500 steps are ~14 epochs)."""
+    d = data / "wnut17"
+    return ["experiment=wnut17", f"data.train={d}/wnut17train.conll", f"data.valid={d}/emerging.dev.conll",
+            f"data.test={d}/emerging.test.annotated", "trainer.max_steps=-1", "trainer.max_epochs=30",
+            "trainer.val_check_interval=null", "trainer.check_val_every_n_epoch=3"]
 
 
 def _word2vec(data: Path, run: Path) -> list[str]:
@@ -120,6 +180,65 @@ ROWS: dict[str, Row] = {
         after=("word2vec",),
         best_too=True,
     ),
+    "sst2_spacy": Row(
+        "sentence classification, spaCy en_core_web_md vectors",
+        "SST-2 (stsa.binary)",
+        "test/acc",
+        "87.5 BiLSTM + 300-d GloVe (Tai et al. 2015; trained on phrases)",
+        lambda data, run: _with_spacy(_sst2(data), run),
+        needs=("sst2/stsa.binary.train",),
+        scale=100.0,
+        best_too=True,
+        options=("spacy_model",),
+        prepare=lambda data, run: _export_spacy(run, [data / "sst2" / "stsa.binary.train"]),
+    ),
+    "sst2_phrases": Row(
+        "sentence classification trained on phrases (random init)",
+        "SST-2 phrases (77,195) -> sentences",
+        "test/acc",
+        "82.7 CNN-rand (Kim 2014)",
+        _sst2_phrases,
+        needs=("sst2/stsa.binary.dev",),
+        scale=100.0,
+        best_too=True,
+        options=("sst_trees",),
+        prepare=lambda data, run: _build_phrases(run),
+    ),
+    "sst2_phrases_spacy": Row(
+        "sentence classification trained on phrases, spaCy en_core_web_md vectors",
+        "SST-2 phrases (77,195) -> sentences",
+        "test/acc",
+        "87.5 BiLSTM + 300-d GloVe (Tai et al. 2015)",
+        lambda data, run: _with_spacy(_sst2_phrases(data, run), run),
+        needs=("sst2/stsa.binary.dev",),
+        scale=100.0,
+        best_too=True,
+        options=("sst_trees", "spacy_model"),
+        prepare=lambda data, run: _prepare_phrases_spacy(run),
+    ),
+    "wnut17_w2v": Row(
+        "NER, emerging entities, BiLSTM-CRF + char features, seqforge word2vec init",
+        "WNUT17 (test 1,287 sentences)",
+        "test/f1",
+        "41.86 (shared-task best, with lexicons and Twitter embeddings)",
+        lambda data, run: [*_wnut17(data), f"model.embedding.pretrained={run.parent / 'word2vec' / 'vectors.bin'}"],
+        needs=("wnut17/wnut17train.conll",),
+        scale=100.0,
+        after=("word2vec",),
+        best_too=True,
+    ),
+    "wnut17_spacy": Row(
+        "NER, emerging entities, BiLSTM-CRF + char features, spaCy en_core_web_md vectors",
+        "WNUT17 (test 1,287 sentences)",
+        "test/f1",
+        "41.86 (shared-task best, with lexicons and Twitter embeddings)",
+        lambda data, run: _with_spacy(_wnut17(data), run),
+        needs=("wnut17/wnut17train.conll",),
+        scale=100.0,
+        best_too=True,
+        options=("spacy_model",),
+        prepare=lambda data, run: _export_spacy(run, [data / "wnut17" / "wnut17train.conll"], conll=True),
+    ),
     "digits": Row(
         "sequence classification (rows of pixels)",
         "sklearn digits (bundled)",
@@ -176,6 +295,7 @@ def run_row(name: str, data: Path, out: Path) -> str:
     run = out / name
     command = _command(row, data, run)
     shown = " ".join(shlex.quote(part) for part in command)
+    missing += [f"--{option.replace('_', '-')}" for option in row.options if OPTIONS[option] is None]
     if missing:
         return f"| {row.task} | {row.data} | `{shown}` | {row.metric} | not run ({', '.join(missing)} missing) | {row.published} | - |"
     if row.prepare is not None:
@@ -217,7 +337,10 @@ def main() -> None:
                                                                                            "sets")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="run directories and logs go here")
     parser.add_argument("--list", action="store_true", help="print the rows and their commands, run nothing")
+    parser.add_argument("--spacy-model", type=Path, help="spaCy en_core_web_md pipeline or wheel (*_spacy rows)")
+    parser.add_argument("--sst-trees", type=Path, help="folder of the SST PTB-format trees (sst2_phrases* rows)")
     args = parser.parse_args()
+    OPTIONS.update(spacy_model=args.spacy_model, sst_trees=args.sst_trees)
     names = list(ROWS) if args.rows == ["all"] else args.rows
     unknown = [n for n in names if n not in ROWS]
     if unknown or (not names and not args.list):

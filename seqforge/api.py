@@ -60,7 +60,13 @@ if TYPE_CHECKING:
     from seqforge.data.streams import StreamBatch, StreamBatches, StreamLoaders
     from seqforge.data.text_io import read_text
     from seqforge.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary
-    from seqforge.embeddings import EmbeddingConfig, build_token_embedding, init_embedding, read_word2vec
+    from seqforge.embeddings import (
+        EmbeddingConfig,
+        build_token_embedding,
+        extend_vocabulary,
+        init_embedding,
+        read_word2vec,
+    )
     from seqforge.encoders import RecurrentEncoder
     from seqforge.key_values import parse_key_values
     from seqforge.recurrent.loop import length_mask, reverse_padded, run_cell
@@ -108,6 +114,7 @@ _LAZY = {
     "build_encoder": "seqforge.builders",
     "cell_factory": "seqforge.builders",
     "init_embedding": "seqforge.embeddings",
+    "extend_vocabulary": "seqforge.embeddings",
     "build_token_embedding": "seqforge.embeddings",
     "EmbeddingConfig": "seqforge.embeddings",
     "DecodeConfig": "seqforge.tasks.configs",

@@ -20,4 +20,4 @@ ADDED_IN: dict[str, str] = dict.fromkeys([
     "build_token_embedding", "cell_factory", "check_fractions", "codec_from_state", "command_for", "fit_codec",
     "init_embedding", "read_input_lines", "read_text", "shuffle_seed", "split_by_fractions", "state_sizes",
     "training_loader", "unflatten_state", "write_output_lines",
-], "1.1")
+], "1.1") | dict.fromkeys(["extend_vocabulary"], "1.2")

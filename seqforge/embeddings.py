@@ -10,7 +10,8 @@ side (translation) initialises its decoder embedding from ``target_pretrained``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,6 +22,8 @@ from seqforge.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from torch import nn
+
+    from seqforge.data.vocab import Vocabulary
 
 
 @dataclass
@@ -34,6 +37,9 @@ class EmbeddingConfig:
     target_pretrained: str | None = None
     freeze: bool = False  # keep the embedding fixed during training (the target one only if it has a vectors file)
     lowercase_fallback: bool = True  # a token without a vector uses its lowercase form's vector, if any
+    # every word of `pretrained` gets a row even if training never saw it (task=classify/tag, word tokens), so
+    # evaluation and prediction words unseen in training keep their vector instead of becoming <unk>
+    extend_vocab: bool = False
 
 
 def build_token_embedding(
@@ -85,12 +91,20 @@ def read_word2vec(path: str | Path, *, key: str = "model.embedding.pretrained") 
     """``(words, vectors (N, D) float32)`` from a word2vec text or binary file.
 
     The format is detected: a binary file has exactly ``4 * D`` bytes of floats after each word.
+    The last file read is kept (keyed by path, size and modification time): extending a
+    vocabulary and then loading the vectors reads a large file once. Treat the arrays as read-only.
     Raises :class:`DataError` naming the file and line (text) or word number (binary).
     """
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"The vectors file '{path}' (config key `{key}`) does not exist; give a word2vec text or "
                         "binary file.")
+    stat = path.stat()
+    return _read_word2vec(path, stat.st_size, stat.st_mtime_ns, key)
+
+
+@functools.lru_cache(maxsize=1)
+def _read_word2vec(path: Path, size: int, mtime_ns: int, key: str) -> tuple[list[str], np.ndarray]:
     raw = path.read_bytes()
     if path.suffix == ".gz":
         import gzip
@@ -183,6 +197,46 @@ def _vectors_file(cfg: EmbeddingConfig, side: Side, shared_vocab: bool, key: str
     return cfg.pretrained, f"{key}.pretrained"
 
 
+def _vector_lookup(words: Sequence[str], cfg: EmbeddingConfig) -> Callable[[str], int | None]:
+    """``token -> row of the vectors file`` (None: no vector), trying the lowercase form if ``lowercase_fallback``."""
+    index = {word: i for i, word in enumerate(words)}
+    fallback = bool(getattr(cfg, "lowercase_fallback", True))
+
+    def lookup(token: str) -> int | None:
+        found = index.get(token)
+        return index.get(token.lower()) if found is None and fallback else found
+
+    return lookup
+
+
+def extend_vocabulary(vocabulary: Vocabulary, cfg: EmbeddingConfig, *, normalise: Callable[[str], str] | None = None,
+                      key: str = "model.embedding") -> Vocabulary:
+    """``vocabulary`` plus every word of ``cfg.pretrained`` it lacks, when ``cfg.extend_vocab`` (else unchanged).
+
+    For a task to call on its training vocabulary *before* encoding the splits: a word that
+    training never saw (or saw fewer than ``data.min_freq`` times) but that has a pretrained
+    vector then keeps that vector at evaluation and prediction time instead of becoming
+    ``<unk>``, as with Kim (2014) and Lample et al. (2016). ``normalise`` is the data's own token
+    normalisation (e.g. lowercasing); a normalised word joins only if it still has a vector,
+    looked up as :func:`load_pretrained` will look it up. The added rows are never trained
+    unless the word occurs in training, so they keep their vectors. Prints how many joined.
+    Raises:
+        ConfigError: ``extend_vocab`` without ``pretrained``.
+    """
+    if not getattr(cfg, "extend_vocab", False):
+        return vocabulary
+    if not cfg.pretrained:
+        raise ConfigError(f"{key}.extend_vocab=true adds the words of {key}.pretrained to the vocabulary, but "
+                          f"{key}.pretrained is not set; give a word2vec file or set {key}.extend_vocab=false.")
+    words, _ = read_word2vec(cfg.pretrained, key=f"{key}.pretrained")
+    lookup = _vector_lookup(words, cfg)
+    candidates = (normalise(word) for word in words) if normalise is not None else iter(words)
+    extended = vocabulary.extend(word for word in candidates if lookup(word) is not None)
+    print(f"seqforge: {key}.extend_vocab: {len(extended) - len(vocabulary)} words of {cfg.pretrained} added to the "
+          f"{len(vocabulary)} of the training vocabulary")
+    return extended
+
+
 def init_embedding(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: EmbeddingConfig, **options: Any) -> None:
     """What tasks call: :func:`load_pretrained` (same ``options``), its report printed as one ``seqforge:`` line.
 
@@ -205,20 +259,30 @@ def init_embedding(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: Embe
 
 def load_pretrained(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: EmbeddingConfig, *,
                     key: str = "model.embedding", side: Side = "only", shared_vocab: bool = False,
-                    cache: dict[str, tuple[list[str], np.ndarray]] | None = None) -> str | None:
+                    cache: dict[str, tuple[list[str], np.ndarray]] | None = None,
+                    extended: bool = False) -> str | None:
     """Copy pretrained vectors into ``embedding`` (row ``i`` = ``vocabulary[i]``) and apply ``freeze``.
 
     ``side`` is ``only`` for a task's single embedding, ``source``/``target`` for the two sides
     of a sequence-to-sequence model: the target side reads ``target_pretrained``, else
     ``pretrained`` when ``shared_vocab``, and is frozen only when it gets vectors (freezing a
     random decoder embedding, possibly tied to the output layer, helps nobody). ``cache`` (path ->
-    vectors) lets both sides read a shared file once.
+    vectors) lets both sides read a shared file once. ``extended`` says the task passed its
+    vocabulary through :func:`extend_vocabulary`; without it ``extend_vocab=true`` is refused
+    rather than silently ignored.
     Returns a one-line report (vectors found, OOV count with examples), or None without a file.
     Raises:
-        ConfigError: the vectors' dimension differs from the embedding's, or ``target_pretrained``
-            is set for a task with a single embedding.
+        ConfigError: the vectors' dimension differs from the embedding's, ``target_pretrained``
+            is set for a task with a single embedding, or ``extend_vocab`` for a task that does not extend.
     """
     import torch
+
+    if getattr(cfg, "extend_vocab", False) and not extended:
+        raise ConfigError(
+            f"{key}.extend_vocab=true is supported by the tasks that build a word vocabulary with "
+            "extend_vocabulary (task=classify, doc_classify and tag, with word tokens); this task's vocabulary is "
+            f"its training split's. Set {key}.extend_vocab=false."
+        )
 
     path, file_key = _vectors_file(cfg, side, shared_vocab, key)
     if cfg.freeze and (path or side != "target"):
@@ -236,12 +300,10 @@ def load_pretrained(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: Emb
             f"{file_key}='{path}' has vectors of dimension {vectors.shape[1]}, but the embedding has "
             f"{embedding.embedding_dim} (model.embedding_dim); set model.embedding_dim={vectors.shape[1]}."
         )
-    index = {word: i for i, word in enumerate(words)}
+    lookup = _vector_lookup(words, cfg)
     rows, sources, missing = [], [], []
     for row, token in enumerate(vocabulary):
-        found = index.get(token)
-        if found is None and cfg.lowercase_fallback:
-            found = index.get(token.lower())
+        found = lookup(token)
         if found is None:
             if not (token.startswith("<") and token.endswith(">")):  # specials (<pad>, <unk>, ...) are not OOV
                 missing.append(token)

@@ -39,6 +39,15 @@ class Vocabulary:
             ranked = ranked[: max(0, max_size - len(SPECIALS))]
         return cls([*SPECIALS, *ranked])
 
+    def extend(self, tokens: Iterable[str]) -> Vocabulary:
+        """A new vocabulary: these ids, then ``tokens`` not already in it (first occurrence order).
+
+        Existing ids keep their meaning, so rows learnt or loaded for them stay valid; used to
+        give words with a pretrained vector a row of their own (``model.embedding.extend_vocab``).
+        """
+        added = [t for t in dict.fromkeys(tokens) if t not in self.stoi]
+        return Vocabulary([*self.itos, *added]) if added else self
+
     def __len__(self) -> int:
         return len(self.itos)
 

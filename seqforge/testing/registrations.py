@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, cast
 
+from seqforge import PLUGIN_API_VERSION
 from seqforge.testing._contracts import Broken, Contract, ContractResult, Subject, contract, raise_for, run_contracts
 
 
@@ -40,7 +41,7 @@ def registers(subject: Subject) -> None:
 #: plugin registers (by the loader and the registry), so ``registers`` reports them with the reason; no separate
 #: contract re-checks them (one could never break).
 @contract("plugin API version", fix="declare the plugin API you target in the plugin module, e.g. SEQFORGE_PLUGIN_API "
-                                    "= \"1.1\" (see seqforge.PLUGIN_API_VERSION)")
+                                    f"= \"{PLUGIN_API_VERSION}\" (see seqforge.PLUGIN_API_VERSION)")
 def api_version(subject: Subject) -> None:
     """The declared version exists, and covers every ``seqforge.api`` name the plugin's package imports.
 

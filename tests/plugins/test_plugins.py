@@ -507,7 +507,7 @@ def test_malformed_api_declaration_is_skipped_with_the_expected_format(versioned
     assert (
         reason
         == 'declares SEQFORGE_PLUGIN_API = \'soon\', which is not a plugin API version; write it as "MAJOR.MINOR", '
-           'e.g. SEQFORGE_PLUGIN_API = "1.1".'
+           f'e.g. SEQFORGE_PLUGIN_API = "{seqforge.PLUGIN_API_VERSION}".'
     )
 
 

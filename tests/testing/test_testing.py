@@ -14,7 +14,7 @@ import pytest
 
 # pytester's in-process runs drop the modules imported after the `pytester` fixture was set up, and torch's
 # extension modules crash when imported twice: everything the checks import is imported here, up front.
-from seqforge import encoders, train  # noqa: F401
+from seqforge import PLUGIN_API_VERSION, encoders, train  # noqa: F401
 from seqforge.plugin_manager import get_plugins
 from seqforge.testing import attention, cells, modules, registrations, training  # noqa: F401
 
@@ -298,9 +298,9 @@ def test_plugin_registrations_name_the_collision_and_the_missing_api_version(toy
         "*plugin 'clashing_plugin' broke 2 seqforge contracts:*",
         (
             "*- plugin API version: the plugin module does not declare SEQFORGE_PLUGIN_API (this seqforge implements "
-            "plugin API 1.1)"
+            f"plugin API {PLUGIN_API_VERSION})"
         ),
-        '*How to fix: declare the plugin API you target in the plugin module, e.g. SEQFORGE_PLUGIN_API = "1.1"*',
+        f'*How to fix: declare the plugin API you target in the plugin module, e.g. SEQFORGE_PLUGIN_API = "{PLUGIN_API_VERSION}"*',
         (
             "*- no collisions: cell 'lstm' is also registered by plugin 'rnn' (seqforge-rnn *) "
             "(seqforge_rnn.cells.LSTMCell): while both are installed `model/cell=lstm` is refused and users must write "

@@ -98,7 +98,9 @@ class ClassificationTask:
 
     # -- building -------------------------------------------------------------------------
     def build_data(self, cfg: Any, *, state: Any = None) -> LabelledData:
-        return instantiate(cfg.data, "data", state=state)
+        data = instantiate(cfg.data, "data", state=state)
+        data.embedding_cfg = getattr(getattr(cfg, "model", None), "embedding", None)  # model.embedding.extend_vocab
+        return data
 
     def build_model(self, cfg: Any, data: LabelledData) -> SequenceClassifier:
         model_cfg = cfg.model
@@ -121,7 +123,8 @@ class ClassificationTask:
             pooling_hidden=self.pooling_hidden,
         )
         if model.embedding is not None:  # text input: model.embedding.pretrained (word2vec) may initialise it
-            init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)
+            init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding,
+                           extended=True)
         elif model_cfg.embedding.pretrained:
             raise ConfigError(
                 f"model.embedding.pretrained='{model_cfg.embedding.pretrained}' needs token input, but this data gives "

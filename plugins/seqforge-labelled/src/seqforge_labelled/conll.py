@@ -20,7 +20,16 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from seqforge.api import PAD_ID, UNK_ID, ConfigError, DataError, SplitLoaders, Vocabulary, read_text
+from seqforge.api import (
+    PAD_ID,
+    UNK_ID,
+    ConfigError,
+    DataError,
+    SplitLoaders,
+    Vocabulary,
+    extend_vocabulary,
+    read_text,
+)
 from seqforge_labelled.data_configs import ConllDataConfig
 from seqforge_labelled.labelled_data import IGNORE, unseen_report
 
@@ -180,6 +189,7 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
         self.encoded: dict[str, list[tuple[int, Tensor, Tensor, Tensor]]] = {}
         self.unseen: dict[str, dict[str, int]] = {}
         self.use_chars = False  # set by the task when the model has character features
+        self.embedding_cfg: Any = None  # set by the task: model.embedding (extend_vocab adds the vectors' words)
 
     # -- reading ------------------------------------------------------------------------------
     def load_sentences(self) -> dict[str, tuple[list[Sentence], list[list[int]], str]]:
@@ -224,6 +234,8 @@ class TaggingData(SplitLoaders, L.LightningDataModule):
             self.words = Vocabulary.build(
                 (self._word(w) for tokens, _ in train for w in tokens), min_freq=cfg.min_freq, max_size=cfg.max_vocab
             )
+            if self.embedding_cfg is not None:
+                self.words = extend_vocabulary(self.words, self.embedding_cfg, normalise=self._word)
             self.chars = Vocabulary.build(c for tokens, _ in train for w in tokens for c in w)
             self.tags = sorted({t for _, tags in train for t in tags}, key=lambda t: (t != "O", t[2:], t))
         self.unseen = unseen_report(

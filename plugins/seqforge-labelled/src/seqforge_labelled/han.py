@@ -110,5 +110,6 @@ class DocumentClassificationTask(ClassificationTask):
             dropout=model_cfg.dropout,
             attention_size=self.attention_size,
         )
-        init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding)
+        # the vocabulary went through extend_vocabulary in LabelledData.prepare (model.embedding.extend_vocab)
+        init_embedding(model.embedding, data.codec.tokens(range(len(data.codec))), model_cfg.embedding, extended=True)
         return model

@@ -25,6 +25,7 @@ from seqforge.api import (
     SplitLoaders,
     VocabularyCodec,
     codec_from_state,
+    extend_vocabulary,
     read_text,
     split_by_fractions,
 )
@@ -221,6 +222,7 @@ class LabelledData(SplitLoaders, L.LightningDataModule):
         self.encoded: dict[str, list[tuple[int, Tensor, int]]] = {}
         self.unseen: dict[str, dict[str, int]] = {}
         self.truncated = 0
+        self.embedding_cfg: Any = None  # set by the task: model.embedding (extend_vocab adds the vectors' words)
 
     # -- reading --------------------------------------------------------------------------
     def _read(self, path: str, key: str) -> list[tuple[str, Any]]:
@@ -254,6 +256,7 @@ class LabelledData(SplitLoaders, L.LightningDataModule):
                     cfg.tokenizer, [text for _, text in self.examples["train"]], lowercase=cfg.lowercase,
                     min_freq=cfg.min_freq, max_size=cfg.max_vocab,
                 )
+                self._extend_vocabulary()
         if len(self.labels) < 2:
             raise DataError(f"The training split has {len(self.labels)} distinct label(s) ({self.labels}); "
                             "classification needs at least 2.")
@@ -277,6 +280,19 @@ class LabelledData(SplitLoaders, L.LightningDataModule):
         if self.truncated:
             print(f"seqforge: truncated {self.truncated} example(s) longer than data.max_len={cfg.max_len}")
         return self
+
+    def _extend_vocabulary(self) -> None:
+        """``model.embedding.extend_vocab``: the pretrained vectors' words join the word vocabulary."""
+        embedding = self.embedding_cfg
+        if embedding is None or not getattr(embedding, "extend_vocab", False) or self.codec is None:
+            return
+        if self.codec.kind != "word":
+            raise ConfigError("model.embedding.extend_vocab=true adds the words of model.embedding.pretrained to a "
+                              f"word vocabulary, but data.tokenizer={self.codec.kind}; use data.tokenizer=word or "
+                              "set model.embedding.extend_vocab=false.")
+        lowercase = self.codec.lowercase
+        vocab = extend_vocabulary(self.codec.vocab, embedding, normalise=str.lower if lowercase else None)
+        self.codec = VocabularyCodec(self.codec.kind, vocab, lowercase)
 
     def _encode_input(self, x: Any) -> Tensor:
         if isinstance(x, Tensor):

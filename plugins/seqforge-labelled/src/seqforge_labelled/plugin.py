@@ -36,7 +36,7 @@ from seqforge_labelled.task_configs import (
 )
 
 #: The seqforge plugin API this plugin is written against (checked before it is loaded).
-SEQFORGE_PLUGIN_API = "1.1"
+SEQFORGE_PLUGIN_API = "1.2"
 
 _PACKAGE = "seqforge_labelled"
 _PRESETS = Path(__file__).parent / "presets"

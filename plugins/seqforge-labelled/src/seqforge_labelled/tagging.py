@@ -155,6 +155,7 @@ class TaggingTask:
     def build_data(self, cfg: Any, *, state: Any = None) -> TaggingData:
         data = instantiate(cfg.data, "data", state=state)  # the saved vocabularies bypass OmegaConf (see instantiate)
         data.use_chars = self.char_features
+        data.embedding_cfg = getattr(getattr(cfg, "model", None), "embedding", None)  # model.embedding.extend_vocab
         self._train_data = data
         return data
 
@@ -183,7 +184,8 @@ class TaggingTask:
             embedding=embedding,
             crf=build_crf(data.tags, self.crf_constraints, iob=data.scheme == "iob") if self.output == "crf" else None,
         )
-        init_embedding(model.embedding, data.words.itos, model_cfg.embedding)  # model.embedding.pretrained (word2vec)
+        # model.embedding.pretrained (word2vec); the vocabulary went through extend_vocabulary in data.prepare
+        init_embedding(model.embedding, data.words.itos, model_cfg.embedding, extended=True)
         return model
 
     # -- steps ------------------------------------------------------------------------------------

@@ -112,9 +112,16 @@ def _with_spacy(args: list[str], run: Path) -> list[str]:
     return [*args, f"model.embedding.pretrained={_spacy_vectors(run)}", "model.embedding_dim=300"]
 
 
-def _prepare_phrases_spacy(run: Path) -> None:
+def _prepare_phrases_spacy(run: Path, data: Path, extend: bool = False) -> None:
+    """Phrase files, then the vectors of the training words (and, to extend the vocabulary, dev and test words)."""
     _build_phrases(run)
-    _export_spacy(run, [_phrases_folder(run) / "stsa.binary.phrases.train"])
+    evaluation = [data / "sst2" / "stsa.binary.dev", data / "sst2" / "stsa.binary.test"] if extend else []
+    _export_spacy(run, [_phrases_folder(run) / "stsa.binary.phrases.train", *evaluation])
+
+
+def _wnut17_files(data: Path, extend: bool = False) -> list[Path]:
+    d = data / "wnut17"
+    return [d / "wnut17train.conll", *([d / "emerging.dev.conll", d / "emerging.test.annotated"] if extend else [])]
 
 
 def _wnut17(data: Path) -> list[str]:
@@ -214,7 +221,19 @@ ROWS: dict[str, Row] = {
         scale=100.0,
         best_too=True,
         options=("sst_trees", "spacy_model"),
-        prepare=lambda data, run: _prepare_phrases_spacy(run),
+        prepare=lambda data, run: _prepare_phrases_spacy(run, data),
+    ),
+    "sst2_phrases_spacy_extend": Row(
+        "... and dev/test words with a vector join the vocabulary (model.embedding.extend_vocab, as Kim 2014)",
+        "SST-2 phrases (77,195) -> sentences",
+        "test/acc",
+        "87.2 CNN-non-static word2vec (Kim 2014); 87.5 BiLSTM + GloVe (Tai et al. 2015)",
+        lambda data, run: [*_with_spacy(_sst2_phrases(data, run), run), "model.embedding.extend_vocab=true"],
+        needs=("sst2/stsa.binary.dev",),
+        scale=100.0,
+        best_too=True,
+        options=("sst_trees", "spacy_model"),
+        prepare=lambda data, run: _prepare_phrases_spacy(run, data, extend=True),
     ),
     "wnut17_w2v": Row(
         "NER, emerging entities, BiLSTM-CRF + char features, seqforge word2vec init",
@@ -237,7 +256,19 @@ ROWS: dict[str, Row] = {
         scale=100.0,
         best_too=True,
         options=("spacy_model",),
-        prepare=lambda data, run: _export_spacy(run, [data / "wnut17" / "wnut17train.conll"], conll=True),
+        prepare=lambda data, run: _export_spacy(run, _wnut17_files(data), conll=True),
+    ),
+    "wnut17_spacy_extend": Row(
+        "... and dev/test words with a vector join the vocabulary (model.embedding.extend_vocab)",
+        "WNUT17 (test 1,287 sentences)",
+        "test/f1",
+        "41.86 (shared-task best, with lexicons and Twitter embeddings)",
+        lambda data, run: [*_with_spacy(_wnut17(data), run), "model.embedding.extend_vocab=true"],
+        needs=("wnut17/wnut17train.conll",),
+        scale=100.0,
+        best_too=True,
+        options=("spacy_model",),
+        prepare=lambda data, run: _export_spacy(run, _wnut17_files(data, extend=True), conll=True),
     ),
     "digits": Row(
         "sequence classification (rows of pixels)",

@@ -312,6 +312,12 @@ class ManuallyOptimised(Protocol):
 
     automatic_optimization: bool
 
+    def training_step(
+        self, model: torch.nn.Module, batch: Any, carry: Any, *, stateful: bool, optimizer: Any
+    ) -> tuple[Tensor, dict[str, Tensor], Any]:
+        """:meth:`Task.training_step`, also given the optimiser (Lightning's wrapper) to step itself."""
+        ...
+
 
 @runtime_checkable
 class BeginsEvaluation(Protocol):

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -147,6 +148,20 @@ def _word2vec(data: Path, run: Path) -> list[str]:
     ]
 
 
+def _accuracy_row(task: str, data: str, published: str, args: Callable[[Path, Path], list[str]], **more: Any) -> Row:
+    """A classification row: test accuracy as %, with best.ckpt's too."""
+    return Row(task, data, "test/acc", published, args, scale=100.0, best_too=True, **more)
+
+
+def _wnut17_row(task: str, args: Callable[[Path, Path], list[str]], **more: Any) -> Row:
+    """A WNUT17 row: test entity F1 as %, with best.ckpt's too."""
+    return Row(task, "WNUT17 (test 1,287 sentences)", "test/f1",
+               "41.86 (shared-task best, with lexicons and Twitter embeddings)", args, scale=100.0, best_too=True,
+               needs=("wnut17/wnut17train.conll",), **more)
+
+
+SST2_PHRASES = "SST-2 phrases (77,195) -> sentences"
+
 ROWS: dict[str, Row] = {
     "ptb_small": Row(
         "word LM (Zaremba et al. small)",
@@ -166,109 +181,55 @@ ROWS: dict[str, Row] = {
         needs=("word2vec_corpus/enwiki_sample.txt.gz", "multi30k/train.en.gz", "word2vec_eval/lee_background.cor"),
         prepare=lambda data, run: _build_corpus(data, run.parent / "w2v_corpus.txt.gz"),
     ),
-    "sst2": Row(
-        "sentence classification",
-        "SST-2 (stsa.binary)",
-        "test/acc",
-        "82.7 CNN-rand (Kim 2014)",
-        lambda data, run: _sst2(data),
-        needs=("sst2/stsa.binary.train",),
-        scale=100.0,
-        best_too=True,
+    "sst2": _accuracy_row(
+        "sentence classification", "SST-2 (stsa.binary)", "82.7 CNN-rand (Kim 2014)",
+        lambda data, run: _sst2(data), needs=("sst2/stsa.binary.train",),
     ),
-    "sst2_w2v": Row(
-        "sentence classification, seqforge word2vec init",
-        "SST-2 (stsa.binary)",
-        "test/acc",
+    "sst2_w2v": _accuracy_row(
+        "sentence classification, seqforge word2vec init", "SST-2 (stsa.binary)",
         "87.5 BiLSTM + 300-d GloVe (Tai et al. 2015)",
         lambda data, run: [*_sst2(data), f"model.embedding.pretrained={run.parent / 'word2vec' / 'vectors.bin'}"],
-        needs=("sst2/stsa.binary.train",),
-        scale=100.0,
-        after=("word2vec",),
-        best_too=True,
+        needs=("sst2/stsa.binary.train",), after=("word2vec",),
     ),
-    "sst2_spacy": Row(
-        "sentence classification, spaCy en_core_web_md vectors",
-        "SST-2 (stsa.binary)",
-        "test/acc",
+    "sst2_spacy": _accuracy_row(
+        "sentence classification, spaCy en_core_web_md vectors", "SST-2 (stsa.binary)",
         "87.5 BiLSTM + 300-d GloVe (Tai et al. 2015; trained on phrases)",
-        lambda data, run: _with_spacy(_sst2(data), run),
-        needs=("sst2/stsa.binary.train",),
-        scale=100.0,
-        best_too=True,
-        options=("spacy_model",),
-        prepare=lambda data, run: _export_spacy(run, [data / "sst2" / "stsa.binary.train"]),
+        lambda data, run: _with_spacy(_sst2(data), run), needs=("sst2/stsa.binary.train",),
+        options=("spacy_model",), prepare=lambda data, run: _export_spacy(run, [data / "sst2" / "stsa.binary.train"]),
     ),
-    "sst2_phrases": Row(
-        "sentence classification trained on phrases (random init)",
-        "SST-2 phrases (77,195) -> sentences",
-        "test/acc",
-        "82.7 CNN-rand (Kim 2014)",
-        _sst2_phrases,
-        needs=("sst2/stsa.binary.dev",),
-        scale=100.0,
-        best_too=True,
-        options=("sst_trees",),
+    "sst2_phrases": _accuracy_row(
+        "sentence classification trained on phrases (random init)", SST2_PHRASES, "82.7 CNN-rand (Kim 2014)",
+        _sst2_phrases, needs=("sst2/stsa.binary.dev",), options=("sst_trees",),
         prepare=lambda data, run: _build_phrases(run),
     ),
-    "sst2_phrases_spacy": Row(
-        "sentence classification trained on phrases, spaCy en_core_web_md vectors",
-        "SST-2 phrases (77,195) -> sentences",
-        "test/acc",
+    "sst2_phrases_spacy": _accuracy_row(
+        "sentence classification trained on phrases, spaCy en_core_web_md vectors", SST2_PHRASES,
         "87.5 BiLSTM + 300-d GloVe (Tai et al. 2015)",
-        lambda data, run: _with_spacy(_sst2_phrases(data, run), run),
-        needs=("sst2/stsa.binary.dev",),
-        scale=100.0,
-        best_too=True,
-        options=("sst_trees", "spacy_model"),
-        prepare=lambda data, run: _prepare_phrases_spacy(run, data),
+        lambda data, run: _with_spacy(_sst2_phrases(data, run), run), needs=("sst2/stsa.binary.dev",),
+        options=("sst_trees", "spacy_model"), prepare=lambda data, run: _prepare_phrases_spacy(run, data),
     ),
-    "sst2_phrases_spacy_extend": Row(
+    "sst2_phrases_spacy_extend": _accuracy_row(
         "... and dev/test words with a vector join the vocabulary (model.embedding.extend_vocab, as Kim 2014)",
-        "SST-2 phrases (77,195) -> sentences",
-        "test/acc",
-        "87.2 CNN-non-static word2vec (Kim 2014); 87.5 BiLSTM + GloVe (Tai et al. 2015)",
+        SST2_PHRASES, "87.2 CNN-non-static word2vec (Kim 2014); 87.5 BiLSTM + GloVe (Tai et al. 2015)",
         lambda data, run: [*_with_spacy(_sst2_phrases(data, run), run), "model.embedding.extend_vocab=true"],
-        needs=("sst2/stsa.binary.dev",),
-        scale=100.0,
-        best_too=True,
-        options=("sst_trees", "spacy_model"),
+        needs=("sst2/stsa.binary.dev",), options=("sst_trees", "spacy_model"),
         prepare=lambda data, run: _prepare_phrases_spacy(run, data, extend=True),
     ),
-    "wnut17_w2v": Row(
+    "wnut17_w2v": _wnut17_row(
         "NER, emerging entities, BiLSTM-CRF + char features, seqforge word2vec init",
-        "WNUT17 (test 1,287 sentences)",
-        "test/f1",
-        "41.86 (shared-task best, with lexicons and Twitter embeddings)",
         lambda data, run: [*_wnut17(data), f"model.embedding.pretrained={run.parent / 'word2vec' / 'vectors.bin'}"],
-        needs=("wnut17/wnut17train.conll",),
-        scale=100.0,
         after=("word2vec",),
-        best_too=True,
     ),
-    "wnut17_spacy": Row(
+    "wnut17_spacy": _wnut17_row(
         "NER, emerging entities, BiLSTM-CRF + char features, spaCy en_core_web_md vectors",
-        "WNUT17 (test 1,287 sentences)",
-        "test/f1",
-        "41.86 (shared-task best, with lexicons and Twitter embeddings)",
-        lambda data, run: _with_spacy(_wnut17(data), run),
-        needs=("wnut17/wnut17train.conll",),
-        scale=100.0,
-        best_too=True,
-        options=("spacy_model",),
+        lambda data, run: _with_spacy(_wnut17(data), run), options=("spacy_model",),
         prepare=lambda data, run: _export_spacy(run, _wnut17_files(data), conll=True),
     ),
-    "wnut17_spacy_extend": Row(
+    "wnut17_spacy_extend": _wnut17_row(
         "... and dev/test words with a vector join the vocabulary (model.embedding.extend_vocab)",
-        "WNUT17 (test 1,287 sentences)",
-        "test/f1",
-        "41.86 (shared-task best, with lexicons and Twitter embeddings)",
         lambda data, run: [*_with_spacy(_wnut17(data), run), "model.embedding.extend_vocab=true"],
-        needs=("wnut17/wnut17train.conll",),
-        scale=100.0,
-        best_too=True,
-        options=("spacy_model",),
-        prepare=lambda data, run: _export_spacy(run, _wnut17_files(data, extend=True), conll=True),
+        options=("spacy_model",), prepare=lambda data, run: _export_spacy(run, _wnut17_files(data, extend=True),
+                                                                          conll=True),
     ),
     "digits": Row(
         "sequence classification (rows of pixels)",

@@ -289,7 +289,8 @@ def run_row(name: str, data: Path, out: Path) -> str:
     shown = " ".join(shlex.quote(part) for part in command)
     missing += [f"--{option.replace('_', '-')}" for option in row.options if OPTIONS[option] is None]
     if missing:
-        return f"| {row.task} | {row.data} | `{shown}` | {row.metric} | not run ({', '.join(missing)} missing) | {row.published} | - |"
+        return (f"| {row.task} | {row.data} | `{shown}` | {row.metric} | not run ({', '.join(missing)} missing) | "
+                f"{row.published} | - |")
     if row.prepare is not None:
         row.prepare(data, run)
     load = os.getloadavg()[0]

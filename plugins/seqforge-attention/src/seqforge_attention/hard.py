@@ -151,7 +151,8 @@ class HardAttention(nn.Module):
         return masked_log_softmax(self.scorer.score(query, keys), mask)  # (B, S)
 
     def sample(self, probs: Tensor) -> Tensor:
-        """``s̃ ~ Multinoulli(α)`` per row: ``(B, S)`` -> ``(B,)``; zero-probability (padded) positions are never drawn."""
+        """``s̃ ~ Multinoulli(α)`` per row: ``(B, S)`` -> ``(B,)``; zero-probability (padded) positions are never
+        drawn."""
         empty = probs.sum(dim=-1, keepdim=True) <= 0  # (B, 1) all-padding rows: draw anything, weights stay 0
         return torch.multinomial(torch.where(empty, torch.ones_like(probs), probs), 1).squeeze(1)  # (B,)
 

@@ -79,7 +79,8 @@ class _LocalAttention(nn.Module):
         return masked_softmax(self.scorer.score(query, keys), inside)  # (B, S)
 
     def extra_repr(self) -> str:
-        return f"query_size={self.query_size}, memory_size={self.memory_size}, score={self.score_name}, window={self.window}"
+        return (f"query_size={self.query_size}, memory_size={self.memory_size}, score={self.score_name}, "
+                f"window={self.window}")
 
 
 def _context(weights: Tensor, memory: Tensor) -> Tensor:

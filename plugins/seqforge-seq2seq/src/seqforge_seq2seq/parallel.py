@@ -202,7 +202,8 @@ class ParallelData(SplitLoaders, L.LightningDataModule):
 
     def describe(self) -> str:
         sizes = "/".join(str(len(self.pairs[s])) for s in SPLITS)
-        return f"pairs train/valid/test {sizes} | vocabulary source {len(self.source_codec)} target {len(self.target_codec)}"
+        return (f"pairs train/valid/test {sizes} | vocabulary source {len(self.source_codec)} "
+                f"target {len(self.target_codec)}")
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps: both codecs."""

@@ -175,7 +175,8 @@ class TranslationTask:
     def compute_metrics(
         self, sums: dict[str, float], data: ParallelData, texts: Sequence[tuple[str, str]] = ()
     ) -> dict[str, float]:
-        """Loss, perplexity, token accuracy (teacher-forced as ``task.eval_teacher_forcing``); exact match, BLEU and chrF (sacrebleu) of decoded output."""
+        """Loss, perplexity, token accuracy (teacher-forced as ``task.eval_teacher_forcing``); exact match, BLEU
+        and chrF (sacrebleu) of decoded output."""
         import sacrebleu
 
         loss = sums["nll"] / max(sums["tokens"], 1.0)

@@ -12,6 +12,7 @@ from sst_phrases import build, check
 TRAIN = [
     "(3 (2 (2 The) (2 Rock)) (4 (3 (2 is) (4 great)) (2 .)))",
     "(2 (1 (2 not) (0 awful)) (3 (2 8\u00a01\\/2) (3 fun)))",
+    "(4 (4 great) (2 !))",
 ]
 DEV = ["(1 (2 too) (1 long))"]
 TEST = ["(4 (3 very) (4 good))", "(2 (2 just) (2 ok))"]
@@ -36,8 +37,9 @@ def test_phrases_are_every_distinct_non_neutral_node_and_sentences_the_non_neutr
         "1 fun",
         "0 not awful",  # the neutral root and neutral nodes are left out; 0 and 1 -> 0
         "0 awful",
+        "1 great !",  # "great" again: a phrase already written is not repeated
     ]
-    assert counts == {"stsa.binary.phrases.train": 8, "stsa.binary.train": 1, "stsa.binary.dev": 1,
+    assert counts == {"stsa.binary.phrases.train": 9, "stsa.binary.train": 2, "stsa.binary.dev": 1,
                       "stsa.binary.test": 1}
     assert (tmp_path / "out" / "stsa.binary.test").read_text(encoding="utf-8") == "1 very good\n"
 

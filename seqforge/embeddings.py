@@ -232,7 +232,7 @@ def extend_vocabulary(vocabulary: Vocabulary, cfg: EmbeddingConfig, *, normalise
     lookup = _vector_lookup(words, cfg)
     candidates = (normalise(word) for word in words) if normalise is not None else iter(words)
     extended = vocabulary.extend(word for word in candidates if lookup(word) is not None)
-    print(f"seqforge: {key}.extend_vocab: {len(extended) - len(vocabulary)} words of {cfg.pretrained} added to the "
+    print(f"seqforge: {key}.extend_vocab: {len(extended) - len(vocabulary)} word(s) of {cfg.pretrained} added to the "
           f"{len(vocabulary)} of the training vocabulary")
     return extended
 

@@ -35,7 +35,7 @@ def test_extend_vocabulary_adds_words_the_lookup_will_find(tmp_path: Path, capsy
     # lowercased data: "paris" has no vector of its own ("Paris" only), so it would stay random: not added
     lowered = extend_vocabulary(vocab, cfg, normalise=str.lower)
     assert lowered.itos[len(vocab):] == ["berlin"]
-    assert "extend_vocab: 3 words of" in capsys.readouterr().out
+    assert "extend_vocab: 3 word(s) of" in capsys.readouterr().out
     with pytest.raises(ConfigError, match=r"model\.embedding\.extend_vocab=true .*\.pretrained is not set"):
         extend_vocabulary(vocab, EmbeddingConfig(extend_vocab=True))
 

@@ -106,3 +106,23 @@ def test_a_classifier_of_float_features_is_refused_with_the_python_route() -> No
     data = LabelledData(state={"labels": ["0", "1"], "codec": None, "feature_size": 8})
     with pytest.raises(DataError, match=r"float feature sequences \(8 features per step.*ClassificationTask.classify"):
         ClassificationTask().predict(None, data, ["0.1 0.2"])
+
+
+@pytest.mark.slow
+def test_words_added_by_extend_vocab_are_known_at_predict_time_without_the_vectors_file(tmp_path: Path) -> None:
+    """model.embedding.extend_vocab: "York" (never in training, but in the vectors file) is no <unk> for predict,
+    and the checkpoint alone carries its row: the vectors file is deleted first"""
+    train = tmp_path / "train.conll"
+    train.write_text("I O\nlive O\nin O\nParis B-LOC\n" * 8 + "\n", encoding="utf-8")
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("2 8\nParis " + " ".join(["0.1"] * 8) + "\nYork " + " ".join(["0.2"] * 8) + "\n",
+                       encoding="utf-8")
+    tagger = _train(
+        tmp_path, "task=tag", "data=conll", f"data.train={train}", f"data.valid={train}", f"data.test={train}",
+        "trainer.max_steps=2", "trainer.val_check_interval=2", "task.show_examples=0",
+        f"model.embedding.pretrained={vectors}", "model.embedding.extend_vocab=true",
+    )
+    vectors.unlink()
+    result = run_seqforge_in_process("predict", f"ckpt={tagger}", cwd=tmp_path, stdin="I live in York\n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "0 of 4 token(s) unknown to the word vocabulary" in result.stderr

@@ -10,7 +10,6 @@ side (translation) initialises its decoder embedding from ``target_pretrained``,
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,20 +90,14 @@ def read_word2vec(path: str | Path, *, key: str = "model.embedding.pretrained") 
     """``(words, vectors (N, D) float32)`` from a word2vec text or binary file.
 
     The format is detected: a binary file has exactly ``4 * D`` bytes of floats after each word.
-    The last file read is kept (keyed by path, size and modification time): extending a
-    vocabulary and then loading the vectors reads a large file once. Treat the arrays as read-only.
+    Nothing is cached: a multi-GB file is not kept in memory for the rest of a run (extending a
+    vocabulary reads the file once more).
     Raises :class:`DataError` naming the file and line (text) or word number (binary).
     """
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"The vectors file '{path}' (config key `{key}`) does not exist; give a word2vec text or "
                         "binary file.")
-    stat = path.stat()
-    return _read_word2vec(path, stat.st_size, stat.st_mtime_ns, key)
-
-
-@functools.lru_cache(maxsize=1)
-def _read_word2vec(path: Path, size: int, mtime_ns: int, key: str) -> tuple[list[str], np.ndarray]:
     raw = path.read_bytes()
     if path.suffix == ".gz":
         import gzip

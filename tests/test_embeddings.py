@@ -224,3 +224,11 @@ def test_tagging_and_classification_word_embeddings_start_from_pretrained_vector
             np.testing.assert_allclose(weight[tokens.index(word)].detach().numpy(), vector, atol=1e-6)
         assert not weight.requires_grad, task
         assert f"pretrained vectors {path}: 2 of {len(tokens)} tokens initialised" in capsys.readouterr().out, task
+
+
+@pytest.mark.parametrize("writer", [write_text_vectors, write_binary_vectors])
+def test_words_only_reads_the_words_and_no_vectors(tmp_path: Path, writer: Any) -> None:
+    """What extend_vocab reads: the same words, a (0, D) array (no float conversion of a large file)."""
+    words = ["the", "cat", "café"]
+    got_words, got = read_word2vec(writer(tmp_path / "v", words, np.ones((3, 4), dtype=np.float32)), words_only=True)
+    assert got_words == words and got.shape == (0, 4)

@@ -33,6 +33,11 @@ STRATEGIES = ("greedy", "beam", "sample")
 
 
 @torch.no_grad()
+def _target_lengths(batch: Seq2SeqBatch) -> Tensor:
+    """``(B,)`` real tokens per target: the decoder skips the padding past them."""
+    return (batch.tgt_out != PAD_ID).sum(dim=1)
+
+
 def decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, options: Any) -> list[list[Hypothesis]]:
     """Search with ``options`` (a :class:`~seqforge.api.DecodeConfig`) for each source sentence."""
     if options.strategy not in STRATEGIES:
@@ -131,7 +136,10 @@ class TranslationTask:
     def training_step(
         self, model: Seq2Seq, batch: Seq2SeqBatch, carry: Any, *, stateful: bool
     ) -> tuple[Tensor, dict[str, Tensor], Any]:
-        logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=self.teacher_forcing)  # (B, T, V)
+        logits, _ = model(  # (B, T, V), 0 past each target's length (the loss ignores those positions)
+            batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=self.teacher_forcing,
+            tgt_lengths=_target_lengths(batch),
+        )
         loss = self._nll(logits, batch.tgt_out, "mean")
         # hard attention trained by REINFORCE: its surrogate loss, rewarded by each sentence's log-likelihood (else 0)
         surrogate = model.decoder.estimator_loss(logits, batch.tgt_out, batch.tgt_out != PAD_ID)
@@ -145,7 +153,8 @@ class TranslationTask:
         # coin flips at every validation, and the training RNG stream is untouched)
         generator = torch.Generator().manual_seed(0) if self.eval_teacher_forcing < 1.0 else None
         logits, _ = model(
-            batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=self.eval_teacher_forcing, generator=generator
+            batch.src, batch.src_lengths, batch.tgt_in, teacher_forcing=self.eval_teacher_forcing, generator=generator,
+            tgt_lengths=_target_lengths(batch),
         )
         real = batch.tgt_out != PAD_ID  # (B, T)
         nll = F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=PAD_ID, reduction="sum")

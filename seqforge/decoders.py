@@ -190,6 +190,15 @@ class RecurrentDecoder(nn.Module):
 
     def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
         """``y_prev`` ``(B,)`` -> logits ``(B, V)``, the next state, attention weights ``(B, S)`` or None."""
+        features, next_state, weights = self.step_features(y_prev, state)
+        return self.output(features), next_state, weights
+
+    def step_features(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
+        """:meth:`step` without its output layer: what ``self.output`` reads ``(B, F)``, the next state, weights.
+
+        Training applies the output layer, by far the largest matrix, once to every step's features
+        after the loop (one large matrix product instead of one small one per step).
+        """
         x = self.dropout(self.embedding(y_prev))  # (B, E)
         embedded = x
         weights = None
@@ -211,16 +220,16 @@ class RecurrentDecoder(nn.Module):
             context, weights = self.attention(top, state.memory, state.mask, keys=state.keys, **where)
         if self.readout == "concat":
             parts = [top, context, embedded] if self.attention is not None else [top, embedded]
-            logits = self.output(torch.cat(parts, dim=-1))  # (B, V) from (B, H [+ H_enc] + E)
+            features = torch.cat(parts, dim=-1)  # (B, H [+ H_enc] + E)
         else:
             if self.attention is not None and self.combine is not None:  # both or neither with this readout
                 x = torch.tanh(self.combine(torch.cat([context, top], dim=-1)))  # (B, H): attentional state h~_t
-            logits = self.output(self.dropout(x))  # (B, V)
+            features = self.dropout(x)  # (B, H)
         next_state = DecoderState(
             layers, x if self.input_feeding else None, state.memory, state.mask, state.keys,
             output=top if self.bahdanau_style else None, step=None if state.step is None else state.step + 1,
         )
-        return logits, next_state, weights
+        return features, next_state, weights
 
     def estimator_loss(self, logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
         """The attention's score-function surrogate loss (a :class:`ReinforceAttention`), else a zero scalar.

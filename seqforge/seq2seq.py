@@ -112,31 +112,44 @@ class Seq2Seq(nn.Module):
         order = order.to(tgt_in.device)
         state = select_state_rows(state, order)
         targets = tgt_in.index_select(0, order)  # (B, T)
-        logits, attention = [], []
+        features, positions, attention = [], [], []
         y_prev = targets[:, 0]  # (B,) <bos>
         for t in range(active_steps):
             rows = running[t]
             state = map_state(lambda leaf, n=rows: leaf[:n], state)  # (rows, *): the sentences still running
-            step_logits, state, weights = self.decoder.step(y_prev[:rows], state)  # (rows, V)
-            logits.append(F.pad(step_logits, (0, 0, 0, batch - rows)))  # (B, V): zero rows for ended sentences
+            step_features, state, weights = self.decoder.step_features(y_prev[:rows], state)  # (rows, F)
+            features.append(step_features)
+            positions.append(order[:rows] * steps + t)  # (rows,) their places in the (B * T) output
             if weights is not None:
-                attention.append(F.pad(weights, (0, 0, 0, batch - rows)))  # (B, S)
+                attention.append(F.pad(weights, (0, 0, 0, batch - rows)))  # (B, S): zero rows for ended sentences
             if t + 1 < steps:
                 y_prev = targets[:, t + 1]
                 if teacher_forcing < 1.0:
                     # the draws of the unpacked loop: one coin per sentence, in the batch's order
                     use_truth = _coins(batch, teacher_forcing, generator).to(y_prev.device)[order]  # (B,)
-                    own = F.pad(step_logits.detach().argmax(dim=-1), (0, batch - rows))  # (B,)
-                    y_prev = torch.where(use_truth, y_prev, own)
+                    y_prev = self._own_predictions(y_prev, step_features, ~use_truth[:rows])
         if teacher_forcing < 1.0:
             for _ in range(active_steps, steps - 1):  # the unpacked loop's draws for all-padding steps
                 _coins(batch, teacher_forcing, generator)
+        # the output layer, the largest matrix, once over every real position (one large product, not T small ones)
+        logits = self.decoder.output(torch.cat(features))  # (N, V)
+        padded = logits.new_zeros(batch * steps, logits.shape[1]).index_copy(0, torch.cat(positions), logits)
+        if not attention:
+            return padded.view(batch, steps, -1), None  # (B, T, V)
         restore = torch.argsort(order)  # (B,)
         padding = steps - active_steps  # steps where every sentence has ended (T wider than the longest)
-        stacked = F.pad(torch.stack(logits, dim=1), (0, 0, 0, padding)).index_select(0, restore)  # (B, T, V)
-        if not attention:
-            return stacked, None
-        return stacked, F.pad(torch.stack(attention, dim=1), (0, 0, 0, padding)).index_select(0, restore)  # (B, T, S)
+        stacked = F.pad(torch.stack(attention, dim=1), (0, 0, 0, padding)).index_select(0, restore)  # (B, T, S)
+        return padded.view(batch, steps, -1), stacked
+
+    def _own_predictions(self, truth: Tensor, features: Tensor, own: Tensor) -> Tensor:
+        """``truth`` ``(B,)`` with rows ``own`` ``(rows,)`` bool replaced by the model's greedy prediction from
+        ``features`` ``(rows, F)`` (no gradient flows through a chosen token)."""
+        rows = own.nonzero().squeeze(1)  # (M,)
+        if rows.numel() == 0:
+            return truth
+        with torch.no_grad():
+            predicted = self.decoder.output(features[rows]).argmax(dim=-1)  # (M,)
+        return truth.index_copy(0, rows, predicted)
 
     def log_prob_step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
         """The search step function: ``(N,)`` tokens -> log-probs ``(N, V)``, state, attention ``(N, S)``."""

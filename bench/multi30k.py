@@ -36,6 +36,9 @@ Recipe detail (anchor) -> seqforge setting here:
 * the checkpoint with the best validation loss, that loss computed with teacher forcing 0
   (``evaluate_fn`` feeds the model its own predictions) -> ``task.eval_teacher_forcing=0``,
   ``checkpoint.monitor=val/loss``; the test is scored from ``best.ckpt``.
+* (speed only, not in the anchor) denormal floats count as 0 (``train.flush_denormal=true``) and
+  the decoder skips padded target positions (the translation task's packed loop): neither changes a
+  result beyond float rounding; together they take a training step from ~6.4 s to ~3.3 s here.
 * greedy decoding, at most 25 tokens (``<eos>`` included) -> ``task.decode.max_len=25``, no
   length ratio.
 
@@ -129,6 +132,7 @@ def recipe_overrides(files: dict[str, Path], *, tokenizer: str, hidden: int, emb
         "checkpoint.mode=min",
         f"checkpoint.every_n_train_steps={checkpoint_every}",
         "seed=1234",
+        "train.flush_denormal=true",  # speed only: denormals count as 0 (~15% faster steps on x86 late in the run)
     ]
     if tokenizer == "spacy":
         overrides += ["data.tokenizer=word", "data.min_freq=2"]

@@ -7,12 +7,19 @@ float32 under autocast, see ``seqforge_rnn.cells``), ``16-mixed``/``16`` (Lightn
 ``16-true`` with an adaptive optimiser (Adam's ``eps`` = 1e-8 is 0 in float16, so the first
 step divides by zero: NaN weights), ``transformer-engine*`` without NVIDIA's Transformer Engine
 and a CUDA device, and anything Lightning does not know.
+
+``train.flush_denormal``: float values below ~1.2e-38 (denormals) count as 0 during training
+(:func:`flushing_denormals`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+from collections.abc import Iterator
 from typing import Any
+
+import torch
 
 from seqforge.config import OPTIMISERS
 from seqforge.errors import ConfigError
@@ -87,3 +94,24 @@ def _cuda_selected(cfg: Any) -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+@contextlib.contextmanager
+def flushing_denormals(enabled: bool) -> Iterator[None]:
+    """With ``enabled``, the CPU treats denormal floats (below ~1.2e-38) as 0 inside the block.
+
+    x86 CPUs compute with denormals up to ~100x slower, and long runs produce them: Adam's first
+    moment of an embedding row unseen for ~800 steps decays below 1e-38 (0.9 per step), and so do
+    some activations and gradients. Flushing them changes no result that matters and made the
+    Multi30k recipe's training step ~15% faster after 600 steps (``bench/packed_decoder.py``). The
+    setting is per process (each DDP process applies its own) and is restored on leaving.
+    """
+    if not enabled:
+        yield
+        return
+    if not torch.set_flush_denormal(True):
+        print("seqforge: train.flush_denormal=true has no effect on this CPU (no flush-to-zero support).")
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)

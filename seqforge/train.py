@@ -30,7 +30,7 @@ from seqforge.interfaces import ManuallyOptimised, ProvidesCallbacks, Reports
 from seqforge.interrupts import RunInterrupted, StopOnSignal
 from seqforge.metrics_table import print_metrics
 from seqforge.module import CHECKPOINT_KEY, SeqforgeModule
-from seqforge.precision import check_precision
+from seqforge.precision import check_precision, flushing_denormals
 from seqforge.run_checks import check_accelerator, check_training_config, checkpoints_line
 from seqforge.run_dir import claim, disk_errors, release
 from seqforge.vendor_adapters import every_n_train_steps, is_last_batch, save_checkpoints_now, save_last_checkpoint
@@ -254,7 +254,7 @@ def run_training(cfg: DictConfig, run_dir: Path, *, ckpt_path: Path | None = Non
     stopper = StopOnSignal(run_dir)
     stopper.install()
     try:
-        with disk_errors(run_dir):
+        with disk_errors(run_dir), flushing_denormals(bool((cfg.get("train") or {}).get("flush_denormal", False))):
             return _fit_and_test(cfg, run_dir, ckpt_path, stopper)
     finally:
         stopper.uninstall()

@@ -19,8 +19,6 @@ import importlib.util
 from collections.abc import Iterator
 from typing import Any
 
-import torch
-
 from seqforge.config import OPTIMISERS
 from seqforge.errors import ConfigError
 
@@ -109,6 +107,8 @@ def flushing_denormals(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
+    import torch
+
     if not torch.set_flush_denormal(True):
         print("seqforge: train.flush_denormal=true has no effect on this CPU (no flush-to-zero support).")
     try:

@@ -1,6 +1,6 @@
 """Multi30k de->en: the anchor's recipe "BiGRU encoder + Bahdanau attention", scored two ways.
 
-    python bench/multi30k.py ../shared/data/multi30k --out RUN       # the recipe (many hours on 2 CPU cores)
+    python bench/multi30k.py ../shared/data/multi30k --out RUN       # the recipe (~2.5 h on 2 CPU cores)
     python bench/multi30k.py ../shared/data/multi30k --out RUN --resume   # continue a killed run, then score
     python bench/multi30k.py ../shared/data/multi30k --score RUN/checkpoints/best.ckpt   # score only
     python bench/multi30k.py ../shared/data/multi30k --max-steps 20 --hidden 32 --embedding 16  # smoke test

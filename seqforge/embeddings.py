@@ -39,6 +39,11 @@ class EmbeddingConfig:
     # every word of `pretrained` gets a row even if training never saw it (task=classify/tag, word tokens), so
     # evaluation and prediction words unseen in training keep their vector instead of becoming <unk>
     extend_vocab: bool = False
+    # rows that get no vector (<unk>, words missing from the file): `match` draws them from N(mean, std) of the
+    # file's vectors, so an unseen word is not an input several times larger than any the encoder trained on (an
+    # N(0, 1) row of 300 dimensions has norm ~17, a spaCy/GloVe vector ~5-7); `module` keeps the module's own init.
+    # An explicit model.init_range/init_std re-initialises them either way
+    oov_init: str = "match"
 
 
 def build_token_embedding(
@@ -272,7 +277,8 @@ def load_pretrained(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: Emb
     Returns a one-line report (vectors found, OOV count with examples), or None without a file.
     Raises:
         ConfigError: the vectors' dimension differs from the embedding's, ``target_pretrained``
-            is set for a task with a single embedding, or ``extend_vocab`` for a task that does not extend.
+            is set for a task with a single embedding, ``extend_vocab`` for a task that does not extend, or an
+            unknown ``oov_init``.
     """
     import torch
 
@@ -283,6 +289,10 @@ def load_pretrained(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: Emb
             f"its training split's. Set {key}.extend_vocab=false."
         )
 
+    oov_init = getattr(cfg, "oov_init", "match")
+    if oov_init not in OOV_INITS:
+        raise ConfigError(f"{key}.oov_init must be one of {', '.join(OOV_INITS)} (how rows without a vector start), "
+                          f"got '{oov_init}'.")
     path, file_key = _vectors_file(cfg, side, shared_vocab, key)
     if cfg.freeze and (path or side != "target"):
         embedding.weight.requires_grad_(False)
@@ -300,10 +310,12 @@ def load_pretrained(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: Emb
             f"{embedding.embedding_dim} (model.embedding_dim); set model.embedding_dim={vectors.shape[1]}."
         )
     lookup = _vector_lookup(words, cfg)
-    rows, sources, missing = [], [], []
+    rows, sources, missing, unmatched = [], [], [], []
     for row, token in enumerate(vocabulary):
         found = lookup(token)
         if found is None:
+            if row != embedding.padding_idx:
+                unmatched.append(row)
             if not (token.startswith("<") and token.endswith(">")):  # specials (<pad>, <unk>, ...) are not OOV
                 missing.append(token)
             continue
@@ -312,10 +324,31 @@ def load_pretrained(embedding: nn.Embedding, vocabulary: Sequence[str], cfg: Emb
     with torch.no_grad():
         if rows:
             embedding.weight[torch.tensor(rows)] = torch.from_numpy(vectors[sources]).to(embedding.weight.dtype)
+        drawn = _match_scale(embedding.weight, unmatched, vectors) if oov_init == "match" and rows else ""
+    # model.init_range/init_std, when set, re-initialise every other row (the drawn ones too): an explicit choice
     setattr(embedding.weight, PRETRAINED_ROWS, list(rows))
     examples = ", ".join(repr(t) for t in missing[:5]) + (", ..." if len(missing) > 5 else "")
     return (
         f"pretrained vectors {path}: {len(rows)} of {len(vocabulary)} {_WHAT[side]} initialised, "
-        f"{len(missing)} out of vocabulary{' (' + examples + ')' if missing else ''}"
+        f"{len(missing)} out of vocabulary{' (' + examples + ')' if missing else ''}{drawn}"
         f"{'; embedding frozen' if cfg.freeze else ''}"
     )
+
+
+OOV_INITS = ("match", "module")
+
+
+def _match_scale(weight: Any, rows: list[int], vectors: np.ndarray) -> str:
+    """Redraw ``rows`` of ``weight`` from N(mean, std) of all of ``vectors`` (AllenNLP's rule); returns the report.
+
+    One scalar mean and std over every element, not per dimension: it only has to put unseen
+    words on the vectors' scale, and stays defined for a file of one vector.
+    """
+    import torch
+
+    if not rows:
+        return ""
+    mean, std = float(vectors.mean()), float(vectors.std())
+    index = torch.tensor(rows)
+    weight[index] = torch.randn(len(rows), weight.shape[1], dtype=weight.dtype, device=weight.device) * std + mean
+    return f"; the {len(rows)} row(s) without a vector drawn from N({mean:.3g}, {std:.3g}²) like the vectors"

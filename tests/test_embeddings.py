@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +39,62 @@ def test_reader_detects_text_and_binary(tmp_path: Path, writer: Any) -> None:
 
 
 def test_known_tokens_are_copied_and_oov_counted(tmp_path: Path) -> None:
-    """Rows of known tokens get their vectors (lowercase fallback too); OOV tokens keep their init and are reported"""
+    """Rows of known tokens get their vectors (lowercase fallback too); with oov_init=module OOV tokens keep their
+    init; OOV tokens are reported"""
     vectors = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32)
     path = write_text_vectors(tmp_path / "v.txt", ["the", "cat"], vectors)
     embedding = nn.Embedding(5, 3)
     before = embedding.weight.detach().clone()
-    report = load_pretrained(embedding, ["<pad>", "the", "Cat", "dog", "emu"], EmbeddingConfig(pretrained=str(path)))
+    report = load_pretrained(embedding, ["<pad>", "the", "Cat", "dog", "emu"],
+                             EmbeddingConfig(pretrained=str(path), oov_init="module"))
     assert torch.equal(embedding.weight[1], torch.tensor([1.0, 2, 3])) and torch.equal(
         embedding.weight[2], torch.tensor([4.0, 5, 6])
     )
     assert torch.equal(embedding.weight[3], before[3]) and torch.equal(embedding.weight[0], before[0])
     assert "2 of 5 tokens initialised, 2 out of vocabulary ('dog', 'emu')" in report
     assert embedding.weight.requires_grad
+
+
+def test_rows_without_a_vector_are_drawn_at_the_vectors_scale(tmp_path: Path) -> None:
+    """oov_init=match (default): <unk> and words missing from the file start like the file's vectors (not N(0, 1),
+    which for wide vectors is an input several times larger than any the encoder trained on); <pad> stays zero"""
+    vectors = np.random.default_rng(0).normal(3.0, 0.25, size=(50, 40)).astype(np.float32)
+    words = [f"w{i}" for i in range(50)]
+    path = write_text_vectors(tmp_path / "v.txt", words, vectors)
+    vocabulary = ["<pad>", "<unk>", *words, *(f"new{i}" for i in range(300))]
+    embedding = nn.Embedding(len(vocabulary), 40, padding_idx=0)
+    torch.manual_seed(0)
+    report = load_pretrained(embedding, vocabulary, EmbeddingConfig(pretrained=str(path)))
+    weight = embedding.weight.detach()
+    np.testing.assert_allclose(weight[2:52].numpy(), vectors, atol=1e-6)
+    drawn = torch.cat([weight[1:2], weight[52:]])
+    assert abs(drawn.mean().item() - vectors.mean()) < 0.01 and abs(drawn.std().item() - vectors.std()) < 0.01
+    assert torch.equal(weight[0], torch.zeros(40))
+    assert re.search(r"the 301 row\(s\) without a vector drawn from N\((2\.99|3), 0\.25\d*²\)", report)
+
+
+def test_explicit_init_range_still_initialises_the_rows_without_a_vector(tmp_path: Path) -> None:
+    """oov_init=match replaces the module's default init only: model.init_range, an explicit choice, still decides the
+    rows without a vector (and keeps the loaded vectors)"""
+    from omegaconf import OmegaConf
+
+    from seqforge.initialisation import initialise
+
+    path = write_text_vectors(tmp_path / "v.txt", ["a"], np.full((1, 64), 5.0, dtype=np.float32) + np.arange(64))
+    for init_range, drawn_at_vector_scale in ((0.01, False), (None, True)):
+        model = nn.Sequential(nn.Embedding(3, 64, padding_idx=0), nn.Linear(64, 2))
+        load_pretrained(model[0], ["<pad>", "a", "b"], EmbeddingConfig(pretrained=str(path)))
+        initialise(model, OmegaConf.create({"init_range": init_range, "init_std": None}))
+        assert torch.equal(model[0].weight[1].detach(), torch.arange(64.0) + 5)
+        row_b = model[0].weight[2].detach()
+        assert (abs(row_b.mean().item() - 36.5) < 10) == drawn_at_vector_scale  # the vectors' mean is 36.5, std ~18
+        assert (row_b.abs().max().item() <= 0.01) == (not drawn_at_vector_scale)
+
+
+def test_unknown_oov_init_names_the_key_and_the_choices(tmp_path: Path) -> None:
+    path = write_text_vectors(tmp_path / "v.txt", ["a"], np.ones((1, 3), dtype=np.float32))
+    with pytest.raises(ConfigError, match=r"model\.embedding\.oov_init must be one of match, module .*got 'zero'"):
+        load_pretrained(nn.Embedding(2, 3), ["a", "b"], EmbeddingConfig(pretrained=str(path), oov_init="zero"))
 
 
 def test_freeze_stops_training(tmp_path: Path) -> None:
